@@ -1,0 +1,203 @@
+//! The claim step, as a pure plan over what storage read in one transaction: recover expired
+//! leases, promote due delayed jobs, check pause, hold and limiter, then lease the first
+//! waiting jobs in claim order (priority desc, seq asc), and say when to wake next.
+
+use super::event::JobEvent;
+use super::job::JobRecord;
+use super::limiter::{LimiterSpec, LimiterState};
+use super::meta::QueueMeta;
+use super::outcome::{CleanupPolicy, RunError};
+use super::status::JobStatus;
+use super::time::Timestamp;
+use super::transition;
+
+/// What a server asks of one claim step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimRequest {
+    /// The claiming server's id.
+    pub owner: String,
+    /// Claim at most this many jobs (the server's idle workers).
+    pub max: u32,
+    /// Lease length in ms.
+    pub lease_ms: u64,
+    /// The server's limiter.
+    pub limiter: LimiterSpec,
+    /// Recoveries allowed before a stalled job fails.
+    pub max_stalled: u32,
+    /// Fresh lease tokens, one per job that may be claimed (at least `max`).
+    pub tokens: Vec<String>,
+    /// How long finished records are kept (for jobs this step fails).
+    pub policy: CleanupPolicy,
+}
+
+/// What storage read for a claim step, inside the transaction that will apply the plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimView<P> {
+    /// Active jobs whose lease expired (`lease.until <= now`).
+    pub expired: Vec<JobRecord<P>>,
+    /// Delayed jobs now due (`run_after <= now`), earliest first.
+    pub due: Vec<JobRecord<P>>,
+    /// The first waiting jobs in claim order (up to the request's `max`).
+    pub waiting_head: Vec<JobRecord<P>>,
+    /// Whether more waiting jobs exist beyond `waiting_head`.
+    pub waiting_truncated: bool,
+    /// Active jobs of the queue, the expired ones included.
+    pub active: u32,
+    /// The earliest `run_after` of a delayed job not yet due.
+    pub next_delayed: Option<Timestamp>,
+    /// The earliest lease expiry of an active job not yet expired.
+    pub next_lease_expiry: Option<Timestamp>,
+}
+
+/// When a server with idle workers should look again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Wake {
+    /// At this time (a delayed job comes due, a lease expires, a limiter or hold opens).
+    pub at: Option<Timestamp>,
+    /// When a running job finishes (a concurrency limit is full).
+    pub on_finish: bool,
+    /// At once: more jobs may be ready.
+    pub now: bool,
+}
+
+/// The outcome of planning a claim step; storage writes `writes` and `meta` atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimPlan<P> {
+    /// Every record this step changed (the claimed ones included).
+    pub writes: Vec<JobRecord<P>>,
+    /// The ids of the claimed jobs, in claim order (their records are in `writes`).
+    pub claimed: Vec<String>,
+    /// Events to publish once the step is committed.
+    pub events: Vec<JobEvent<P>>,
+    /// When to look again.
+    pub wake: Wake,
+}
+
+impl<P: Clone> ClaimPlan<P> {
+    /// The claimed records, in claim order.
+    pub fn claimed_records(&self) -> Vec<JobRecord<P>> {
+        self.claimed
+            .iter()
+            .filter_map(|id| self.writes.iter().find(|r| &r.id == id).cloned())
+            .collect()
+    }
+}
+
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// Plans one claim step at `now`. `meta` is updated in place (sequence, start log).
+pub fn plan_claim<P: Clone>(
+    meta: &mut QueueMeta,
+    view: ClaimView<P>,
+    req: &ClaimRequest,
+    now: Timestamp,
+) -> ClaimPlan<P> {
+    let mut writes: Vec<JobRecord<P>> = Vec::new();
+    let mut events = Vec::new();
+    // (record, changed in this step): recovered and promoted records must be written even
+    // when not claimed; untouched waiting-head records need no write.
+    let mut candidates: Vec<(JobRecord<P>, bool)> =
+        view.waiting_head.into_iter().map(|r| (r, false)).collect();
+    let mut active = view.active;
+
+    for mut rec in view.expired {
+        active = active.saturating_sub(1);
+        events.extend(transition::recover_stalled(
+            &mut rec,
+            req.max_stalled,
+            &req.policy,
+            now,
+        ));
+        if rec.status == JobStatus::Waiting {
+            candidates.push((rec, true));
+        } else {
+            writes.push(rec);
+        }
+    }
+    for mut rec in view.due {
+        match rec.deadline_at {
+            Some(d) if d <= now => {
+                let e = RunError::deadline(d);
+                events.push(transition::fail(
+                    &mut rec, &e.name, &e.message, "failed", &req.policy, now,
+                ));
+                writes.push(rec);
+            }
+            _ => {
+                transition::promote(&mut rec, meta);
+                candidates.push((rec, true));
+            }
+        }
+    }
+    candidates.sort_by_key(|(r, _)| r.claim_key());
+
+    let mut wake = Wake {
+        at: earliest(view.next_delayed, view.next_lease_expiry),
+        on_finish: false,
+        now: false,
+    };
+    let mut permits = 0u32;
+    if meta.paused {
+        // Paused: nothing starts; resume wakes servers through an event.
+    } else if let Some(hold) = meta.hold_until.filter(|h| *h > now) {
+        wake.at = earliest(wake.at, Some(hold));
+    } else {
+        meta.hold_until = None;
+        let decision = req.limiter.decide(
+            LimiterState {
+                active,
+                starts: &meta.starts,
+            },
+            now,
+        );
+        permits = decision.permits;
+        if permits == 0 {
+            wake.at = earliest(wake.at, decision.not_before);
+            wake.on_finish = decision.until_finish;
+        }
+    }
+    let allowed = permits.min(req.max).min(req.tokens.len() as u32) as usize;
+
+    let mut claimed = Vec::new();
+    let mut tokens = req.tokens.iter();
+    let mut rest = candidates.into_iter();
+    while claimed.len() < allowed {
+        let Some((mut rec, _)) = rest.next() else { break };
+        if let Some(d) = rec.deadline_at.filter(|d| *d <= now) {
+            let e = RunError::deadline(d);
+            events.push(transition::fail(
+                &mut rec, &e.name, &e.message, "failed", &req.policy, now,
+            ));
+            writes.push(rec);
+            continue;
+        }
+        let Some(token) = tokens.next() else { break };
+        transition::start(&mut rec, &req.owner, token.clone(), req.lease_ms, now);
+        meta.starts.push(now);
+        events.push(JobEvent::Start { id: rec.id.clone() });
+        claimed.push(rec.id.clone());
+        writes.push(rec);
+    }
+    let leftover: Vec<(JobRecord<P>, bool)> = rest.collect();
+    let more_waiting = !leftover.is_empty() || view.waiting_truncated;
+    writes.extend(leftover.into_iter().filter(|(_, changed)| *changed).map(|(r, _)| r));
+    if claimed.len() < req.max as usize && permits as usize > claimed.len() && more_waiting {
+        wake.now = true;
+    }
+    if !claimed.is_empty() || !meta.starts.is_empty() {
+        req.limiter.prune(&mut meta.starts, now);
+    }
+    ClaimPlan {
+        writes,
+        claimed,
+        events,
+        wake,
+    }
+}
+

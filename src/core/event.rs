@@ -1,0 +1,113 @@
+//! Lifecycle events a storage step produces, for listeners and waiters.
+
+use super::time::Timestamp;
+
+/// Something that happened to a job. Produced by the atomic storage step that made it so.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobEvent<P> {
+    /// A job was enqueued (wakes idle servers).
+    Submitted {
+        /// The job.
+        id: String,
+    },
+    /// A run started.
+    Start {
+        /// The job.
+        id: String,
+    },
+    /// The executor reported progress.
+    Progress {
+        /// The job.
+        id: String,
+        /// In `0..=100`.
+        progress: f64,
+        /// Optional message.
+        message: Option<String>,
+        /// Optional details.
+        details: Option<P>,
+    },
+    /// The job completed.
+    Complete {
+        /// The job.
+        id: String,
+        /// Its output.
+        output: P,
+    },
+    /// A run failed and the job will run again at `run_after`.
+    Retry {
+        /// The job.
+        id: String,
+        /// When it will run again.
+        run_after: Timestamp,
+        /// The error's name.
+        error_name: String,
+        /// The error's message.
+        error: String,
+    },
+    /// The job ended `failed`.
+    Error {
+        /// The job.
+        id: String,
+        /// The last error's name.
+        error_name: String,
+        /// The last error's message.
+        error: String,
+    },
+    /// The job ended `cancelled`.
+    Cancelled {
+        /// The job.
+        id: String,
+    },
+    /// The job's worker vanished; it was given back (or failed, if stalled too often).
+    Stalled {
+        /// The job.
+        id: String,
+    },
+    /// The job's record was removed (cleanup or deleteAll): waiters must stop waiting.
+    Removed {
+        /// The job.
+        id: String,
+    },
+}
+
+impl<P> JobEvent<P> {
+    /// The job the event is about.
+    pub fn job_id(&self) -> &str {
+        match self {
+            JobEvent::Submitted { id }
+            | JobEvent::Start { id }
+            | JobEvent::Progress { id, .. }
+            | JobEvent::Complete { id, .. }
+            | JobEvent::Retry { id, .. }
+            | JobEvent::Error { id, .. }
+            | JobEvent::Cancelled { id }
+            | JobEvent::Stalled { id }
+            | JobEvent::Removed { id } => id,
+        }
+    }
+
+    /// The public event name (`job_start`, ...), or `None` for internal events.
+    pub fn name(&self) -> Option<&'static str> {
+        Some(match self {
+            JobEvent::Submitted { .. } | JobEvent::Removed { .. } => return None,
+            JobEvent::Start { .. } => "job_start",
+            JobEvent::Progress { .. } => "job_progress",
+            JobEvent::Complete { .. } => "job_complete",
+            JobEvent::Retry { .. } => "job_retry",
+            JobEvent::Error { .. } => "job_error",
+            JobEvent::Cancelled { .. } => "job_cancelled",
+            JobEvent::Stalled { .. } => "job_stalled",
+        })
+    }
+
+    /// Whether the job can no longer change after this event.
+    pub fn is_final(&self) -> bool {
+        matches!(
+            self,
+            JobEvent::Complete { .. }
+                | JobEvent::Error { .. }
+                | JobEvent::Cancelled { .. }
+                | JobEvent::Removed { .. }
+        )
+    }
+}

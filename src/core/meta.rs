@@ -1,0 +1,34 @@
+//! Queue-wide state kept in storage beside the jobs: the FIFO sequence, pause flag, the
+//! rate-limit hold and the limiter start log.
+
+use serde::{Deserialize, Serialize};
+
+use super::time::Timestamp;
+
+/// The queue-wide record, read and written in the same atomic step as the jobs it orders.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueMeta {
+    /// The next sequence number to hand out (FIFO among equal priorities).
+    pub next_seq: u64,
+    /// When paused, no job starts.
+    pub paused: bool,
+    /// No job starts before this time (set by an executor's `RateLimitError`).
+    pub hold_until: Option<Timestamp>,
+    /// Recent start times, oldest first, shared by every server of the queue.
+    pub starts: Vec<Timestamp>,
+}
+
+impl QueueMeta {
+    /// Takes the next sequence number.
+    pub fn take_seq(&mut self) -> u64 {
+        let s = self.next_seq;
+        self.next_seq += 1;
+        s
+    }
+
+    /// Extends the hold to at least `until`.
+    pub fn hold(&mut self, until: Timestamp) {
+        self.hold_until = Some(self.hold_until.map_or(until, |h| h.max(until)));
+    }
+}

@@ -1,0 +1,31 @@
+//! The pure core: job model, states and transitions, claim order, retry policy, limiters,
+//! options validation. Synchronous, no I/O, no clock reads: time and randomness are arguments.
+
+pub mod claim;
+pub mod cron;
+pub mod error;
+pub mod event;
+pub mod job;
+pub mod limiter;
+pub mod meta;
+pub mod options;
+pub mod outcome;
+pub mod progress;
+pub mod repeat;
+pub mod retry;
+pub mod rng;
+pub mod status;
+pub mod time;
+pub mod transition;
+
+pub use claim::{plan_claim, ClaimPlan, ClaimRequest, ClaimView, Wake};
+pub use error::QueueError;
+pub use event::JobEvent;
+pub use job::{JobRecord, JobSpec, Lease, RunEntry};
+pub use limiter::{Decision, LimiterSpec, LimiterState};
+pub use meta::QueueMeta;
+pub use options::SubmitOptionsInput;
+pub use outcome::{CleanupPolicy, RunError, RunErrorKind, RunOutcome, Settlement};
+pub use retry::{Backoff, BackoffKind};
+pub use status::JobStatus;
+pub use time::{Clock, ManualClock, Timestamp};

@@ -1,0 +1,101 @@
+//! How a run ended, as the runtime reports it to storage, and the server's cleanup policy.
+
+use super::time::Timestamp;
+
+/// Why a run failed, decided from the `name` of what the executor threw (SEMANTICS.md).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunErrorKind {
+    /// `PermanentJobError`: fail now, no retry.
+    Permanent,
+    /// Anything else: retry with backoff, or at `retry_at` when given (`RetryableJobError`).
+    Retryable {
+        /// An explicit retry time.
+        retry_at: Option<Timestamp>,
+    },
+    /// `RateLimitError`: back to waiting after `retry_after_ms` without using an attempt, and
+    /// hold every start of the queue until then.
+    RateLimited {
+        /// The hold length.
+        retry_after_ms: u64,
+    },
+    /// The run was aborted on purpose (`abort()`): the job ends cancelled.
+    Aborted,
+    /// The run exceeded its `timeoutMs`: retryable, named `TimeoutError`.
+    Timeout,
+    /// The job's `deadlineAt` passed: fail, no retry.
+    Deadline,
+}
+
+/// A failed run: its kind, and the error's name and message as kept on the job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunError {
+    /// How the failure is handled.
+    pub kind: RunErrorKind,
+    /// The error's `name` (e.g. `TypeError`).
+    pub name: String,
+    /// The error's message.
+    pub message: String,
+}
+
+impl RunError {
+    /// A retryable error with this name and message.
+    pub fn retryable(name: impl Into<String>, message: impl Into<String>) -> Self {
+        RunError {
+            kind: RunErrorKind::Retryable { retry_at: None },
+            name: name.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The error for a run that exceeded `ms`.
+    pub fn timeout(ms: u64) -> Self {
+        RunError {
+            kind: RunErrorKind::Timeout,
+            name: "TimeoutError".into(),
+            message: format!("the run exceeded its timeout of {ms} ms"),
+        }
+    }
+
+    /// The error for a job whose deadline passed.
+    pub fn deadline(at: Timestamp) -> Self {
+        RunError {
+            kind: RunErrorKind::Deadline,
+            name: "TimeoutError".into(),
+            message: format!("the job's deadline ({} ms since epoch) passed", at.0),
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome<P> {
+    /// The executor returned this output.
+    Completed(P),
+    /// The executor failed.
+    Failed(RunError),
+    /// The server gave the job back unfinished (stop without grace): back to waiting, no
+    /// attempt used.
+    Released,
+}
+
+/// A worker's report of a finished run, presented with its lease token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settlement<P> {
+    /// The job.
+    pub id: String,
+    /// The lease token of the claim.
+    pub token: String,
+    /// How the run ended.
+    pub outcome: RunOutcome<P>,
+    /// A uniform sample in `[0, 1)` for backoff jitter (drawn by the caller).
+    pub jitter_sample: f64,
+}
+
+/// When finished records are removed (the server's `deleteAfter*Ms` options).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CleanupPolicy {
+    /// Remove completed jobs this long after completion (`None`: keep).
+    pub after_completion_ms: Option<u64>,
+    /// Remove failed and cancelled jobs this long after they ended (`None`: keep).
+    pub after_failure_ms: Option<u64>,
+}

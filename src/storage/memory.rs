@@ -1,0 +1,409 @@
+//! In-memory storage: every step is one synchronous borrow, hence atomic. For tests, edge
+//! runtimes and pages that need no persistence.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::future::{ready, Future};
+
+use super::traits::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Storage};
+use crate::core::claim::{plan_claim, ClaimView};
+use crate::core::{
+    transition, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError,
+    QueueMeta, Settlement, Timestamp,
+};
+
+/// Jobs, their ordering indexes and the queue meta, kept in memory.
+#[derive(Debug)]
+struct State<P> {
+    jobs: HashMap<String, JobRecord<P>>,
+    /// Waiting jobs in claim order: (-priority, seq, id).
+    waiting: BTreeSet<(i64, u64, String)>,
+    /// Delayed jobs by due time.
+    delayed: BTreeSet<(Timestamp, String)>,
+    /// Active jobs by lease expiry.
+    leases: BTreeSet<(Timestamp, String)>,
+    /// Finished jobs by removal time.
+    expiry: BTreeSet<(Timestamp, String)>,
+    counts: HashMap<JobStatus, u32>,
+    meta: QueueMeta,
+}
+
+impl<P> Default for State<P> {
+    fn default() -> Self {
+        State {
+            jobs: HashMap::new(),
+            waiting: BTreeSet::new(),
+            delayed: BTreeSet::new(),
+            leases: BTreeSet::new(),
+            expiry: BTreeSet::new(),
+            counts: HashMap::new(),
+            meta: QueueMeta::default(),
+        }
+    }
+}
+
+impl<P: Clone> State<P> {
+    fn unindex(&mut self, rec: &JobRecord<P>) {
+        match rec.status {
+            JobStatus::Waiting => {
+                let (p, s) = rec.claim_key();
+                self.waiting.remove(&(p, s, rec.id.clone()));
+            }
+            JobStatus::Delayed => {
+                self.delayed.remove(&(rec.run_after, rec.id.clone()));
+            }
+            JobStatus::Active => {
+                if let Some(l) = &rec.lease {
+                    self.leases.remove(&(l.until, rec.id.clone()));
+                }
+            }
+            _ => {}
+        }
+        if let Some(t) = rec.expire_at {
+            self.expiry.remove(&(t, rec.id.clone()));
+        }
+        if let Some(c) = self.counts.get_mut(&rec.status) {
+            *c = c.saturating_sub(1);
+        }
+    }
+
+    fn index(&mut self, rec: &JobRecord<P>) {
+        match rec.status {
+            JobStatus::Waiting => {
+                let (p, s) = rec.claim_key();
+                self.waiting.insert((p, s, rec.id.clone()));
+            }
+            JobStatus::Delayed => {
+                self.delayed.insert((rec.run_after, rec.id.clone()));
+            }
+            JobStatus::Active => {
+                if let Some(l) = &rec.lease {
+                    self.leases.insert((l.until, rec.id.clone()));
+                }
+            }
+            _ => {}
+        }
+        if let Some(t) = rec.expire_at {
+            self.expiry.insert((t, rec.id.clone()));
+        }
+        *self.counts.entry(rec.status).or_default() += 1;
+    }
+
+    /// Writes `rec`, keeping every index in step.
+    fn put(&mut self, rec: JobRecord<P>) {
+        if let Some(old) = self.jobs.remove(&rec.id) {
+            self.unindex(&old);
+        }
+        self.index(&rec);
+        self.jobs.insert(rec.id.clone(), rec);
+    }
+
+    fn remove(&mut self, id: &str) -> Option<JobRecord<P>> {
+        let old = self.jobs.remove(id)?;
+        self.unindex(&old);
+        Some(old)
+    }
+
+    fn get_live(&self, id: &str, now: Timestamp) -> Option<&JobRecord<P>> {
+        self.jobs
+            .get(id)
+            .filter(|r| r.expire_at.is_none_or(|t| t > now))
+    }
+
+    fn claim(&mut self, req: &ClaimRequest, now: Timestamp) -> ClaimBatch<P> {
+        let due = |set: &BTreeSet<(Timestamp, String)>| -> Vec<String> {
+            set.iter()
+                .take_while(|(t, _)| *t <= now)
+                .map(|(_, id)| id.clone())
+                .collect()
+        };
+        let expired_ids = due(&self.leases);
+        let due_ids = due(&self.delayed);
+        let take = |st: &Self, ids: Vec<String>| -> Vec<JobRecord<P>> {
+            ids.iter().filter_map(|id| st.jobs.get(id).cloned()).collect()
+        };
+        let head_ids: Vec<String> = self
+            .waiting
+            .iter()
+            .take(req.max as usize)
+            .map(|(_, _, id)| id.clone())
+            .collect();
+        let view = ClaimView {
+            expired: take(self, expired_ids),
+            due: take(self, due_ids),
+            waiting_head: take(self, head_ids),
+            waiting_truncated: self.waiting.len() > req.max as usize,
+            active: self.leases.len() as u32,
+            next_delayed: self.delayed.iter().map(|(t, _)| *t).find(|t| *t > now),
+            next_lease_expiry: self.leases.iter().map(|(t, _)| *t).find(|t| *t > now),
+        };
+        let mut meta = std::mem::take(&mut self.meta);
+        let plan = plan_claim(&mut meta, view, req, now);
+        self.meta = meta;
+        let jobs = plan.claimed_records();
+        for rec in plan.writes {
+            self.put(rec);
+        }
+        ClaimBatch {
+            jobs,
+            events: plan.events,
+            wake: plan.wake,
+        }
+    }
+
+    fn settle(
+        &mut self,
+        batch: Vec<Settlement<P>>,
+        policy: &CleanupPolicy,
+        now: Timestamp,
+    ) -> SettleBatch<P> {
+        let mut results = Vec::with_capacity(batch.len());
+        let mut events = Vec::new();
+        for s in batch {
+            let Some(mut rec) = self.jobs.get(&s.id).cloned() else {
+                results.push(Err(QueueError::lease_lost(&s.id)));
+                continue;
+            };
+            match transition::settle(&mut rec, s, &mut self.meta, policy, now) {
+                Ok(evs) => {
+                    events.extend(evs);
+                    self.put(rec);
+                    results.push(Ok(()));
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        SettleBatch { results, events }
+    }
+}
+
+/// In-memory storage for one queue.
+#[derive(Debug)]
+pub struct MemoryStorage<P> {
+    queue: String,
+    state: RefCell<State<P>>,
+}
+
+impl<P: Clone> MemoryStorage<P> {
+    /// An empty in-memory queue named `queue`.
+    pub fn new(queue: &str) -> Self {
+        MemoryStorage {
+            queue: queue.to_string(),
+            state: RefCell::new(State::default()),
+        }
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut State<P>) -> R) -> R {
+        f(&mut self.state.borrow_mut())
+    }
+}
+
+impl<P: Clone + 'static> Storage for MemoryStorage<P> {
+    type Payload = P;
+
+    fn queue_name(&self) -> &str {
+        &self.queue
+    }
+
+    fn setup(&self) -> impl Future<Output = Result<(), QueueError>> {
+        ready(Ok(()))
+    }
+
+    fn enqueue(
+        &self,
+        specs: Vec<(String, JobSpec<P>)>,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Vec<Enqueued<P>>, QueueError>> {
+        let out = self.with(|st| {
+            let mut out = Vec::with_capacity(specs.len());
+            for (id, spec) in specs {
+                if let Some(existing) = st.get_live(&id, now) {
+                    out.push(Enqueued {
+                        record: existing.clone(),
+                        duplicate: true,
+                    });
+                    continue;
+                }
+                let seq = st.meta.take_seq();
+                let rec = spec.into_record(id, &self.queue, seq, now);
+                st.put(rec.clone());
+                out.push(Enqueued {
+                    record: rec,
+                    duplicate: false,
+                });
+            }
+            Ok(out)
+        });
+        ready(out)
+    }
+
+    fn claim(
+        &self,
+        req: &ClaimRequest,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<ClaimBatch<P>, QueueError>> {
+        ready(Ok(self.with(|st| st.claim(req, now))))
+    }
+
+    fn settle(
+        &self,
+        batch: Vec<Settlement<P>>,
+        policy: &CleanupPolicy,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<SettleBatch<P>, QueueError>> {
+        ready(Ok(self.with(|st| st.settle(batch, policy, now))))
+    }
+
+    fn progress(
+        &self,
+        id: &str,
+        token: &str,
+        progress: f64,
+        message: Option<String>,
+        details: Option<P>,
+    ) -> impl Future<Output = Result<JobEvent<P>, QueueError>> {
+        ready(self.with(|st| {
+            let rec = st
+                .jobs
+                .get_mut(id)
+                .ok_or_else(|| QueueError::lease_lost(id))?;
+            transition::progress(rec, token, progress, message, details)
+        }))
+    }
+
+    fn renew(
+        &self,
+        leases: Vec<(String, String)>,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<Vec<String>, QueueError>> {
+        ready(Ok(self.with(|st| {
+            let mut lost = Vec::new();
+            for (id, token) in leases {
+                let Some(mut rec) = st.jobs.get(&id).cloned() else {
+                    lost.push(id);
+                    continue;
+                };
+                match transition::renew(&mut rec, &token, until) {
+                    Ok(()) => st.put(rec),
+                    Err(_) => lost.push(id),
+                }
+            }
+            lost
+        })))
+    }
+
+    fn abort(
+        &self,
+        target: AbortTarget,
+        policy: &CleanupPolicy,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Vec<JobEvent<P>>, QueueError>> {
+        ready(self.with(|st| {
+            let ids: Vec<String> = match &target {
+                AbortTarget::Job(id) => {
+                    if !st.jobs.contains_key(id) {
+                        return Err(QueueError::JobNotFound(id.clone()));
+                    }
+                    vec![id.clone()]
+                }
+                AbortTarget::Run(run) => st
+                    .jobs
+                    .values()
+                    .filter(|r| r.job_run_id.as_deref() == Some(run))
+                    .map(|r| r.id.clone())
+                    .collect(),
+            };
+            let mut events = Vec::new();
+            for id in ids {
+                if let Some(mut rec) = st.jobs.get(&id).cloned() {
+                    if let Some(ev) = transition::abort(&mut rec, policy, now) {
+                        events.push(ev);
+                        st.put(rec);
+                    }
+                }
+            }
+            Ok(events)
+        }))
+    }
+
+    fn get(&self, id: &str) -> impl Future<Output = Result<Option<JobRecord<P>>, QueueError>> {
+        ready(Ok(self.with(|st| st.jobs.get(id).cloned())))
+    }
+
+    fn list(&self, query: ListQuery) -> impl Future<Output = Result<Vec<JobRecord<P>>, QueueError>> {
+        ready(Ok(self.with(|st| match query {
+            ListQuery::Status(JobStatus::Waiting, limit) => st
+                .waiting
+                .iter()
+                .take(limit as usize)
+                .filter_map(|(_, _, id)| st.jobs.get(id).cloned())
+                .collect(),
+            ListQuery::Status(status, limit) => {
+                let mut v: Vec<JobRecord<P>> = st
+                    .jobs
+                    .values()
+                    .filter(|r| r.status == status)
+                    .cloned()
+                    .collect();
+                v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+                v.truncate(limit as usize);
+                v
+            }
+            ListQuery::RunId(run) => {
+                let mut v: Vec<JobRecord<P>> = st
+                    .jobs
+                    .values()
+                    .filter(|r| r.job_run_id.as_deref() == Some(&run))
+                    .cloned()
+                    .collect();
+                v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+                v
+            }
+            ListQuery::Fingerprint(fp) => {
+                let mut v: Vec<JobRecord<P>> = st
+                    .jobs
+                    .values()
+                    .filter(|r| {
+                        r.status == JobStatus::Completed && r.fingerprint.as_deref() == Some(&fp)
+                    })
+                    .cloned()
+                    .collect();
+                v.sort_by(|a, b| b.completed_at.cmp(&a.completed_at));
+                v
+            }
+        })))
+    }
+
+    fn count(&self, status: JobStatus) -> impl Future<Output = Result<u32, QueueError>> {
+        ready(Ok(self.with(|st| st.counts.get(&status).copied().unwrap_or(0))))
+    }
+
+    fn cleanup(&self, now: Timestamp) -> impl Future<Output = Result<Vec<String>, QueueError>> {
+        ready(Ok(self.with(|st| {
+            let ids: Vec<String> = st
+                .expiry
+                .iter()
+                .take_while(|(t, _)| *t <= now)
+                .map(|(_, id)| id.clone())
+                .collect();
+            for id in &ids {
+                st.remove(id);
+            }
+            ids
+        })))
+    }
+
+    fn set_paused(&self, paused: bool) -> impl Future<Output = Result<(), QueueError>> {
+        self.with(|st| st.meta.paused = paused);
+        ready(Ok(()))
+    }
+
+    fn delete_all(&self) -> impl Future<Output = Result<(), QueueError>> {
+        self.with(|st| {
+            let next_seq = st.meta.next_seq;
+            *st = State::default();
+            st.meta.next_seq = next_seq;
+        });
+        ready(Ok(()))
+    }
+}

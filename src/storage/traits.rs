@@ -1,0 +1,144 @@
+//! The storage contract: each method is one atomic step (one IndexedDB readwrite transaction,
+//! or one synchronous step in memory) that applies transitions decided by [`crate::core`].
+
+use std::future::Future;
+
+use crate::core::{
+    ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
+    Timestamp, Wake,
+};
+
+/// The result of enqueuing one job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Enqueued<P> {
+    /// The stored record (the existing one for a duplicate).
+    pub record: JobRecord<P>,
+    /// True when a job with that id already existed and nothing was written for it.
+    pub duplicate: bool,
+}
+
+/// The result of a claim step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimBatch<P> {
+    /// The jobs now leased to the caller, in claim order.
+    pub jobs: Vec<JobRecord<P>>,
+    /// Events of the step (starts, recoveries, deadline failures).
+    pub events: Vec<JobEvent<P>>,
+    /// When to look again if workers stay idle.
+    pub wake: Wake,
+}
+
+/// The result of settling several runs in one step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SettleBatch<P> {
+    /// Per settlement, in order: `Ok` or the reason it was refused (`LeaseLostError`).
+    pub results: Vec<Result<(), QueueError>>,
+    /// Events of the step.
+    pub events: Vec<JobEvent<P>>,
+}
+
+/// Which jobs to abort.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AbortTarget {
+    /// One job (unknown id: `JobNotFoundError`).
+    Job(String),
+    /// Every unfinished job with this `jobRunId`.
+    Run(String),
+}
+
+/// A listing of jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListQuery {
+    /// Jobs in a state: claim order for `waiting`, creation order otherwise.
+    Status(JobStatus, u32),
+    /// Jobs of a `jobRunId`, by creation.
+    RunId(String),
+    /// Completed jobs with this fingerprint, newest completion first.
+    Fingerprint(String),
+}
+
+/// A queue's persistent state. Implementations decide nothing themselves: they read what
+/// [`crate::core`] needs, call it, and write its result in one atomic step.
+pub trait Storage {
+    /// The job payload type (a JS value in the browser).
+    type Payload: Clone + 'static;
+
+    /// The queue this storage serves.
+    fn queue_name(&self) -> &str;
+
+    /// Opens or creates what the storage needs (idempotent).
+    fn setup(&self) -> impl Future<Output = Result<(), QueueError>>;
+
+    /// Stores new jobs, all or nothing. `ids[i]` is the id for `specs[i]`. A job whose id is
+    /// already used by a live record is not written; the existing record comes back marked
+    /// duplicate.
+    fn enqueue(
+        &self,
+        specs: Vec<(String, JobSpec<Self::Payload>)>,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Vec<Enqueued<Self::Payload>>, QueueError>>;
+
+    /// One claim step (see [`crate::core::claim`]).
+    fn claim(
+        &self,
+        req: &ClaimRequest,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<ClaimBatch<Self::Payload>, QueueError>>;
+
+    /// Applies several settlements in one step (group commit).
+    fn settle(
+        &self,
+        batch: Vec<Settlement<Self::Payload>>,
+        policy: &CleanupPolicy,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<SettleBatch<Self::Payload>, QueueError>>;
+
+    /// Records progress from the lease holder.
+    fn progress(
+        &self,
+        id: &str,
+        token: &str,
+        progress: f64,
+        message: Option<String>,
+        details: Option<Self::Payload>,
+    ) -> impl Future<Output = Result<JobEvent<Self::Payload>, QueueError>>;
+
+    /// Extends leases `(id, token)` to `until`; returns the ids whose lease was lost.
+    fn renew(
+        &self,
+        leases: Vec<(String, String)>,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<Vec<String>, QueueError>>;
+
+    /// Cancels unfinished jobs; returns the events (empty when all were already finished).
+    fn abort(
+        &self,
+        target: AbortTarget,
+        policy: &CleanupPolicy,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Vec<JobEvent<Self::Payload>>, QueueError>>;
+
+    /// Reads one job.
+    fn get(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<JobRecord<Self::Payload>>, QueueError>>;
+
+    /// Lists jobs.
+    fn list(
+        &self,
+        query: ListQuery,
+    ) -> impl Future<Output = Result<Vec<JobRecord<Self::Payload>>, QueueError>>;
+
+    /// Counts jobs in a state.
+    fn count(&self, status: JobStatus) -> impl Future<Output = Result<u32, QueueError>>;
+
+    /// Removes finished records whose `expire_at` passed; returns their ids.
+    fn cleanup(&self, now: Timestamp) -> impl Future<Output = Result<Vec<String>, QueueError>>;
+
+    /// Pauses or resumes the queue (no job starts while paused).
+    fn set_paused(&self, paused: bool) -> impl Future<Output = Result<(), QueueError>>;
+
+    /// Removes the queue's jobs, its limiter start log and any hold.
+    fn delete_all(&self) -> impl Future<Output = Result<(), QueueError>>;
+}
