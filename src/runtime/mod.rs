@@ -1,1 +1,29 @@
-//! Runtime (being written).
+//! The async driver: client, server (dispatcher, worker runs, group commit, chores), generic
+//! over [`crate::storage::Storage`], [`Platform`] and [`Executor`]. No JS here.
+
+mod abort;
+mod bus;
+mod chores;
+mod client;
+mod commit;
+mod config;
+mod dispatch;
+mod executor;
+mod notify;
+mod platform;
+mod server;
+mod stats;
+mod virtual_time;
+mod worker;
+
+pub use abort::{AbortFlag, AbortReason};
+pub use bus::EventBus;
+pub use client::{Client, Subscription};
+pub use config::{worker_count, ServerConfig, ServerOptionsInput, MAX_WORKERS};
+pub use dispatch::MAX_TIMER_MS;
+pub use executor::{Executor, FnExecutor, LocalFuture, ProgressFn, RunContext};
+pub use notify::{Notified, Notify};
+pub use platform::{Platform, PlatformExt};
+pub use server::{Server, ServerEvent, StopOptions};
+pub use stats::ServerStats;
+pub use virtual_time::{Stalled, VirtualPlatform};

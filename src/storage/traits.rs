@@ -59,7 +59,7 @@ pub enum ListQuery {
 
 /// A queue's persistent state. Implementations decide nothing themselves: they read what
 /// [`crate::core`] needs, call it, and write its result in one atomic step.
-pub trait Storage {
+pub trait Storage: 'static {
     /// The job payload type (a JS value in the browser).
     type Payload: Clone + 'static;
 

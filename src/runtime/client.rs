@@ -1,0 +1,291 @@
+//! The client: submits jobs, reads them, aborts them, and waits for their results.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use futures::future::select;
+
+use super::bus::EventBus;
+use super::notify::Notify;
+use super::platform::{Platform, PlatformExt};
+use crate::core::{
+    CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, SubmitOptionsInput,
+};
+use crate::storage::{AbortTarget, Enqueued, ListQuery, Storage};
+
+/// The slowest fallback re-read period of a wait (ms); events usually end a wait first.
+const MAX_WAIT_POLL_MS: u64 = 5_000;
+
+/// A listener registration on one or more buses; removed on [`Subscription::cancel`].
+pub struct Subscription<P> {
+    regs: Vec<(Rc<EventBus<JobEvent<P>>>, u64)>,
+}
+
+impl<P> Subscription<P> {
+    /// Removes the listener from every bus.
+    pub fn cancel(&self) {
+        for (bus, id) in &self.regs {
+            bus.unsubscribe(*id);
+        }
+    }
+}
+
+/// A queue client over `storage`.
+pub struct Client<S: Storage, X> {
+    storage: Rc<S>,
+    buses: RefCell<Vec<Rc<EventBus<JobEvent<S::Payload>>>>>,
+    platform: X,
+}
+
+impl<S: Storage, X: Platform> Client<S, X> {
+    /// A client publishing on, and listening to, `bus`.
+    pub fn new(storage: Rc<S>, bus: Rc<EventBus<JobEvent<S::Payload>>>, platform: X) -> Self {
+        Client {
+            storage,
+            buses: RefCell::new(vec![bus]),
+            platform,
+        }
+    }
+
+    /// The storage.
+    pub fn storage(&self) -> &Rc<S> {
+        &self.storage
+    }
+
+    /// Also listens to (and wakes) a server's bus, when it differs from the client's.
+    pub fn attach_bus(&self, bus: Rc<EventBus<JobEvent<S::Payload>>>) {
+        let mut buses = self.buses.borrow_mut();
+        if !buses.iter().any(|b| Rc::ptr_eq(b, &bus)) {
+            buses.push(bus);
+        }
+    }
+
+    /// Stops listening to every bus but the client's own.
+    pub fn detach_buses(&self) {
+        self.buses.borrow_mut().truncate(1);
+    }
+
+    /// Calls `f` with every job event from the client's buses.
+    pub fn subscribe(&self, f: impl Fn(&JobEvent<S::Payload>) + 'static) -> Subscription<S::Payload> {
+        let f = Rc::new(f);
+        let regs = self
+            .buses
+            .borrow()
+            .iter()
+            .map(|b| {
+                let f = f.clone();
+                (b.clone(), b.subscribe(move |e| f(e)))
+            })
+            .collect();
+        Subscription { regs }
+    }
+
+    fn emit(&self, events: &[JobEvent<S::Payload>]) {
+        let buses = self.buses.borrow().clone();
+        for e in events {
+            for b in &buses {
+                b.emit(e);
+            }
+        }
+    }
+
+    /// Validates options and enqueues one job per input, all or nothing.
+    pub async fn submit_many(
+        &self,
+        inputs: Vec<S::Payload>,
+        opts: SubmitOptionsInput,
+    ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
+        let now = self.platform.now();
+        if opts.job_id.is_some() && inputs.len() > 1 {
+            return Err(QueueError::invalid(
+                "jobId names one job: it cannot be used with submitBatch of several inputs",
+            ));
+        }
+        let specs: Vec<(String, JobSpec<S::Payload>)> = inputs
+            .into_iter()
+            .map(|input| {
+                let spec = opts.clone().into_spec(input, now)?;
+                let id = spec.id.clone().unwrap_or_else(|| self.platform.random_id());
+                Ok((id, spec))
+            })
+            .collect::<Result<_, QueueError>>()?;
+        let out = self.storage.enqueue(specs, now).await?;
+        let events: Vec<JobEvent<S::Payload>> = out
+            .iter()
+            .filter(|e| !e.duplicate)
+            .map(|e| JobEvent::Submitted {
+                id: e.record.id.clone(),
+            })
+            .collect();
+        self.emit(&events);
+        Ok(out)
+    }
+
+    /// Reads one job.
+    pub async fn get(&self, id: &str) -> Result<Option<JobRecord<S::Payload>>, QueueError> {
+        self.storage.get(id).await
+    }
+
+    /// Lists jobs.
+    pub async fn list(&self, q: ListQuery) -> Result<Vec<JobRecord<S::Payload>>, QueueError> {
+        self.storage.list(q).await
+    }
+
+    /// Counts jobs in a state.
+    pub async fn count(&self, status: JobStatus) -> Result<u32, QueueError> {
+        self.storage.count(status).await
+    }
+
+    /// Cancels a job or a job run; an unknown job id is `JobNotFoundError`.
+    pub async fn abort(&self, target: AbortTarget) -> Result<(), QueueError> {
+        let events = self
+            .storage
+            .abort(target, &CleanupPolicy::default(), self.platform.now())
+            .await?;
+        self.emit(&events);
+        Ok(())
+    }
+
+    /// Pauses or resumes the queue.
+    pub async fn set_paused(&self, paused: bool) -> Result<(), QueueError> {
+        self.storage.set_paused(paused).await?;
+        if !paused {
+            self.emit(&[JobEvent::Submitted { id: String::new() }]);
+        }
+        Ok(())
+    }
+
+    /// Waits until job `id` ends: its output, or `JobFailedError` / `JobCancelledError` /
+    /// `JobNotFoundError` / `TimeoutError` (after `timeout_ms`). Subscribes before reading, so
+    /// no event is lost; re-reads storage on events and, as a fallback, with backoff.
+    pub async fn wait_for(&self, id: &str, timeout_ms: Option<u64>) -> Result<S::Payload, QueueError> {
+        let last: Rc<RefCell<Option<JobEvent<S::Payload>>>> = Rc::new(RefCell::new(None));
+        let notify = Notify::new();
+        let sub = {
+            let (last, notify, id) = (last.clone(), notify.clone(), id.to_string());
+            self.subscribe(move |e| {
+                if e.job_id() == id && (e.is_final() || matches!(e, JobEvent::Retry { .. })) {
+                    // Keep the first final event: a later `Removed` must not hide the output.
+                    let keep = last.borrow().as_ref().is_some_and(|x| x.is_final());
+                    if !keep {
+                        *last.borrow_mut() = Some(e.clone());
+                    }
+                    notify.notify();
+                }
+            })
+        };
+        let result = self.wait_loop(id, timeout_ms, &last, &notify).await;
+        sub.cancel();
+        result
+    }
+
+    async fn wait_loop(
+        &self,
+        id: &str,
+        timeout_ms: Option<u64>,
+        last: &RefCell<Option<JobEvent<S::Payload>>>,
+        notify: &Notify,
+    ) -> Result<S::Payload, QueueError> {
+        let deadline = timeout_ms.map(|ms| self.platform.now().plus_ms(ms));
+        let mut poll_ms = 100u64;
+        loop {
+            let notified = notify.notified();
+            let event = last.borrow_mut().take();
+            if let Some(done) = event.and_then(|e| result_from_event(id, e)) {
+                return done;
+            }
+            match self.storage.get(id).await? {
+                None => return Err(QueueError::JobNotFound(id.to_string())),
+                Some(rec) => {
+                    if let Some(done) = result_from_record(rec) {
+                        return done;
+                    }
+                }
+            }
+            let now = self.platform.now();
+            let mut ms = poll_ms;
+            if let Some(d) = deadline {
+                if now >= d {
+                    return Err(QueueError::Timeout(format!(
+                        "job {id:?} did not finish within {} ms",
+                        timeout_ms.unwrap_or(0)
+                    )));
+                }
+                ms = ms.min(now.until(d));
+            }
+            poll_ms = (poll_ms * 2).min(MAX_WAIT_POLL_MS);
+            select(Box::pin(notified), Box::pin(self.platform.sleep(ms))).await;
+        }
+    }
+
+    /// Calls `f(progress, message, details)` on every progress of job `id`; first, once, with
+    /// the current progress if some was already reported.
+    pub fn on_progress(
+        &self,
+        id: &str,
+        f: impl Fn(f64, Option<String>, Option<S::Payload>) + 'static,
+    ) -> Subscription<S::Payload> {
+        let f = Rc::new(f);
+        let seen = Rc::new(Cell::new(false));
+        let sub = {
+            let (f, seen, id) = (f.clone(), seen.clone(), id.to_string());
+            self.subscribe(move |e| {
+                if let JobEvent::Progress {
+                    id: jid,
+                    progress,
+                    message,
+                    details,
+                } = e
+                {
+                    if *jid == id {
+                        seen.set(true);
+                        f(*progress, message.clone(), details.clone());
+                    }
+                }
+            })
+        };
+        let storage = self.storage.clone();
+        let id = id.to_string();
+        self.platform.spawn(async move {
+            if let Ok(Some(rec)) = storage.get(&id).await {
+                let reported = rec.progress > 0.0
+                    || rec.progress_message.is_some()
+                    || rec.progress_details.is_some();
+                if reported && !seen.get() && !rec.status.is_final() {
+                    f(rec.progress, rec.progress_message, rec.progress_details);
+                }
+            }
+        });
+        sub
+    }
+}
+
+fn result_from_event<P>(id: &str, e: JobEvent<P>) -> Option<Result<P, QueueError>> {
+    match e {
+        JobEvent::Complete { output, .. } => Some(Ok(output)),
+        JobEvent::Error {
+            error_name, error, ..
+        } => Some(Err(QueueError::JobFailed {
+            job_id: id.to_string(),
+            error_name,
+            message: error,
+        })),
+        JobEvent::Cancelled { .. } => Some(Err(QueueError::JobCancelled(id.to_string()))),
+        _ => None,
+    }
+}
+
+fn result_from_record<P>(rec: JobRecord<P>) -> Option<Result<P, QueueError>> {
+    match rec.status {
+        JobStatus::Completed => Some(rec.output.ok_or_else(|| {
+            QueueError::Storage(format!("job {:?} is completed but has no output", rec.id))
+        })),
+        JobStatus::Failed => Some(Err(QueueError::JobFailed {
+            job_id: rec.id,
+            error_name: rec.error_name.unwrap_or_else(|| "Error".into()),
+            message: rec.error.unwrap_or_default(),
+        })),
+        JobStatus::Cancelled => Some(Err(QueueError::JobCancelled(rec.id))),
+        _ => None,
+    }
+}

@@ -1,0 +1,344 @@
+//! The server: owns worker slots, claims jobs in batches, runs them with the executor, and
+//! settles their outcomes in batches (group commit). Lifecycle: start, stop, scale.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures::future::select;
+
+use super::abort::{AbortFlag, AbortReason};
+use super::bus::EventBus;
+use super::config::{worker_count, ServerConfig};
+use super::executor::Executor;
+use super::notify::Notify;
+use super::platform::Platform;
+use super::stats::ServerStats;
+use crate::core::{JobEvent, QueueError, RunOutcome, Settlement, Timestamp};
+use crate::storage::Storage;
+
+/// Events a server reports about itself and about the jobs it runs.
+#[derive(Debug, Clone)]
+pub enum ServerEvent<P> {
+    /// `start()` finished.
+    Started,
+    /// `stop()` finished.
+    Stopped,
+    /// A storage step failed; the server keeps trying.
+    Error(QueueError),
+    /// A job event produced by this server's own steps.
+    Job(JobEvent<P>),
+}
+
+/// Options of `stop()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StopOptions {
+    /// Let running jobs finish (default), else abort them now and give them back.
+    pub graceful: bool,
+    /// With `graceful`: after this long, abort what still runs and give it back.
+    pub timeout_ms: Option<u64>,
+}
+
+impl Default for StopOptions {
+    fn default() -> Self {
+        StopOptions {
+            graceful: true,
+            timeout_ms: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    Stopped,
+    Running,
+    Stopping,
+}
+
+/// A run in progress.
+pub(super) struct Running {
+    pub token: String,
+    pub abort: AbortFlag,
+    pub started: Timestamp,
+    /// Its outcome was handed to the committer (or needs none).
+    pub reported: bool,
+}
+
+/// A settlement waiting for the next group commit, with when its run started.
+pub(super) struct Pending<P> {
+    pub settlement: Settlement<P>,
+    pub started: Timestamp,
+}
+
+/// State shared by the server's tasks.
+pub(super) struct Inner<S: Storage, X, E> {
+    pub id: String,
+    pub storage: Rc<S>,
+    pub bus: Rc<EventBus<JobEvent<S::Payload>>>,
+    pub events: EventBus<ServerEvent<S::Payload>>,
+    pub platform: X,
+    pub executor: Rc<E>,
+    pub config: RefCell<ServerConfig>,
+    pub phase: Cell<Phase>,
+    pub epoch: Cell<u64>,
+    /// Wakes the dispatcher: a submit, a freed slot, a retry, a scale-up.
+    pub wake: Notify,
+    /// Wakes `stop()` and the chores when something ends.
+    pub idle: Notify,
+    pub running: RefCell<HashMap<String, Running>>,
+    pub pending: RefCell<Vec<Pending<S::Payload>>>,
+    pub committing: Cell<bool>,
+    pub stats: RefCell<ServerStats>,
+    pub bus_subscription: Cell<Option<u64>>,
+}
+
+impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
+    /// Publishes events to the shared bus and to this server's listeners.
+    pub fn publish(&self, events: Vec<JobEvent<S::Payload>>) {
+        for e in events {
+            self.bus.emit(&e);
+            self.events.emit(&ServerEvent::Job(e));
+        }
+    }
+
+    /// Reports a storage failure to listeners.
+    pub fn report(&self, err: QueueError) {
+        self.events.emit(&ServerEvent::Error(err));
+    }
+
+    /// Whether the loop started in `epoch` should keep going.
+    pub fn live(&self, epoch: u64) -> bool {
+        self.phase.get() == Phase::Running && self.epoch.get() == epoch
+    }
+
+    /// Hands a run's outcome to the group committer.
+    pub fn queue_settlement(self: &Rc<Self>, id: &str, outcome: RunOutcome<S::Payload>) {
+        let (token, started) = match self.running.borrow().get(id) {
+            Some(r) => (r.token.clone(), r.started),
+            None => return,
+        };
+        let settlement = Settlement {
+            id: id.to_string(),
+            token,
+            outcome,
+            jitter_sample: super::platform::PlatformExt::random_unit(&self.platform),
+        };
+        self.pending.borrow_mut().push(Pending {
+            settlement,
+            started,
+        });
+        super::commit::ensure_committer(self);
+    }
+
+    /// Marks a run as reported (its settlement queued, or none needed).
+    pub fn mark_reported(&self, id: &str) {
+        if let Some(r) = self.running.borrow_mut().get_mut(id) {
+            r.reported = true;
+        }
+        self.idle.notify();
+    }
+}
+
+/// A queue server: runs jobs of one queue with an executor.
+pub struct Server<S: Storage, X, E> {
+    pub(super) inner: Rc<Inner<S, X, E>>,
+}
+
+impl<S: Storage, X, E> Clone for Server<S, X, E> {
+    fn clone(&self) -> Self {
+        Server {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
+    /// A stopped server over `storage`, publishing job events on `bus`.
+    pub fn new(
+        storage: Rc<S>,
+        bus: Rc<EventBus<JobEvent<S::Payload>>>,
+        platform: X,
+        executor: E,
+        config: ServerConfig,
+    ) -> Self {
+        let id = format!("srv-{}", super::platform::PlatformExt::random_id(&platform));
+        Server {
+            inner: Rc::new(Inner {
+                id,
+                storage,
+                bus,
+                events: EventBus::new(),
+                platform,
+                executor: Rc::new(executor),
+                config: RefCell::new(config),
+                phase: Cell::new(Phase::Stopped),
+                epoch: Cell::new(0),
+                wake: Notify::new(),
+                idle: Notify::new(),
+                running: RefCell::new(HashMap::new()),
+                pending: RefCell::new(Vec::new()),
+                committing: Cell::new(false),
+                stats: RefCell::new(ServerStats::default()),
+                bus_subscription: Cell::new(None),
+            }),
+        }
+    }
+
+    /// This server's owner id (written on the leases it takes).
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// The shared job-event bus this server publishes on.
+    pub fn bus(&self) -> &Rc<EventBus<JobEvent<S::Payload>>> {
+        &self.inner.bus
+    }
+
+    /// This server's own events (start, stop, errors, and job events of its runs).
+    pub fn events(&self) -> &EventBus<ServerEvent<S::Payload>> {
+        &self.inner.events
+    }
+
+    /// Whether the server is running.
+    pub fn is_running(&self) -> bool {
+        self.inner.phase.get() == Phase::Running
+    }
+
+    /// The configured number of workers.
+    pub fn worker_count(&self) -> u32 {
+        self.inner.config.borrow().worker_count
+    }
+
+    /// Statistics since the last `start()`.
+    pub fn stats(&self) -> ServerStats {
+        self.inner.stats.borrow().clone()
+    }
+
+    /// Jobs running now.
+    pub fn active_count(&self) -> usize {
+        self.inner.running.borrow().len()
+    }
+
+    /// Starts claiming and running jobs. Idempotent.
+    pub async fn start(&self) -> Result<(), QueueError> {
+        let inner = &self.inner;
+        if inner.phase.get() == Phase::Running {
+            return Ok(());
+        }
+        inner.storage.setup().await?;
+        if inner.phase.get() == Phase::Running {
+            return Ok(());
+        }
+        let epoch = inner.epoch.get() + 1;
+        inner.epoch.set(epoch);
+        inner.phase.set(Phase::Running);
+        *inner.stats.borrow_mut() = ServerStats::default();
+        let weak = Rc::downgrade(inner);
+        let sub = inner.bus.subscribe(move |e: &JobEvent<S::Payload>| {
+            let Some(inner) = weak.upgrade() else { return };
+            match e {
+                JobEvent::Cancelled { id } => {
+                    let flag = inner.running.borrow().get(id).map(|r| r.abort.clone());
+                    if let Some(flag) = flag {
+                        flag.abort(AbortReason::Cancelled);
+                    }
+                }
+                JobEvent::Submitted { .. } | JobEvent::Retry { .. } => inner.wake.notify(),
+                _ => {}
+            }
+        });
+        inner.bus_subscription.set(Some(sub));
+        inner
+            .platform
+            .spawn(super::dispatch::dispatch_loop(inner.clone(), epoch));
+        inner
+            .platform
+            .spawn(super::chores::chores_loop(inner.clone(), epoch));
+        inner.events.emit(&ServerEvent::Started);
+        Ok(())
+    }
+
+    /// Stops claiming. Graceful: waits for running jobs (up to `timeout_ms`), then gives back
+    /// what still runs; otherwise gives back every running job at once (no attempt used).
+    pub async fn stop(&self, opts: StopOptions) -> Result<(), QueueError> {
+        let inner = &self.inner;
+        if inner.phase.get() != Phase::Running {
+            return Ok(());
+        }
+        inner.phase.set(Phase::Stopping);
+        inner.wake.notify();
+        inner.idle.notify();
+        if opts.graceful {
+            let deadline = opts.timeout_ms.map(|ms| inner.platform.now().plus_ms(ms));
+            loop {
+                let notified = inner.idle.notified();
+                if inner.running.borrow().values().all(|r| r.reported) {
+                    break;
+                }
+                match deadline {
+                    None => notified.await,
+                    Some(d) => {
+                        let now = inner.platform.now();
+                        if now >= d {
+                            break;
+                        }
+                        let sleep = inner.platform.sleep(now.until(d));
+                        select(Box::pin(notified), Box::pin(sleep)).await;
+                    }
+                }
+            }
+        }
+        let flags: Vec<AbortFlag> = inner
+            .running
+            .borrow()
+            .values()
+            .filter(|r| !r.reported)
+            .map(|r| r.abort.clone())
+            .collect();
+        for f in flags {
+            f.abort(AbortReason::Shutdown);
+        }
+        // Every run reports promptly once aborted; then flush the committer.
+        loop {
+            let notified = inner.idle.notified();
+            let all_reported = inner.running.borrow().values().all(|r| r.reported);
+            if all_reported && inner.pending.borrow().is_empty() && !inner.committing.get() {
+                break;
+            }
+            notified.await;
+        }
+        if let Some(sub) = inner.bus_subscription.take() {
+            inner.bus.unsubscribe(sub);
+        }
+        inner.phase.set(Phase::Stopped);
+        inner.wake.notify();
+        inner.idle.notify();
+        inner.events.emit(&ServerEvent::Stopped);
+        Ok(())
+    }
+
+    /// Changes the number of workers. Scaling down lets running jobs finish.
+    pub fn scale_workers(&self, n: f64) -> Result<(), QueueError> {
+        let n = worker_count(n)?;
+        self.inner.config.borrow_mut().worker_count = n;
+        self.inner.wake.notify();
+        Ok(())
+    }
+
+    /// Wakes the dispatcher (a job was submitted elsewhere, a limit may have opened).
+    pub fn wake(&self) {
+        self.inner.wake.notify();
+    }
+}
+
+/// The settle outcome a run ends with, when its abort flag was set with `reason`.
+/// `None`: no write (the job was cancelled, or is owned by another worker now).
+pub(super) fn outcome_for_abort<P>(reason: &AbortReason) -> Option<RunOutcome<P>> {
+    use crate::core::RunError;
+    match reason {
+        AbortReason::Cancelled | AbortReason::LeaseLost => None,
+        AbortReason::Timeout(ms) => Some(RunOutcome::Failed(RunError::timeout(*ms))),
+        AbortReason::Deadline(d) => Some(RunOutcome::Failed(RunError::deadline(*d))),
+        AbortReason::Shutdown => Some(RunOutcome::Released),
+    }
+}

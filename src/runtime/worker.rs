@@ -1,0 +1,160 @@
+//! One run of one job: call the executor, race it against its time limit and abort flag, and
+//! hand the outcome to the group committer. The worker slot is free when the executor settles.
+
+use std::rc::Rc;
+
+use futures::future::{select, Either};
+
+use super::abort::AbortReason;
+use super::executor::{Executor, LocalFuture, ProgressFn, RunContext};
+use super::platform::Platform;
+use super::server::{outcome_for_abort, Inner};
+use crate::core::{JobRecord, QueueError, RunOutcome, Timestamp};
+use crate::storage::Storage;
+
+/// Registers `job` as running and spawns its run.
+pub(super) fn start_run<S, X, E>(inner: &Rc<Inner<S, X, E>>, job: JobRecord<S::Payload>)
+where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
+    let Some(token) = job.token().map(str::to_string) else {
+        return;
+    };
+    let now = inner.platform.now();
+    let abort = super::dispatch::register(inner, &job.id, token.clone(), now);
+    inner.stats.borrow_mut().total_jobs += 1;
+    inner.stats.borrow_mut().touch(now);
+    inner.platform.spawn(run(inner.clone(), job, token, abort));
+}
+
+/// The time limit of a run started at `now`: the job's or server's timeout, or the deadline.
+fn limit(timeout_ms: Option<u64>, deadline: Option<Timestamp>, now: Timestamp) -> Option<(Timestamp, AbortReason)> {
+    let by_timeout = timeout_ms.map(|ms| (now.plus_ms(ms), AbortReason::Timeout(ms)));
+    let by_deadline = deadline.map(|d| (d, AbortReason::Deadline(d)));
+    match (by_timeout, by_deadline) {
+        (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+fn progress_fn<S, X, E>(inner: &Rc<Inner<S, X, E>>, id: &str, token: &str, abort: super::abort::AbortFlag) -> ProgressFn<S::Payload>
+where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
+    let weak = Rc::downgrade(inner);
+    let id = id.to_string();
+    let token = token.to_string();
+    Rc::new(move |p, message, details| -> LocalFuture<Result<(), QueueError>> {
+        let weak = weak.clone();
+        let (id, token, abort) = (id.clone(), token.clone(), abort.clone());
+        Box::pin(async move {
+            let inner = weak
+                .upgrade()
+                .ok_or_else(|| QueueError::lease_lost(&id))?;
+            if abort.reason().is_some() {
+                return Err(QueueError::lease_lost(&id));
+            }
+            match inner.storage.progress(&id, &token, p, message, details).await {
+                Ok(ev) => {
+                    inner.publish(vec![ev]);
+                    Ok(())
+                }
+                Err(err) => {
+                    if matches!(err, QueueError::LeaseLost(_)) {
+                        abort.abort(AbortReason::LeaseLost);
+                    }
+                    Err(err)
+                }
+            }
+        })
+    })
+}
+
+async fn run<S, X, E>(inner: Rc<Inner<S, X, E>>, job: JobRecord<S::Payload>, token: String, abort: super::abort::AbortFlag)
+where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
+    let id = job.id.clone();
+    let now = inner.platform.now();
+    let default_timeout = inner.config.borrow().default_timeout_ms;
+    let ctx = RunContext {
+        job_id: id.clone(),
+        attempt: job.attempt,
+        idempotency_key: format!("{}:{}", job.id, job.attempt),
+        abort: abort.clone(),
+        progress: progress_fn(&inner, &id, &token, abort.clone()),
+    };
+    let limit = limit(job.timeout_ms.or(default_timeout), job.deadline_at, now);
+    let timer = {
+        let platform = inner.platform.clone();
+        let abort = abort.clone();
+        async move {
+            match limit {
+                Some((at, reason)) => {
+                    loop {
+                        let now = platform.now();
+                        if now >= at {
+                            break;
+                        }
+                        platform
+                            .sleep(now.until(at).min(super::dispatch::MAX_TIMER_MS))
+                            .await;
+                    }
+                    abort.abort(reason);
+                }
+                None => futures::future::pending::<()>().await,
+            }
+        }
+    };
+    let watch = {
+        let abort = abort.clone();
+        async move {
+            select(Box::pin(timer), Box::pin(abort.aborted())).await;
+        }
+    };
+    let exec = inner.executor.execute(job.input, ctx);
+    match select(Box::pin(exec), Box::pin(watch)).await {
+        Either::Left((result, _)) => {
+            let outcome = match abort.reason() {
+                Some(reason) => outcome_for_abort(&reason),
+                None => Some(match result {
+                    Ok(output) => RunOutcome::Completed(output),
+                    Err(err) => RunOutcome::Failed(err),
+                }),
+            };
+            report(&inner, &id, outcome, abort.reason());
+        }
+        Either::Right(((), exec)) => {
+            let reason = abort.reason();
+            let outcome = reason.as_ref().and_then(outcome_for_abort);
+            report(&inner, &id, outcome, reason);
+            // The worker stays busy until the executor settles; its result is discarded.
+            let _ = exec.await;
+        }
+    }
+    inner.running.borrow_mut().remove(&id);
+    inner.idle.notify();
+    inner.wake.notify();
+}
+
+fn report<S, X, E>(inner: &Rc<Inner<S, X, E>>, id: &str, outcome: Option<RunOutcome<S::Payload>>, reason: Option<AbortReason>)
+where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
+    if reason == Some(AbortReason::Cancelled) {
+        inner.stats.borrow_mut().cancelled_jobs += 1;
+    }
+    if let Some(outcome) = outcome {
+        inner.queue_settlement(id, outcome);
+    }
+    inner.mark_reported(id);
+}

@@ -1,0 +1,516 @@
+//! Queue flow tests on the host: a real client and server over memory storage, driven by a
+//! virtual clock (hours of backoff run in microseconds).
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde_json::{json, Value};
+use wasm_job_queue::core::{
+    JobEvent, JobStatus, LimiterSpec, QueueError, RunError, RunErrorKind, SubmitOptionsInput,
+    Timestamp,
+};
+use wasm_job_queue::runtime::{
+    Client, EventBus, FnExecutor, Platform, RunContext, Server, ServerConfig, StopOptions,
+    VirtualPlatform,
+};
+use wasm_job_queue::storage::{ListQuery, MemoryStorage, Storage};
+
+type Store = MemoryStorage<Value>;
+
+struct Queue<E> {
+    platform: VirtualPlatform,
+    storage: Rc<Store>,
+    client: Rc<Client<Store, VirtualPlatform>>,
+    server: Server<Store, VirtualPlatform, E>,
+    events: Rc<RefCell<Vec<(String, String)>>>,
+}
+
+fn queue<E>(executor: E, config: ServerConfig) -> Queue<E>
+where
+    E: wasm_job_queue::runtime::Executor<Value>,
+{
+    let platform = VirtualPlatform::new(Timestamp(1_000_000), 42);
+    let storage = Rc::new(Store::new("q"));
+    let bus = Rc::new(EventBus::new());
+    let client = Rc::new(Client::new(storage.clone(), bus.clone(), platform.clone()));
+    let server = Server::new(
+        storage.clone(),
+        bus.clone(),
+        platform.clone(),
+        executor,
+        config,
+    );
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let log = events.clone();
+    bus.subscribe(move |e: &JobEvent<Value>| {
+        if let Some(name) = e.name() {
+            log.borrow_mut()
+                .push((name.to_string(), e.job_id().to_string()));
+        }
+    });
+    Queue {
+        platform,
+        storage,
+        client,
+        server,
+        events,
+    }
+}
+
+fn opts(v: Value) -> SubmitOptionsInput {
+    serde_json::from_value(v).unwrap()
+}
+
+async fn submit(client: &Client<Store, VirtualPlatform>, input: Value, o: Value) -> String {
+    let out = client.submit_many(vec![input], opts(o)).await.unwrap();
+    out[0].record.id.clone()
+}
+
+fn echo(
+) -> FnExecutor<impl Fn(Value, RunContext<Value>) -> std::future::Ready<Result<Value, RunError>>> {
+    FnExecutor(|input: Value, _ctx: RunContext<Value>| {
+        std::future::ready(Ok(json!({ "echo": input })))
+    })
+}
+
+#[test]
+fn submit_then_wait_for_returns_the_executor_output() {
+    let q = queue(echo(), ServerConfig::default());
+    let (client, server) = (q.client.clone(), q.server.clone());
+    let out = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let id = submit(&client, json!(7), json!({})).await;
+            client.wait_for(&id, None).await
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(out, json!({ "echo": 7 }));
+    let names: Vec<String> = q.events.borrow().iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names, vec!["job_start", "job_complete"]);
+    assert_eq!(q.server.stats().completed_jobs, 1);
+}
+
+#[test]
+fn five_retries_with_capped_exponential_backoff_use_virtual_time() {
+    let runs: Rc<RefCell<Vec<Timestamp>>> = Rc::new(RefCell::new(Vec::new()));
+    let (log, p) = (runs.clone(), Rc::new(RefCell::new(None::<VirtualPlatform>)));
+    let pp = p.clone();
+    let exec = FnExecutor(move |_input: Value, _ctx: RunContext<Value>| {
+        let now = pp
+            .borrow()
+            .as_ref()
+            .map(|pl: &VirtualPlatform| pl.now())
+            .unwrap();
+        log.borrow_mut().push(now);
+        std::future::ready(Err(RunError::retryable("Error", format!("boom {now:?}"))))
+    });
+    let q = queue(exec, ServerConfig::default());
+    *p.borrow_mut() = Some(q.platform.clone());
+    let (client, server) = (q.client.clone(), q.server.clone());
+    let started = std::time::Instant::now();
+    let res = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let id = submit(
+                &client,
+                json!(null),
+                json!({"maxRetries": 5, "backoff": {"type": "exponential", "delayMs": 100_000, "maxDelayMs": 1_000_000}}),
+            )
+            .await;
+            (client.wait_for(&id, None).await, client.get(&id).await.unwrap().unwrap())
+        })
+        .unwrap();
+    assert!(started.elapsed().as_millis() < 1_000);
+    let runs = runs.borrow();
+    assert_eq!(runs.len(), 6, "1 run + 5 retries");
+    let gaps: Vec<i64> = runs.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    assert_eq!(gaps, vec![100_000, 200_000, 400_000, 800_000, 1_000_000]);
+    match res.0 {
+        Err(QueueError::JobFailed { message, .. }) => {
+            assert!(message.contains(&format!("{:?}", runs[5])))
+        }
+        other => panic!("expected JobFailed, got {other:?}"),
+    }
+    assert_eq!(res.1.status, JobStatus::Failed);
+    assert_eq!(res.1.attempt, 6);
+    assert_eq!(q.server.stats().retried_jobs, 5);
+    assert_eq!(q.server.stats().failed_jobs, 1);
+}
+
+#[test]
+fn one_worker_runs_jobs_by_priority_then_fifo() {
+    let order: Rc<RefCell<Vec<i64>>> = Rc::new(RefCell::new(Vec::new()));
+    let log = order.clone();
+    let exec = FnExecutor(move |input: Value, _ctx: RunContext<Value>| {
+        log.borrow_mut().push(input.as_i64().unwrap());
+        std::future::ready(Ok(Value::Null))
+    });
+    let q = queue(exec, ServerConfig::default());
+    let (client, server) = (q.client.clone(), q.server.clone());
+    q.platform
+        .block_on(async move {
+            let mut ids = Vec::new();
+            let jobs = [
+                (1, json!(0)),
+                (2, json!(5)),
+                (3, json!(0)),
+                (4, json!("critical")),
+                (5, json!("low")),
+            ];
+            for (n, prio) in jobs {
+                ids.push(submit(&client, json!(n), json!({ "priority": prio })).await);
+            }
+            server.start().await.unwrap();
+            for id in ids {
+                client.wait_for(&id, None).await.unwrap();
+            }
+        })
+        .unwrap();
+    assert_eq!(*order.borrow(), vec![4, 2, 1, 3, 5]);
+}
+
+#[test]
+fn abort_of_a_running_job_aborts_its_signal_and_ends_cancelled() {
+    let seen_abort = Rc::new(RefCell::new(None));
+    let seen = seen_abort.clone();
+    let exec = FnExecutor(move |_input: Value, ctx: RunContext<Value>| {
+        let seen = seen.clone();
+        async move {
+            let reason = ctx.abort.aborted().await;
+            *seen.borrow_mut() = Some(reason.as_str());
+            Err(RunError {
+                kind: RunErrorKind::Aborted,
+                name: "AbortError".into(),
+                message: "aborted".into(),
+            })
+        }
+    });
+    let q = queue(exec, ServerConfig::default());
+    let (client, server, pl) = (q.client.clone(), q.server.clone(), q.platform.clone());
+    let (res, rec) = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let id = submit(&client, json!(1), json!({})).await;
+            pl.sleep(10).await;
+            assert_eq!(
+                client.get(&id).await.unwrap().unwrap().status,
+                JobStatus::Active
+            );
+            client
+                .abort(wasm_job_queue::storage::AbortTarget::Job(id.clone()))
+                .await
+                .unwrap();
+            let res = client.wait_for(&id, None).await;
+            server.stop(StopOptions::default()).await.unwrap();
+            (res, client.get(&id).await.unwrap().unwrap())
+        })
+        .unwrap();
+    assert_eq!(res.unwrap_err().name(), "JobCancelledError");
+    assert_eq!(rec.status, JobStatus::Cancelled);
+    assert_eq!(*seen_abort.borrow(), Some("cancelled"));
+    assert_eq!(q.server.stats().cancelled_jobs, 1);
+}
+
+#[test]
+fn timeout_aborts_the_signal_and_fails_with_timeout_error_after_retries() {
+    let exec = FnExecutor(|_input: Value, ctx: RunContext<Value>| async move {
+        // Ignores the signal on purpose: the run still fails at expiry.
+        let _ = ctx;
+        futures::future::pending::<()>().await;
+        Ok(Value::Null)
+    });
+    let q = queue(
+        exec,
+        ServerConfig {
+            worker_count: 2,
+            ..ServerConfig::default()
+        },
+    );
+    let (client, server) = (q.client.clone(), q.server.clone());
+    let (res, rec) = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let id = submit(&client, json!(1), json!({"timeoutMs": 500, "maxRetries": 1, "backoff": {"type": "fixed", "delayMs": 10}})).await;
+            (client.wait_for(&id, None).await, client.get(&id).await.unwrap().unwrap())
+        })
+        .unwrap();
+    match res {
+        Err(QueueError::JobFailed { error_name, .. }) => assert_eq!(error_name, "TimeoutError"),
+        other => panic!("expected JobFailed(TimeoutError), got {other:?}"),
+    }
+    assert_eq!(rec.attempt, 2);
+    assert_eq!(rec.error_name.as_deref(), Some("TimeoutError"));
+}
+
+#[test]
+fn rate_limit_error_holds_every_start_without_using_an_attempt() {
+    let starts: Rc<RefCell<Vec<(i64, Timestamp)>>> = Rc::new(RefCell::new(Vec::new()));
+    let (log, p) = (
+        starts.clone(),
+        Rc::new(RefCell::new(None::<VirtualPlatform>)),
+    );
+    let pp = p.clone();
+    let exec = FnExecutor(move |input: Value, ctx: RunContext<Value>| {
+        let now = pp
+            .borrow()
+            .as_ref()
+            .map(|pl: &VirtualPlatform| pl.now())
+            .unwrap();
+        let n = input.as_i64().unwrap();
+        log.borrow_mut().push((n, now));
+        let first = n == 1 && ctx.attempt == 1 && log.borrow().len() == 1;
+        std::future::ready(if first {
+            Err(RunError {
+                kind: RunErrorKind::RateLimited {
+                    retry_after_ms: 60_000,
+                },
+                name: "RateLimitError".into(),
+                message: "slow down".into(),
+            })
+        } else {
+            Ok(Value::Null)
+        })
+    });
+    let q = queue(exec, ServerConfig::default());
+    *p.borrow_mut() = Some(q.platform.clone());
+    let (client, server) = (q.client.clone(), q.server.clone());
+    let rec = q
+        .platform
+        .block_on(async move {
+            let a = submit(&client, json!(1), json!({})).await;
+            let b = submit(&client, json!(2), json!({})).await;
+            server.start().await.unwrap();
+            client.wait_for(&a, None).await.unwrap();
+            client.wait_for(&b, None).await.unwrap();
+            client.get(&a).await.unwrap().unwrap()
+        })
+        .unwrap();
+    let starts = starts.borrow();
+    let t0 = starts[0].1;
+    // Job 2 was held too, though it never saw the error.
+    assert!(
+        starts[1..].iter().all(|(_, t)| t.0 - t0.0 >= 60_000),
+        "{starts:?}"
+    );
+    assert_eq!(rec.attempt, 1, "the rate-limited run used no attempt");
+}
+
+#[test]
+fn concurrency_limiter_caps_running_jobs() {
+    let running = Rc::new(RefCell::new((0u32, 0u32)));
+    let (r, p) = (
+        running.clone(),
+        Rc::new(RefCell::new(None::<VirtualPlatform>)),
+    );
+    let pp = p.clone();
+    let exec = FnExecutor(move |_input: Value, _ctx: RunContext<Value>| {
+        let r = r.clone();
+        let pl = pp.borrow().clone().unwrap();
+        async move {
+            {
+                let mut g = r.borrow_mut();
+                g.0 += 1;
+                g.1 = g.1.max(g.0);
+            }
+            pl.sleep(100).await;
+            r.borrow_mut().0 -= 1;
+            Ok(Value::Null)
+        }
+    });
+    let q = queue(
+        exec,
+        ServerConfig {
+            worker_count: 8,
+            limiter: LimiterSpec::Concurrency { max: 3 },
+            ..ServerConfig::default()
+        },
+    );
+    *p.borrow_mut() = Some(q.platform.clone());
+    let (client, server) = (q.client.clone(), q.server.clone());
+    q.platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let out = client
+                .submit_many((0..20).map(|n| json!(n)).collect(), opts(json!({})))
+                .await
+                .unwrap();
+            for e in out {
+                client.wait_for(&e.record.id, None).await.unwrap();
+            }
+        })
+        .unwrap();
+    assert_eq!(running.borrow().1, 3);
+}
+
+#[test]
+fn a_job_of_a_vanished_worker_is_recovered_after_its_lease_without_using_an_attempt() {
+    let attempts = Rc::new(RefCell::new(Vec::new()));
+    let log = attempts.clone();
+    let exec = FnExecutor(move |_input: Value, ctx: RunContext<Value>| {
+        log.borrow_mut().push(ctx.idempotency_key.clone());
+        std::future::ready(Ok(Value::Null))
+    });
+    let q = queue(exec, ServerConfig::default());
+    let (client, server, storage, pl) = (
+        q.client.clone(),
+        q.server.clone(),
+        q.storage.clone(),
+        q.platform.clone(),
+    );
+    let rec = q
+        .platform
+        .block_on(async move {
+            let id = submit(&client, json!(1), json!({})).await;
+            // A worker claims the job and vanishes.
+            let req = wasm_job_queue::core::ClaimRequest {
+                owner: "dead".into(),
+                max: 1,
+                lease_ms: 5_000,
+                limiter: LimiterSpec::Unlimited,
+                max_stalled: 1,
+                tokens: vec!["t".into()],
+                policy: Default::default(),
+            };
+            let batch = storage.claim(&req, pl.now()).await.unwrap();
+            assert_eq!(batch.jobs.len(), 1);
+            server.start().await.unwrap();
+            client.wait_for(&id, None).await.unwrap();
+            client.get(&id).await.unwrap().unwrap()
+        })
+        .unwrap();
+    assert_eq!(rec.status, JobStatus::Completed);
+    assert_eq!(rec.attempt, 1);
+    assert_eq!(*attempts.borrow(), vec![format!("{}:1", rec.id)]);
+    let outcomes: Vec<Option<String>> = rec.runs.iter().map(|r| r.outcome.clone()).collect();
+    assert_eq!(
+        outcomes,
+        vec![Some("stalled".into()), Some("completed".into())]
+    );
+    assert!(q.events.borrow().iter().any(|(n, _)| n == "job_stalled"));
+}
+
+#[test]
+fn stop_without_grace_gives_running_jobs_back_to_waiting() {
+    let exec = FnExecutor(|_input: Value, ctx: RunContext<Value>| async move {
+        ctx.abort.aborted().await;
+        Err(RunError::retryable("AbortError", "aborted"))
+    });
+    let q = queue(exec, ServerConfig::default());
+    let (client, server, pl) = (q.client.clone(), q.server.clone(), q.platform.clone());
+    let rec = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let id = submit(&client, json!(1), json!({})).await;
+            pl.sleep(5).await;
+            server
+                .stop(StopOptions {
+                    graceful: false,
+                    timeout_ms: None,
+                })
+                .await
+                .unwrap();
+            assert!(!server.is_running());
+            client.get(&id).await.unwrap().unwrap()
+        })
+        .unwrap();
+    assert_eq!(rec.status, JobStatus::Waiting);
+    assert_eq!(rec.attempt, 0);
+}
+
+#[test]
+fn deadline_in_the_past_fails_without_running() {
+    let ran = Rc::new(RefCell::new(0));
+    let r = ran.clone();
+    let exec = FnExecutor(move |_input: Value, _ctx: RunContext<Value>| {
+        *r.borrow_mut() += 1;
+        std::future::ready(Ok(Value::Null))
+    });
+    let q = queue(exec, ServerConfig::default());
+    let (client, server) = (q.client.clone(), q.server.clone());
+    let res = q
+        .platform
+        .block_on(async move {
+            let id = submit(
+                &client,
+                json!(1),
+                json!({"delayMs": 1000, "deadlineAt": 1_000_500}),
+            )
+            .await;
+            server.start().await.unwrap();
+            client.wait_for(&id, None).await
+        })
+        .unwrap();
+    match res {
+        Err(QueueError::JobFailed {
+            error_name,
+            message,
+            ..
+        }) => {
+            assert_eq!(error_name, "TimeoutError");
+            assert!(message.contains("deadline"));
+        }
+        other => panic!("expected deadline failure, got {other:?}"),
+    }
+    assert_eq!(*ran.borrow(), 0);
+}
+
+#[test]
+fn wait_for_times_out_and_unknown_jobs_are_not_found() {
+    let q = queue(echo(), ServerConfig::default());
+    let client = q.client.clone();
+    let (a, b) = q
+        .platform
+        .block_on(async move {
+            let id = submit(&client, json!(1), json!({})).await;
+            (
+                client.wait_for(&id, Some(2_000)).await,
+                client.wait_for("nope", None).await,
+            )
+        })
+        .unwrap();
+    assert_eq!(a.unwrap_err().name(), "TimeoutError");
+    assert_eq!(b.unwrap_err().name(), "JobNotFoundError");
+}
+
+#[test]
+fn delete_after_completion_zero_removes_at_once_but_waiters_get_the_output() {
+    let q = queue(
+        echo(),
+        ServerConfig {
+            cleanup: wasm_job_queue::core::CleanupPolicy {
+                after_completion_ms: Some(0),
+                after_failure_ms: None,
+            },
+            ..ServerConfig::default()
+        },
+    );
+    let (client, server) = (q.client.clone(), q.server.clone());
+    let (out, after, count) = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let id = submit(&client, json!(3), json!({})).await;
+            let out = client.wait_for(&id, None).await;
+            let after = client.wait_for(&id, None).await;
+            (
+                out,
+                after,
+                client
+                    .list(ListQuery::Status(JobStatus::Completed, 10))
+                    .await
+                    .unwrap()
+                    .len(),
+            )
+        })
+        .unwrap();
+    assert_eq!(out.unwrap(), json!({"echo": 3}));
+    assert_eq!(after.unwrap_err().name(), "JobNotFoundError");
+    assert_eq!(count, 0);
+}
