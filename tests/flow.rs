@@ -1,6 +1,12 @@
 //! Queue flow tests on the host: a real client and server over memory storage, driven by a
 //! virtual clock (hours of backoff run in microseconds).
 #![cfg(not(target_arch = "wasm32"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 
 use std::cell::RefCell;
 use std::rc::Rc;

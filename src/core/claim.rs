@@ -125,7 +125,12 @@ pub fn plan_claim<P: Clone>(
             Some(d) if d <= now => {
                 let e = RunError::deadline(d);
                 events.push(transition::fail(
-                    &mut rec, &e.name, &e.message, "failed", &req.policy, now,
+                    &mut rec,
+                    &e.name,
+                    &e.message,
+                    "failed",
+                    &req.policy,
+                    now,
                 ));
                 writes.push(rec);
             }
@@ -168,11 +173,18 @@ pub fn plan_claim<P: Clone>(
     let mut tokens = req.tokens.iter();
     let mut rest = candidates.into_iter();
     while claimed.len() < allowed {
-        let Some((mut rec, _)) = rest.next() else { break };
+        let Some((mut rec, _)) = rest.next() else {
+            break;
+        };
         if let Some(d) = rec.deadline_at.filter(|d| *d <= now) {
             let e = RunError::deadline(d);
             events.push(transition::fail(
-                &mut rec, &e.name, &e.message, "failed", &req.policy, now,
+                &mut rec,
+                &e.name,
+                &e.message,
+                "failed",
+                &req.policy,
+                now,
             ));
             writes.push(rec);
             continue;
@@ -186,7 +198,12 @@ pub fn plan_claim<P: Clone>(
     }
     let leftover: Vec<(JobRecord<P>, bool)> = rest.collect();
     let more_waiting = !leftover.is_empty() || view.waiting_truncated;
-    writes.extend(leftover.into_iter().filter(|(_, changed)| *changed).map(|(r, _)| r));
+    writes.extend(
+        leftover
+            .into_iter()
+            .filter(|(_, changed)| *changed)
+            .map(|(r, _)| r),
+    );
     if claimed.len() < req.max as usize && permits as usize > claimed.len() && more_waiting {
         wake.now = true;
     }
@@ -200,4 +217,3 @@ pub fn plan_claim<P: Clone>(
         wake,
     }
 }
-

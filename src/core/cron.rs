@@ -13,7 +13,9 @@ pub struct CronSchedule {
 impl CronSchedule {
     /// Parses a cron expression.
     pub fn parse(expr: &str) -> Result<Self, QueueError> {
-        Err(QueueError::invalid(format!("cron {expr:?} is not supported yet")))
+        Err(QueueError::invalid(format!(
+            "cron {expr:?} is not supported yet"
+        )))
     }
 
     /// The first firing time strictly after `t`.

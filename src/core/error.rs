@@ -114,7 +114,10 @@ mod tests {
             (QueueError::lease_lost("a"), "LeaseLostError"),
             (QueueError::Storage("s".into()), "StorageError"),
             (QueueError::QuotaExceeded("q".into()), "QuotaExceededError"),
-            (QueueError::StorageUnavailable("u".into()), "StorageUnavailableError"),
+            (
+                QueueError::StorageUnavailable("u".into()),
+                "StorageUnavailableError",
+            ),
             (QueueError::SchemaVersion("v".into()), "SchemaVersionError"),
         ];
         for (err, name) in all {

@@ -117,9 +117,15 @@ mod tests {
     #[test]
     fn interval_keeps_phase_and_honours_limit() {
         let mut s = spec(r#"{"everyMs": 100, "limit": 3}"#).unwrap();
-        assert_eq!(s.next_after(Timestamp(0), Timestamp(10)), Some(Timestamp(100)));
+        assert_eq!(
+            s.next_after(Timestamp(0), Timestamp(10)),
+            Some(Timestamp(100))
+        );
         // Missed several intervals: the next one is in the future, on the same phase.
-        assert_eq!(s.next_after(Timestamp(0), Timestamp(450)), Some(Timestamp(500)));
+        assert_eq!(
+            s.next_after(Timestamp(0), Timestamp(450)),
+            Some(Timestamp(500))
+        );
         s.count = 3;
         assert_eq!(s.next_after(Timestamp(0), Timestamp(10)), None);
     }

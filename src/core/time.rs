@@ -8,7 +8,9 @@ use std::rc::Rc;
 ///
 /// Stored as an `i64` so it round-trips exactly through a JS number (all values used are far
 /// below 2^53).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 

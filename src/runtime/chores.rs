@@ -66,16 +66,19 @@ where
         let stop = inner.idle.notified();
         let sleep = inner.platform.sleep(ms);
         // Wake on stop too, so a stopped server leaves no long timer behind.
-        select(Box::pin(sleep), Box::pin(async {
-            let mut stop = stop;
-            loop {
-                (&mut stop).await;
-                if !inner.live(epoch) {
-                    break;
+        select(
+            Box::pin(sleep),
+            Box::pin(async {
+                let mut stop = stop;
+                loop {
+                    (&mut stop).await;
+                    if !inner.live(epoch) {
+                        break;
+                    }
+                    stop = inner.idle.notified();
                 }
-                stop = inner.idle.notified();
-            }
-        }))
+            }),
+        )
         .await;
     }
 }

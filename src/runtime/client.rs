@@ -16,6 +16,9 @@ use crate::storage::{AbortTarget, Enqueued, ListQuery, Storage};
 /// The slowest fallback re-read period of a wait (ms); events usually end a wait first.
 const MAX_WAIT_POLL_MS: u64 = 5_000;
 
+/// A job-event bus shared by the clients and servers of one storage.
+pub type SharedBus<P> = Rc<EventBus<JobEvent<P>>>;
+
 /// A listener registration on one or more buses; removed on [`Subscription::cancel`].
 pub struct Subscription<P> {
     regs: Vec<(Rc<EventBus<JobEvent<P>>>, u64)>,
@@ -33,7 +36,7 @@ impl<P> Subscription<P> {
 /// A queue client over `storage`.
 pub struct Client<S: Storage, X> {
     storage: Rc<S>,
-    buses: RefCell<Vec<Rc<EventBus<JobEvent<S::Payload>>>>>,
+    buses: RefCell<Vec<SharedBus<S::Payload>>>,
     platform: X,
 }
 
@@ -66,7 +69,10 @@ impl<S: Storage, X: Platform> Client<S, X> {
     }
 
     /// Calls `f` with every job event from the client's buses.
-    pub fn subscribe(&self, f: impl Fn(&JobEvent<S::Payload>) + 'static) -> Subscription<S::Payload> {
+    pub fn subscribe(
+        &self,
+        f: impl Fn(&JobEvent<S::Payload>) + 'static,
+    ) -> Subscription<S::Payload> {
         let f = Rc::new(f);
         let regs = self
             .buses
@@ -158,7 +164,11 @@ impl<S: Storage, X: Platform> Client<S, X> {
     /// Waits until job `id` ends: its output, or `JobFailedError` / `JobCancelledError` /
     /// `JobNotFoundError` / `TimeoutError` (after `timeout_ms`). Subscribes before reading, so
     /// no event is lost; re-reads storage on events and, as a fallback, with backoff.
-    pub async fn wait_for(&self, id: &str, timeout_ms: Option<u64>) -> Result<S::Payload, QueueError> {
+    pub async fn wait_for(
+        &self,
+        id: &str,
+        timeout_ms: Option<u64>,
+    ) -> Result<S::Payload, QueueError> {
         let last: Rc<RefCell<Option<JobEvent<S::Payload>>>> = Rc::new(RefCell::new(None));
         let notify = Notify::new();
         let sub = {

@@ -63,8 +63,12 @@ where
                 // "Delete at once" policies: remove the records this step finished.
                 if policy.after_completion_ms == Some(0) || policy.after_failure_ms == Some(0) {
                     match inner.storage.cleanup(now).await {
-                        Ok(removed) => inner
-                            .publish(removed.into_iter().map(|id| JobEvent::Removed { id }).collect()),
+                        Ok(removed) => inner.publish(
+                            removed
+                                .into_iter()
+                                .map(|id| JobEvent::Removed { id })
+                                .collect(),
+                        ),
                         Err(err) => inner.report(err),
                     }
                 }

@@ -76,7 +76,9 @@ pub fn worker_count(v: f64) -> Result<u32, QueueError> {
 fn positive(field: &str, v: f64) -> Result<u64, QueueError> {
     let ms = duration_ms(field, v)?;
     if ms == 0 {
-        return Err(QueueError::invalid(format!("{field} must be greater than 0")));
+        return Err(QueueError::invalid(format!(
+            "{field} must be greater than 0"
+        )));
     }
     Ok(ms)
 }

@@ -69,7 +69,8 @@ where
                 }
                 Err(err) => {
                     inner.report(err);
-                    error_backoff_ms = (error_backoff_ms * 2).clamp(poll.min(100), poll.max(100) * 30);
+                    error_backoff_ms =
+                        (error_backoff_ms * 2).clamp(poll.min(100), poll.max(100) * 30);
                     wake_at = Some(inner.platform.now().plus_ms(error_backoff_ms));
                 }
             }
@@ -89,8 +90,10 @@ where
 }
 
 /// Gives back jobs claimed while the server was stopping.
-async fn release_unstarted<S, X, E>(inner: &Rc<Inner<S, X, E>>, jobs: Vec<crate::core::JobRecord<S::Payload>>)
-where
+async fn release_unstarted<S, X, E>(
+    inner: &Rc<Inner<S, X, E>>,
+    jobs: Vec<crate::core::JobRecord<S::Payload>>,
+) where
     S: Storage,
     X: Platform,
     E: Executor<S::Payload>,
@@ -110,14 +113,23 @@ where
         })
         .collect();
     let policy = inner.config.borrow().cleanup;
-    match inner.storage.settle(batch, &policy, inner.platform.now()).await {
+    match inner
+        .storage
+        .settle(batch, &policy, inner.platform.now())
+        .await
+    {
         Ok(res) => inner.publish(res.events),
         Err(err) => inner.report(err),
     }
 }
 
 /// Registers a claimed job as running (used by the worker module).
-pub(super) fn register<S: Storage, X, E>(inner: &Inner<S, X, E>, id: &str, token: String, started: Timestamp) -> super::abort::AbortFlag {
+pub(super) fn register<S: Storage, X, E>(
+    inner: &Inner<S, X, E>,
+    id: &str,
+    token: String,
+    started: Timestamp,
+) -> super::abort::AbortFlag {
     let abort = super::abort::AbortFlag::new();
     inner.running.borrow_mut().insert(
         id.to_string(),

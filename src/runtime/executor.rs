@@ -11,7 +11,8 @@ use crate::core::{QueueError, RunError};
 pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
 /// Reports progress for the running job: `(progress, message, details)`.
-pub type ProgressFn<P> = Rc<dyn Fn(f64, Option<String>, Option<P>) -> LocalFuture<Result<(), QueueError>>>;
+pub type ProgressFn<P> =
+    Rc<dyn Fn(f64, Option<String>, Option<P>) -> LocalFuture<Result<(), QueueError>>>;
 
 /// What an executor knows about the run it performs.
 #[derive(Clone)]
@@ -40,7 +41,11 @@ impl<P> std::fmt::Debug for RunContext<P> {
 /// Runs jobs. In the browser a JS callback; in tests a Rust closure.
 pub trait Executor<P>: 'static {
     /// Runs one job with its input; resolves with the output or a classified error.
-    fn execute(&self, input: P, ctx: RunContext<P>) -> impl Future<Output = Result<P, RunError>> + 'static;
+    fn execute(
+        &self,
+        input: P,
+        ctx: RunContext<P>,
+    ) -> impl Future<Output = Result<P, RunError>> + 'static;
 }
 
 /// Adapts a closure returning a future into an [`Executor`].
@@ -51,7 +56,11 @@ where
     F: Fn(P, RunContext<P>) -> Fut + 'static,
     Fut: Future<Output = Result<P, RunError>> + 'static,
 {
-    fn execute(&self, input: P, ctx: RunContext<P>) -> impl Future<Output = Result<P, RunError>> + 'static {
+    fn execute(
+        &self,
+        input: P,
+        ctx: RunContext<P>,
+    ) -> impl Future<Output = Result<P, RunError>> + 'static {
         (self.0)(input, ctx)
     }
 }

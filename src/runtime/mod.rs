@@ -18,7 +18,7 @@ mod worker;
 
 pub use abort::{AbortFlag, AbortReason};
 pub use bus::EventBus;
-pub use client::{Client, Subscription};
+pub use client::{Client, SharedBus, Subscription};
 pub use config::{worker_count, ServerConfig, ServerOptionsInput, MAX_WORKERS};
 pub use dispatch::MAX_TIMER_MS;
 pub use executor::{Executor, FnExecutor, LocalFuture, ProgressFn, RunContext};

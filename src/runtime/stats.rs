@@ -28,7 +28,8 @@ impl ServerStats {
     pub fn record_completion(&mut self, ms: u64, now: Timestamp) {
         self.completed_jobs += 1;
         self.total_processing_ms += ms as f64;
-        self.average_processing_time_ms = Some(self.total_processing_ms / self.completed_jobs as f64);
+        self.average_processing_time_ms =
+            Some(self.total_processing_ms / self.completed_jobs as f64);
         self.last_update_time = Some(now);
     }
 

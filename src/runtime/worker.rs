@@ -30,7 +30,11 @@ where
 }
 
 /// The time limit of a run started at `now`: the job's or server's timeout, or the deadline.
-fn limit(timeout_ms: Option<u64>, deadline: Option<Timestamp>, now: Timestamp) -> Option<(Timestamp, AbortReason)> {
+fn limit(
+    timeout_ms: Option<u64>,
+    deadline: Option<Timestamp>,
+    now: Timestamp,
+) -> Option<(Timestamp, AbortReason)> {
     let by_timeout = timeout_ms.map(|ms| (now.plus_ms(ms), AbortReason::Timeout(ms)));
     let by_deadline = deadline.map(|d| (d, AbortReason::Deadline(d)));
     match (by_timeout, by_deadline) {
@@ -40,7 +44,12 @@ fn limit(timeout_ms: Option<u64>, deadline: Option<Timestamp>, now: Timestamp) -
     }
 }
 
-fn progress_fn<S, X, E>(inner: &Rc<Inner<S, X, E>>, id: &str, token: &str, abort: super::abort::AbortFlag) -> ProgressFn<S::Payload>
+fn progress_fn<S, X, E>(
+    inner: &Rc<Inner<S, X, E>>,
+    id: &str,
+    token: &str,
+    abort: super::abort::AbortFlag,
+) -> ProgressFn<S::Payload>
 where
     S: Storage,
     X: Platform,
@@ -49,34 +58,42 @@ where
     let weak = Rc::downgrade(inner);
     let id = id.to_string();
     let token = token.to_string();
-    Rc::new(move |p, message, details| -> LocalFuture<Result<(), QueueError>> {
-        let weak = weak.clone();
-        let (id, token, abort) = (id.clone(), token.clone(), abort.clone());
-        Box::pin(async move {
-            let inner = weak
-                .upgrade()
-                .ok_or_else(|| QueueError::lease_lost(&id))?;
-            if abort.reason().is_some() {
-                return Err(QueueError::lease_lost(&id));
-            }
-            match inner.storage.progress(&id, &token, p, message, details).await {
-                Ok(ev) => {
-                    inner.publish(vec![ev]);
-                    Ok(())
+    Rc::new(
+        move |p, message, details| -> LocalFuture<Result<(), QueueError>> {
+            let weak = weak.clone();
+            let (id, token, abort) = (id.clone(), token.clone(), abort.clone());
+            Box::pin(async move {
+                let inner = weak.upgrade().ok_or_else(|| QueueError::lease_lost(&id))?;
+                if abort.reason().is_some() {
+                    return Err(QueueError::lease_lost(&id));
                 }
-                Err(err) => {
-                    if matches!(err, QueueError::LeaseLost(_)) {
-                        abort.abort(AbortReason::LeaseLost);
+                match inner
+                    .storage
+                    .progress(&id, &token, p, message, details)
+                    .await
+                {
+                    Ok(ev) => {
+                        inner.publish(vec![ev]);
+                        Ok(())
                     }
-                    Err(err)
+                    Err(err) => {
+                        if matches!(err, QueueError::LeaseLost(_)) {
+                            abort.abort(AbortReason::LeaseLost);
+                        }
+                        Err(err)
+                    }
                 }
-            }
-        })
-    })
+            })
+        },
+    )
 }
 
-async fn run<S, X, E>(inner: Rc<Inner<S, X, E>>, job: JobRecord<S::Payload>, token: String, abort: super::abort::AbortFlag)
-where
+async fn run<S, X, E>(
+    inner: Rc<Inner<S, X, E>>,
+    job: JobRecord<S::Payload>,
+    token: String,
+    abort: super::abort::AbortFlag,
+) where
     S: Storage,
     X: Platform,
     E: Executor<S::Payload>,
@@ -144,8 +161,12 @@ where
     inner.wake.notify();
 }
 
-fn report<S, X, E>(inner: &Rc<Inner<S, X, E>>, id: &str, outcome: Option<RunOutcome<S::Payload>>, reason: Option<AbortReason>)
-where
+fn report<S, X, E>(
+    inner: &Rc<Inner<S, X, E>>,
+    id: &str,
+    outcome: Option<RunOutcome<S::Payload>>,
+    reason: Option<AbortReason>,
+) where
     S: Storage,
     X: Platform,
     E: Executor<S::Payload>,

@@ -120,7 +120,9 @@ impl<P: Clone> State<P> {
         let expired_ids = due(&self.leases);
         let due_ids = due(&self.delayed);
         let take = |st: &Self, ids: Vec<String>| -> Vec<JobRecord<P>> {
-            ids.iter().filter_map(|id| st.jobs.get(id).cloned()).collect()
+            ids.iter()
+                .filter_map(|id| st.jobs.get(id).cloned())
+                .collect()
         };
         let head_ids: Vec<String> = self
             .waiting
@@ -330,7 +332,10 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
         ready(Ok(self.with(|st| st.jobs.get(id).cloned())))
     }
 
-    fn list(&self, query: ListQuery) -> impl Future<Output = Result<Vec<JobRecord<P>>, QueueError>> {
+    fn list(
+        &self,
+        query: ListQuery,
+    ) -> impl Future<Output = Result<Vec<JobRecord<P>>, QueueError>> {
         ready(Ok(self.with(|st| match query {
             ListQuery::Status(JobStatus::Waiting, limit) => st
                 .waiting
@@ -368,14 +373,16 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
                     })
                     .cloned()
                     .collect();
-                v.sort_by(|a, b| b.completed_at.cmp(&a.completed_at));
+                v.sort_by_key(|r| std::cmp::Reverse(r.completed_at));
                 v
             }
         })))
     }
 
     fn count(&self, status: JobStatus) -> impl Future<Output = Result<u32, QueueError>> {
-        ready(Ok(self.with(|st| st.counts.get(&status).copied().unwrap_or(0))))
+        ready(Ok(
+            self.with(|st| st.counts.get(&status).copied().unwrap_or(0))
+        ))
     }
 
     fn cleanup(&self, now: Timestamp) -> impl Future<Output = Result<Vec<String>, QueueError>> {

@@ -18,7 +18,10 @@ mod tests {
 
     #[test]
     fn counts_active_jobs() {
-        let st = |active| LimiterState { active, starts: &[] };
+        let st = |active| LimiterState {
+            active,
+            starts: &[],
+        };
         assert_eq!(decide(3, st(1)).permits, 2);
         assert!(decide(3, st(3)).until_finish);
         assert!(decide(0, st(0)).until_finish);

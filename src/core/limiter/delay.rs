@@ -18,10 +18,19 @@ mod tests {
     #[test]
     fn spaces_starts() {
         let starts = [Timestamp(1000)];
-        let st = LimiterState { active: 0, starts: &starts };
-        assert_eq!(decide(500, st, Timestamp(1200)), Decision::not_before(Timestamp(1500)));
+        let st = LimiterState {
+            active: 0,
+            starts: &starts,
+        };
+        assert_eq!(
+            decide(500, st, Timestamp(1200)),
+            Decision::not_before(Timestamp(1500))
+        );
         assert_eq!(decide(500, st, Timestamp(1500)).permits, 1);
-        let empty = LimiterState { active: 0, starts: &[] };
+        let empty = LimiterState {
+            active: 0,
+            starts: &[],
+        };
         assert_eq!(decide(500, empty, Timestamp(0)).permits, 1);
     }
 }

@@ -29,8 +29,14 @@ mod tests {
     #[test]
     fn window_slides() {
         let starts = [Timestamp(0), Timestamp(100), Timestamp(200)];
-        let st = LimiterState { active: 0, starts: &starts };
-        assert_eq!(decide(3, 1000, st, Timestamp(500)), Decision::not_before(Timestamp(1000)));
+        let st = LimiterState {
+            active: 0,
+            starts: &starts,
+        };
+        assert_eq!(
+            decide(3, 1000, st, Timestamp(500)),
+            Decision::not_before(Timestamp(1000))
+        );
         assert_eq!(decide(3, 1000, st, Timestamp(1000)).permits, 1);
         assert_eq!(decide(5, 1000, st, Timestamp(500)).permits, 2);
     }
