@@ -1,1 +1,36 @@
-//! The wasm-bindgen boundary (being written).
+//! The `#[wasm_bindgen]` boundary JS users see. It converts and delegates; it decides nothing
+//! and never panics: every fallible call returns a JS `Error` with a stable `name`.
+
+mod client;
+mod convert;
+mod error;
+mod events;
+mod executor;
+mod handle;
+mod limiter;
+mod options;
+mod platform;
+mod server;
+mod snapshot;
+mod storage;
+mod types;
+
+pub use client::JobQueueClient;
+pub use error::{permanent_job_error, rate_limit_error, retryable_job_error};
+pub use handle::JobHandle;
+pub use limiter::{CompositeLimiter, ConcurrencyLimiter, DelayLimiter, RateLimiter};
+pub use platform::JsPlatform;
+pub use server::JobQueueServer;
+pub use storage::{InMemoryQueueStorage, IndexedDbQueueStorage};
+
+use wasm_bindgen::prelude::*;
+
+/// Installs a panic hook that logs to the console (a panic would otherwise be silent).
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&JsValue::from_str(&format!(
+            "wasm-job-queue panicked (please report this bug): {info}"
+        )));
+    }));
+}

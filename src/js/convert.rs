@@ -1,0 +1,139 @@
+//! Value conversions at the boundary: storable-value checks, dates, numbers, statuses.
+
+use js_sys::{Date, Function, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::error::{get, invalid};
+use crate::core::{JobStatus, Timestamp};
+
+/// A structured clone of `value` (what IndexedDB would store), or `InvalidOptionsError`
+/// naming `what` when it cannot be stored (a function, a symbol, a DOM node...).
+pub fn storable(value: &JsValue, what: &str) -> Result<JsValue, JsValue> {
+    if value.is_undefined() || value.is_null() || value.as_f64().is_some() || value.is_string() {
+        return Ok(value.clone());
+    }
+    if value.is_function() || value.is_symbol() {
+        return Err(invalid(format!(
+            "{what} cannot be stored: it is a {}; use data that structured clone accepts (objects, arrays, strings, numbers, Dates, typed arrays, Blobs, Maps)",
+            if value.is_function() { "function" } else { "symbol" }
+        )));
+    }
+    let global = js_sys::global();
+    let clone = get(&global, "structuredClone");
+    let Some(clone) = clone.dyn_ref::<Function>() else {
+        return Ok(value.clone());
+    };
+    clone.call1(&JsValue::UNDEFINED, value).map_err(|e| {
+        let (name, message) = super::error::describe(&e);
+        invalid(format!("{what} cannot be stored ({name}: {message})"))
+    })
+}
+
+/// A JS `Date` for a timestamp.
+pub fn date(t: Timestamp) -> JsValue {
+    Date::new(&JsValue::from_f64(t.0 as f64)).into()
+}
+
+/// A `Date`, or `null` when absent.
+pub fn date_or_null(t: Option<Timestamp>) -> JsValue {
+    t.map(date).unwrap_or(JsValue::NULL)
+}
+
+/// A string, or `null` when absent.
+pub fn str_or_null(s: &Option<String>) -> JsValue {
+    s.as_deref().map(JsValue::from_str).unwrap_or(JsValue::NULL)
+}
+
+/// Turns a `Date` into epoch ms; returns other values unchanged.
+pub fn date_to_ms(v: &JsValue) -> JsValue {
+    match v.dyn_ref::<Date>() {
+        Some(d) => JsValue::from_f64(d.get_time()),
+        None => v.clone(),
+    }
+}
+
+/// A shallow copy of an options object (`undefined`/`null` give an empty one), with its
+/// `Date` fields in `date_keys` turned into epoch ms and `drop_keys` removed.
+pub fn options_object(
+    opts: &JsValue,
+    what: &str,
+    date_keys: &[&str],
+    drop_keys: &[&str],
+) -> Result<js_sys::Object, JsValue> {
+    if opts.is_undefined() || opts.is_null() {
+        return Ok(js_sys::Object::new());
+    }
+    if !opts.is_object() || js_sys::Array::is_array(opts) {
+        return Err(invalid(format!("{what} must be an object")));
+    }
+    let copy = js_sys::Object::assign(&js_sys::Object::new(), opts.unchecked_ref());
+    for key in date_keys {
+        let v = get(&copy, key);
+        if !v.is_undefined() {
+            let _ = Reflect::set(&copy, &JsValue::from_str(key), &date_to_ms(&v));
+        }
+    }
+    for key in drop_keys {
+        let _ = Reflect::delete_property(&copy, &JsValue::from_str(key));
+    }
+    // `undefined` values mean "not given".
+    for key in js_sys::Object::keys(&copy).iter() {
+        if Reflect::get(&copy, &key).map(|v| v.is_undefined()).unwrap_or(false) {
+            let _ = Reflect::delete_property(&copy, &key);
+        }
+    }
+    Ok(copy)
+}
+
+/// Deserializes a plain options object with serde, mapping errors to `InvalidOptionsError`.
+pub fn from_js<T: serde::de::DeserializeOwned>(v: &JsValue, what: &str) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(v.clone()).map_err(|e| invalid(format!("invalid {what}: {e}")))
+}
+
+/// A job status argument (`undefined` gives `default`).
+pub fn status_arg(v: &JsValue, default: JobStatus) -> Result<JobStatus, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(default);
+    }
+    let s = v
+        .as_string()
+        .ok_or_else(|| invalid("status must be a string such as 'waiting'"))?;
+    s.parse::<JobStatus>().map_err(super::error::to_js)
+}
+
+/// A non-negative whole-number argument (`undefined` gives `default`).
+pub fn count_arg(v: &JsValue, what: &str, default: u32) -> Result<u32, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(default);
+    }
+    let n = v
+        .as_f64()
+        .ok_or_else(|| invalid(format!("{what} must be a number")))?;
+    crate::core::options::whole_number(what, n, u32::MAX as f64)
+        .map(|n| n as u32)
+        .map_err(super::error::to_js)
+}
+
+/// A job id argument: a non-empty string.
+pub fn id_arg(v: &JsValue) -> Result<String, JsValue> {
+    match v.as_string() {
+        Some(s) if !s.is_empty() => Ok(s),
+        _ => Err(invalid("a job id must be a non-empty string")),
+    }
+}
+
+/// A `{ timeoutMs }` wait options object.
+pub fn wait_timeout(opts: &JsValue) -> Result<Option<u64>, JsValue> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct WaitOptions {
+        timeout_ms: Option<f64>,
+    }
+    let o = options_object(opts, "waitFor options", &[], &[])?;
+    let w: WaitOptions = from_js(&o, "waitFor options")?;
+    w.timeout_ms
+        .map(|t| crate::core::options::duration_ms("timeoutMs", t))
+        .transpose()
+        .map_err(super::error::to_js)
+}

@@ -1,0 +1,168 @@
+//! The limiter classes. Each holds a [`LimiterSpec`]; the server reads it when constructed.
+
+use wasm_bindgen::prelude::*;
+
+use super::convert::from_js;
+use super::error::{get, invalid, to_js};
+use crate::core::options::{duration_ms, whole_number};
+use crate::core::LimiterSpec;
+
+/// The property holding a limiter's spec (internal).
+const SPEC_KEY: &str = "__wjqLimiter";
+
+/// Reads the spec of a limiter object (`undefined` means unlimited).
+pub fn spec_of(limiter: &JsValue) -> Result<LimiterSpec, JsValue> {
+    if limiter.is_undefined() || limiter.is_null() {
+        return Ok(LimiterSpec::Unlimited);
+    }
+    let spec = get(limiter, SPEC_KEY);
+    if spec.is_undefined() {
+        return Err(invalid(
+            "limiter must be a ConcurrencyLimiter, DelayLimiter, RateLimiter or CompositeLimiter",
+        ));
+    }
+    from_js(&spec, "limiter")
+}
+
+fn spec_value(spec: &LimiterSpec) -> JsValue {
+    serde_wasm_bindgen::to_value(spec).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn count(field: &str, v: f64) -> Result<u32, JsValue> {
+    let n = whole_number(field, v, u32::MAX as f64).map_err(to_js)? as u32;
+    if n == 0 {
+        return Err(invalid(format!("{field} must be at least 1")));
+    }
+    Ok(n)
+}
+
+/// At most `maxConcurrent` jobs of the queue run at once, across every server on the storage.
+#[wasm_bindgen]
+pub struct ConcurrencyLimiter {
+    spec: LimiterSpec,
+}
+
+#[wasm_bindgen]
+impl ConcurrencyLimiter {
+    /// A cap of `maxConcurrent` (a whole number ≥ 1).
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(js_name = maxConcurrent)] max_concurrent: f64) -> Result<ConcurrencyLimiter, JsValue> {
+        Ok(ConcurrencyLimiter {
+            spec: LimiterSpec::Concurrency {
+                max: count("maxConcurrent", max_concurrent)?,
+            },
+        })
+    }
+
+    /// The spec (internal).
+    #[wasm_bindgen(getter, js_name = __wjqLimiter)]
+    pub fn spec(&self) -> JsValue {
+        spec_value(&self.spec)
+    }
+}
+
+/// At least `delayMs` between two starts.
+#[wasm_bindgen]
+pub struct DelayLimiter {
+    spec: LimiterSpec,
+}
+
+#[wasm_bindgen]
+impl DelayLimiter {
+    /// A gap of `delayMs` milliseconds.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(js_name = delayMs)] delay_ms: f64) -> Result<DelayLimiter, JsValue> {
+        Ok(DelayLimiter {
+            spec: LimiterSpec::Delay {
+                ms: duration_ms("delayMs", delay_ms).map_err(to_js)?,
+            },
+        })
+    }
+
+    /// The spec (internal).
+    #[wasm_bindgen(getter, js_name = __wjqLimiter)]
+    pub fn spec(&self) -> JsValue {
+        spec_value(&self.spec)
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RateOptions {
+    max_executions: f64,
+    window_size_in_seconds: f64,
+}
+
+/// At most `maxExecutions` starts in any window of `windowSizeInSeconds` (sliding window),
+/// shared by every server on the storage.
+#[wasm_bindgen]
+pub struct RateLimiter {
+    spec: LimiterSpec,
+}
+
+#[wasm_bindgen]
+impl RateLimiter {
+    /// `{ maxExecutions, windowSizeInSeconds }`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "RateLimiterOptions")] options: JsValue,
+    ) -> Result<RateLimiter, JsValue> {
+        let o: RateOptions = from_js(&options, "RateLimiter options")?;
+        let secs = o.window_size_in_seconds;
+        if !secs.is_finite() || secs <= 0.0 {
+            return Err(invalid(format!(
+                "windowSizeInSeconds must be a number of seconds greater than 0, got {secs}"
+            )));
+        }
+        Ok(RateLimiter {
+            spec: LimiterSpec::Rate {
+                max: count("maxExecutions", o.max_executions)?,
+                window_ms: duration_ms("windowSizeInSeconds", secs * 1000.0).map_err(to_js)?,
+            },
+        })
+    }
+
+    /// The spec (internal).
+    #[wasm_bindgen(getter, js_name = __wjqLimiter)]
+    pub fn spec(&self) -> JsValue {
+        spec_value(&self.spec)
+    }
+}
+
+/// All parts must allow a start; `new CompositeLimiter([])` limits nothing.
+#[wasm_bindgen]
+pub struct CompositeLimiter {
+    spec: LimiterSpec,
+}
+
+#[wasm_bindgen]
+impl CompositeLimiter {
+    /// Combines limiters.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "Limiter[]")] limiters: JsValue,
+    ) -> Result<CompositeLimiter, JsValue> {
+        if !js_sys::Array::is_array(&limiters) {
+            return Err(invalid("CompositeLimiter takes an array of limiters"));
+        }
+        let parts = js_sys::Array::from(&limiters)
+            .iter()
+            .map(|l| {
+                if l.is_undefined() || l.is_null() {
+                    Err(invalid("CompositeLimiter: every entry must be a limiter"))
+                } else {
+                    spec_of(&l)
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CompositeLimiter {
+            spec: LimiterSpec::Composite { parts },
+        })
+    }
+
+    /// The spec (internal).
+    #[wasm_bindgen(getter, js_name = __wjqLimiter)]
+    pub fn spec(&self) -> JsValue {
+        spec_value(&self.spec)
+    }
+}

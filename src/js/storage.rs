@@ -1,0 +1,273 @@
+//! The storage classes (`InMemoryQueueStorage`, `IndexedDbQueueStorage`), the enum that lets
+//! the non-generic JS classes use either, and the registry that finds a storage from the
+//! `storage` field of an options object.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use wasm_bindgen::prelude::*;
+
+use super::error::{get, invalid, to_js};
+use crate::runtime::{EventBus, SharedBus};
+use crate::storage::{MemoryStorage, Storage};
+
+/// Either storage backend, so the JS classes need no generics.
+pub enum AnyStorage {
+    /// In memory.
+    Memory(MemoryStorage<JsValue>),
+}
+
+/// Delegates a trait method to the active backend (boxed, so both arms have one type).
+macro_rules! delegate {
+    ($self:ident, $s:ident => $call:expr) => {
+        match $self {
+            AnyStorage::Memory($s) => $call,
+        }
+    };
+}
+
+mod any_impl {
+    use super::AnyStorage;
+    use crate::core::{
+        ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError,
+        Settlement, Timestamp,
+    };
+    use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Storage};
+    use std::future::Future;
+    use wasm_bindgen::JsValue;
+
+    type P = JsValue;
+
+    fn boxed<'a, T>(
+        f: impl Future<Output = Result<T, QueueError>> + 'a,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<T, QueueError>> + 'a>> {
+        Box::pin(f)
+    }
+
+    impl Storage for AnyStorage {
+        type Payload = P;
+
+        fn queue_name(&self) -> &str {
+            match self {
+                AnyStorage::Memory(s) => s.queue_name(),
+            }
+        }
+
+        fn setup(&self) -> impl Future<Output = Result<(), QueueError>> {
+            delegate!(self, s => boxed(s.setup()))
+        }
+
+        fn enqueue(
+            &self,
+            specs: Vec<(String, JobSpec<P>)>,
+            now: Timestamp,
+        ) -> impl Future<Output = Result<Vec<Enqueued<P>>, QueueError>> {
+            delegate!(self, s => boxed(s.enqueue(specs, now)))
+        }
+
+        fn claim(
+            &self,
+            req: &ClaimRequest,
+            now: Timestamp,
+        ) -> impl Future<Output = Result<ClaimBatch<P>, QueueError>> {
+            delegate!(self, s => boxed(s.claim(req, now)))
+        }
+
+        fn settle(
+            &self,
+            batch: Vec<Settlement<P>>,
+            policy: &CleanupPolicy,
+            now: Timestamp,
+        ) -> impl Future<Output = Result<SettleBatch<P>, QueueError>> {
+            delegate!(self, s => boxed(s.settle(batch, policy, now)))
+        }
+
+        fn progress(
+            &self,
+            id: &str,
+            token: &str,
+            progress: f64,
+            message: Option<String>,
+            details: Option<P>,
+        ) -> impl Future<Output = Result<JobEvent<P>, QueueError>> {
+            delegate!(self, s => boxed(s.progress(id, token, progress, message, details)))
+        }
+
+        fn renew(
+            &self,
+            leases: Vec<(String, String)>,
+            until: Timestamp,
+        ) -> impl Future<Output = Result<Vec<String>, QueueError>> {
+            delegate!(self, s => boxed(s.renew(leases, until)))
+        }
+
+        fn abort(
+            &self,
+            target: AbortTarget,
+            policy: &CleanupPolicy,
+            now: Timestamp,
+        ) -> impl Future<Output = Result<Vec<JobEvent<P>>, QueueError>> {
+            delegate!(self, s => boxed(s.abort(target, policy, now)))
+        }
+
+        fn get(&self, id: &str) -> impl Future<Output = Result<Option<JobRecord<P>>, QueueError>> {
+            delegate!(self, s => boxed(s.get(id)))
+        }
+
+        fn list(
+            &self,
+            query: ListQuery,
+        ) -> impl Future<Output = Result<Vec<JobRecord<P>>, QueueError>> {
+            delegate!(self, s => boxed(s.list(query)))
+        }
+
+        fn count(&self, status: JobStatus) -> impl Future<Output = Result<u32, QueueError>> {
+            delegate!(self, s => boxed(s.count(status)))
+        }
+
+        fn cleanup(&self, now: Timestamp) -> impl Future<Output = Result<Vec<String>, QueueError>> {
+            delegate!(self, s => boxed(s.cleanup(now)))
+        }
+
+        fn set_paused(&self, paused: bool) -> impl Future<Output = Result<(), QueueError>> {
+            delegate!(self, s => boxed(s.set_paused(paused)))
+        }
+
+        fn delete_all(&self) -> impl Future<Output = Result<(), QueueError>> {
+            delegate!(self, s => boxed(s.delete_all()))
+        }
+    }
+}
+
+/// A storage as the JS classes share it: the backend and its job-event bus.
+pub struct StorageHandle {
+    /// The backend.
+    pub storage: Rc<AnyStorage>,
+    /// Job events of every client and server using this storage object.
+    pub bus: SharedBus<JsValue>,
+}
+
+thread_local! {
+    static REGISTRY: RefCell<HashMap<u32, Rc<StorageHandle>>> = RefCell::new(HashMap::new());
+    static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
+}
+
+/// The property of a storage object that names its registry entry.
+const HANDLE_KEY: &str = "__wjqStorage";
+
+fn register(storage: AnyStorage) -> (u32, Rc<StorageHandle>) {
+    let handle = Rc::new(StorageHandle {
+        storage: Rc::new(storage),
+        bus: Rc::new(EventBus::new()),
+    });
+    let id = NEXT_ID.with(|n| {
+        let id = n.get();
+        n.set(id.wrapping_add(1));
+        id
+    });
+    REGISTRY.with(|r| r.borrow_mut().insert(id, handle.clone()));
+    (id, handle)
+}
+
+fn unregister(id: u32) {
+    REGISTRY.with(|r| r.borrow_mut().remove(&id));
+}
+
+/// Finds the storage of an options object's `storage` field.
+pub fn lookup(storage: &JsValue) -> Result<Rc<StorageHandle>, JsValue> {
+    let id = get(storage, HANDLE_KEY).as_f64();
+    id.and_then(|id| REGISTRY.with(|r| r.borrow().get(&(id as u32)).cloned()))
+        .ok_or_else(|| {
+            invalid("options.storage must be an InMemoryQueueStorage or IndexedDbQueueStorage of this module (not freed)")
+        })
+}
+
+fn queue_name_arg(name: &str) -> Result<(), JsValue> {
+    if name.is_empty() || name.len() > 256 {
+        return Err(invalid("queueName must be a non-empty string of at most 256 bytes"));
+    }
+    Ok(())
+}
+
+fn promise_unit(
+    handle: Rc<StorageHandle>,
+    op: fn(Rc<StorageHandle>) -> crate::runtime::LocalFuture<Result<(), crate::core::QueueError>>,
+) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(async move {
+        op(handle).await.map_err(to_js)?;
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+fn delete_all_op(h: Rc<StorageHandle>) -> crate::runtime::LocalFuture<Result<(), crate::core::QueueError>> {
+    Box::pin(async move {
+        h.storage.delete_all().await?;
+        Ok(())
+    })
+}
+
+fn setup_op(h: Rc<StorageHandle>) -> crate::runtime::LocalFuture<Result<(), crate::core::QueueError>> {
+    Box::pin(async move { h.storage.setup().await })
+}
+
+/// Jobs kept in memory: fast, gone on reload. For tests, edge runtimes and throwaway work.
+#[wasm_bindgen]
+pub struct InMemoryQueueStorage {
+    id: u32,
+    handle: Rc<StorageHandle>,
+}
+
+#[wasm_bindgen]
+impl InMemoryQueueStorage {
+    /// A new, empty in-memory queue named `queueName`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(js_name = queueName)] queue_name: &str) -> Result<InMemoryQueueStorage, JsValue> {
+        queue_name_arg(queue_name)?;
+        let (id, handle) = register(AnyStorage::Memory(MemoryStorage::new(queue_name)));
+        Ok(InMemoryQueueStorage { id, handle })
+    }
+
+    /// The queue this storage holds.
+    #[wasm_bindgen(getter, js_name = queueName)]
+    pub fn queue_name(&self) -> String {
+        self.handle.storage.queue_name().to_string()
+    }
+
+    /// Registry id (internal: lets `{ storage }` options find this object).
+    #[wasm_bindgen(getter, js_name = __wjqStorage)]
+    pub fn registry_id(&self) -> u32 {
+        self.id
+    }
+
+    /// Prepares the storage (nothing to do in memory; kept for symmetry).
+    #[wasm_bindgen(js_name = setupDatabase, unchecked_return_type = "Promise<void>")]
+    pub fn setup_database(&self) -> js_sys::Promise {
+        promise_unit(self.handle.clone(), setup_op)
+    }
+
+    /// Removes every job of the queue, its limiter start log and any hold.
+    #[wasm_bindgen(js_name = deleteAll, unchecked_return_type = "Promise<void>")]
+    pub fn delete_all(&self) -> js_sys::Promise {
+        promise_unit(self.handle.clone(), delete_all_op)
+    }
+}
+
+impl InMemoryQueueStorage {
+    /// The shared handle.
+    pub fn handle(&self) -> &Rc<StorageHandle> {
+        &self.handle
+    }
+}
+
+impl Drop for InMemoryQueueStorage {
+    fn drop(&mut self) {
+        unregister(self.id);
+    }
+}
+
+/// Placeholder until the IndexedDB backend lands: see the `idb` branch.
+#[wasm_bindgen]
+pub struct IndexedDbQueueStorage {
+    _id: u32,
+}
