@@ -368,7 +368,7 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
                     })
                     .cloned()
                     .collect();
-                v.sort_by(|a, b| b.completed_at.cmp(&a.completed_at));
+                v.sort_by_key(|r| std::cmp::Reverse(r.completed_at));
                 v
             }
         })))
