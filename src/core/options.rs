@@ -84,7 +84,7 @@ pub fn whole_number(field: &str, v: f64, max: f64) -> Result<u64, QueueError> {
 
 /// Checks that `v` is a finite, non-negative duration in ms (fractions are rounded up).
 pub fn duration_ms(field: &str, v: f64) -> Result<u64, QueueError> {
-    if !(0.0..=MAX_DURATION_MS).contains(&v) {
+    if !v.is_finite() || !(0.0..=MAX_DURATION_MS).contains(&v) {
         return Err(QueueError::invalid(format!(
             "{field} must be a number of milliseconds from 0 to {MAX_DURATION_MS}, got {v}"
         )));
@@ -222,8 +222,8 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<JobSpec<()>, QueueError> {
-        let input: SubmitOptionsInput =
-            serde_json::from_str(json).map_err(|e| QueueError::invalid(e.to_string()))?;
+        let input: SubmitOptionsInput = serde_json::from_str(json)
+            .map_err(|e| QueueError::invalid(e.to_string()))?;
         input.into_spec((), Timestamp(1_000))
     }
 

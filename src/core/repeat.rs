@@ -129,4 +129,27 @@ mod tests {
         s.count = 3;
         assert_eq!(s.next_after(Timestamp(0), Timestamp(10)), None);
     }
+
+    #[test]
+    fn cron_follows_the_expression_skips_missed_runs_and_honours_limit() {
+        let mut s = spec(r#"{"cron": "0 0 * * *", "limit": 2}"#).unwrap();
+        assert_eq!(s.cron.as_deref(), Some("0 0 * * *"));
+        let t = Timestamp(1_795_428_900_000); // 2026-11-23T10:15Z
+                                              // The next midnight after the previous occurrence (2026-11-24T00:00Z)...
+        assert_eq!(s.next_after(t, t), Some(Timestamp(1_795_478_400_000)));
+        // ...or after now when runs were missed: 2026-11-26T05:00Z -> 2026-11-27T00:00Z.
+        let late = Timestamp(1_795_669_200_000);
+        assert_eq!(s.next_after(t, late), Some(Timestamp(1_795_737_600_000)));
+        s.count = 2;
+        assert_eq!(s.next_after(t, t), None);
+    }
+
+    #[test]
+    fn cron_errors_and_never_firing_expressions() {
+        let err = spec(r#"{"cron": "0 0 * * FUNDAY"}"#).unwrap_err();
+        assert_eq!(err.name(), "InvalidOptionsError");
+        assert!(err.message().contains("day-of-week"), "{}", err.message());
+        let s = spec(r#"{"cron": "0 0 30 2 *"}"#).unwrap();
+        assert_eq!(s.next_after(Timestamp(0), Timestamp(0)), None);
+    }
 }

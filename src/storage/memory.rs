@@ -110,6 +110,24 @@ impl<P: Clone> State<P> {
             .filter(|r| r.expire_at.is_none_or(|t| t > now))
     }
 
+    /// Makes due delayed jobs waiting, earliest first, as a claim step would. Enqueue does it
+    /// before new jobs take sequence numbers: a job whose run-after has passed queues ahead of
+    /// jobs submitted after that, even when no claim ran in between (SEMANTICS.md).
+    fn promote_due(&mut self, now: Timestamp) {
+        let ids: Vec<String> = self
+            .delayed
+            .iter()
+            .take_while(|(t, _)| *t <= now)
+            .map(|(_, id)| id.clone())
+            .collect();
+        for id in ids {
+            if let Some(mut rec) = self.jobs.get(&id).cloned() {
+                transition::promote(&mut rec, &mut self.meta);
+                self.put(rec);
+            }
+        }
+    }
+
     fn claim(&mut self, req: &ClaimRequest, now: Timestamp) -> ClaimBatch<P> {
         let due = |set: &BTreeSet<(Timestamp, String)>| -> Vec<String> {
             set.iter()
@@ -217,6 +235,7 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
         now: Timestamp,
     ) -> impl Future<Output = Result<Vec<Enqueued<P>>, QueueError>> {
         let out = self.with(|st| {
+            st.promote_due(now);
             let mut out = Vec::with_capacity(specs.len());
             for (id, spec) in specs {
                 if let Some(existing) = st.get_live(&id, now) {
