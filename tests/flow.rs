@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use wasm_job_queue::core::{
     JobEvent, JobStatus, LimiterSpec, QueueError, RunError, RunErrorKind, SubmitOptionsInput,
     Timestamp,
@@ -73,8 +73,8 @@ async fn submit(client: &Client<Store, VirtualPlatform>, input: Value, o: Value)
     out[0].record.id.clone()
 }
 
-fn echo(
-) -> FnExecutor<impl Fn(Value, RunContext<Value>) -> std::future::Ready<Result<Value, RunError>>> {
+fn echo()
+-> FnExecutor<impl Fn(Value, RunContext<Value>) -> std::future::Ready<Result<Value, RunError>>> {
     FnExecutor(|input: Value, _ctx: RunContext<Value>| {
         std::future::ready(Ok(json!({ "echo": input })))
     })

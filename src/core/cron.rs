@@ -10,7 +10,7 @@ mod parse;
 #[cfg(test)]
 mod tests;
 
-use self::civil::{civil_from_days, days_from_civil, weekday, MINUTES_PER_DAY, MS_PER_MINUTE};
+use self::civil::{MINUTES_PER_DAY, MS_PER_MINUTE, civil_from_days, days_from_civil, weekday};
 use self::parse::FIELDS;
 use super::error::QueueError;
 use super::time::Timestamp;

@@ -18,7 +18,7 @@ pub mod status;
 pub mod time;
 pub mod transition;
 
-pub use claim::{plan_claim, ClaimPlan, ClaimRequest, ClaimView, Wake};
+pub use claim::{ClaimPlan, ClaimRequest, ClaimView, Wake, plan_claim};
 pub use error::QueueError;
 pub use event::JobEvent;
 pub use job::{JobRecord, JobSpec, Lease, RunEntry};

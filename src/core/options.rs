@@ -135,7 +135,7 @@ pub fn backoff(b: &BackoffInput) -> Result<Backoff, QueueError> {
             other => {
                 return Err(QueueError::invalid(format!(
                     "backoff.type {other:?} is not supported: use 'fixed' or 'exponential'"
-                )))
+                )));
             }
         };
     }
@@ -176,7 +176,7 @@ impl SubmitOptionsInput {
             (Some(_), Some(_)) => {
                 return Err(QueueError::invalid(
                     "give either runAfter or delayMs, not both",
-                ))
+                ));
             }
             (Some(at), None) => Some(instant("runAfter", at)?),
             (None, Some(d)) => Some(now.plus_ms(duration_ms("delayMs", d)?)),
@@ -222,8 +222,8 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<JobSpec<()>, QueueError> {
-        let input: SubmitOptionsInput = serde_json::from_str(json)
-            .map_err(|e| QueueError::invalid(e.to_string()))?;
+        let input: SubmitOptionsInput =
+            serde_json::from_str(json).map_err(|e| QueueError::invalid(e.to_string()))?;
         input.into_spec((), Timestamp(1_000))
     }
 

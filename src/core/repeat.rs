@@ -135,7 +135,7 @@ mod tests {
         let mut s = spec(r#"{"cron": "0 0 * * *", "limit": 2}"#).unwrap();
         assert_eq!(s.cron.as_deref(), Some("0 0 * * *"));
         let t = Timestamp(1_795_428_900_000); // 2026-11-23T10:15Z
-                                              // The next midnight after the previous occurrence (2026-11-24T00:00Z)...
+        // The next midnight after the previous occurrence (2026-11-24T00:00Z)...
         assert_eq!(s.next_after(t, t), Some(Timestamp(1_795_478_400_000)));
         // ...or after now when runs were missed: 2026-11-26T05:00Z -> 2026-11-27T00:00Z.
         let late = Timestamp(1_795_669_200_000);

@@ -2,7 +2,7 @@
 
 use super::error::QueueError;
 use super::event::JobEvent;
-use super::job::{JobRecord, Lease, RunEntry, MAX_RUN_HISTORY};
+use super::job::{JobRecord, Lease, MAX_RUN_HISTORY, RunEntry};
 use super::meta::QueueMeta;
 use super::outcome::{CleanupPolicy, RunErrorKind, RunOutcome, Settlement};
 use super::status::JobStatus;

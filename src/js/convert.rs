@@ -1,8 +1,8 @@
 //! Value conversions at the boundary: storable-value checks, dates, numbers, statuses.
 
 use js_sys::{Date, Function, Reflect};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 
 use super::error::{get, invalid};
 use crate::core::{JobStatus, Timestamp};
@@ -16,7 +16,11 @@ pub fn storable(value: &JsValue, what: &str) -> Result<JsValue, JsValue> {
     if value.is_function() || value.is_symbol() {
         return Err(invalid(format!(
             "{what} cannot be stored: it is a {}; use data that structured clone accepts (objects, arrays, strings, numbers, Dates, typed arrays, Blobs, Maps)",
-            if value.is_function() { "function" } else { "symbol" }
+            if value.is_function() {
+                "function"
+            } else {
+                "symbol"
+            }
         )));
     }
     let global = js_sys::global();
@@ -79,7 +83,10 @@ pub fn options_object(
     }
     // `undefined` values mean "not given".
     for key in js_sys::Object::keys(&copy).iter() {
-        if Reflect::get(&copy, &key).map(|v| v.is_undefined()).unwrap_or(false) {
+        if Reflect::get(&copy, &key)
+            .map(|v| v.is_undefined())
+            .unwrap_or(false)
+        {
             let _ = Reflect::delete_property(&copy, &key);
         }
     }

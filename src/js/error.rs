@@ -55,7 +55,9 @@ pub fn invalid(msg: impl Into<String>) -> JsValue {
 
 /// The `name` and `message` of any thrown value (`Error` or not).
 pub fn describe(thrown: &JsValue) -> (String, String) {
-    let name = get(thrown, "name").as_string().unwrap_or_else(|| "Error".into());
+    let name = get(thrown, "name")
+        .as_string()
+        .unwrap_or_else(|| "Error".into());
     let message = match get(thrown, "message").as_string() {
         Some(m) => m,
         None => js_sys::JSON::stringify(thrown)

@@ -2,8 +2,8 @@
 //! returned promise, and classifies what it throws by the error's `name`.
 
 use js_sys::{Function, Promise};
-use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use std::cell::{Cell, RefCell};
@@ -34,7 +34,13 @@ impl JsExecutor {
         let update = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue) -> Promise>::new(
             move |key: JsValue, p: JsValue, message: JsValue, details: JsValue| -> Promise {
                 let key = key.as_f64().unwrap_or(-1.0) as u32;
-                wasm_bindgen_futures::future_to_promise(update_progress(r.clone(), key, p, message, details))
+                wasm_bindgen_futures::future_to_promise(update_progress(
+                    r.clone(),
+                    key,
+                    p,
+                    message,
+                    details,
+                ))
             },
         );
         JsExecutor {
@@ -50,7 +56,10 @@ impl JsExecutor {
 fn reason_error(reason: &AbortReason) -> JsValue {
     let (name, msg) = match reason {
         AbortReason::Cancelled => ("AbortError", "the job was aborted".to_string()),
-        AbortReason::Timeout(ms) => ("TimeoutError", format!("the run exceeded its timeout of {ms} ms")),
+        AbortReason::Timeout(ms) => (
+            "TimeoutError",
+            format!("the run exceeded its timeout of {ms} ms"),
+        ),
         AbortReason::Deadline(_) => ("TimeoutError", "the job's deadline passed".to_string()),
         AbortReason::Shutdown => ("AbortError", "the server is stopping".to_string()),
         AbortReason::LeaseLost => ("AbortError", "another worker owns this job now".to_string()),
@@ -68,24 +77,38 @@ pub fn classify(thrown: &JsValue) -> RunError {
         "RetryableJobError" => {
             let at = super::convert::date_to_ms(&get(thrown, "retryAt")).as_f64();
             RunErrorKind::Retryable {
-                retry_at: at.filter(|v| v.is_finite() && *v >= 0.0).map(|v| Timestamp(v as i64)),
+                retry_at: at
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .map(|v| Timestamp(v as i64)),
             }
         }
         "RateLimitError" => {
-            let ms = get(thrown, "retryAfterMs").as_f64().filter(|v| v.is_finite() && *v >= 0.0);
+            let ms = get(thrown, "retryAfterMs")
+                .as_f64()
+                .filter(|v| v.is_finite() && *v >= 0.0);
             RunErrorKind::RateLimited {
                 retry_after_ms: ms.map_or(1_000, |v| v.ceil() as u64),
             }
         }
         _ => RunErrorKind::Retryable { retry_at: None },
     };
-    RunError { kind, name, message }
+    RunError {
+        kind,
+        name,
+        message,
+    }
 }
 
 type Runs = Rc<RefCell<HashMap<u32, ProgressFn<JsValue>>>>;
 
 /// `updateProgress` for the run registered under `key`; refused once the run has ended.
-async fn update_progress(runs: Runs, key: u32, p: JsValue, message: JsValue, details: JsValue) -> Result<JsValue, JsValue> {
+async fn update_progress(
+    runs: Runs,
+    key: u32,
+    p: JsValue,
+    message: JsValue,
+    details: JsValue,
+) -> Result<JsValue, JsValue> {
     let value = p
         .as_f64()
         .ok_or_else(|| invalid("updateProgress: progress must be a number from 0 to 100"))?;
@@ -113,11 +136,20 @@ async fn update_progress(runs: Runs, key: u32, p: JsValue, message: JsValue, det
 }
 
 impl JsExecutor {
-    fn context(&self, key: u32, ctx: &RunContext<JsValue>, signal: &web_sys::AbortSignal) -> JsValue {
+    fn context(
+        &self,
+        key: u32,
+        ctx: &RunContext<JsValue>,
+        signal: &web_sys::AbortSignal,
+    ) -> JsValue {
         let obj = js_sys::Object::new();
         set(&obj, "jobId", &JsValue::from_str(&ctx.job_id));
         set(&obj, "attempt", &JsValue::from_f64(ctx.attempt as f64));
-        set(&obj, "idempotencyKey", &JsValue::from_str(&ctx.idempotency_key));
+        set(
+            &obj,
+            "idempotencyKey",
+            &JsValue::from_str(&ctx.idempotency_key),
+        );
         set(&obj, "signal", signal);
         let update: &Function = self.update.as_ref().unchecked_ref();
         let bound = update.bind1(&JsValue::UNDEFINED, &JsValue::from_f64(key as f64));

@@ -4,8 +4,8 @@ use wasm_bindgen::prelude::*;
 
 use super::convert::from_js;
 use super::error::{get, invalid, to_js};
-use crate::core::options::{duration_ms, whole_number};
 use crate::core::LimiterSpec;
+use crate::core::options::{duration_ms, whole_number};
 
 /// The property holding a limiter's spec (internal).
 const SPEC_KEY: &str = "__wjqLimiter";
@@ -46,7 +46,9 @@ pub struct ConcurrencyLimiter {
 impl ConcurrencyLimiter {
     /// A cap of `maxConcurrent` (a whole number ≥ 1).
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(js_name = maxConcurrent)] max_concurrent: f64) -> Result<ConcurrencyLimiter, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(js_name = maxConcurrent)] max_concurrent: f64,
+    ) -> Result<ConcurrencyLimiter, JsValue> {
         Ok(ConcurrencyLimiter {
             spec: LimiterSpec::Concurrency {
                 max: count("maxConcurrent", max_concurrent)?,

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use crate::core::Timestamp;
-use crate::runtime::{Platform, MAX_TIMER_MS};
+use crate::runtime::{MAX_TIMER_MS, Platform};
 
 /// The JS host platform.
 #[derive(Debug, Clone, Copy, Default)]

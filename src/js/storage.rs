@@ -18,11 +18,13 @@ pub enum AnyStorage {
     Memory(MemoryStorage<JsValue>),
 }
 
-/// Delegates a trait method to the active backend (boxed, so both arms have one type).
+/// Delegates a trait method to the active backend.
 macro_rules! delegate {
     ($self:ident, $s:ident => $call:expr) => {
-        match $self {
-            AnyStorage::Memory($s) => $call,
+        async move {
+            match $self {
+                AnyStorage::Memory($s) => $call.await,
+            }
         }
     };
 }
@@ -39,12 +41,6 @@ mod any_impl {
 
     type P = JsValue;
 
-    fn boxed<'a, T>(
-        f: impl Future<Output = Result<T, QueueError>> + 'a,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<T, QueueError>> + 'a>> {
-        Box::pin(f)
-    }
-
     impl Storage for AnyStorage {
         type Payload = P;
 
@@ -55,7 +51,7 @@ mod any_impl {
         }
 
         fn setup(&self) -> impl Future<Output = Result<(), QueueError>> {
-            delegate!(self, s => boxed(s.setup()))
+            delegate!(self, s => s.setup())
         }
 
         fn enqueue(
@@ -63,7 +59,7 @@ mod any_impl {
             specs: Vec<(String, JobSpec<P>)>,
             now: Timestamp,
         ) -> impl Future<Output = Result<Vec<Enqueued<P>>, QueueError>> {
-            delegate!(self, s => boxed(s.enqueue(specs, now)))
+            delegate!(self, s => s.enqueue(specs, now))
         }
 
         fn claim(
@@ -71,7 +67,7 @@ mod any_impl {
             req: &ClaimRequest,
             now: Timestamp,
         ) -> impl Future<Output = Result<ClaimBatch<P>, QueueError>> {
-            delegate!(self, s => boxed(s.claim(req, now)))
+            delegate!(self, s => s.claim(req, now))
         }
 
         fn settle(
@@ -80,7 +76,7 @@ mod any_impl {
             policy: &CleanupPolicy,
             now: Timestamp,
         ) -> impl Future<Output = Result<SettleBatch<P>, QueueError>> {
-            delegate!(self, s => boxed(s.settle(batch, policy, now)))
+            delegate!(self, s => s.settle(batch, policy, now))
         }
 
         fn progress(
@@ -91,7 +87,7 @@ mod any_impl {
             message: Option<String>,
             details: Option<P>,
         ) -> impl Future<Output = Result<JobEvent<P>, QueueError>> {
-            delegate!(self, s => boxed(s.progress(id, token, progress, message, details)))
+            delegate!(self, s => s.progress(id, token, progress, message, details))
         }
 
         fn renew(
@@ -99,7 +95,7 @@ mod any_impl {
             leases: Vec<(String, String)>,
             until: Timestamp,
         ) -> impl Future<Output = Result<Vec<String>, QueueError>> {
-            delegate!(self, s => boxed(s.renew(leases, until)))
+            delegate!(self, s => s.renew(leases, until))
         }
 
         fn abort(
@@ -108,34 +104,34 @@ mod any_impl {
             policy: &CleanupPolicy,
             now: Timestamp,
         ) -> impl Future<Output = Result<Vec<JobEvent<P>>, QueueError>> {
-            delegate!(self, s => boxed(s.abort(target, policy, now)))
+            delegate!(self, s => s.abort(target, policy, now))
         }
 
         fn get(&self, id: &str) -> impl Future<Output = Result<Option<JobRecord<P>>, QueueError>> {
-            delegate!(self, s => boxed(s.get(id)))
+            delegate!(self, s => s.get(id))
         }
 
         fn list(
             &self,
             query: ListQuery,
         ) -> impl Future<Output = Result<Vec<JobRecord<P>>, QueueError>> {
-            delegate!(self, s => boxed(s.list(query)))
+            delegate!(self, s => s.list(query))
         }
 
         fn count(&self, status: JobStatus) -> impl Future<Output = Result<u32, QueueError>> {
-            delegate!(self, s => boxed(s.count(status)))
+            delegate!(self, s => s.count(status))
         }
 
         fn cleanup(&self, now: Timestamp) -> impl Future<Output = Result<Vec<String>, QueueError>> {
-            delegate!(self, s => boxed(s.cleanup(now)))
+            delegate!(self, s => s.cleanup(now))
         }
 
         fn set_paused(&self, paused: bool) -> impl Future<Output = Result<(), QueueError>> {
-            delegate!(self, s => boxed(s.set_paused(paused)))
+            delegate!(self, s => s.set_paused(paused))
         }
 
         fn delete_all(&self) -> impl Future<Output = Result<(), QueueError>> {
-            delegate!(self, s => boxed(s.delete_all()))
+            delegate!(self, s => s.delete_all())
         }
     }
 }
@@ -185,7 +181,9 @@ pub fn lookup(storage: &JsValue) -> Result<Rc<StorageHandle>, JsValue> {
 
 fn queue_name_arg(name: &str) -> Result<(), JsValue> {
     if name.is_empty() || name.len() > 256 {
-        return Err(invalid("queueName must be a non-empty string of at most 256 bytes"));
+        return Err(invalid(
+            "queueName must be a non-empty string of at most 256 bytes",
+        ));
     }
     Ok(())
 }
@@ -200,14 +198,18 @@ fn promise_unit(
     })
 }
 
-fn delete_all_op(h: Rc<StorageHandle>) -> crate::runtime::LocalFuture<Result<(), crate::core::QueueError>> {
+fn delete_all_op(
+    h: Rc<StorageHandle>,
+) -> crate::runtime::LocalFuture<Result<(), crate::core::QueueError>> {
     Box::pin(async move {
         h.storage.delete_all().await?;
         Ok(())
     })
 }
 
-fn setup_op(h: Rc<StorageHandle>) -> crate::runtime::LocalFuture<Result<(), crate::core::QueueError>> {
+fn setup_op(
+    h: Rc<StorageHandle>,
+) -> crate::runtime::LocalFuture<Result<(), crate::core::QueueError>> {
     Box::pin(async move { h.storage.setup().await })
 }
 
@@ -222,7 +224,9 @@ pub struct InMemoryQueueStorage {
 impl InMemoryQueueStorage {
     /// A new, empty in-memory queue named `queueName`.
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(js_name = queueName)] queue_name: &str) -> Result<InMemoryQueueStorage, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(js_name = queueName)] queue_name: &str,
+    ) -> Result<InMemoryQueueStorage, JsValue> {
         queue_name_arg(queue_name)?;
         let (id, handle) = register(AnyStorage::Memory(MemoryStorage::new(queue_name)));
         Ok(InMemoryQueueStorage { id, handle })

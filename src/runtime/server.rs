@@ -9,7 +9,7 @@ use futures::future::select;
 
 use super::abort::{AbortFlag, AbortReason};
 use super::bus::EventBus;
-use super::config::{worker_count, ServerConfig};
+use super::config::{ServerConfig, worker_count};
 use super::executor::Executor;
 use super::notify::Notify;
 use super::platform::Platform;

@@ -3,12 +3,12 @@
 
 use std::rc::Rc;
 
-use futures::future::{select, Either};
+use futures::future::{Either, select};
 
 use super::abort::AbortReason;
 use super::executor::{Executor, LocalFuture, ProgressFn, RunContext};
 use super::platform::Platform;
-use super::server::{outcome_for_abort, Inner};
+use super::server::{Inner, outcome_for_abort};
 use crate::core::{JobRecord, QueueError, RunOutcome, Timestamp};
 use crate::storage::Storage;
 

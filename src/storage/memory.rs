@@ -3,13 +3,13 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
-use std::future::{ready, Future};
+use std::future::{Future, ready};
 
 use super::traits::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Storage};
-use crate::core::claim::{plan_claim, ClaimView};
+use crate::core::claim::{ClaimView, plan_claim};
 use crate::core::{
-    transition, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError,
-    QueueMeta, Settlement, Timestamp,
+    ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
+    Settlement, Timestamp, transition,
 };
 
 /// Jobs, their ordering indexes and the queue meta, kept in memory.

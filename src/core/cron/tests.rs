@@ -1,8 +1,8 @@
 //! Tests of cron parsing and evaluation: known instants, errors, and a property test against
 //! a naive matcher.
 
-use super::civil::{civil_from_days, days_from_civil, weekday, MINUTES_PER_DAY, MS_PER_MINUTE};
 use super::CronSchedule;
+use super::civil::{MINUTES_PER_DAY, MS_PER_MINUTE, civil_from_days, days_from_civil, weekday};
 use crate::core::time::Timestamp;
 use proptest::prelude::*;
 

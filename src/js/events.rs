@@ -1,0 +1,136 @@
+//! JS event listeners: a name → functions table, and the arguments each event passes
+//! (`(queueName, jobId, ...details)`).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use js_sys::{Array, Function};
+use wasm_bindgen::prelude::*;
+
+use super::convert::date;
+use super::error::{invalid, named_error};
+use crate::core::JobEvent;
+
+/// The job events JS code may listen to.
+pub const JOB_EVENTS: [&str; 7] = [
+    "job_start",
+    "job_progress",
+    "job_complete",
+    "job_error",
+    "job_retry",
+    "job_stalled",
+    "job_cancelled",
+];
+
+/// The listener arguments of a job event, or `None` for internal events.
+pub fn job_event_args(queue: &str, e: &JobEvent<JsValue>) -> Option<(&'static str, Array)> {
+    let name = e.name()?;
+    let args = Array::new();
+    args.push(&JsValue::from_str(queue));
+    args.push(&JsValue::from_str(e.job_id()));
+    match e {
+        JobEvent::Progress {
+            progress,
+            message,
+            details,
+            ..
+        } => {
+            args.push(&JsValue::from_f64(*progress));
+            args.push(&super::convert::str_or_null(message));
+            args.push(details.as_ref().unwrap_or(&JsValue::NULL));
+        }
+        JobEvent::Complete { output, .. } => {
+            args.push(output);
+        }
+        JobEvent::Retry {
+            run_after,
+            error_name,
+            error,
+            ..
+        } => {
+            args.push(&date(*run_after));
+            args.push(&named_error(error_name, error));
+        }
+        JobEvent::Error {
+            error_name, error, ..
+        } => {
+            args.push(&named_error(error_name, error));
+            args.push(&JsValue::from_str(error_name));
+        }
+        _ => {}
+    }
+    Some((name, args))
+}
+
+/// Listeners by event name; `once` listeners are removed after their first call.
+#[derive(Default)]
+pub struct Listeners {
+    map: RefCell<HashMap<String, Vec<(Function, bool)>>>,
+    allowed: &'static [&'static str],
+}
+
+impl Listeners {
+    /// A table accepting the event names in `allowed`.
+    pub fn new(allowed: &'static [&'static str]) -> Self {
+        Listeners {
+            map: RefCell::new(HashMap::new()),
+            allowed,
+        }
+    }
+
+    fn check(&self, event: &str, f: &JsValue) -> Result<Function, JsValue> {
+        if !self.allowed.contains(&event) {
+            return Err(invalid(format!(
+                "unknown event {event:?}: use one of {}",
+                self.allowed.join(", ")
+            )));
+        }
+        f.clone()
+            .dyn_into::<Function>()
+            .map_err(|_| invalid("the listener must be a function"))
+    }
+
+    /// Adds a listener.
+    pub fn add(&self, event: &str, f: &JsValue, once: bool) -> Result<(), JsValue> {
+        let f = self.check(event, f)?;
+        self.map
+            .borrow_mut()
+            .entry(event.to_string())
+            .or_default()
+            .push((f, once));
+        Ok(())
+    }
+
+    /// Removes a listener (every registration of that function for that event).
+    pub fn remove(&self, event: &str, f: &JsValue) -> Result<(), JsValue> {
+        let f = self.check(event, f)?;
+        if let Some(list) = self.map.borrow_mut().get_mut(event) {
+            list.retain(|(g, _)| !JsValue::from(g.clone()).eq(&JsValue::from(f.clone())));
+        }
+        Ok(())
+    }
+
+    /// Calls the listeners of `event` with `args`. A throwing listener is reported on the
+    /// console and does not stop the others or the queue.
+    pub fn emit(&self, event: &str, args: &Array) {
+        let list: Vec<Function> = {
+            let mut map = self.map.borrow_mut();
+            let Some(list) = map.get_mut(event) else {
+                return;
+            };
+            let fs = list.iter().map(|(f, _)| f.clone()).collect();
+            list.retain(|(_, once)| !once);
+            fs
+        };
+        for f in list {
+            if let Err(e) = f.apply(&JsValue::UNDEFINED, args) {
+                web_sys::console::error_2(
+                    &JsValue::from_str(&format!("wasm-job-queue: a '{event}' listener threw")),
+                    &e,
+                );
+            }
+        }
+    }
+}
+
+use wasm_bindgen::JsCast;

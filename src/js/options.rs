@@ -1,0 +1,12 @@
+//! Parsing of JS option objects into validated core/runtime types.
+
+use wasm_bindgen::prelude::*;
+
+use super::convert::{from_js, options_object};
+use crate::core::SubmitOptionsInput;
+
+/// Submit options (`undefined` gives defaults). `runAfter` and `deadlineAt` may be `Date`s.
+pub fn submit_options(opts: &JsValue) -> Result<SubmitOptionsInput, JsValue> {
+    let o = options_object(opts, "submit options", &["runAfter", "deadlineAt"], &[])?;
+    from_js(&o, "submit options")
+}

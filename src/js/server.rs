@@ -1,0 +1,239 @@
+//! `JobQueueServer`: runs a queue's jobs with a JS executor function.
+
+use std::rc::Rc;
+
+use js_sys::{Array, Function, Object, Promise};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::convert::{from_js, options_object};
+use super::error::{get, invalid, set, to_js};
+use super::events::{JOB_EVENTS, Listeners, job_event_args};
+use super::executor::JsExecutor;
+use super::limiter::spec_of;
+use super::platform::JsPlatform;
+use super::storage::{AnyStorage, StorageHandle, lookup};
+use crate::runtime::{Server, ServerEvent, ServerOptionsInput, StopOptions};
+
+/// The runtime server as the JS class uses it.
+pub type RtServer = Server<AnyStorage, JsPlatform, JsExecutor>;
+
+const SERVER_EVENTS: [&str; 10] = [
+    JOB_EVENTS[0],
+    JOB_EVENTS[1],
+    JOB_EVENTS[2],
+    JOB_EVENTS[3],
+    JOB_EVENTS[4],
+    JOB_EVENTS[5],
+    JOB_EVENTS[6],
+    "server_start",
+    "server_stop",
+    "error",
+];
+
+/// Runs jobs of one queue: claims them from the storage, calls the executor, records results.
+#[wasm_bindgen]
+#[derive(Clone)]
+pub struct JobQueueServer {
+    server: RtServer,
+    handle: Rc<StorageHandle>,
+    listeners: Rc<Listeners>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StopInput {
+    graceful: Option<bool>,
+    timeout_ms: Option<f64>,
+}
+
+#[wasm_bindgen]
+impl JobQueueServer {
+    /// `new JobQueueServer({ storage, queueName, executor, workerCount, limiter, ... })`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "JobQueueServerOptions")] options: JsValue,
+    ) -> Result<JobQueueServer, JsValue> {
+        if !options.is_object() {
+            return Err(invalid(
+                "JobQueueServer needs an options object { storage, queueName, executor }",
+            ));
+        }
+        let handle = lookup(&get(&options, "storage"))?;
+        let executor = get(&options, "executor")
+            .dyn_into::<Function>()
+            .map_err(|_| invalid("options.executor must be a function (input, ctx) => output"))?;
+        let limiter = spec_of(&get(&options, "limiter"))?;
+        let rest = options_object(
+            &options,
+            "server options",
+            &[],
+            &["storage", "executor", "limiter"],
+        )?;
+        let input: ServerOptionsInput = from_js(&rest, "server options")?;
+        check_queue_name(&input.queue_name, &handle)?;
+        let config = input.into_config(limiter).map_err(to_js)?;
+        let server = Server::new(
+            handle.storage.clone(),
+            handle.bus.clone(),
+            JsPlatform,
+            JsExecutor::new(executor),
+            config,
+        );
+        let listeners = Rc::new(Listeners::new(&SERVER_EVENTS));
+        let queue = crate::storage::Storage::queue_name(&*handle.storage).to_string();
+        let l = listeners.clone();
+        server.events().subscribe(move |e: &ServerEvent<JsValue>| {
+            let q = JsValue::from_str(&queue);
+            match e {
+                ServerEvent::Started => l.emit("server_start", &Array::of1(&q)),
+                ServerEvent::Stopped => l.emit("server_stop", &Array::of1(&q)),
+                ServerEvent::Error(err) => l.emit("error", &Array::of2(&to_js(err.clone()), &q)),
+                ServerEvent::Job(ev) => {
+                    if let Some((name, args)) = job_event_args(&queue, ev) {
+                        l.emit(name, &args);
+                    }
+                }
+            }
+        });
+        Ok(JobQueueServer {
+            server,
+            handle,
+            listeners,
+        })
+    }
+
+    /// Starts claiming and running jobs; resolves with the server.
+    #[wasm_bindgen(unchecked_return_type = "Promise<JobQueueServer>")]
+    pub fn start(&self) -> Promise {
+        let this = self.clone();
+        future_to_promise(async move {
+            this.server.start().await.map_err(to_js)?;
+            Ok(this.into())
+        })
+    }
+
+    /// Stops: `{ graceful = true, timeoutMs }`. Graceful waits for running jobs (up to
+    /// `timeoutMs`); otherwise running jobs are aborted and go back to waiting.
+    #[wasm_bindgen(unchecked_return_type = "Promise<JobQueueServer>")]
+    pub fn stop(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "StopOptions | undefined")] options: JsValue,
+    ) -> Promise {
+        let this = self.clone();
+        future_to_promise(async move {
+            let o = options_object(&options, "stop options", &[], &[])?;
+            let s: StopInput = from_js(&o, "stop options")?;
+            let timeout_ms = s
+                .timeout_ms
+                .map(|t| crate::core::options::duration_ms("timeoutMs", t))
+                .transpose()
+                .map_err(to_js)?;
+            this.server
+                .stop(StopOptions {
+                    graceful: s.graceful.unwrap_or(true),
+                    timeout_ms,
+                })
+                .await
+                .map_err(to_js)?;
+            Ok(this.into())
+        })
+    }
+
+    /// Whether the server is running.
+    #[wasm_bindgen(js_name = isRunning)]
+    pub fn is_running(&self) -> bool {
+        self.server.is_running()
+    }
+
+    /// Sets the number of workers (running jobs finish when scaling down).
+    #[wasm_bindgen(js_name = scaleWorkers, unchecked_return_type = "Promise<void>")]
+    pub fn scale_workers(&self, count: f64) -> Promise {
+        match self.server.scale_workers(count) {
+            Ok(()) => Promise::resolve(&JsValue::UNDEFINED),
+            Err(e) => Promise::reject(&to_js(e)),
+        }
+    }
+
+    /// The configured number of workers.
+    #[wasm_bindgen(js_name = getWorkerCount)]
+    pub fn get_worker_count(&self) -> u32 {
+        self.server.worker_count()
+    }
+
+    /// Jobs running now on this server.
+    #[wasm_bindgen(js_name = getActiveCount)]
+    pub fn get_active_count(&self) -> u32 {
+        self.server.active_count() as u32
+    }
+
+    /// Counters since `start()`.
+    #[wasm_bindgen(js_name = getStats, unchecked_return_type = "JobQueueStats")]
+    pub fn get_stats(&self) -> JsValue {
+        let s = self.server.stats();
+        let o = Object::new();
+        let n = |v: u64| JsValue::from_f64(v as f64);
+        set(&o, "totalJobs", &n(s.total_jobs));
+        set(&o, "completedJobs", &n(s.completed_jobs));
+        set(&o, "failedJobs", &n(s.failed_jobs));
+        set(&o, "cancelledJobs", &n(s.cancelled_jobs));
+        set(&o, "retriedJobs", &n(s.retried_jobs));
+        set(
+            &o,
+            "averageProcessingTimeMs",
+            &s.average_processing_time_ms
+                .map(JsValue::from_f64)
+                .unwrap_or(JsValue::NULL),
+        );
+        set(
+            &o,
+            "lastUpdateTime",
+            &super::convert::date_or_null(s.last_update_time),
+        );
+        o.into()
+    }
+
+    /// The queue name.
+    #[wasm_bindgen(getter, js_name = queueName)]
+    pub fn queue_name(&self) -> String {
+        crate::storage::Storage::queue_name(&*self.handle.storage).to_string()
+    }
+
+    /// Adds a listener for a job event (of jobs this server runs) or `server_start`,
+    /// `server_stop`, `error`.
+    pub fn on(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ServerEventName")] event: &str,
+        #[wasm_bindgen(unchecked_param_type = "(...args: any[]) => void")] listener: JsValue,
+    ) -> Result<(), JsValue> {
+        self.listeners.add(event, &listener, false)
+    }
+
+    /// Removes a listener.
+    pub fn off(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "ServerEventName")] event: &str,
+        #[wasm_bindgen(unchecked_param_type = "(...args: any[]) => void")] listener: JsValue,
+    ) -> Result<(), JsValue> {
+        self.listeners.remove(event, &listener)
+    }
+}
+
+impl JobQueueServer {
+    /// The runtime server.
+    pub fn runtime(&self) -> &RtServer {
+        &self.server
+    }
+}
+
+/// `queueName`, when given, must name the storage's queue.
+pub fn check_queue_name(given: &Option<String>, handle: &StorageHandle) -> Result<(), JsValue> {
+    let actual = crate::storage::Storage::queue_name(&*handle.storage);
+    match given {
+        Some(q) if q != actual => Err(invalid(format!(
+            "queueName {q:?} does not match the storage's queue {actual:?}"
+        ))),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,188 @@
+//! TypeScript declarations for option objects, snapshots, events and the executor, added to
+//! `pkg/wasm_job_queue.d.ts`.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Where a job is in its life. */
+export type JobStatus = "waiting" | "delayed" | "active" | "completed" | "failed" | "cancelled";
+
+/** A priority: an integer in -1_000_000..1_000_000 (higher runs sooner) or a named level. */
+export type Priority = number | "critical" | "high" | "normal" | "low";
+
+/** Retry backoff. Exponential waits `delayMs * 2^(retry-1)`, capped at `maxDelayMs`. */
+export interface BackoffOptions {
+  type?: "fixed" | "exponential";
+  delayMs?: number;
+  maxDelayMs?: number;
+  /** In [0, 1]: each delay is drawn uniformly from [d*(1-jitter), d]. */
+  jitter?: number;
+}
+
+/** Repeat a job on an interval or a five-field UTC cron expression. */
+export interface RepeatOptions {
+  everyMs?: number;
+  cron?: string;
+  /** Runs in all, the first included. */
+  limit?: number;
+}
+
+/** Options of `submit` and `submitBatch`. Unknown keys are rejected (`InvalidOptionsError`). */
+export interface SubmitOptions {
+  priority?: Priority;
+  /** Not before this time. Give `runAfter` or `delayMs`, not both. */
+  runAfter?: Date | number;
+  delayMs?: number;
+  /** Not finished by then: the job fails (`TimeoutError`, "deadline"). */
+  deadlineAt?: Date | number;
+  /** Retries after the first run (default 3). */
+  maxRetries?: number;
+  backoff?: BackoffOptions;
+  /** Per-run time limit: the run's signal aborts and the run fails with `TimeoutError`. */
+  timeoutMs?: number;
+  /** Groups jobs: `getJobsByRunId`, `abortJobRun`. */
+  jobRunId?: string;
+  /** Deduplication: a second submit with this id returns the existing job. */
+  jobId?: string;
+  fingerprint?: string;
+  resultTtlMs?: number;
+  repeat?: RepeatOptions;
+}
+
+/** One run of a job in its history. */
+export interface JobRun {
+  attempt: number;
+  owner: string;
+  startedAt: Date;
+  endedAt: Date | null;
+  outcome: "completed" | "retry" | "failed" | "cancelled" | "stalled" | "released" | "rate_limited" | null;
+}
+
+/** A plain snapshot of a job. */
+export interface JobSnapshot<Input = unknown, Output = unknown> {
+  id: string;
+  queueName: string;
+  input: Input;
+  output: Output | null;
+  status: JobStatus;
+  progress: number;
+  progressMessage: string | null;
+  progressDetails: unknown;
+  priority: number;
+  /** Runs started (0 before any). */
+  attempt: number;
+  maxRetries: number;
+  error: string | null;
+  errorName: string | null;
+  createdAt: Date;
+  runAfter: Date;
+  deadlineAt: Date | null;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  jobRunId: string | null;
+  fingerprint: string | null;
+  stalledCount: number;
+  runs: JobRun[];
+}
+
+/** What an executor gets besides the input. */
+export interface ExecuteContext {
+  jobId: string;
+  /** 1 on the first run. */
+  attempt: number;
+  /** `jobId:attempt`: the same when a run is delivered again (at-least-once). */
+  idempotencyKey: string;
+  /** Aborts on `abort()`, timeout, deadline, non-graceful stop or lost lease. */
+  signal: AbortSignal;
+  /** Progress in 0..100 (clamped); message and details are optional. */
+  updateProgress(progress: number, message?: string | null, details?: unknown): Promise<void>;
+}
+
+/** A job executor: a plain (async) function. */
+export type Executor<Input = any, Output = any> = (input: Input, ctx: ExecuteContext) => Output | Promise<Output>;
+
+/** Any of the limiter classes. */
+export type Limiter = ConcurrencyLimiter | DelayLimiter | RateLimiter | CompositeLimiter;
+
+export interface RateLimiterOptions {
+  maxExecutions: number;
+  windowSizeInSeconds: number;
+}
+
+export type QueueStorage = InMemoryQueueStorage | IndexedDbQueueStorage;
+
+export interface JobQueueClientOptions {
+  storage: QueueStorage;
+  queueName?: string;
+}
+
+export interface JobQueueServerOptions {
+  storage: QueueStorage;
+  queueName?: string;
+  executor: Executor;
+  /** Jobs run at once by this server (default 1). */
+  workerCount?: number;
+  limiter?: Limiter;
+  /** Lease length (default 30000); renewed every third of it. */
+  leaseMs?: number;
+  /** Time limit for jobs without their own `timeoutMs`. */
+  defaultTimeoutMs?: number;
+  /** Fallback period for noticing work no event reports (default 1000). */
+  pollIntervalMs?: number;
+  /** Remove completed jobs this long after completion (0: at once; default: keep). */
+  deleteAfterCompletionMs?: number;
+  /** Remove failed and cancelled jobs this long after they ended (default: keep). */
+  deleteAfterFailureMs?: number;
+  /** How often removal runs (default 10000). */
+  cleanupIntervalMs?: number;
+  /** Recoveries of a vanished worker's job before it fails as stalled (default 1). */
+  maxStalledCount?: number;
+}
+
+export interface StopOptions {
+  /** Let running jobs finish (default true). */
+  graceful?: boolean;
+  /** With graceful: abort and give back what still runs after this long. */
+  timeoutMs?: number;
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+}
+
+export interface JobQueueStats {
+  totalJobs: number;
+  completedJobs: number;
+  failedJobs: number;
+  cancelledJobs: number;
+  retriedJobs: number;
+  averageProcessingTimeMs: number | null;
+  lastUpdateTime: Date | null;
+}
+
+export type ProgressListener = (progress: number, message: string | null, details: unknown) => void;
+
+export type JobEventName =
+  | "job_start" | "job_progress" | "job_complete" | "job_error"
+  | "job_retry" | "job_stalled" | "job_cancelled";
+
+export type ServerEventName = JobEventName | "server_start" | "server_stop" | "error";
+
+/** Listener arguments per event. */
+export interface JobEventArgs {
+  job_start: [queueName: string, jobId: string];
+  job_progress: [queueName: string, jobId: string, progress: number, message: string | null, details: unknown];
+  job_complete: [queueName: string, jobId: string, output: unknown];
+  job_error: [queueName: string, jobId: string, error: Error, errorName: string];
+  job_retry: [queueName: string, jobId: string, runAfter: Date, error: Error];
+  job_stalled: [queueName: string, jobId: string];
+  job_cancelled: [queueName: string, jobId: string];
+}
+
+/** Stable `name`s of the errors the library rejects with. */
+export type QueueErrorName =
+  | "InvalidOptionsError" | "JobNotFoundError" | "TimeoutError" | "JobFailedError"
+  | "JobCancelledError" | "LeaseLostError" | "StorageError" | "QuotaExceededError"
+  | "StorageUnavailableError" | "SchemaVersionError";
+"#;
