@@ -106,7 +106,8 @@ function short(value, max = 60) {
   if (value === undefined) return '';
   let s;
   try {
-    s = typeof value === 'string' ? value : JSON.stringify(value);
+    if (value instanceof Error) s = `${value.name}: ${value.message}`;
+    else s = typeof value === 'string' ? value : JSON.stringify(value);
   } catch {
     s = String(value);
   }
@@ -313,7 +314,12 @@ function wire() {
 
   for (const name of EVENTS) {
     client.on(name, (queueName, jobId, ...details) => {
-      if (name !== 'job_progress') logEvent(name, `${jobId.slice(0, 8)} ${details.map((d) => short(d, 80)).join(' ')}`);
+      if (name === 'job_retry') {
+        const [runAfter, error] = details;
+        logEvent(name, `${String(jobId).slice(0, 8)} retry at ${fmtTime(runAfter)}: ${short(error, 80)}`);
+      } else if (name !== 'job_progress') {
+        logEvent(name, `${String(jobId).slice(0, 8)} ${details.map((d) => short(d, 80)).join(' ')}`);
+      }
       refresh();
     });
   }
