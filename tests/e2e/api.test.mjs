@@ -1,0 +1,403 @@
+// End-to-end tests of the JS API (see the README and design/API.md) in headless Chromium:
+// each test opens a blank page served from the repository and, in page.evaluate, imports
+// /pkg/wasm_job_queue.js and uses it exactly as a user's code would.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBrowser } from './helpers.mjs';
+
+const TEST_TIMEOUT_MS = 60_000;
+
+let env;
+
+before(async () => {
+  env = await startBrowser();
+});
+
+after(async () => {
+  await env?.close();
+});
+
+/**
+ * Opens a fresh tab on the blank page and runs `fn(arg)` in it (fn is serialized: it can
+ * use only its argument and page globals). Adds the page's errors to a failure.
+ */
+async function inPage(fn, arg) {
+  const page = await env.newPage();
+  const errorsBefore = env.pageErrors.length;
+  try {
+    await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
+    return await page.evaluate(fn, arg);
+  } catch (err) {
+    const errors = env.pageErrors.slice(errorsBefore);
+    if (errors.length) err.message += `\npage errors:\n  ${errors.join('\n  ')}`;
+    throw err;
+  } finally {
+    await page.close().catch(() => {});
+  }
+}
+
+test('the executor output is returned by handle.waitFor()', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, InMemoryQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const storage = new InMemoryQueueStorage(queueName);
+    await storage.setupDatabase();
+    const contexts = [];
+    const server = new JobQueueServer({
+      storage,
+      queueName,
+      executor: async (input, ctx) => {
+        contexts.push({ jobId: ctx.jobId, attempt: ctx.attempt, key: ctx.idempotencyKey, signal: ctx.signal instanceof AbortSignal });
+        return { doubled: input.n * 2 };
+      },
+    });
+    const client = new JobQueueClient({ storage, queueName });
+    client.attach(server);
+    await server.start();
+
+    const handle = await client.submit({ n: 21 });
+    const output = await handle.waitFor({ timeoutMs: 10_000 });
+    const job = await client.getJob(handle.id);
+    const viaHandle = await handle.getJob();
+    const stats = server.getStats();
+    await server.stop();
+    return {
+      id: handle.id,
+      output,
+      contexts,
+      job: { id: job.id, status: job.status, progress: job.progress, attempt: job.attempt, output: job.output, input: job.input },
+      sameViaHandle: viaHandle.status === job.status && viaHandle.id === job.id,
+      completedJobs: stats.completedJobs,
+      unknownIsUndefined: (await client.getJob('nope')) === undefined,
+      running: server.isRunning(),
+    };
+  }, 'api-output');
+
+  assert.equal(typeof r.id, 'string');
+  assert.deepEqual(r.output, { doubled: 42 });
+  assert.deepEqual(r.contexts, [{ jobId: r.id, attempt: 1, key: `${r.id}:1`, signal: true }]);
+  assert.deepEqual(r.job, { id: r.id, status: 'completed', progress: 100, attempt: 1, output: { doubled: 42 }, input: { n: 21 } });
+  assert.equal(r.sameViaHandle, true);
+  assert.equal(r.completedJobs, 1);
+  assert.equal(r.unknownIsUndefined, true);
+  assert.equal(r.running, false);
+});
+
+test('progress reaches handle.onProgress listeners and job_progress events', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, InMemoryQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const storage = new InMemoryQueueStorage(queueName);
+    await storage.setupDatabase();
+    // Two gates make the order deterministic: listen first, then let the executor report.
+    let openFirst;
+    let openSecond;
+    const first = new Promise((resolve) => (openFirst = resolve));
+    const second = new Promise((resolve) => (openSecond = resolve));
+    const server = new JobQueueServer({
+      storage,
+      queueName,
+      executor: async (_input, ctx) => {
+        await first;
+        await ctx.updateProgress(25, 'a', { step: 1 });
+        await second;
+        await ctx.updateProgress(60); // message and details omitted: null
+        await ctx.updateProgress(90, 'c');
+        return 'done';
+      },
+    });
+    const client = new JobQueueClient({ storage, queueName });
+    client.attach(server);
+    const events = [];
+    client.on('job_progress', (...args) => events.push(args));
+    await server.start();
+
+    const handle = await client.submit({});
+    const early = [];
+    handle.onProgress((p, m, d) => early.push([p, m, d]));
+    openFirst();
+    await window.until(() => early.some(([p]) => p === 25), 10_000, 'progress 25');
+
+    // Added after progress was reported: called at once with the current progress.
+    const late = [];
+    handle.onProgress((p, m, d) => late.push([p, m, d]));
+    const stopped = [];
+    const unsubscribe = handle.onProgress((p, m, d) => stopped.push([p, m, d]));
+    unsubscribe();
+    await window.until(() => late.length > 0, 5_000, 'the late listener');
+    openSecond();
+
+    const output = await handle.waitFor({ timeoutMs: 10_000 });
+    const job = await handle.getJob();
+    await server.stop();
+    return {
+      id: handle.id,
+      output,
+      early: early.filter(([p]) => p > 0),
+      late,
+      stopped,
+      events,
+      job: { progress: job.progress, progressMessage: job.progressMessage, progressDetails: job.progressDetails },
+    };
+  }, 'api-progress');
+
+  const expected = [[25, 'a', { step: 1 }], [60, null, null], [90, 'c', null]];
+  assert.equal(r.output, 'done');
+  assert.deepEqual(r.early, expected);
+  assert.deepEqual(r.late, expected);
+  assert.ok(r.stopped.every(([p]) => p === 25), `unsubscribed listener got ${JSON.stringify(r.stopped)}`);
+  assert.deepEqual(r.events, expected.map((e) => ['api-progress', r.id, ...e]));
+  // On completion progress becomes 100 and keeps the last message and details.
+  assert.deepEqual(r.job, { progress: 100, progressMessage: 'c', progressDetails: null });
+});
+
+test('abort() cancels a running job: its signal aborts and waitFor rejects with JobCancelledError', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, InMemoryQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const storage = new InMemoryQueueStorage(queueName);
+    await storage.setupDatabase();
+    let started;
+    const running = new Promise((resolve) => (started = resolve));
+    let signalSeen = null;
+    const server = new JobQueueServer({
+      storage,
+      queueName,
+      workerCount: 1,
+      executor: async (input, ctx) => {
+        if (!input.block) return 'ok';
+        started();
+        // Runs until aborted, then rejects with the signal's reason (as a user's code would).
+        return new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            signalSeen = { aborted: ctx.signal.aborted };
+            reject(ctx.signal.reason);
+          }, { once: true });
+        });
+      },
+    });
+    const client = new JobQueueClient({ storage, queueName });
+    client.attach(server);
+    const cancelled = [];
+    client.on('job_cancelled', (...args) => cancelled.push(args));
+    await server.start();
+
+    const handle = await client.submit({ block: true });
+    await running;
+    const waiting = window.errorOf(() => handle.waitFor({ timeoutMs: 10_000 }));
+    await handle.abort();
+    const waitError = await waiting;
+    const status = (await client.getJob(handle.id)).status;
+    await window.until(() => cancelled.length > 0, 5_000, 'job_cancelled');
+    // Aborting a finished job changes nothing and does not reject.
+    const againError = await window.errorOf(() => client.abort(handle.id));
+    const statusAfterAgain = (await client.getJob(handle.id)).status;
+
+    // The single worker is free again once the aborted executor settled.
+    const next = await (await client.submit({ block: false })).waitFor({ timeoutMs: 10_000 });
+
+    // A delayed job (never started) is cancelled in one step too.
+    const delayed = await client.submit({ block: false }, { delayMs: 60_000 });
+    await client.abort(delayed.id);
+    const delayedError = await window.errorOf(() => delayed.waitFor({ timeoutMs: 5_000 }));
+    const delayedStatus = (await client.getJob(delayed.id)).status;
+    await server.stop({ graceful: false });
+    return { id: handle.id, waitError, status, signalSeen, cancelled, againError, statusAfterAgain, next, delayedError, delayedStatus };
+  }, 'api-abort');
+
+  assert.equal(r.waitError?.name, 'JobCancelledError', JSON.stringify(r.waitError));
+  assert.equal(r.waitError.isError, true);
+  assert.equal(r.status, 'cancelled');
+  assert.deepEqual(r.signalSeen, { aborted: true });
+  assert.deepEqual(r.cancelled[0], ['api-abort', r.id]);
+  assert.equal(r.againError, null);
+  assert.equal(r.statusAfterAgain, 'cancelled');
+  assert.equal(r.next, 'ok');
+  assert.equal(r.delayedError?.name, 'JobCancelledError', JSON.stringify(r.delayedError));
+  assert.equal(r.delayedStatus, 'cancelled');
+});
+
+test('errors are JS Errors with stable names', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, InMemoryQueueStorage, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const storage = new InMemoryQueueStorage(queueName);
+    await storage.setupDatabase();
+    const client = new JobQueueClient({ storage, queueName });
+    const errors = {
+      badPriority: await window.errorOf(() => client.submit({ x: 1 }, { priority: 'urgent' })),
+      unknownOption: await window.errorOf(() => client.submit({ x: 1 }, { priorty: 5 })),
+      functionInput: await window.errorOf(() => client.submit(() => 1)),
+      abortUnknown: await window.errorOf(() => client.abort('nope')),
+      waitUnknown: await window.errorOf(() => client.waitFor('nope', { timeoutMs: 2_000 })),
+    };
+    // Nothing was written by the rejected submits.
+    const sizes = await Promise.all(['waiting', 'delayed', 'active'].map((s) => client.size(s)));
+    return { errors, stored: sizes.reduce((a, b) => a + b, 0) };
+  }, 'api-errors');
+
+  const { errors } = r;
+  const expected = {
+    badPriority: 'InvalidOptionsError',
+    unknownOption: 'InvalidOptionsError',
+    functionInput: 'InvalidOptionsError',
+    abortUnknown: 'JobNotFoundError',
+    waitUnknown: 'JobNotFoundError',
+  };
+  for (const [key, name] of Object.entries(expected)) {
+    assert.equal(errors[key]?.name, name, `${key}: ${JSON.stringify(errors[key])}`);
+    assert.equal(errors[key].isError, true, `${key} is an Error`);
+    assert.ok(errors[key].message.length > 0, `${key} has a message`);
+  }
+  // The message says what was wrong.
+  assert.match(errors.badPriority.message, /priority/i);
+  assert.match(errors.unknownOption.message, /priorty/);
+  assert.equal(r.stored, 0);
+});
+
+test('retries, then typed failure: JobFailedError carries the executor error name', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, InMemoryQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const storage = new InMemoryQueueStorage(queueName);
+    await storage.setupDatabase();
+    const server = new JobQueueServer({
+      storage,
+      queueName,
+      executor: async (input, ctx) => {
+        if (input.kind === 'flaky' && ctx.attempt === 1) throw new Error('flaky first run');
+        if (input.kind === 'permanent') {
+          const err = new Error('bad input');
+          err.name = 'PermanentJobError'; // a hand-made error with that name means the same
+          throw err;
+        }
+        return `ok on attempt ${ctx.attempt}`;
+      },
+    });
+    const client = new JobQueueClient({ storage, queueName });
+    client.attach(server);
+    const retries = [];
+    const failures = [];
+    client.on('job_retry', (q, id, _runAfter, error) => retries.push([q, id, String(error?.message ?? error)]));
+    client.on('job_error', (q, id, error, errorName) => failures.push([q, id, errorName]));
+    await server.start();
+
+    const backoff = { type: 'fixed', delayMs: 50 };
+    const flaky = await client.submit({ kind: 'flaky' }, { maxRetries: 2, backoff });
+    const flakyOutput = await flaky.waitFor({ timeoutMs: 10_000 });
+    const flakyJob = await flaky.getJob();
+
+    const permanent = await client.submit({ kind: 'permanent' }, { maxRetries: 3, backoff });
+    const failed = await window.errorOf(() => permanent.waitFor({ timeoutMs: 10_000 }));
+    const permanentJob = await permanent.getJob();
+    await window.until(() => failures.length > 0, 5_000, 'job_error');
+    await server.stop();
+    return {
+      flakyId: flaky.id,
+      flakyOutput,
+      flakyAttempt: flakyJob.attempt,
+      retries,
+      permanentId: permanent.id,
+      failed,
+      permanentJob: { status: permanentJob.status, attempt: permanentJob.attempt, errorName: permanentJob.errorName, error: permanentJob.error },
+      failures,
+    };
+  }, 'api-retry');
+
+  assert.equal(r.flakyOutput, 'ok on attempt 2');
+  assert.equal(r.flakyAttempt, 2);
+  assert.equal(r.retries.length, 1);
+  assert.deepEqual(r.retries[0].slice(0, 2), ['api-retry', r.flakyId]);
+  assert.match(r.retries[0][2], /flaky first run/);
+
+  assert.equal(r.failed?.name, 'JobFailedError', JSON.stringify(r.failed));
+  assert.equal(r.failed.jobId, r.permanentId);
+  assert.equal(r.failed.errorName, 'PermanentJobError');
+  assert.deepEqual(r.failed.cause, { name: 'PermanentJobError', message: 'bad input' });
+  assert.equal(r.permanentJob.status, 'failed');
+  assert.equal(r.permanentJob.attempt, 1); // no retry after a permanent error
+  assert.equal(r.permanentJob.errorName, 'PermanentJobError');
+  assert.match(r.permanentJob.error, /bad input/);
+  assert.deepEqual(r.failures, [['api-retry', r.permanentId, 'PermanentJobError']]);
+});
+
+test('IndexedDB storage keeps jobs across storage instances and reloads; deleteAll clears one queue', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const page = await env.newPage();
+  const errorsBefore = env.pageErrors.length;
+  try {
+    await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
+    const first = await page.evaluate(async ({ queueName, otherQueue }) => {
+      const { default: init, IndexedDbQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+      await init();
+      const storage = new IndexedDbQueueStorage(queueName);
+      await storage.setupDatabase();
+      const server = new JobQueueServer({ storage, queueName, executor: (input) => ({ sum: input.a + input.b }) });
+      const client = new JobQueueClient({ storage, queueName });
+      client.attach(server);
+      await server.start();
+      const handle = await client.submit({ a: 2, b: 3 });
+      const output = await handle.waitFor({ timeoutMs: 10_000 });
+      await server.stop();
+      await storage.close();
+
+      // A new storage object on the same queue sees the stored job.
+      const storage2 = new IndexedDbQueueStorage(queueName);
+      await storage2.setupDatabase();
+      const client2 = new JobQueueClient({ storage: storage2, queueName });
+      const job = await client2.getJob(handle.id);
+      const delayed = await client2.submit({ a: 1, b: 1 }, { delayMs: 600_000 });
+      await storage2.close();
+
+      // Another queue in the same IndexedDB database.
+      const other = new IndexedDbQueueStorage(otherQueue);
+      await other.setupDatabase();
+      const otherClient = new JobQueueClient({ storage: other, queueName: otherQueue });
+      await otherClient.submit({ a: 0, b: 0 }, { delayMs: 600_000 });
+      await other.close();
+      return { id: handle.id, output, job: { status: job.status, output: job.output }, delayedId: delayed.id };
+    }, { queueName: 'api-idb', otherQueue: 'api-idb-other' });
+
+    assert.deepEqual(first.output, { sum: 5 });
+    assert.deepEqual(first.job, { status: 'completed', output: { sum: 5 } });
+
+    await page.reload();
+    const second = await page.evaluate(async ({ queueName, otherQueue, id, delayedId }) => {
+      const { default: init, IndexedDbQueueStorage, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+      await init();
+      const storage = new IndexedDbQueueStorage(queueName);
+      await storage.setupDatabase();
+      const client = new JobQueueClient({ storage, queueName });
+      const job = await client.getJob(id);
+      const delayed = await client.getJob(delayedId);
+      const before = { completed: await client.size('completed'), delayed: await client.size('delayed') };
+
+      await storage.deleteAll();
+      const after = {
+        job: (await client.getJob(id)) === undefined,
+        completed: await client.size('completed'),
+        delayed: await client.size('delayed'),
+      };
+      await storage.close();
+
+      const other = new IndexedDbQueueStorage(otherQueue);
+      await other.setupDatabase();
+      const otherDelayed = await new JobQueueClient({ storage: other, queueName: otherQueue }).size('delayed');
+      await other.deleteAll();
+      await other.close();
+      return { job: { status: job?.status, output: job?.output }, delayedStatus: delayed?.status, before, after, otherDelayed };
+    }, { queueName: 'api-idb', otherQueue: 'api-idb-other', id: first.id, delayedId: first.delayedId });
+
+    assert.deepEqual(second.job, { status: 'completed', output: { sum: 5 } });
+    assert.equal(second.delayedStatus, 'delayed');
+    assert.deepEqual(second.before, { completed: 1, delayed: 1 });
+    assert.deepEqual(second.after, { job: true, completed: 0, delayed: 0 });
+    assert.equal(second.otherDelayed, 1, 'deleteAll of one queue leaves the other queue alone');
+  } catch (err) {
+    const errors = env.pageErrors.slice(errorsBefore);
+    if (errors.length) err.message += `\npage errors:\n  ${errors.join('\n  ')}`;
+    throw err;
+  } finally {
+    await page.close().catch(() => {});
+  }
+});

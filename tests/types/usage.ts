@@ -1,0 +1,184 @@
+// Type-level test of the public API (design/API.md): this file must compile with
+// `tsc -p tests/types` against the wasm-pack output's pkg/wasm_job_queue.d.ts. It is never
+// run. `wasm-job-queue` resolves to ../../pkg/wasm_job_queue.js through tsconfig "paths".
+// Lines marked @ts-expect-error check that the types are precise (they must NOT compile).
+
+import init, {
+  JobQueueClient,
+  JobQueueServer,
+  InMemoryQueueStorage,
+  IndexedDbQueueStorage,
+  ConcurrencyLimiter,
+  DelayLimiter,
+  RateLimiter,
+  CompositeLimiter,
+} from 'wasm-job-queue';
+
+type Status = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
+
+export async function usage(): Promise<void> {
+  await init();
+
+  // --- Storage ---------------------------------------------------------------------
+  const storage = new IndexedDbQueueStorage('thumbnails');
+  const shared = new IndexedDbQueueStorage('other-queue', { dbName: 'jobs' });
+  await storage.setupDatabase();
+  await shared.setupDatabase();
+  await shared.deleteAll();
+  await shared.close();
+  const memory = new InMemoryQueueStorage('thumbnails');
+  const setupDone: Promise<void> = memory.setupDatabase();
+  await setupDone;
+  await memory.deleteAll();
+
+  // --- Server ----------------------------------------------------------------------
+  const server = new JobQueueServer({
+    storage,
+    queueName: 'thumbnails',
+    executor: async (input, ctx) => {
+      const jobId: string = ctx.jobId;
+      const attempt: number = ctx.attempt;
+      const idempotencyKey: string = ctx.idempotencyKey;
+      const signal: AbortSignal = ctx.signal;
+      await ctx.updateProgress(50, 'resizing', { step: 1 });
+      await ctx.updateProgress(60);
+      if (signal.aborted) throw signal.reason;
+      return { url: `${String((input as { src: string }).src)}#${jobId}:${attempt}:${idempotencyKey}` };
+    },
+    workerCount: 2,
+    limiter: new CompositeLimiter([
+      new ConcurrencyLimiter(2),
+      new RateLimiter({ maxExecutions: 10, windowSizeInSeconds: 60 }),
+      new DelayLimiter(100),
+    ]),
+    leaseMs: 30_000,
+    defaultTimeoutMs: 60_000,
+    pollIntervalMs: 1_000,
+    deleteAfterCompletionMs: 0,
+    deleteAfterFailureMs: 60_000,
+    cleanupIntervalMs: 10_000,
+  });
+  new JobQueueServer({ storage: memory, queueName: 'thumbnails', executor: (input) => input });
+  new JobQueueServer({ storage: memory, queueName: 'thumbnails', executor: () => 1, limiter: new CompositeLimiter([]) });
+
+  const started: JobQueueServer = await server.start();
+  const running: boolean = started.isRunning();
+  await server.scaleWorkers(3);
+  const workers: number = server.getWorkerCount();
+  const stats = server.getStats();
+  const counted: number[] = [
+    stats.totalJobs, stats.completedJobs, stats.failedJobs, stats.cancelledJobs,
+    stats.retriedJobs, stats.averageProcessingTimeMs,
+  ];
+  void stats.lastUpdateTime;
+  const onError = (error: unknown) => console.error(error);
+  server.on('error', onError);
+  server.off('error', onError);
+  server.on('server_start', () => {});
+  server.on('server_stop', () => {});
+  server.on('job_complete', (queueName: string, jobId: string, output: unknown) => void [queueName, jobId, output]);
+
+  // --- Client ----------------------------------------------------------------------
+  const client = new JobQueueClient({ storage, queueName: 'thumbnails' });
+  client.attach(server);
+  client.detach();
+  client.attach(server);
+  await client.connect();
+  await client.disconnect();
+
+  const handle = await client.submit({ src: 'a.png' }, { priority: 5, maxRetries: 2 });
+  const id: string = handle.id;
+  const dedup: boolean | undefined = handle.duplicate;
+  const stopListening: () => void = handle.onProgress(
+    (progress: number, message: string | null, details: unknown) => void [progress, message, details],
+  );
+  stopListening();
+  const output: unknown = await handle.waitFor();
+  await handle.waitFor({ timeoutMs: 1_000 });
+  await handle.abort();
+  const viaHandle = await handle.getJob();
+  void viaHandle?.status;
+
+  // Submit options, every documented form.
+  for (const priority of ['critical', 'high', 'normal', 'low', 0, -5] as const) {
+    await client.submit(1, { priority });
+  }
+  await client.submit(1, { runAfter: new Date(Date.now() + 1_000) });
+  await client.submit(1, { runAfter: Date.now() + 1_000 });
+  await client.submit(1, {
+    delayMs: 1_000,
+    deadlineAt: Date.now() + 60_000,
+    maxRetries: 3,
+    backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: 0.5 },
+    timeoutMs: 5_000,
+    jobRunId: 'run-1',
+    jobId: 'job-1',
+    fingerprint: 'fp-1',
+    resultTtlMs: 60_000,
+  });
+  await client.submit(1, { backoff: { type: 'fixed' } });
+  await client.submit(1, { repeat: { everyMs: 60_000, limit: 10 } });
+  await client.submit(1, { repeat: { cron: '*/5 * * * *' } });
+  const batch = await client.submitBatch([{ src: 'a.png' }, { src: 'b.png' }], { priority: 'low' });
+  const batchIds: string[] = batch.map((h) => h.id);
+
+  // Reading.
+  const job = await client.getJob(id);
+  if (job) {
+    const status: Status = job.status;
+    const progress: number = job.progress;
+    const progressMessage: string | null = job.progressMessage;
+    const attempt: number = job.attempt;
+    const maxRetries: number = job.maxRetries;
+    const priority: number = job.priority;
+    void [status, progress, progressMessage, attempt, maxRetries, priority];
+    void [job.id, job.input, job.output, job.progressDetails, job.error, job.errorName, job.createdAt];
+    void [job.runAfter, job.deadlineAt, job.startedAt, job.completedAt, job.jobRunId, job.fingerprint];
+  }
+  const waitingJobs = await client.peek();
+  const done = await client.peek('completed', 10);
+  const statuses: Status[] = [...waitingJobs, ...done].map((j) => j.status);
+  const waitingCount: number = await client.size();
+  const failedCount: number = await client.size('failed');
+  const ofRun = await client.getJobsByRunId('run-1');
+  void ofRun.length;
+  const cached: unknown = await client.outputForInput({ src: 'a.png' });
+  await client.outputForInput({ src: 'a.png' }, { fingerprint: 'fp-1' });
+
+  // Control and events.
+  await client.waitFor(id, { timeoutMs: 1_000 });
+  await client.waitFor(id);
+  await client.abort(id);
+  await client.abortJobRun('run-1');
+  const unsubscribe: () => void = client.onJobProgress(id, (progress, message, details) => void [progress, message, details]);
+  unsubscribe();
+  const onComplete = (queueName: string, jobId: string, result: unknown) => void [queueName, jobId, result];
+  client.on('job_complete', onComplete);
+  client.off('job_complete', onComplete);
+  client.once('job_start', (queueName: string, jobId: string) => void [queueName, jobId]);
+  for (const event of ['job_start', 'job_progress', 'job_complete', 'job_error', 'job_retry', 'job_stalled', 'job_cancelled'] as const) {
+    client.on(event, () => {});
+  }
+  const eventArgs: unknown[] = await client.waitOn('job_complete');
+
+  await server.stop({ graceful: true, timeoutMs: 5_000 });
+  await server.stop({ graceful: false });
+  await server.stop();
+  await storage.close();
+
+  // --- Precision: each of these must be a type error ------------------------------
+  // @ts-expect-error 'urgent' is not a named priority
+  await client.submit(1, { priority: 'urgent' });
+  // @ts-expect-error unknown option keys are rejected
+  await client.submit(1, { priorty: 5 });
+  // @ts-expect-error not a job status
+  await client.peek('done');
+  // @ts-expect-error not an event name
+  client.on('job_finished', () => {});
+  // @ts-expect-error getJob may return undefined
+  void (await client.getJob(id)).status;
+  // @ts-expect-error the executor is required
+  new JobQueueServer({ storage, queueName: 'thumbnails' });
+
+  void [running, workers, counted, dedup, output, batchIds, statuses, waitingCount, failedCount, cached, eventArgs];
+}
