@@ -93,9 +93,31 @@ pub fn options_object(
     Ok(copy)
 }
 
-/// Deserializes a plain options object with serde, mapping errors to `InvalidOptionsError`.
+/// Rejects non-finite numbers anywhere in a plain options value (JSON has no NaN, so they
+/// would otherwise read as "not given").
+fn check_finite(v: &JsValue, path: &str) -> Result<(), JsValue> {
+    if let Some(n) = v.as_f64() {
+        if !n.is_finite() {
+            return Err(invalid(format!("{path} must be a finite number, got {n}")));
+        }
+    } else if v.is_object() && v.dyn_ref::<Date>().is_none() {
+        for entry in js_sys::Object::entries(v.unchecked_ref()).iter() {
+            let pair: js_sys::Array = entry.unchecked_into();
+            let key = pair.get(0).as_string().unwrap_or_default();
+            check_finite(&pair.get(1), &format!("{path}.{key}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Deserializes a plain options object, mapping errors (wrong type, unknown key) to
+/// `InvalidOptionsError`. Goes through `serde_json::Value` because serde-wasm-bindgen reads
+/// only the declared fields of a struct, so `deny_unknown_fields` would never fire.
 pub fn from_js<T: serde::de::DeserializeOwned>(v: &JsValue, what: &str) -> Result<T, JsValue> {
-    serde_wasm_bindgen::from_value(v.clone()).map_err(|e| invalid(format!("invalid {what}: {e}")))
+    check_finite(v, what)?;
+    let json: serde_json::Value = serde_wasm_bindgen::from_value(v.clone())
+        .map_err(|e| invalid(format!("invalid {what}: {e}")))?;
+    serde_json::from_value(json).map_err(|e| invalid(format!("invalid {what}: {e}")))
 }
 
 /// A job status argument (`undefined` gives `default`).
