@@ -520,3 +520,83 @@ fn delete_after_completion_zero_removes_at_once_but_waiters_get_the_output() {
     assert_eq!(after.unwrap_err().name(), "JobNotFoundError");
     assert_eq!(count, 0);
 }
+
+#[test]
+fn a_repeatable_job_runs_every_interval_up_to_its_limit() {
+    let runs: Rc<RefCell<Vec<(String, Timestamp)>>> = Rc::new(RefCell::new(Vec::new()));
+    let (log, p) = (runs.clone(), Rc::new(RefCell::new(None::<VirtualPlatform>)));
+    let pp = p.clone();
+    let exec = FnExecutor(move |_input: Value, ctx: RunContext<Value>| {
+        let now = pp
+            .borrow()
+            .as_ref()
+            .map(|pl: &VirtualPlatform| pl.now())
+            .unwrap();
+        log.borrow_mut().push((ctx.job_id.clone(), now));
+        std::future::ready(Ok(Value::Null))
+    });
+    let q = queue(exec, ServerConfig::default());
+    *p.borrow_mut() = Some(q.platform.clone());
+    let (client, server, pl) = (q.client.clone(), q.server.clone(), q.platform.clone());
+    let (id, left) = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let id = submit(
+                &client,
+                json!("tick"),
+                json!({"jobId": "tick", "repeat": {"everyMs": 60_000, "limit": 3}}),
+            )
+            .await;
+            pl.sleep(10 * 60_000).await;
+            let left = client.count(JobStatus::Delayed).await.unwrap()
+                + client.count(JobStatus::Waiting).await.unwrap();
+            (id, left)
+        })
+        .unwrap();
+    let runs = runs.borrow();
+    let ids: Vec<&str> = runs.iter().map(|(i, _)| i.as_str()).collect();
+    assert_eq!(id, "tick");
+    assert_eq!(ids, vec!["tick", "tick~2", "tick~3"]);
+    let gaps: Vec<i64> = runs.windows(2).map(|w| w[1].1.0 - w[0].1.0).collect();
+    assert_eq!(gaps, vec![60_000, 60_000]);
+    assert_eq!(left, 0, "the series stops at its limit");
+}
+
+#[test]
+fn submitting_an_existing_job_id_returns_the_existing_job_marked_duplicate() {
+    let calls = Rc::new(RefCell::new(0));
+    let c = calls.clone();
+    let exec = FnExecutor(move |input: Value, _ctx: RunContext<Value>| {
+        *c.borrow_mut() += 1;
+        std::future::ready(Ok(input))
+    });
+    let q = queue(exec, ServerConfig::default());
+    let (client, server) = (q.client.clone(), q.server.clone());
+    let (first, second, out) = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let first = client
+                .submit_many(vec![json!(1)], opts(json!({"jobId": "email-1"})))
+                .await
+                .unwrap();
+            let out = client.wait_for("email-1", None).await.unwrap();
+            let second = client
+                .submit_many(vec![json!(2)], opts(json!({"jobId": "email-1"})))
+                .await
+                .unwrap();
+            (first, second, out)
+        })
+        .unwrap();
+    assert!(!first[0].duplicate);
+    assert!(second[0].duplicate);
+    assert_eq!(second[0].record.status, JobStatus::Completed);
+    assert_eq!(
+        second[0].record.output,
+        Some(json!(1)),
+        "the cached output comes back"
+    );
+    assert_eq!(out, json!(1));
+    assert_eq!(*calls.borrow(), 1);
+}

@@ -8,6 +8,7 @@
 mod civil;
 mod parse;
 #[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests;
 
 use self::civil::{MINUTES_PER_DAY, MS_PER_MINUTE, civil_from_days, days_from_civil, weekday};

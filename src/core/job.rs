@@ -175,6 +175,12 @@ impl<P> JobSpec<P> {
 
     /// Builds the stored record for this spec, given its id, queue, sequence number and time.
     pub fn into_record(self, id: String, queue: &str, seq: u64, now: Timestamp) -> JobRecord<P> {
+        let repeat = self.repeat.map(|mut r| {
+            if r.series.is_empty() {
+                r.series = id.clone();
+            }
+            r
+        });
         let run_after = self.run_after.unwrap_or(now).max(now);
         let status = if run_after > now {
             JobStatus::Delayed
@@ -210,7 +216,7 @@ impl<P> JobSpec<P> {
             runs: Vec::new(),
             expire_at: None,
             result_ttl_ms: self.result_ttl_ms,
-            repeat: self.repeat,
+            repeat,
         }
     }
 }

@@ -211,7 +211,12 @@ impl SubmitOptionsInput {
             spec.result_ttl_ms = Some(duration_ms("resultTtlMs", t)?);
         }
         if let Some(r) = &self.repeat {
-            spec.repeat = Some(RepeatSpec::from_input(r)?);
+            let repeat = RepeatSpec::from_input(r)?;
+            // A cron series starts at its next firing unless told otherwise.
+            if spec.run_after.is_none() && repeat.cron.is_some() {
+                spec.run_after = repeat.next_after(now, now);
+            }
+            spec.repeat = Some(repeat);
         }
         Ok(spec)
     }

@@ -31,6 +31,9 @@ pub struct RepeatSpec {
     pub limit: Option<u32>,
     /// How many occurrences have been scheduled so far (1 for the first job).
     pub count: u32,
+    /// The id of the first job of the series; later occurrences are `{series}~{n}`.
+    #[serde(default)]
+    pub series: String,
 }
 
 impl RepeatSpec {
@@ -69,6 +72,7 @@ impl RepeatSpec {
             cron: r.cron.clone(),
             limit,
             count: 1,
+            series: String::new(),
         })
     }
 

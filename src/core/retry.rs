@@ -69,7 +69,6 @@ impl Backoff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     #[test]
     fn exponential_doubles_then_caps() {
@@ -92,6 +91,13 @@ mod tests {
         };
         assert!((1..20).all(|n| b.base_delay(n) == 250));
     }
+}
+
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
 
     proptest! {
         #[test]

@@ -237,3 +237,31 @@ pub fn promote<P>(rec: &mut JobRecord<P>, meta: &mut QueueMeta) {
     rec.status = JobStatus::Waiting;
     rec.seq = meta.take_seq();
 }
+
+/// The next occurrence of a repeatable job that just ended `completed` or `failed`, with
+/// sequence number `seq`; `None` when it does not repeat, was cancelled, or its series is over.
+pub fn follow_up<P: Clone>(rec: &JobRecord<P>, seq: u64, now: Timestamp) -> Option<JobRecord<P>> {
+    if !matches!(rec.status, JobStatus::Completed | JobStatus::Failed) {
+        return None;
+    }
+    let repeat = rec.repeat.as_ref()?;
+    let at = repeat.next_after(rec.run_after, now)?;
+    let mut next_repeat = repeat.clone();
+    next_repeat.count += 1;
+    let spec = super::job::JobSpec {
+        id: None,
+        input: rec.input.clone(),
+        priority: rec.priority,
+        run_after: Some(at),
+        deadline_at: None,
+        max_retries: rec.max_retries,
+        backoff: rec.backoff,
+        timeout_ms: rec.timeout_ms,
+        job_run_id: rec.job_run_id.clone(),
+        fingerprint: rec.fingerprint.clone(),
+        result_ttl_ms: rec.result_ttl_ms,
+        repeat: Some(next_repeat),
+    };
+    let id = format!("{}~{}", repeat.series, repeat.count + 1);
+    Some(spec.into_record(id, &rec.queue, seq, now))
+}

@@ -110,6 +110,15 @@ struct ClientOptions {
     queue_name: Option<String>,
 }
 
+/// The fingerprint of an input's JSON form (`None` when it has none, e.g. a BigInt).
+fn input_fingerprint(input: &JsValue) -> Option<String> {
+    if input.is_undefined() {
+        return None;
+    }
+    let json: serde_json::Value = serde_wasm_bindgen::from_value(input.clone()).ok()?;
+    Some(crate::core::fingerprint::fingerprint(&json))
+}
+
 fn handles(shared: &Rc<ClientShared>, out: Vec<crate::storage::Enqueued<JsValue>>) -> Array {
     out.into_iter()
         .map(|e| JsValue::from(JobHandle::new(e.record.id, e.duplicate, shared.clone())))
@@ -167,7 +176,10 @@ impl JobQueueClient {
         let shared = self.shared.clone();
         future_to_promise(async move {
             let input = storable(&input, "the job input")?;
-            let opts = submit_options(&options)?;
+            let mut opts = submit_options(&options)?;
+            if opts.fingerprint.is_none() {
+                opts.fingerprint = input_fingerprint(&input);
+            }
             let out = shared
                 .client
                 .submit_many(vec![input], opts)
@@ -259,6 +271,37 @@ impl JobQueueClient {
                 .await
                 .map_err(to_js)?;
             Ok(recs.iter().map(snapshot).collect::<Array>().into())
+        })
+    }
+
+    /// The output of the latest completed job with this input (matched by fingerprint:
+    /// `{ fingerprint }` if given, else computed from the input's JSON), or `undefined`.
+    #[wasm_bindgen(js_name = outputForInput, unchecked_return_type = "Promise<unknown>")]
+    pub fn output_for_input(
+        &self,
+        input: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "{ fingerprint?: string } | undefined")]
+        options: JsValue,
+    ) -> Promise {
+        let shared = self.shared.clone();
+        future_to_promise(async move {
+            let given = super::error::get(&options, "fingerprint");
+            let fp = match given.as_string() {
+                Some(f) => Some(f),
+                None => input_fingerprint(&input),
+            };
+            let Some(fp) = fp else {
+                return Ok(JsValue::UNDEFINED);
+            };
+            let recs = shared
+                .client
+                .list(ListQuery::Fingerprint(fp))
+                .await
+                .map_err(to_js)?;
+            Ok(recs
+                .into_iter()
+                .find_map(|r| r.output)
+                .unwrap_or(JsValue::UNDEFINED))
         })
     }
 

@@ -174,8 +174,7 @@ impl Executor<JsValue> for JsExecutor {
             ctx.abort.on_abort(move |reason| {
                 controller.abort_with_reason(&reason_error(reason));
             });
-            let js_ctx = self.context(key, &ctx, &signal);
-            js_ctx
+            self.context(key, &ctx, &signal)
         });
         async move {
             let result = async {

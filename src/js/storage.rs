@@ -21,10 +21,8 @@ pub enum AnyStorage {
 /// Delegates a trait method to the active backend.
 macro_rules! delegate {
     ($self:ident, $s:ident => $call:expr) => {
-        async move {
-            match $self {
-                AnyStorage::Memory($s) => $call.await,
-            }
+        match $self {
+            AnyStorage::Memory($s) => $call.await,
         }
     };
 }
@@ -36,7 +34,6 @@ mod any_impl {
         Settlement, Timestamp,
     };
     use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Storage};
-    use std::future::Future;
     use wasm_bindgen::JsValue;
 
     type P = JsValue;
@@ -50,87 +47,84 @@ mod any_impl {
             }
         }
 
-        fn setup(&self) -> impl Future<Output = Result<(), QueueError>> {
+        async fn setup(&self) -> Result<(), QueueError> {
             delegate!(self, s => s.setup())
         }
 
-        fn enqueue(
+        async fn enqueue(
             &self,
             specs: Vec<(String, JobSpec<P>)>,
             now: Timestamp,
-        ) -> impl Future<Output = Result<Vec<Enqueued<P>>, QueueError>> {
+        ) -> Result<Vec<Enqueued<P>>, QueueError> {
             delegate!(self, s => s.enqueue(specs, now))
         }
 
-        fn claim(
+        async fn claim(
             &self,
             req: &ClaimRequest,
             now: Timestamp,
-        ) -> impl Future<Output = Result<ClaimBatch<P>, QueueError>> {
+        ) -> Result<ClaimBatch<P>, QueueError> {
             delegate!(self, s => s.claim(req, now))
         }
 
-        fn settle(
+        async fn settle(
             &self,
             batch: Vec<Settlement<P>>,
             policy: &CleanupPolicy,
             now: Timestamp,
-        ) -> impl Future<Output = Result<SettleBatch<P>, QueueError>> {
+        ) -> Result<SettleBatch<P>, QueueError> {
             delegate!(self, s => s.settle(batch, policy, now))
         }
 
-        fn progress(
+        async fn progress(
             &self,
             id: &str,
             token: &str,
             progress: f64,
             message: Option<String>,
             details: Option<P>,
-        ) -> impl Future<Output = Result<JobEvent<P>, QueueError>> {
+        ) -> Result<JobEvent<P>, QueueError> {
             delegate!(self, s => s.progress(id, token, progress, message, details))
         }
 
-        fn renew(
+        async fn renew(
             &self,
             leases: Vec<(String, String)>,
             until: Timestamp,
-        ) -> impl Future<Output = Result<Vec<String>, QueueError>> {
+        ) -> Result<Vec<String>, QueueError> {
             delegate!(self, s => s.renew(leases, until))
         }
 
-        fn abort(
+        async fn abort(
             &self,
             target: AbortTarget,
             policy: &CleanupPolicy,
             now: Timestamp,
-        ) -> impl Future<Output = Result<Vec<JobEvent<P>>, QueueError>> {
+        ) -> Result<Vec<JobEvent<P>>, QueueError> {
             delegate!(self, s => s.abort(target, policy, now))
         }
 
-        fn get(&self, id: &str) -> impl Future<Output = Result<Option<JobRecord<P>>, QueueError>> {
+        async fn get(&self, id: &str) -> Result<Option<JobRecord<P>>, QueueError> {
             delegate!(self, s => s.get(id))
         }
 
-        fn list(
-            &self,
-            query: ListQuery,
-        ) -> impl Future<Output = Result<Vec<JobRecord<P>>, QueueError>> {
+        async fn list(&self, query: ListQuery) -> Result<Vec<JobRecord<P>>, QueueError> {
             delegate!(self, s => s.list(query))
         }
 
-        fn count(&self, status: JobStatus) -> impl Future<Output = Result<u32, QueueError>> {
+        async fn count(&self, status: JobStatus) -> Result<u32, QueueError> {
             delegate!(self, s => s.count(status))
         }
 
-        fn cleanup(&self, now: Timestamp) -> impl Future<Output = Result<Vec<String>, QueueError>> {
+        async fn cleanup(&self, now: Timestamp) -> Result<Vec<String>, QueueError> {
             delegate!(self, s => s.cleanup(now))
         }
 
-        fn set_paused(&self, paused: bool) -> impl Future<Output = Result<(), QueueError>> {
+        async fn set_paused(&self, paused: bool) -> Result<(), QueueError> {
             delegate!(self, s => s.set_paused(paused))
         }
 
-        fn delete_all(&self) -> impl Future<Output = Result<(), QueueError>> {
+        async fn delete_all(&self) -> Result<(), QueueError> {
             delegate!(self, s => s.delete_all())
         }
     }

@@ -95,11 +95,31 @@ impl<S: Storage, X: Platform> Client<S, X> {
         }
     }
 
+    /// Like [`Client::submit_many`], with each input's fingerprint computed by `fingerprint`.
+    pub async fn submit_each(
+        &self,
+        inputs: Vec<S::Payload>,
+        opts: SubmitOptionsInput,
+        fingerprint: impl Fn(&S::Payload) -> Option<String>,
+    ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
+        let prints: Vec<Option<String>> = inputs.iter().map(&fingerprint).collect();
+        self.enqueue_specs(inputs, opts, Some(prints)).await
+    }
+
     /// Validates options and enqueues one job per input, all or nothing.
     pub async fn submit_many(
         &self,
         inputs: Vec<S::Payload>,
         opts: SubmitOptionsInput,
+    ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
+        self.enqueue_specs(inputs, opts, None).await
+    }
+
+    async fn enqueue_specs(
+        &self,
+        inputs: Vec<S::Payload>,
+        opts: SubmitOptionsInput,
+        prints: Option<Vec<Option<String>>>,
     ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
         let now = self.platform.now();
         if opts.job_id.is_some() && inputs.len() > 1 {
@@ -107,10 +127,14 @@ impl<S: Storage, X: Platform> Client<S, X> {
                 "jobId names one job: it cannot be used with submitBatch of several inputs",
             ));
         }
+        let mut prints = prints.map(|p| p.into_iter());
         let specs: Vec<(String, JobSpec<S::Payload>)> = inputs
             .into_iter()
             .map(|input| {
-                let spec = opts.clone().into_spec(input, now)?;
+                let mut spec = opts.clone().into_spec(input, now)?;
+                if let Some(fp) = prints.as_mut().and_then(|p| p.next()) {
+                    spec.fingerprint = fp;
+                }
                 let id = spec.id.clone().unwrap_or_else(|| self.platform.random_id());
                 Ok((id, spec))
             })

@@ -187,6 +187,16 @@ impl<P: Clone> State<P> {
             match transition::settle(&mut rec, s, &mut self.meta, policy, now) {
                 Ok(evs) => {
                     events.extend(evs);
+                    let seq = self.meta.next_seq;
+                    if let Some(next) = transition::follow_up(&rec, seq, now) {
+                        if !self.jobs.contains_key(&next.id) {
+                            self.meta.take_seq();
+                            events.push(JobEvent::Submitted {
+                                id: next.id.clone(),
+                            });
+                            self.put(next);
+                        }
+                    }
                     self.put(rec);
                     results.push(Ok(()));
                 }
