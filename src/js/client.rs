@@ -171,8 +171,9 @@ impl JobQueueClient {
     pub fn submit(
         &self,
         input: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "SubmitOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SubmitOptions")] options: Option<JsValue>,
     ) -> Promise {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let shared = self.shared.clone();
         future_to_promise(async move {
             let input = storable(&input, "the job input")?;
@@ -194,8 +195,9 @@ impl JobQueueClient {
     pub fn submit_batch(
         &self,
         #[wasm_bindgen(unchecked_param_type = "unknown[]")] inputs: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "SubmitOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SubmitOptions")] options: Option<JsValue>,
     ) -> Promise {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let shared = self.shared.clone();
         future_to_promise(async move {
             if !Array::is_array(&inputs) {
@@ -230,9 +232,11 @@ impl JobQueueClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<JobSnapshot[]>")]
     pub fn peek(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "JobStatus | undefined")] status: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "number | undefined")] limit: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "JobStatus")] status: Option<JsValue>,
+        #[wasm_bindgen(unchecked_param_type = "number")] limit: Option<JsValue>,
     ) -> Promise {
+        let status = status.unwrap_or(JsValue::UNDEFINED);
+        let limit = limit.unwrap_or(JsValue::UNDEFINED);
         let shared = self.shared.clone();
         future_to_promise(async move {
             let status = status_arg(&status, JobStatus::Waiting)?;
@@ -250,8 +254,9 @@ impl JobQueueClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
     pub fn size(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "JobStatus | undefined")] status: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "JobStatus")] status: Option<JsValue>,
     ) -> Promise {
+        let status = status.unwrap_or(JsValue::UNDEFINED);
         let shared = self.shared.clone();
         future_to_promise(async move {
             let status = status_arg(&status, JobStatus::Waiting)?;
@@ -283,6 +288,7 @@ impl JobQueueClient {
         #[wasm_bindgen(unchecked_param_type = "{ fingerprint?: string } | undefined")]
         options: JsValue,
     ) -> Promise {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let shared = self.shared.clone();
         future_to_promise(async move {
             let given = super::error::get(&options, "fingerprint");
@@ -311,8 +317,9 @@ impl JobQueueClient {
     pub fn wait_for(
         &self,
         id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "WaitOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "WaitOptions")] options: Option<JsValue>,
     ) -> Promise {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         match id_arg(&id) {
             Ok(id) => self.shared.wait_for(id, options),
             Err(e) => Promise::reject(&e),

@@ -79,8 +79,9 @@ pub fn permanent_job_error(message: &str) -> Error {
 #[wasm_bindgen(js_name = retryableJobError)]
 pub fn retryable_job_error(
     message: &str,
-    #[wasm_bindgen(unchecked_param_type = "Date | number | undefined")] retry_at: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "Date | number")] retry_at: Option<JsValue>,
 ) -> Error {
+    let retry_at = retry_at.unwrap_or(JsValue::UNDEFINED);
     let e = named_error("RetryableJobError", message);
     if !retry_at.is_undefined() && !retry_at.is_null() {
         set(&e, "retryAt", &retry_at);

@@ -119,8 +119,9 @@ impl JobQueueServer {
     #[wasm_bindgen(unchecked_return_type = "Promise<JobQueueServer>")]
     pub fn stop(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "StopOptions | undefined")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "StopOptions")] options: Option<JsValue>,
     ) -> Promise {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let this = self.clone();
         future_to_promise(async move {
             let o = options_object(&options, "stop options", &[], &[])?;
