@@ -285,8 +285,7 @@ impl JobQueueClient {
     pub fn output_for_input(
         &self,
         input: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "{ fingerprint?: string } | undefined")]
-        options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "{ fingerprint?: string }")] options: Option<JsValue>,
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let shared = self.shared.clone();
