@@ -171,7 +171,7 @@ impl JobQueueClient {
     pub fn submit(
         &self,
         input: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "SubmitOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "SubmitOptions")] options: Option<JsValue>,
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let shared = self.shared.clone();
@@ -195,7 +195,7 @@ impl JobQueueClient {
     pub fn submit_batch(
         &self,
         #[wasm_bindgen(unchecked_param_type = "unknown[]")] inputs: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "SubmitOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "SubmitOptions")] options: Option<JsValue>,
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let shared = self.shared.clone();
@@ -232,8 +232,8 @@ impl JobQueueClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<JobSnapshot[]>")]
     pub fn peek(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "JobStatus")] status: Option<JsValue>,
-        #[wasm_bindgen(unchecked_param_type = "number")] limit: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "JobStatus")] status: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "number")] limit: Option<JsValue>,
     ) -> Promise {
         let status = status.unwrap_or(JsValue::UNDEFINED);
         let limit = limit.unwrap_or(JsValue::UNDEFINED);
@@ -254,7 +254,7 @@ impl JobQueueClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<number>")]
     pub fn size(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "JobStatus")] status: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "JobStatus")] status: Option<JsValue>,
     ) -> Promise {
         let status = status.unwrap_or(JsValue::UNDEFINED);
         let shared = self.shared.clone();
@@ -285,7 +285,9 @@ impl JobQueueClient {
     pub fn output_for_input(
         &self,
         input: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "{ fingerprint?: string }")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ fingerprint?: string }")] options: Option<
+            JsValue,
+        >,
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let shared = self.shared.clone();
@@ -316,7 +318,7 @@ impl JobQueueClient {
     pub fn wait_for(
         &self,
         id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "WaitOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: Option<JsValue>,
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         match id_arg(&id) {

@@ -79,7 +79,7 @@ pub fn permanent_job_error(message: &str) -> Error {
 #[wasm_bindgen(js_name = retryableJobError)]
 pub fn retryable_job_error(
     message: &str,
-    #[wasm_bindgen(unchecked_param_type = "Date | number")] retry_at: Option<JsValue>,
+    #[wasm_bindgen(unchecked_optional_param_type = "Date | number")] retry_at: Option<JsValue>,
 ) -> Error {
     let retry_at = retry_at.unwrap_or(JsValue::UNDEFINED);
     let e = named_error("RetryableJobError", message);

@@ -45,7 +45,7 @@ impl JobHandle {
     #[wasm_bindgen(js_name = waitFor, unchecked_return_type = "Promise<unknown>")]
     pub fn wait_for(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "WaitOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "WaitOptions")] options: Option<JsValue>,
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         self.shared.wait_for(self.id.clone(), options)

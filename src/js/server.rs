@@ -119,7 +119,7 @@ impl JobQueueServer {
     #[wasm_bindgen(unchecked_return_type = "Promise<JobQueueServer>")]
     pub fn stop(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "StopOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "StopOptions")] options: Option<JsValue>,
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let this = self.clone();

@@ -68,7 +68,7 @@ export async function usage(): Promise<void> {
   const stats = server.getStats();
   const counted: number[] = [
     stats.totalJobs, stats.completedJobs, stats.failedJobs, stats.cancelledJobs,
-    stats.retriedJobs, stats.averageProcessingTimeMs,
+    stats.retriedJobs, stats.averageProcessingTimeMs ?? 0,
   ];
   void stats.lastUpdateTime;
   const onError = (error: unknown) => console.error(error);
@@ -83,8 +83,6 @@ export async function usage(): Promise<void> {
   client.attach(server);
   client.detach();
   client.attach(server);
-  await client.connect();
-  await client.disconnect();
 
   const handle = await client.submit({ src: 'a.png' }, { priority: 5, maxRetries: 2 });
   const id: string = handle.id;
