@@ -1,0 +1,1 @@
+//! The wasm-bindgen boundary (being written).
