@@ -375,7 +375,7 @@ async fn two_connections_claim_each_job_exactly_once() {
     for rx in done {
         rx.await.unwrap();
     }
-    let seen = seen.borrow();
+    let seen = seen.borrow().clone();
     let unique: HashSet<&String> = seen.iter().collect();
     assert_eq!(seen.len(), N, "every job claimed once");
     assert_eq!(unique.len(), N);

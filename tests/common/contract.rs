@@ -153,6 +153,19 @@ pub async fn enqueue_get_count_list<X: Fixture>(x: &X) {
         .unwrap();
     assert_eq!(ids(&delayed), ["d"]);
     assert_eq!(x.read(&delayed[0].input), Some(9));
+
+    // One batch shares one time: it lists in submission order, not by id.
+    let batch = ["z", "m", "e"].map(|id| {
+        let mut spec = JobSpec::new(x.payload(0));
+        spec.run_after = Some(at(2000));
+        (id.to_string(), spec)
+    });
+    s.enqueue(batch.to_vec(), at(1)).await.unwrap();
+    let delayed = s
+        .list(ListQuery::Status(JobStatus::Delayed, 10))
+        .await
+        .unwrap();
+    assert_eq!(ids(&delayed), ["d", "z", "m", "e"]);
 }
 
 pub async fn duplicate_id_returns_existing<X: Fixture>(x: &X) {
