@@ -396,3 +396,18 @@ async fn two_connections_claim_each_job_exactly_once() {
         "both connections took part ({by_one} by one)"
     );
 }
+
+#[wasm_bindgen_test]
+async fn newer_schema_is_a_schema_version_error() {
+    let db = unique_db();
+    let newer = idb::Factory::new()
+        .unwrap()
+        .open(&db, Some(99))
+        .unwrap()
+        .await
+        .unwrap();
+    newer.close();
+    let s = IndexedDbStorage::new("q", Some(&db));
+    let err = s.setup().await.unwrap_err();
+    assert_eq!(err.name(), "SchemaVersionError", "{}", err.message());
+}
