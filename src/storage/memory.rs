@@ -379,7 +379,10 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
                     .filter(|r| r.status == status)
                     .cloned()
                     .collect();
-                v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+                // Creation order; a batch shares one time, so its sequence breaks the tie.
+                v.sort_by(|a, b| {
+                    (a.created_at, a.seq, &a.id).cmp(&(b.created_at, b.seq, &b.id))
+                });
                 v.truncate(limit as usize);
                 v
             }
@@ -390,7 +393,10 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
                     .filter(|r| r.job_run_id.as_deref() == Some(&run))
                     .cloned()
                     .collect();
-                v.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+                // Creation order; a batch shares one time, so its sequence breaks the tie.
+                v.sort_by(|a, b| {
+                    (a.created_at, a.seq, &a.id).cmp(&(b.created_at, b.seq, &b.id))
+                });
                 v
             }
             ListQuery::Fingerprint(fp) => {

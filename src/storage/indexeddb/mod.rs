@@ -1,1 +1,11 @@
-//! IndexedDB storage (being written on the `idb` branch).
+//! IndexedDB storage (wasm32): the schema, the record codec, the transaction helpers and the
+//! [`IndexedDbStorage`] that runs each storage step as one transaction.
+
+mod codec;
+mod error;
+mod ops;
+pub mod schema;
+mod storage;
+mod tx;
+
+pub use storage::IndexedDbStorage;

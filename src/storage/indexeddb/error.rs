@@ -1,0 +1,83 @@
+//! Maps IndexedDB failures to [`QueueError`], keeping the DOMException `name` (the `idb`
+//! crate's `Display` hides it behind generic text).
+
+use wasm_bindgen::JsValue;
+
+use crate::core::QueueError;
+
+/// Reads `name` and `message` off a JS error (a `DOMException` or an `Error`).
+pub(crate) fn name_and_message(err: &JsValue) -> (String, String) {
+    let field = |key: &str| {
+        js_sys::Reflect::get(err, &JsValue::from_str(key))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
+    (field("name"), field("message"))
+}
+
+/// The error for a DOMException `name` raised while doing `what`.
+pub(crate) fn from_dom(name: &str, message: &str, what: &str) -> QueueError {
+    match name {
+        "QuotaExceededError" => QueueError::QuotaExceeded(format!(
+            "{what}: the browser refused to store more data for this origin \
+             (QuotaExceededError: {message}); delete finished jobs or free storage"
+        )),
+        "InvalidStateError" => QueueError::StorageUnavailable(format!(
+            "{what}: the IndexedDB connection is closed or unusable (InvalidStateError: \
+             {message}); call setup() again"
+        )),
+        "VersionError" => QueueError::SchemaVersion(format!(
+            "{what}: the database was written by a newer version of the library \
+             (VersionError: {message}); upgrade the library or use another dbName"
+        )),
+        "DataCloneError" => QueueError::InvalidOptions(format!(
+            "{what}: a value cannot be stored (DataCloneError: {message}); use data that \
+             survives structuredClone (no functions, symbols or DOM nodes)"
+        )),
+        _ => QueueError::Storage(format!("{what}: {name}: {message}")),
+    }
+}
+
+/// The error for a failed `idb` call made while doing `what`.
+pub(crate) fn from_idb(err: idb::Error, what: &str) -> QueueError {
+    use idb::Error as E;
+    let js: Option<JsValue> = match &err {
+        E::DomException(d) => Some(d.clone().into()),
+        E::IndexedDbNotFound(_) => {
+            return QueueError::StorageUnavailable(format!(
+                "{what}: IndexedDB is not available in this context (private mode, an \
+                 opaque origin, or no window/worker); use memory storage"
+            ))
+        }
+        E::AddFailed(v)
+        | E::ClearFailed(v)
+        | E::CountFailed(v)
+        | E::DeleteFailed(v)
+        | E::GetAllFailed(v)
+        | E::GetAllKeysFailed(v)
+        | E::GetFailed(v)
+        | E::GetKeyFailed(v)
+        | E::IndexNotFound(v)
+        | E::IndexedDbOpenFailed(v)
+        | E::KeyRangeCreateFailed(v)
+        | E::ObjectStoreNotFound(v)
+        | E::OpenCursorFailed(v)
+        | E::TransactionAbortError(v)
+        | E::TransactionCommitError(v)
+        | E::TransactionOpenFailed(v)
+        | E::UpdateFailed(v) => Some(v.clone()),
+        _ => None,
+    };
+    let (name, message) = js.as_ref().map(name_and_message).unwrap_or_default();
+    if name.is_empty() {
+        QueueError::Storage(format!("{what}: {err}"))
+    } else {
+        from_dom(&name, &message, what)
+    }
+}
+
+/// Whether `err` is a `DataCloneError` (a value structured clone refuses).
+pub(crate) fn is_data_clone(err: &QueueError) -> bool {
+    matches!(err, QueueError::InvalidOptions(m) if m.contains("DataCloneError"))
+}

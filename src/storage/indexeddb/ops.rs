@@ -1,0 +1,295 @@
+//! The bodies of the storage steps, each run inside one transaction: read what the core
+//! needs through the indexes, call the core, write its result. Mirrors `memory.rs`.
+
+use futures::future::try_join_all;
+use idb::Query;
+use wasm_bindgen::JsValue;
+
+use super::schema::{after, prefix_range, up_to, IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE};
+use super::schema::{IDX_FINGERPRINT, IDX_RUN, IDX_STATUS};
+use super::tx::Tx;
+use crate::core::claim::{plan_claim, ClaimView};
+use crate::core::{
+    transition, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError,
+    Settlement, Timestamp,
+};
+use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch};
+
+type Rec = JobRecord<JsValue>;
+
+fn q(tx_queue: &str) -> JsValue {
+    JsValue::from_str(tx_queue)
+}
+
+fn ms(t: Timestamp) -> f64 {
+    t.0 as f64
+}
+
+/// Writes every record of `recs` (requests run concurrently, in order).
+async fn put_all<'a>(tx: &Tx, recs: impl IntoIterator<Item = &'a Rec>) -> Result<(), QueueError> {
+    let pending = recs
+        .into_iter()
+        .map(|r| tx.put(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    try_join_all(pending).await.map(|_| ())
+}
+
+/// Stores new jobs; an id used by a live record comes back as a duplicate.
+pub async fn enqueue(
+    tx: &Tx,
+    queue: &str,
+    specs: Vec<(String, JobSpec<JsValue>)>,
+    now: Timestamp,
+) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
+    let mut meta = tx.meta().await?;
+    let mut out = Vec::with_capacity(specs.len());
+    let mut pending = Vec::new();
+    for (id, spec) in specs {
+        // Requests run in order: this read sees the writes issued for earlier specs.
+        if let Some(existing) = tx.get(&id).await? {
+            if existing.expire_at.is_none_or(|t| t > now) {
+                out.push(Enqueued {
+                    record: existing,
+                    duplicate: true,
+                });
+                continue;
+            }
+        }
+        let seq = meta.take_seq();
+        let rec = spec.into_record(id, queue, seq, now);
+        pending.push(tx.put(&rec)?);
+        out.push(Enqueued {
+            record: rec,
+            duplicate: false,
+        });
+    }
+    try_join_all(pending).await?;
+    tx.put_meta(&meta).await?;
+    Ok(out)
+}
+
+/// The claim step: read the view through the indexes, plan, write the plan.
+pub async fn claim(
+    tx: &Tx,
+    queue: &str,
+    req: &ClaimRequest,
+    now: Timestamp,
+) -> Result<ClaimBatch<JsValue>, QueueError> {
+    let all = || prefix_range(&[q(queue)]);
+    let head_limit = req.max.saturating_add(1);
+    let (mut meta, expired, due, mut head, active, next_due, next_lease) = futures::try_join!(
+        tx.meta(),
+        tx.index_all(IDX_LEASE, up_to(queue, ms(now))?, None),
+        tx.index_all(IDX_DUE, up_to(queue, ms(now))?, None),
+        tx.index_all(IDX_CLAIM, all()?, Some(head_limit)),
+        tx.index_count(IDX_LEASE, all()?),
+        tx.index_all(IDX_DUE, after(queue, ms(now))?, Some(1)),
+        tx.index_all(IDX_LEASE, after(queue, ms(now))?, Some(1)),
+    )?;
+    let waiting_truncated = head.len() > req.max as usize;
+    head.truncate(req.max as usize);
+    let view = ClaimView {
+        expired,
+        due,
+        waiting_head: head,
+        waiting_truncated,
+        active,
+        next_delayed: next_due.first().map(|r| r.run_after),
+        next_lease_expiry: next_lease
+            .first()
+            .and_then(|r| r.lease.as_ref().map(|l| l.until)),
+    };
+    let before = meta.clone();
+    let plan = plan_claim(&mut meta, view, req, now);
+    let jobs = plan.claimed_records();
+    put_all(tx, &plan.writes).await?;
+    if meta != before {
+        tx.put_meta(&meta).await?;
+    }
+    Ok(ClaimBatch {
+        jobs,
+        events: plan.events,
+        wake: plan.wake,
+    })
+}
+
+/// Why a settle attempt stopped.
+pub enum SettleFail {
+    /// Settlement number `.0` carries a value that cannot be stored.
+    Uncloneable(usize, QueueError),
+    /// Anything else: the step failed.
+    Other(QueueError),
+}
+
+impl From<QueueError> for SettleFail {
+    fn from(e: QueueError) -> Self {
+        SettleFail::Other(e)
+    }
+}
+
+/// Applies settlements in order; a later one on the same job sees the earlier one's write.
+pub async fn settle(
+    tx: &Tx,
+    batch: &[Settlement<JsValue>],
+    policy: &CleanupPolicy,
+    now: Timestamp,
+) -> Result<SettleBatch<JsValue>, SettleFail> {
+    let mut meta = tx.meta().await?;
+    let before = meta.clone();
+    let mut results = Vec::with_capacity(batch.len());
+    let mut events = Vec::new();
+    let mut pending = Vec::new();
+    for (i, s) in batch.iter().enumerate() {
+        let Some(mut rec) = tx.get(&s.id).await? else {
+            results.push(Err(QueueError::lease_lost(&s.id)));
+            continue;
+        };
+        match transition::settle(&mut rec, s.clone(), &mut meta, policy, now) {
+            Ok(evs) => {
+                pending.push(tx.put(&rec).map_err(|e| match e {
+                    QueueError::InvalidOptions(_) => SettleFail::Uncloneable(i, e),
+                    e => SettleFail::Other(e),
+                })?);
+                events.extend(evs);
+                results.push(Ok(()));
+            }
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    try_join_all(pending).await?;
+    if meta != before {
+        tx.put_meta(&meta).await?;
+    }
+    Ok(SettleBatch { results, events })
+}
+
+/// Records progress from the lease holder.
+pub async fn progress(
+    tx: &Tx,
+    id: &str,
+    token: &str,
+    value: f64,
+    message: Option<String>,
+    details: Option<JsValue>,
+) -> Result<JobEvent<JsValue>, QueueError> {
+    let mut rec = tx
+        .get(id)
+        .await?
+        .ok_or_else(|| QueueError::lease_lost(id))?;
+    let ev = transition::progress(&mut rec, token, value, message, details)?;
+    tx.put(&rec)?.await?;
+    Ok(ev)
+}
+
+/// Extends leases; returns the ids whose lease was lost.
+pub async fn renew(
+    tx: &Tx,
+    leases: Vec<(String, String)>,
+    until: Timestamp,
+) -> Result<Vec<String>, QueueError> {
+    let mut lost = Vec::new();
+    let mut pending = Vec::new();
+    for (id, token) in leases {
+        let Some(mut rec) = tx.get(&id).await? else {
+            lost.push(id);
+            continue;
+        };
+        match transition::renew(&mut rec, &token, until) {
+            Ok(()) => pending.push(tx.put(&rec)?),
+            Err(_) => lost.push(id),
+        }
+    }
+    try_join_all(pending).await?;
+    Ok(lost)
+}
+
+/// Cancels unfinished jobs of `target`.
+pub async fn abort(
+    tx: &Tx,
+    queue: &str,
+    target: AbortTarget,
+    policy: &CleanupPolicy,
+    now: Timestamp,
+) -> Result<Vec<JobEvent<JsValue>>, QueueError> {
+    let recs = match target {
+        AbortTarget::Job(id) => vec![tx.get(&id).await?.ok_or(QueueError::JobNotFound(id))?],
+        AbortTarget::Run(run) => {
+            let range = prefix_range(&[q(queue), JsValue::from_str(&run)])?;
+            tx.index_all(IDX_RUN, range, None).await?
+        }
+    };
+    let mut events = Vec::new();
+    let mut changed = Vec::new();
+    for mut rec in recs {
+        if let Some(ev) = transition::abort(&mut rec, policy, now) {
+            events.push(ev);
+            changed.push(rec);
+        }
+    }
+    put_all(tx, &changed).await?;
+    Ok(events)
+}
+
+/// Lists jobs (see [`ListQuery`]).
+pub async fn list(tx: &Tx, queue: &str, query: ListQuery) -> Result<Vec<Rec>, QueueError> {
+    let by_creation =
+        |a: &Rec, b: &Rec| (a.created_at, a.seq, &a.id).cmp(&(b.created_at, b.seq, &b.id));
+    match query {
+        ListQuery::Status(_, 0) => Ok(Vec::new()),
+        ListQuery::Status(JobStatus::Waiting, limit) => {
+            tx.index_all(IDX_CLAIM, prefix_range(&[q(queue)])?, Some(limit))
+                .await
+        }
+        ListQuery::Status(status, limit) => {
+            let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
+            tx.index_all(IDX_STATUS, range, Some(limit)).await
+        }
+        ListQuery::RunId(run) => {
+            let range = prefix_range(&[q(queue), JsValue::from_str(&run)])?;
+            let mut v = tx.index_all(IDX_RUN, range, None).await?;
+            v.sort_by(by_creation);
+            Ok(v)
+        }
+        ListQuery::Fingerprint(fp) => {
+            let range = prefix_range(&[q(queue), JsValue::from_str(&fp)])?;
+            let mut v = tx.index_all(IDX_FINGERPRINT, range, None).await?;
+            v.reverse();
+            Ok(v)
+        }
+    }
+}
+
+/// Counts jobs in a state.
+pub async fn count(tx: &Tx, queue: &str, status: JobStatus) -> Result<u32, QueueError> {
+    let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
+    tx.index_count(IDX_STATUS, range).await
+}
+
+/// Removes records whose `expire_at` passed.
+pub async fn cleanup(tx: &Tx, queue: &str, now: Timestamp) -> Result<Vec<String>, QueueError> {
+    let ids = tx.index_ids(IDX_EXPIRY, up_to(queue, ms(now))?).await?;
+    let pending = ids
+        .iter()
+        .map(|id| tx.delete_jobs(Query::Key(tx.job_key(id))));
+    try_join_all(pending).await?;
+    Ok(ids)
+}
+
+/// Pauses or resumes.
+pub async fn set_paused(tx: &Tx, paused: bool) -> Result<(), QueueError> {
+    let mut meta = tx.meta().await?;
+    meta.paused = paused;
+    tx.put_meta(&meta).await
+}
+
+/// Removes the queue's jobs, hold and start log (the sequence continues).
+pub async fn delete_all(tx: &Tx, queue: &str) -> Result<(), QueueError> {
+    let meta = tx.meta().await?;
+    tx.delete_jobs(Query::KeyRange(prefix_range(&[q(queue)])?))
+        .await?;
+    let fresh = crate::core::QueueMeta {
+        next_seq: meta.next_seq,
+        ..Default::default()
+    };
+    tx.put_meta(&fresh).await
+}

@@ -1,0 +1,129 @@
+//! The database layout (stores, sparse compound indexes, version) and how to open it, plus
+//! the per-queue keys and key ranges every query uses.
+
+use idb::{DatabaseEvent as _, Factory, IndexParams, KeyPath, KeyRange, ObjectStoreParams};
+use js_sys::Array;
+use wasm_bindgen::JsValue;
+
+use super::error::from_idb;
+use crate::core::QueueError;
+
+/// The schema version. Bump it (and migrate in [`open`]) when stores or indexes change.
+pub const DB_VERSION: u32 = 1;
+/// The database name used when none is given; several queues share one database.
+pub const DEFAULT_DB_NAME: &str = "wasm-job-queue";
+
+/// The jobs store, keyed by `[queue, id]`.
+pub const JOBS: &str = "jobs";
+/// The queue meta store, keyed by queue name (`queue` field).
+pub const META: &str = "meta";
+/// Every store a queue step touches (one transaction spans both).
+pub const STORES: [&str; 2] = [JOBS, META];
+
+/// Waiting jobs in claim order: `[queue, xClaim = -priority, seq]` (only waiting jobs).
+pub const IDX_CLAIM: &str = "claim";
+/// Delayed jobs by due time: `[queue, xDue = runAfter]` (only delayed jobs).
+pub const IDX_DUE: &str = "due";
+/// Active jobs by lease expiry: `[queue, xLease = lease.until]` (only active jobs).
+pub const IDX_LEASE: &str = "lease";
+/// Every job by state and creation: `[queue, status, createdAt, seq]`.
+pub const IDX_STATUS: &str = "status";
+/// Jobs of a run: `[queue, xRun = jobRunId]` (only jobs with a `jobRunId`).
+pub const IDX_RUN: &str = "run";
+/// Completed jobs by fingerprint: `[queue, xFp = fingerprint, completedAt]`.
+pub const IDX_FINGERPRINT: &str = "fingerprint";
+/// Records that may be removed, by time: `[queue, xExpire = expireAt]`.
+pub const IDX_EXPIRY: &str = "expiry";
+
+/// Each index and its key path.
+const INDEXES: [(&str, &[&str]); 7] = [
+    (IDX_CLAIM, &["queue", "xClaim", "seq"]),
+    (IDX_DUE, &["queue", "xDue"]),
+    (IDX_LEASE, &["queue", "xLease"]),
+    (IDX_STATUS, &["queue", "status", "createdAt", "seq"]),
+    (IDX_RUN, &["queue", "xRun"]),
+    (IDX_FINGERPRINT, &["queue", "xFp", "completedAt"]),
+    (IDX_EXPIRY, &["queue", "xExpire"]),
+];
+
+/// Creates the stores and indexes of a database opened at version 0 (no panics: a failure
+/// leaves the upgrade incomplete and the first transaction reports the missing store).
+fn create_schema(db: &idb::Database) {
+    let names = db.store_names();
+    if !names.iter().any(|n| n == JOBS) {
+        let mut params = ObjectStoreParams::new();
+        params.key_path(Some(KeyPath::new_array(["queue", "id"])));
+        if let Ok(store) = db.create_object_store(JOBS, params) {
+            for (name, path) in INDEXES {
+                let mut ip = IndexParams::new();
+                ip.unique(false);
+                let _ =
+                    store.create_index(name, KeyPath::new_array(path.iter().copied()), Some(ip));
+            }
+        }
+    }
+    if !names.iter().any(|n| n == META) {
+        let mut params = ObjectStoreParams::new();
+        params.key_path(Some(KeyPath::new_single("queue")));
+        let _ = db.create_object_store(META, params);
+    }
+}
+
+/// Opens (creating or upgrading) the database `name` at [`DB_VERSION`].
+pub async fn open(name: &str) -> Result<idb::Database, QueueError> {
+    let what = "opening the IndexedDB database";
+    let factory = Factory::new().map_err(|e| from_idb(e, what))?;
+    let mut request = factory
+        .open(name, Some(DB_VERSION))
+        .map_err(|e| from_idb(e, what))?;
+    request.on_upgrade_needed(|event| {
+        if let Ok(db) = event.database() {
+            create_schema(&db);
+        }
+    });
+    let db = request.await.map_err(|e| from_idb(e, what))?;
+    // Another connection wants a newer schema (or to delete the database): let it. The
+    // returned `Database` owns the callback, so it lives as long as the connection is kept.
+    let raw: web_sys::IdbDatabase = db.into();
+    let mut db = idb::Database::from(raw.clone());
+    db.on_version_change(move |_| raw.close());
+    Ok(db)
+}
+
+/// A JS array key from its parts.
+pub fn key(parts: &[JsValue]) -> JsValue {
+    parts.iter().collect::<Array>().into()
+}
+
+/// An array key (`[]`) sorts after every number, date, string and binary key.
+fn top() -> JsValue {
+    Array::new().into()
+}
+
+fn range(lower: &[JsValue], upper: &[JsValue], lower_open: bool) -> Result<KeyRange, QueueError> {
+    KeyRange::bound(&key(lower), &key(upper), Some(lower_open), Some(false))
+        .map_err(|e| from_idb(e, "building a key range"))
+}
+
+/// Every index key that starts with `prefix` (`[..prefix]` to `[..prefix, []]`).
+pub fn prefix_range(prefix: &[JsValue]) -> Result<KeyRange, QueueError> {
+    let mut upper = prefix.to_vec();
+    upper.push(top());
+    range(prefix, &upper, false)
+}
+
+/// Keys `[queue, t]` with `t <= at`.
+pub fn up_to(queue: &str, at: f64) -> Result<KeyRange, QueueError> {
+    let q = JsValue::from_str(queue);
+    range(
+        std::slice::from_ref(&q),
+        &[q.clone(), JsValue::from_f64(at)],
+        false,
+    )
+}
+
+/// Keys `[queue, t]` with `t > at`.
+pub fn after(queue: &str, at: f64) -> Result<KeyRange, QueueError> {
+    let q = JsValue::from_str(queue);
+    range(&[q.clone(), JsValue::from_f64(at)], &[q, top()], true)
+}

@@ -1,0 +1,208 @@
+//! [`IndexedDbStorage`]: one queue in an IndexedDB database; every trait method is one
+//! transaction over the `jobs` and `meta` stores (readwrite transactions on the same stores
+//! run one at a time, across tabs too, so each step is atomic).
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use wasm_bindgen::JsValue;
+
+use super::ops::{self, SettleFail};
+use super::schema::{open, DEFAULT_DB_NAME};
+use super::tx::Tx;
+use crate::core::{
+    ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
+    Timestamp,
+};
+use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Storage};
+
+/// A queue stored in IndexedDB. Payloads are JS values kept by structured clone.
+#[derive(Debug)]
+pub struct IndexedDbStorage {
+    queue: String,
+    db_name: String,
+    db: RefCell<Option<Rc<idb::Database>>>,
+    closed: Cell<bool>,
+}
+
+impl IndexedDbStorage {
+    /// The queue `queue_name` in database `db_name` (default `"wasm-job-queue"`). Nothing
+    /// is opened until [`Storage::setup`] or the first step.
+    pub fn new(queue_name: &str, db_name: Option<&str>) -> Self {
+        IndexedDbStorage {
+            queue: queue_name.to_string(),
+            db_name: db_name.unwrap_or(DEFAULT_DB_NAME).to_string(),
+            db: RefCell::new(None),
+            closed: Cell::new(false),
+        }
+    }
+
+    /// The database name.
+    pub fn db_name(&self) -> &str {
+        &self.db_name
+    }
+
+    /// Closes the connection (once running transactions finish). Later steps fail with
+    /// `StorageUnavailableError` until [`Storage::setup`] opens it again.
+    pub fn close(&self) {
+        self.closed.set(true);
+        if let Some(db) = self.db.borrow_mut().take() {
+            db.close();
+        }
+    }
+
+    async fn connection(&self) -> Result<Rc<idb::Database>, QueueError> {
+        if let Some(db) = self.db.borrow().as_ref() {
+            return Ok(db.clone());
+        }
+        if self.closed.get() {
+            return Err(QueueError::StorageUnavailable(format!(
+                "the IndexedDB storage of queue {:?} was closed; call setup() to reopen it",
+                self.queue
+            )));
+        }
+        let db = Rc::new(open(&self.db_name).await?);
+        *self.db.borrow_mut() = Some(db.clone());
+        Ok(db)
+    }
+
+    async fn tx(&self, write: bool) -> Result<Tx, QueueError> {
+        let db = self.connection().await?;
+        Tx::open(&db, &self.queue, write)
+    }
+}
+
+impl Storage for IndexedDbStorage {
+    type Payload = JsValue;
+
+    fn queue_name(&self) -> &str {
+        &self.queue
+    }
+
+    async fn setup(&self) -> Result<(), QueueError> {
+        self.closed.set(false);
+        self.connection().await.map(|_| ())
+    }
+
+    async fn enqueue(
+        &self,
+        specs: Vec<(String, JobSpec<JsValue>)>,
+        now: Timestamp,
+    ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
+        let tx = self.tx(true).await?;
+        let r = ops::enqueue(&tx, &self.queue, specs, now).await;
+        tx.finish(r).await
+    }
+
+    async fn claim(
+        &self,
+        req: &ClaimRequest,
+        now: Timestamp,
+    ) -> Result<ClaimBatch<JsValue>, QueueError> {
+        let tx = self.tx(true).await?;
+        let r = ops::claim(&tx, &self.queue, req, now).await;
+        tx.finish(r).await
+    }
+
+    async fn settle(
+        &self,
+        batch: Vec<Settlement<JsValue>>,
+        policy: &CleanupPolicy,
+        now: Timestamp,
+    ) -> Result<SettleBatch<JsValue>, QueueError> {
+        // A settlement whose output cannot be stored is refused alone: the step is
+        // retried without it (the failed attempt was aborted, nothing of it stays).
+        let mut rest: Vec<(usize, Settlement<JsValue>)> = batch.into_iter().enumerate().collect();
+        let mut refused: Vec<(usize, QueueError)> = Vec::new();
+        loop {
+            let tx = self.tx(true).await?;
+            let items: Vec<Settlement<JsValue>> = rest.iter().map(|(_, s)| s.clone()).collect();
+            match ops::settle(&tx, &items, policy, now).await {
+                Ok(done) => {
+                    let mut out = tx.finish(Ok(done)).await?;
+                    for (i, e) in refused {
+                        out.results.insert(i.min(out.results.len()), Err(e));
+                    }
+                    return Ok(out);
+                }
+                Err(SettleFail::Uncloneable(i, e)) => {
+                    let _ = tx.finish::<()>(Err(e.clone())).await;
+                    let (orig, _) = rest.remove(i);
+                    refused.push((orig, e));
+                    refused.sort_by_key(|(i, _)| *i);
+                }
+                Err(SettleFail::Other(e)) => return tx.finish(Err(e)).await,
+            }
+        }
+    }
+
+    async fn progress(
+        &self,
+        id: &str,
+        token: &str,
+        progress: f64,
+        message: Option<String>,
+        details: Option<JsValue>,
+    ) -> Result<JobEvent<JsValue>, QueueError> {
+        let tx = self.tx(true).await?;
+        let r = ops::progress(&tx, id, token, progress, message, details).await;
+        tx.finish(r).await
+    }
+
+    async fn renew(
+        &self,
+        leases: Vec<(String, String)>,
+        until: Timestamp,
+    ) -> Result<Vec<String>, QueueError> {
+        let tx = self.tx(true).await?;
+        let r = ops::renew(&tx, leases, until).await;
+        tx.finish(r).await
+    }
+
+    async fn abort(
+        &self,
+        target: AbortTarget,
+        policy: &CleanupPolicy,
+        now: Timestamp,
+    ) -> Result<Vec<JobEvent<JsValue>>, QueueError> {
+        let tx = self.tx(true).await?;
+        let r = ops::abort(&tx, &self.queue, target, policy, now).await;
+        tx.finish(r).await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<JobRecord<JsValue>>, QueueError> {
+        let tx = self.tx(false).await?;
+        let r = tx.get(id).await;
+        tx.finish(r).await
+    }
+
+    async fn list(&self, query: ListQuery) -> Result<Vec<JobRecord<JsValue>>, QueueError> {
+        let tx = self.tx(false).await?;
+        let r = ops::list(&tx, &self.queue, query).await;
+        tx.finish(r).await
+    }
+
+    async fn count(&self, status: JobStatus) -> Result<u32, QueueError> {
+        let tx = self.tx(false).await?;
+        let r = ops::count(&tx, &self.queue, status).await;
+        tx.finish(r).await
+    }
+
+    async fn cleanup(&self, now: Timestamp) -> Result<Vec<String>, QueueError> {
+        let tx = self.tx(true).await?;
+        let r = ops::cleanup(&tx, &self.queue, now).await;
+        tx.finish(r).await
+    }
+
+    async fn set_paused(&self, paused: bool) -> Result<(), QueueError> {
+        let tx = self.tx(true).await?;
+        let r = ops::set_paused(&tx, paused).await;
+        tx.finish(r).await
+    }
+
+    async fn delete_all(&self) -> Result<(), QueueError> {
+        let tx = self.tx(true).await?;
+        let r = ops::delete_all(&tx, &self.queue).await;
+        tx.finish(r).await
+    }
+}

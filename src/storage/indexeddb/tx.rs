@@ -1,0 +1,200 @@
+//! One IndexedDB transaction over the jobs and meta stores, with the reads and writes the
+//! storage steps share. Only IDB requests are awaited while it is open (it auto-commits when
+//! control returns to the event loop with nothing pending).
+
+use std::future::{Future, IntoFuture};
+
+use idb::{KeyRange, ObjectStore, Query, TransactionMode, TransactionResult};
+use wasm_bindgen::JsValue;
+use web_sys::IdbTransaction;
+
+use super::codec::{meta_from_js, meta_to_js, record_from_js, record_to_js, uncloneable_field};
+use super::error::{from_dom, from_idb, is_data_clone, name_and_message};
+use super::schema::{key, JOBS, META, STORES};
+use crate::core::{JobRecord, QueueError, QueueMeta};
+
+/// An open transaction on `jobs` and `meta` for one queue.
+pub struct Tx {
+    raw: IdbTransaction,
+    jobs: ObjectStore,
+    meta: ObjectStore,
+    queue: String,
+}
+
+impl Tx {
+    /// Opens a transaction (`readwrite` when `write`) on the stores of `queue`.
+    pub fn open(db: &idb::Database, queue: &str, write: bool) -> Result<Tx, QueueError> {
+        let mode = if write {
+            TransactionMode::ReadWrite
+        } else {
+            TransactionMode::ReadOnly
+        };
+        let what = "opening an IndexedDB transaction";
+        let tx = db
+            .transaction(&STORES, mode)
+            .map_err(|e| from_idb(e, what))?;
+        let jobs = tx.object_store(JOBS).map_err(|e| from_idb(e, what))?;
+        let meta = tx.object_store(META).map_err(|e| from_idb(e, what))?;
+        Ok(Tx {
+            raw: tx.into(),
+            jobs,
+            meta,
+            queue: queue.to_string(),
+        })
+    }
+
+    /// Commits when `result` is `Ok` (waiting for the commit: a quota error surfaces only
+    /// there), else aborts so nothing of the step stays written.
+    pub async fn finish<T>(self, result: Result<T, QueueError>) -> Result<T, QueueError> {
+        match result {
+            Ok(v) => {
+                let raw = self.raw.clone();
+                let done = idb::Transaction::from(self.raw).await;
+                match done {
+                    Ok(TransactionResult::Committed) => Ok(v),
+                    Ok(TransactionResult::Aborted) => Err(match raw.error() {
+                        Some(e) => {
+                            let (name, message) = name_and_message(&e.into());
+                            from_dom(&name, &message, "committing a queue step")
+                        }
+                        None => QueueError::Storage(
+                            "committing a queue step: the browser aborted the transaction".into(),
+                        ),
+                    }),
+                    Err(e) => Err(from_idb(e, "committing a queue step")),
+                }
+            }
+            Err(e) => {
+                // Already aborted (a failed request aborts it) is fine: ignore that error.
+                let _ = self.raw.abort();
+                Err(e)
+            }
+        }
+    }
+
+    /// The primary key of job `id`.
+    pub fn job_key(&self, id: &str) -> JsValue {
+        key(&[JsValue::from_str(&self.queue), JsValue::from_str(id)])
+    }
+
+    /// Reads job `id`.
+    pub async fn get(&self, id: &str) -> Result<Option<JobRecord<JsValue>>, QueueError> {
+        let what = "reading a job";
+        let v = self
+            .jobs
+            .get(Query::Key(self.job_key(id)))
+            .map_err(|e| from_idb(e, what))?
+            .await
+            .map_err(|e| from_idb(e, what))?;
+        v.map(record_from_js).transpose()
+    }
+
+    /// Reads the records of `index` in `range`, in index order, at most `limit` (> 0).
+    pub async fn index_all(
+        &self,
+        index: &str,
+        range: KeyRange,
+        limit: Option<u32>,
+    ) -> Result<Vec<JobRecord<JsValue>>, QueueError> {
+        let what = "reading jobs through an index";
+        let values = self
+            .jobs
+            .index(index)
+            .map_err(|e| from_idb(e, what))?
+            .get_all(Some(Query::KeyRange(range)), limit.filter(|l| *l > 0))
+            .map_err(|e| from_idb(e, what))?
+            .await
+            .map_err(|e| from_idb(e, what))?;
+        values.into_iter().map(record_from_js).collect()
+    }
+
+    /// Counts the records of `index` in `range`.
+    pub async fn index_count(&self, index: &str, range: KeyRange) -> Result<u32, QueueError> {
+        let what = "counting jobs";
+        self.jobs
+            .index(index)
+            .map_err(|e| from_idb(e, what))?
+            .count(Some(Query::KeyRange(range)))
+            .map_err(|e| from_idb(e, what))?
+            .await
+            .map_err(|e| from_idb(e, what))
+    }
+
+    /// The primary keys of `index` in `range`, as job ids.
+    pub async fn index_ids(&self, index: &str, range: KeyRange) -> Result<Vec<String>, QueueError> {
+        let what = "reading job keys";
+        let keys = self
+            .jobs
+            .index(index)
+            .map_err(|e| from_idb(e, what))?
+            .get_all_keys(Some(Query::KeyRange(range)), None)
+            .map_err(|e| from_idb(e, what))?
+            .await
+            .map_err(|e| from_idb(e, what))?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| js_sys::Reflect::get_u32(k, 1).ok()?.as_string())
+            .collect())
+    }
+
+    /// Starts writing `rec`; await the returned future (several may run at once). A payload
+    /// that cannot be cloned fails here, naming the field.
+    pub fn put(
+        &self,
+        rec: &JobRecord<JsValue>,
+    ) -> Result<impl Future<Output = Result<(), QueueError>>, QueueError> {
+        let what = "writing a job";
+        let obj = record_to_js(rec)?;
+        let req = self.jobs.put(&obj, None).map_err(|e| {
+            let err = from_idb(e, what);
+            if is_data_clone(&err) {
+                QueueError::invalid(format!(
+                    "job {:?}: its {} cannot be stored (DataCloneError): use data that \
+                     survives structuredClone (no functions, symbols or DOM nodes)",
+                    rec.id,
+                    uncloneable_field(rec)
+                ))
+            } else {
+                err
+            }
+        })?;
+        let fut = req.into_future();
+        Ok(async move { fut.await.map(|_| ()).map_err(|e| from_idb(e, what)) })
+    }
+
+    /// Deletes every record of the jobs store in `range` of primary keys.
+    pub async fn delete_jobs(&self, range: Query) -> Result<(), QueueError> {
+        let what = "deleting jobs";
+        self.jobs
+            .delete(range)
+            .map_err(|e| from_idb(e, what))?
+            .await
+            .map_err(|e| from_idb(e, what))
+    }
+
+    /// Reads the queue meta (the default when none is stored).
+    pub async fn meta(&self) -> Result<QueueMeta, QueueError> {
+        let what = "reading the queue meta";
+        let v = self
+            .meta
+            .get(Query::Key(JsValue::from_str(&self.queue)))
+            .map_err(|e| from_idb(e, what))?
+            .await
+            .map_err(|e| from_idb(e, what))?;
+        v.map(meta_from_js)
+            .transpose()
+            .map(Option::unwrap_or_default)
+    }
+
+    /// Writes the queue meta.
+    pub async fn put_meta(&self, meta: &QueueMeta) -> Result<(), QueueError> {
+        let what = "writing the queue meta";
+        let obj = meta_to_js(&self.queue, meta)?;
+        self.meta
+            .put(&obj, None)
+            .map_err(|e| from_idb(e, what))?
+            .await
+            .map(|_| ())
+            .map_err(|e| from_idb(e, what))
+    }
+}

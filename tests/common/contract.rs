@@ -1,0 +1,701 @@
+//! The storage contract: what a user relies on from any `Storage`, as generic async cases
+//! run against memory (host) and IndexedDB (browser). Explicit timestamps, no clock reads.
+#![allow(
+    missing_docs,
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::future::Future;
+
+use wasm_job_queue::core::{
+    Backoff, BackoffKind, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus,
+    LimiterSpec, QueueError, RunError, RunErrorKind, RunOutcome, Settlement, Timestamp,
+};
+use wasm_job_queue::storage::{AbortTarget, ClaimBatch, ListQuery, Storage};
+
+/// Makes storages and payloads for the suite.
+pub trait Fixture {
+    /// The payload type.
+    type P: Clone + std::fmt::Debug + 'static;
+    /// The storage under test.
+    type S: Storage<Payload = Self::P>;
+    /// A fresh, empty, set-up storage for `queue`.
+    fn fresh(&self, queue: &str) -> impl Future<Output = Self::S>;
+    /// A payload carrying `n`.
+    fn payload(&self, n: i64) -> Self::P;
+    /// The number a payload carries.
+    fn read(&self, p: &Self::P) -> Option<i64>;
+}
+
+/// Calls `$m!(case)` for every case of the suite (each test file runs them all).
+#[macro_export]
+macro_rules! for_each_case {
+    ($m:ident) => {
+        $m!(enqueue_get_count_list);
+        $m!(duplicate_id_returns_existing);
+        $m!(claim_order_priority_then_fifo);
+        $m!(never_before_run_after_and_promotion_queues_behind);
+        $m!(claim_respects_max);
+        $m!(wrong_token_is_lease_lost_and_changes_nothing);
+        $m!(expired_lease_recovered_then_stalled);
+        $m!(retry_backoff_then_exhausted);
+        $m!(rate_limited_holds_all_claims);
+        $m!(abort_waiting_active_finished_unknown_and_run);
+        $m!(progress_is_clamped_and_kept);
+        $m!(cleanup_removes_expired_finished);
+        $m!(delete_all_clears_jobs_hold_and_start_log);
+        $m!(pause_blocks_claims);
+        $m!(concurrency_counted_across_owners);
+        $m!(rate_limiter_start_log_shared_across_owners);
+        $m!(list_by_status_run_and_fingerprint);
+    };
+}
+
+const T: Timestamp = Timestamp(1_700_000_000_000);
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp(T.0 + ms)
+}
+
+fn req(owner: &str, max: u32, now: Timestamp, limiter: LimiterSpec) -> ClaimRequest {
+    ClaimRequest {
+        owner: owner.into(),
+        max,
+        lease_ms: 1000,
+        limiter,
+        max_stalled: 1,
+        tokens: (0..max).map(|i| format!("{owner}:{}:{i}", now.0)).collect(),
+        policy: CleanupPolicy::default(),
+    }
+}
+
+async fn claim<S: Storage>(s: &S, owner: &str, max: u32, now: Timestamp) -> ClaimBatch<S::Payload> {
+    s.claim(&req(owner, max, now, LimiterSpec::Unlimited), now)
+        .await
+        .unwrap()
+}
+
+fn ids<P>(jobs: &[JobRecord<P>]) -> Vec<&str> {
+    jobs.iter().map(|j| j.id.as_str()).collect()
+}
+
+async fn put<X: Fixture>(x: &X, s: &X::S, id: &str, n: i64, now: Timestamp) {
+    enqueue(s, id, JobSpec::new(x.payload(n)), now).await;
+}
+
+async fn enqueue<S: Storage>(s: &S, id: &str, spec: JobSpec<S::Payload>, now: Timestamp) {
+    let out = s.enqueue(vec![(id.to_string(), spec)], now).await.unwrap();
+    assert!(!out[0].duplicate, "{id} should be new");
+}
+
+async fn get<S: Storage>(s: &S, id: &str) -> JobRecord<S::Payload> {
+    s.get(id)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{id} exists"))
+}
+
+fn settlement<P>(rec: &JobRecord<P>, outcome: RunOutcome<P>) -> Settlement<P> {
+    Settlement {
+        id: rec.id.clone(),
+        token: rec.token().unwrap().to_string(),
+        outcome,
+        jitter_sample: 0.0,
+    }
+}
+
+async fn settle_one<S: Storage>(
+    s: &S,
+    st: Settlement<S::Payload>,
+    policy: CleanupPolicy,
+    now: Timestamp,
+) -> Result<(), QueueError> {
+    let mut out = s.settle(vec![st], &policy, now).await.unwrap();
+    out.results.remove(0)
+}
+
+pub async fn enqueue_get_count_list<X: Fixture>(x: &X) {
+    let s = x.fresh("q1").await;
+    for (i, id) in ["a", "b", "c"].iter().enumerate() {
+        put(x, &s, id, i as i64 + 1, T).await;
+    }
+    let mut later = JobSpec::new(x.payload(9));
+    later.run_after = Some(at(1000));
+    enqueue(&s, "d", later, T).await;
+
+    let a = get(&s, "a").await;
+    assert_eq!(a.status, JobStatus::Waiting);
+    assert_eq!(a.queue, "q1");
+    assert_eq!(x.read(&a.input), Some(1));
+    assert!(a.output.is_none());
+    assert_eq!(a.created_at, T);
+    assert_eq!(get(&s, "d").await.status, JobStatus::Delayed);
+    assert!(s.get("nope").await.unwrap().is_none());
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 3);
+    assert_eq!(s.count(JobStatus::Delayed).await.unwrap(), 1);
+    assert_eq!(s.count(JobStatus::Active).await.unwrap(), 0);
+    let waiting = s
+        .list(ListQuery::Status(JobStatus::Waiting, 10))
+        .await
+        .unwrap();
+    assert_eq!(ids(&waiting), ["a", "b", "c"]);
+    let two = s
+        .list(ListQuery::Status(JobStatus::Waiting, 2))
+        .await
+        .unwrap();
+    assert_eq!(ids(&two), ["a", "b"]);
+    let delayed = s
+        .list(ListQuery::Status(JobStatus::Delayed, 10))
+        .await
+        .unwrap();
+    assert_eq!(ids(&delayed), ["d"]);
+    assert_eq!(x.read(&delayed[0].input), Some(9));
+
+    // One batch shares one time: it lists in submission order, not by id.
+    let batch = ["z", "m", "e"].map(|id| {
+        let mut spec = JobSpec::new(x.payload(0));
+        spec.run_after = Some(at(2000));
+        (id.to_string(), spec)
+    });
+    s.enqueue(batch.to_vec(), at(1)).await.unwrap();
+    let delayed = s
+        .list(ListQuery::Status(JobStatus::Delayed, 10))
+        .await
+        .unwrap();
+    assert_eq!(ids(&delayed), ["d", "z", "m", "e"]);
+}
+
+pub async fn duplicate_id_returns_existing<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    put(x, &s, "a", 1, T).await;
+    let out = s
+        .enqueue(
+            vec![
+                ("a".into(), JobSpec::new(x.payload(2))),
+                ("b".into(), JobSpec::new(x.payload(3))),
+                ("b".into(), JobSpec::new(x.payload(4))),
+            ],
+            at(1),
+        )
+        .await
+        .unwrap();
+    assert!(out[0].duplicate);
+    assert_eq!(x.read(&out[0].record.input), Some(1));
+    assert!(!out[1].duplicate);
+    assert!(
+        out[2].duplicate,
+        "a repeated id within one batch is a duplicate"
+    );
+    assert_eq!(x.read(&out[2].record.input), Some(3));
+    assert_eq!(x.read(&get(&s, "a").await.input), Some(1));
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 2);
+}
+
+pub async fn claim_order_priority_then_fifo<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    for (id, p) in [
+        ("low", -5),
+        ("n1", 0),
+        ("hi", 5),
+        ("n2", 0),
+        ("crit", 10),
+        ("n3", 0),
+    ] {
+        let mut spec = JobSpec::new(x.payload(0));
+        spec.priority = p;
+        enqueue(&s, id, spec, T).await;
+    }
+    let b = claim(&s, "A", 10, at(1)).await;
+    assert_eq!(ids(&b.jobs), ["crit", "hi", "n1", "n2", "n3", "low"]);
+    for j in &b.jobs {
+        assert_eq!(j.status, JobStatus::Active);
+        assert_eq!(j.attempt, 1);
+        assert_eq!(j.lease.as_ref().unwrap().until, at(1001));
+    }
+    let starts = b
+        .events
+        .iter()
+        .filter(|e| matches!(e, JobEvent::Start { .. }))
+        .count();
+    assert_eq!(starts, 6);
+    assert_eq!(s.count(JobStatus::Active).await.unwrap(), 6);
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 0);
+}
+
+pub async fn never_before_run_after_and_promotion_queues_behind<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let mut d = JobSpec::new(x.payload(0));
+    d.run_after = Some(at(100));
+    enqueue(&s, "d", d, T).await;
+    put(x, &s, "w1", 0, T).await;
+    put(x, &s, "w2", 0, T).await;
+    let b = claim(&s, "A", 1, at(50)).await;
+    assert_eq!(ids(&b.jobs), ["w1"]);
+    let b = claim(&s, "A", 10, at(99)).await;
+    assert_eq!(ids(&b.jobs), ["w2"], "d is not due before 100");
+    assert_eq!(b.wake.at, Some(at(100)));
+    let b = claim(&s, "A", 10, at(99)).await;
+    assert!(b.jobs.is_empty());
+
+    // At 150, d is due but queues behind w3, which was already waiting.
+    put(x, &s, "w3", 0, at(120)).await;
+    let mut w4 = JobSpec::new(x.payload(0));
+    w4.priority = 1;
+    enqueue(&s, "w4", w4, at(121)).await;
+    let b = claim(&s, "A", 10, at(150)).await;
+    assert_eq!(ids(&b.jobs), ["w4", "w3", "d"]);
+}
+
+pub async fn claim_respects_max<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    for i in 0..5 {
+        put(x, &s, &format!("j{i}"), i, T).await;
+    }
+    let none = claim(&s, "A", 0, T).await;
+    assert!(none.jobs.is_empty());
+    let b = claim(&s, "A", 2, T).await;
+    assert_eq!(ids(&b.jobs), ["j0", "j1"]);
+    assert_eq!(s.count(JobStatus::Active).await.unwrap(), 2);
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 3);
+    let b = claim(&s, "A", 3, T).await;
+    assert_eq!(ids(&b.jobs), ["j2", "j3", "j4"]);
+}
+
+pub async fn wrong_token_is_lease_lost_and_changes_nothing<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    put(x, &s, "a", 1, T).await;
+    let a = claim(&s, "A", 1, T).await.jobs.remove(0);
+    let mut bad = settlement(&a, RunOutcome::Completed(x.payload(5)));
+    bad.token = "bogus".into();
+    let err = settle_one(&s, bad, CleanupPolicy::default(), at(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "LeaseLostError");
+    let err = s
+        .progress("a", "bogus", 50.0, None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "LeaseLostError");
+    let lost = s
+        .renew(
+            vec![("a".into(), "bogus".into()), ("ghost".into(), "t".into())],
+            at(5000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(lost, ["a", "ghost"]);
+    let unknown = Settlement {
+        id: "ghost".into(),
+        token: "t".into(),
+        outcome: RunOutcome::Completed(x.payload(1)),
+        jitter_sample: 0.0,
+    };
+    let err = settle_one(&s, unknown, CleanupPolicy::default(), at(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "LeaseLostError");
+    let now = get(&s, "a").await;
+    assert_eq!(now.status, JobStatus::Active);
+    assert_eq!(now.lease, a.lease);
+    assert_eq!(now.progress, 0.0);
+    // The right token still works.
+    let lost = s
+        .renew(vec![("a".into(), a.token().unwrap().into())], at(5000))
+        .await
+        .unwrap();
+    assert!(lost.is_empty());
+    assert_eq!(get(&s, "a").await.lease.unwrap().until, at(5000));
+}
+
+pub async fn expired_lease_recovered_then_stalled<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    put(x, &s, "a", 1, T).await;
+    let first = claim(&s, "A", 1, T).await.jobs.remove(0);
+    assert!(claim(&s, "B", 1, at(999)).await.jobs.is_empty());
+    let b = claim(&s, "B", 1, at(1000)).await;
+    assert_eq!(
+        ids(&b.jobs),
+        ["a"],
+        "an expired lease goes back to waiting and is claimed"
+    );
+    assert!(b
+        .events
+        .iter()
+        .any(|e| matches!(e, JobEvent::Stalled { id } if id == "a")));
+    let again = &b.jobs[0];
+    assert_eq!(again.attempt, 1, "a stalled run does not use an attempt");
+    assert_eq!(again.stalled_count, 1);
+    assert_eq!(again.lease.as_ref().unwrap().owner, "B");
+    let stale = settlement(&first, RunOutcome::Completed(x.payload(1)));
+    let err = settle_one(&s, stale, CleanupPolicy::default(), at(1001))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "LeaseLostError");
+    // Stalls again: more than max_stalled (1) recoveries fail it.
+    let b = claim(&s, "C", 1, at(2000)).await;
+    assert!(b.jobs.is_empty());
+    let failed = get(&s, "a").await;
+    assert_eq!(failed.status, JobStatus::Failed);
+    assert_eq!(failed.error_name.as_deref(), Some("StalledJobError"));
+    assert_eq!(s.count(JobStatus::Active).await.unwrap(), 0);
+}
+
+pub async fn retry_backoff_then_exhausted<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let mut spec = JobSpec::new(x.payload(1));
+    spec.max_retries = 1;
+    spec.backoff = Backoff {
+        kind: BackoffKind::Fixed,
+        delay_ms: 100,
+        max_delay_ms: 1000,
+        jitter: 0.0,
+    };
+    enqueue(&s, "a", spec, T).await;
+    let a = claim(&s, "A", 1, T).await.jobs.remove(0);
+    let fail1 = RunOutcome::Failed(RunError::retryable("TypeError", "boom1"));
+    settle_one(&s, settlement(&a, fail1), CleanupPolicy::default(), at(10))
+        .await
+        .unwrap();
+    let d = get(&s, "a").await;
+    assert_eq!(d.status, JobStatus::Delayed);
+    assert_eq!(d.run_after, at(110));
+    assert_eq!(d.error.as_deref(), Some("boom1"));
+    let b = claim(&s, "A", 1, at(50)).await;
+    assert!(b.jobs.is_empty());
+    assert_eq!(b.wake.at, Some(at(110)));
+    let a = claim(&s, "A", 1, at(110)).await.jobs.remove(0);
+    assert_eq!(a.attempt, 2);
+    let fail2 = RunOutcome::Failed(RunError::retryable("RangeError", "boom2"));
+    settle_one(&s, settlement(&a, fail2), CleanupPolicy::default(), at(120))
+        .await
+        .unwrap();
+    let f = get(&s, "a").await;
+    assert_eq!(f.status, JobStatus::Failed);
+    assert_eq!(f.error.as_deref(), Some("boom2"));
+    assert_eq!(f.error_name.as_deref(), Some("RangeError"));
+    assert_eq!(s.count(JobStatus::Failed).await.unwrap(), 1);
+}
+
+pub async fn rate_limited_holds_all_claims<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    put(x, &s, "a", 1, T).await;
+    put(x, &s, "b", 2, T).await;
+    let a = claim(&s, "A", 1, T).await.jobs.remove(0);
+    let rl = RunOutcome::Failed(RunError {
+        kind: RunErrorKind::RateLimited {
+            retry_after_ms: 500,
+        },
+        name: "RateLimitError".into(),
+        message: "slow down".into(),
+    });
+    settle_one(&s, settlement(&a, rl), CleanupPolicy::default(), at(10))
+        .await
+        .unwrap();
+    let held = get(&s, "a").await;
+    assert_eq!(
+        held.attempt, 0,
+        "a rate-limited run does not use an attempt"
+    );
+    assert_eq!(held.run_after, at(510));
+    let b = claim(&s, "B", 5, at(20)).await;
+    assert!(b.jobs.is_empty(), "the hold blocks every start, b included");
+    assert_eq!(b.wake.at, Some(at(510)));
+    let b = claim(&s, "B", 5, at(510)).await;
+    assert_eq!(ids(&b.jobs), ["b", "a"]);
+    assert_eq!(b.jobs[1].attempt, 1);
+}
+
+pub async fn abort_waiting_active_finished_unknown_and_run<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let policy = CleanupPolicy::default();
+    put(x, &s, "act", 0, T).await;
+    put(x, &s, "fin", 0, T).await;
+    put(x, &s, "w", 0, T).await;
+    let b = claim(&s, "A", 2, T).await;
+    let (act, fin) = (&b.jobs[0], &b.jobs[1]);
+    settle_one(
+        &s,
+        settlement(fin, RunOutcome::Completed(x.payload(7))),
+        policy,
+        at(1),
+    )
+    .await
+    .unwrap();
+
+    let ev = s
+        .abort(AbortTarget::Job("w".into()), &policy, at(2))
+        .await
+        .unwrap();
+    assert!(matches!(&ev[..], [JobEvent::Cancelled { id }] if id == "w"));
+    assert_eq!(get(&s, "w").await.status, JobStatus::Cancelled);
+    let ev = s
+        .abort(AbortTarget::Job("act".into()), &policy, at(3))
+        .await
+        .unwrap();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(get(&s, "act").await.status, JobStatus::Cancelled);
+    let late = settlement(act, RunOutcome::Completed(x.payload(1)));
+    assert_eq!(
+        settle_one(&s, late, policy, at(4))
+            .await
+            .unwrap_err()
+            .name(),
+        "LeaseLostError"
+    );
+    let ev = s
+        .abort(AbortTarget::Job("fin".into()), &policy, at(5))
+        .await
+        .unwrap();
+    assert!(ev.is_empty());
+    let fin = get(&s, "fin").await;
+    assert_eq!(fin.status, JobStatus::Completed);
+    assert_eq!(x.read(fin.output.as_ref().unwrap()), Some(7));
+    let err = s
+        .abort(AbortTarget::Job("nope".into()), &policy, at(6))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "JobNotFoundError");
+
+    for (id, run) in [("r1a", "r1"), ("r1b", "r1"), ("r2a", "r2")] {
+        let mut spec = JobSpec::new(x.payload(0));
+        spec.job_run_id = Some(run.into());
+        enqueue(&s, id, spec, at(7)).await;
+    }
+    let ev = s
+        .abort(AbortTarget::Run("r1".into()), &policy, at(8))
+        .await
+        .unwrap();
+    assert_eq!(ev.len(), 2);
+    assert_eq!(get(&s, "r1b").await.status, JobStatus::Cancelled);
+    assert_eq!(get(&s, "r2a").await.status, JobStatus::Waiting);
+    assert!(s
+        .abort(AbortTarget::Run("r1".into()), &policy, at(9))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .abort(AbortTarget::Run("none".into()), &policy, at(9))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn progress_is_clamped_and_kept<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    put(x, &s, "a", 1, T).await;
+    let a = claim(&s, "A", 1, T).await.jobs.remove(0);
+    let tok = a.token().unwrap();
+    let ev = s.progress("a", tok, 150.0, None, None).await.unwrap();
+    assert!(matches!(ev, JobEvent::Progress { progress, .. } if progress == 100.0));
+    assert_eq!(get(&s, "a").await.progress, 100.0);
+    s.progress("a", tok, -5.0, Some("step".into()), Some(x.payload(7)))
+        .await
+        .unwrap();
+    let now = get(&s, "a").await;
+    assert_eq!(now.progress, 0.0);
+    assert_eq!(now.progress_message.as_deref(), Some("step"));
+    assert_eq!(x.read(now.progress_details.as_ref().unwrap()), Some(7));
+    let err = s
+        .progress("a", tok, f64::NAN, None, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidOptionsError");
+    assert_eq!(get(&s, "a").await.progress, 0.0);
+}
+
+pub async fn cleanup_removes_expired_finished<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let policy = CleanupPolicy {
+        after_completion_ms: Some(100),
+        after_failure_ms: Some(50),
+    };
+    for id in ["a", "b", "w"] {
+        put(x, &s, id, 1, T).await;
+    }
+    let b = claim(&s, "A", 2, T).await;
+    settle_one(
+        &s,
+        settlement(&b.jobs[0], RunOutcome::Completed(x.payload(1))),
+        policy,
+        at(10),
+    )
+    .await
+    .unwrap();
+    let fail = RunOutcome::Failed(RunError {
+        kind: RunErrorKind::Permanent,
+        name: "PermanentJobError".into(),
+        message: "no".into(),
+    });
+    settle_one(&s, settlement(&b.jobs[1], fail), policy, at(20))
+        .await
+        .unwrap();
+    assert_eq!(get(&s, "a").await.expire_at, Some(at(110)));
+    assert!(s.cleanup(at(69)).await.unwrap().is_empty());
+    assert_eq!(s.cleanup(at(70)).await.unwrap(), ["b"]);
+    assert_eq!(s.cleanup(at(110)).await.unwrap(), ["a"]);
+    assert!(s.get("a").await.unwrap().is_none());
+    assert_eq!(s.count(JobStatus::Completed).await.unwrap(), 0);
+    assert_eq!(s.count(JobStatus::Failed).await.unwrap(), 0);
+    assert_eq!(get(&s, "w").await.status, JobStatus::Waiting);
+    // An expired record no longer blocks its id.
+    put(x, &s, "a", 2, at(200)).await;
+    assert_eq!(x.read(&get(&s, "a").await.input), Some(2));
+}
+
+pub async fn delete_all_clears_jobs_hold_and_start_log<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let rate = LimiterSpec::Rate {
+        max: 1,
+        window_ms: 10_000,
+    };
+    for id in ["a", "b", "c"] {
+        put(x, &s, id, 1, T).await;
+    }
+    let a = s
+        .claim(&req("A", 1, T, rate.clone()), T)
+        .await
+        .unwrap()
+        .jobs
+        .remove(0);
+    let rl = RunOutcome::Failed(RunError {
+        kind: RunErrorKind::RateLimited {
+            retry_after_ms: 60_000,
+        },
+        name: "RateLimitError".into(),
+        message: "later".into(),
+    });
+    settle_one(&s, settlement(&a, rl), CleanupPolicy::default(), at(1))
+        .await
+        .unwrap();
+    s.delete_all().await.unwrap();
+    for st in JobStatus::ALL {
+        assert_eq!(s.count(st).await.unwrap(), 0, "{st}");
+    }
+    assert!(s.get("b").await.unwrap().is_none());
+    assert!(s
+        .list(ListQuery::Status(JobStatus::Waiting, 10))
+        .await
+        .unwrap()
+        .is_empty());
+    put(x, &s, "x", 1, at(2)).await;
+    let b = s.claim(&req("A", 1, at(3), rate), at(3)).await.unwrap();
+    assert_eq!(
+        ids(&b.jobs),
+        ["x"],
+        "no hold and no start log after delete_all"
+    );
+}
+
+pub async fn pause_blocks_claims<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    put(x, &s, "a", 1, T).await;
+    s.set_paused(true).await.unwrap();
+    let b = claim(&s, "A", 1, T).await;
+    assert!(b.jobs.is_empty());
+    s.set_paused(false).await.unwrap();
+    assert_eq!(ids(&claim(&s, "A", 1, T).await.jobs), ["a"]);
+}
+
+pub async fn concurrency_counted_across_owners<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let lim = LimiterSpec::Concurrency { max: 2 };
+    for i in 0..5 {
+        put(x, &s, &format!("j{i}"), i, T).await;
+    }
+    let a = s.claim(&req("A", 5, T, lim.clone()), T).await.unwrap();
+    assert_eq!(a.jobs.len(), 2);
+    let b = s
+        .claim(&req("B", 5, at(1), lim.clone()), at(1))
+        .await
+        .unwrap();
+    assert!(b.jobs.is_empty(), "B sees A's two active leases");
+    assert!(b.wake.on_finish);
+    settle_one(
+        &s,
+        settlement(&a.jobs[0], RunOutcome::Completed(x.payload(0))),
+        CleanupPolicy::default(),
+        at(2),
+    )
+    .await
+    .unwrap();
+    let b = s.claim(&req("B", 5, at(3), lim), at(3)).await.unwrap();
+    assert_eq!(ids(&b.jobs), ["j2"]);
+}
+
+pub async fn rate_limiter_start_log_shared_across_owners<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let lim = LimiterSpec::Rate {
+        max: 2,
+        window_ms: 1000,
+    };
+    for i in 0..5 {
+        put(x, &s, &format!("j{i}"), i, T).await;
+    }
+    assert_eq!(
+        s.claim(&req("A", 1, T, lim.clone()), T)
+            .await
+            .unwrap()
+            .jobs
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.claim(&req("B", 5, at(10), lim.clone()), at(10))
+            .await
+            .unwrap()
+            .jobs
+            .len(),
+        1
+    );
+    let a = s
+        .claim(&req("A", 5, at(20), lim.clone()), at(20))
+        .await
+        .unwrap();
+    assert!(a.jobs.is_empty(), "two starts in the window, by two owners");
+    assert_eq!(a.wake.at, Some(at(1000)));
+    let b = s
+        .claim(&req("B", 5, at(1000), lim), at(1000))
+        .await
+        .unwrap();
+    assert_eq!(b.jobs.len(), 1, "the first start left the window");
+}
+
+pub async fn list_by_status_run_and_fingerprint<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    for (i, id) in ["f1", "f2", "other"].iter().enumerate() {
+        let mut spec = JobSpec::new(x.payload(i as i64));
+        spec.fingerprint = Some(if *id == "other" { "fp2" } else { "fp" }.into());
+        spec.job_run_id = Some("run".into());
+        enqueue(&s, id, spec, at(i as i64)).await;
+    }
+    let b = claim(&s, "A", 3, at(5)).await;
+    for (j, t) in b.jobs.iter().zip([10, 30, 20]) {
+        let out = RunOutcome::Completed(x.payload(100 + t));
+        settle_one(&s, settlement(j, out), CleanupPolicy::default(), at(t))
+            .await
+            .unwrap();
+    }
+    let fp = s.list(ListQuery::Fingerprint("fp".into())).await.unwrap();
+    assert_eq!(ids(&fp), ["f2", "f1"], "newest completion first");
+    assert_eq!(x.read(fp[0].output.as_ref().unwrap()), Some(130));
+    let run = s.list(ListQuery::RunId("run".into())).await.unwrap();
+    assert_eq!(ids(&run), ["f1", "f2", "other"]);
+    assert!(s
+        .list(ListQuery::RunId("none".into()))
+        .await
+        .unwrap()
+        .is_empty());
+    let done = s
+        .list(ListQuery::Status(JobStatus::Completed, 2))
+        .await
+        .unwrap();
+    assert_eq!(ids(&done), ["f1", "f2"], "creation order");
+    assert!(s
+        .list(ListQuery::Status(JobStatus::Completed, 0))
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -1,0 +1,2 @@
+//! Shared test code: the storage contract suite.
+pub mod contract;

@@ -1,0 +1,413 @@
+//! The storage contract suite on `IndexedDbStorage` in a browser, plus what only IndexedDB
+//! has: persistence across connections, structured-clone payloads, refused values, the
+//! stored record shape, queue isolation in a shared database, and two connections claiming.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use common::contract::{self, Fixture};
+use js_sys::{Date, Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use wasm_job_queue::core::{
+    ClaimRequest, CleanupPolicy, JobSpec, JobStatus, LimiterSpec, RunOutcome, Settlement, Timestamp,
+};
+use wasm_job_queue::storage::indexeddb::IndexedDbStorage;
+use wasm_job_queue::storage::Storage;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const T: Timestamp = Timestamp(1_700_000_000_000);
+
+thread_local! {
+    static NEXT_DB: Cell<u32> = const { Cell::new(0) };
+}
+
+/// A database name no other test uses.
+fn unique_db() -> String {
+    let n = NEXT_DB.with(|c| {
+        c.set(c.get() + 1);
+        c.get()
+    });
+    format!("wjq-test-{}-{n}", Date::now())
+}
+
+struct Idb;
+
+impl Fixture for Idb {
+    type P = JsValue;
+    type S = IndexedDbStorage;
+
+    async fn fresh(&self, queue: &str) -> IndexedDbStorage {
+        let s = IndexedDbStorage::new(queue, Some(&unique_db()));
+        s.setup().await.unwrap();
+        s
+    }
+
+    fn payload(&self, n: i64) -> JsValue {
+        JsValue::from_f64(n as f64)
+    }
+
+    fn read(&self, p: &JsValue) -> Option<i64> {
+        p.as_f64().map(|f| f as i64)
+    }
+}
+
+macro_rules! case {
+    ($name:ident) => {
+        #[wasm_bindgen_test]
+        async fn $name() {
+            contract::$name(&Idb).await;
+        }
+    };
+}
+
+for_each_case!(case);
+
+fn req(owner: &str, max: u32, now: Timestamp) -> ClaimRequest {
+    ClaimRequest {
+        owner: owner.into(),
+        max,
+        lease_ms: 60_000,
+        limiter: LimiterSpec::Unlimited,
+        max_stalled: 1,
+        tokens: (0..max).map(|i| format!("{owner}:{}:{i}", now.0)).collect(),
+        policy: CleanupPolicy::default(),
+    }
+}
+
+fn completed(
+    rec: &wasm_job_queue::core::JobRecord<JsValue>,
+    output: JsValue,
+) -> Settlement<JsValue> {
+    Settlement {
+        id: rec.id.clone(),
+        token: rec.token().unwrap().to_string(),
+        outcome: RunOutcome::Completed(output),
+        jitter_sample: 0.0,
+    }
+}
+
+fn spec(v: JsValue) -> JobSpec<JsValue> {
+    JobSpec::new(v)
+}
+
+#[wasm_bindgen_test]
+async fn persists_across_close_and_reopen() {
+    let db = unique_db();
+    let s = IndexedDbStorage::new("q", Some(&db));
+    s.setup().await.unwrap();
+    s.enqueue(
+        vec![("a".into(), spec(1.into())), ("b".into(), spec(2.into()))],
+        T,
+    )
+    .await
+    .unwrap();
+    let a = s.claim(&req("A", 1, T), T).await.unwrap().jobs.remove(0);
+    let out = s
+        .settle(
+            vec![completed(&a, "done".into())],
+            &CleanupPolicy::default(),
+            T,
+        )
+        .await
+        .unwrap();
+    assert!(out.results[0].is_ok());
+    s.close();
+    let err = s.get("a").await.unwrap_err();
+    assert_eq!(err.name(), "StorageUnavailableError");
+
+    let again = IndexedDbStorage::new("q", Some(&db));
+    again.setup().await.unwrap();
+    let a = again.get("a").await.unwrap().unwrap();
+    assert_eq!(a.status, JobStatus::Completed);
+    assert_eq!(a.output.unwrap().as_string().as_deref(), Some("done"));
+    let b = again.get("b").await.unwrap().unwrap();
+    assert_eq!(b.status, JobStatus::Waiting);
+    assert_eq!(b.input.as_f64(), Some(2.0));
+    // The sequence continued: a new job queues behind b.
+    again
+        .enqueue(vec![("c".into(), spec(3.into()))], T)
+        .await
+        .unwrap();
+    let got = again.claim(&req("B", 5, T), T).await.unwrap();
+    let ids: Vec<&str> = got.jobs.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(ids, ["b", "c"]);
+    // setup() reopens a closed storage.
+    s.setup().await.unwrap();
+    assert_eq!(s.count(JobStatus::Active).await.unwrap(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn structured_clone_payloads_survive() {
+    let s = Idb.fresh("q").await;
+    let input = Object::new();
+    Reflect::set(
+        &input,
+        &"when".into(),
+        &Date::new(&JsValue::from_f64(123_456.0)),
+    )
+    .unwrap();
+    Reflect::set(&input, &"bytes".into(), &Uint8Array::from(&[1u8, 2, 3][..])).unwrap();
+    s.enqueue(vec![("a".into(), spec(input.into()))], T)
+        .await
+        .unwrap();
+    let a = s.get("a").await.unwrap().unwrap();
+    let when = Reflect::get(&a.input, &"when".into()).unwrap();
+    let when: Date = when.dyn_into().expect("a Date comes back as a Date");
+    assert_eq!(when.get_time(), 123_456.0);
+    let bytes = Reflect::get(&a.input, &"bytes".into()).unwrap();
+    let bytes: Uint8Array = bytes.dyn_into().expect("a Uint8Array comes back as one");
+    assert_eq!(bytes.to_vec(), [1, 2, 3]);
+}
+
+#[wasm_bindgen_test]
+async fn uncloneable_values_are_refused_and_nothing_is_written() {
+    let s = Idb.fresh("q").await;
+    let f = js_sys::Function::new_no_args("return 1");
+    let err = s
+        .enqueue(
+            vec![
+                ("ok".into(), spec(1.into())),
+                ("bad".into(), spec(f.clone().into())),
+            ],
+            T,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidOptionsError");
+    assert!(err.message().contains("input"), "{}", err.message());
+    assert!(s.get("ok").await.unwrap().is_none(), "all or nothing");
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 0);
+
+    // An output that cannot be stored refuses that settlement alone.
+    s.enqueue(
+        vec![("x".into(), spec(1.into())), ("y".into(), spec(2.into()))],
+        T,
+    )
+    .await
+    .unwrap();
+    let jobs = s.claim(&req("A", 2, T), T).await.unwrap().jobs;
+    let batch = vec![completed(&jobs[0], f.into()), completed(&jobs[1], 7.into())];
+    let out = s.settle(batch, &CleanupPolicy::default(), T).await.unwrap();
+    let err = out.results[0].clone().unwrap_err();
+    assert_eq!(err.name(), "InvalidOptionsError");
+    assert!(err.message().contains("output"), "{}", err.message());
+    assert!(out.results[1].is_ok());
+    assert_eq!(s.get("x").await.unwrap().unwrap().status, JobStatus::Active);
+    assert_eq!(
+        s.get("y").await.unwrap().unwrap().status,
+        JobStatus::Completed
+    );
+}
+
+#[wasm_bindgen_test]
+async fn unrepresentable_numbers_are_refused() {
+    let s = Idb.fresh("q").await;
+    let mut late = spec(1.into());
+    late.run_after = Some(Timestamp(i64::MAX));
+    let err = s.enqueue(vec![("a".into(), late)], T).await.unwrap_err();
+    assert_eq!(err.name(), "InvalidOptionsError");
+    assert!(s.get("a").await.unwrap().is_none());
+}
+
+/// Reads the stored object of job `id` of queue `q` with a raw IndexedDB request.
+async fn raw_record(db: &str, q: &str, id: &str) -> JsValue {
+    let conn = idb::Factory::new()
+        .unwrap()
+        .open(db, None)
+        .unwrap()
+        .await
+        .unwrap();
+    let tx = conn
+        .transaction(&["jobs"], idb::TransactionMode::ReadOnly)
+        .unwrap();
+    let key: js_sys::Array = [JsValue::from_str(q), JsValue::from_str(id)]
+        .iter()
+        .collect();
+    let v = tx
+        .object_store("jobs")
+        .unwrap()
+        .get(idb::Query::Key(key.into()))
+        .unwrap()
+        .await
+        .unwrap()
+        .unwrap();
+    conn.close();
+    v
+}
+
+fn has(obj: &JsValue, k: &str) -> bool {
+    Reflect::has(obj, &k.into()).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn stored_shape_is_pinned() {
+    let db = unique_db();
+    let s = IndexedDbStorage::new("q", Some(&db));
+    let mut w = spec(1.into());
+    w.priority = 5;
+    s.enqueue(vec![("w".into(), w)], T).await.unwrap();
+    let raw = raw_record(&db, "q", "w").await;
+    assert_eq!(
+        Reflect::get(&raw, &"xClaim".into()).unwrap().as_f64(),
+        Some(-5.0)
+    );
+    assert!(
+        Reflect::get(&raw, &"jobRunId".into()).unwrap().is_null(),
+        "None is null"
+    );
+    for absent in [
+        "output",
+        "progressDetails",
+        "xDue",
+        "xLease",
+        "xRun",
+        "xFp",
+        "xExpire",
+    ] {
+        assert!(!has(&raw, absent), "{absent} must be absent");
+    }
+    let w = s.claim(&req("A", 1, T), T).await.unwrap().jobs.remove(0);
+    let raw = raw_record(&db, "q", "w").await;
+    assert!(!has(&raw, "xClaim"));
+    assert_eq!(
+        Reflect::get(&raw, &"xLease".into()).unwrap().as_f64(),
+        Some((T.0 + 60_000) as f64)
+    );
+    // An executor that returns nothing completes with `undefined`: kept as Some(undefined).
+    s.settle(
+        vec![completed(&w, JsValue::UNDEFINED)],
+        &CleanupPolicy::default(),
+        T,
+    )
+    .await
+    .unwrap();
+    let raw = raw_record(&db, "q", "w").await;
+    assert!(has(&raw, "output") && !has(&raw, "xLease"));
+    let w = s.get("w").await.unwrap().unwrap();
+    assert!(w.output.unwrap().is_undefined());
+}
+
+#[wasm_bindgen_test]
+async fn queues_share_a_database_and_stay_isolated() {
+    let db = unique_db();
+    let a = IndexedDbStorage::new("a", Some(&db));
+    let ab = IndexedDbStorage::new("ab", Some(&db));
+    a.enqueue(vec![("1".into(), spec(1.into()))], T)
+        .await
+        .unwrap();
+    ab.enqueue(
+        vec![("1".into(), spec(2.into())), ("2".into(), spec(3.into()))],
+        T,
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.count(JobStatus::Waiting).await.unwrap(), 1);
+    assert_eq!(ab.count(JobStatus::Waiting).await.unwrap(), 2);
+    let got = a.claim(&req("A", 5, T), T).await.unwrap();
+    assert_eq!(got.jobs.len(), 1);
+    assert_eq!(got.jobs[0].input.as_f64(), Some(1.0));
+    a.set_paused(true).await.unwrap();
+    assert_eq!(ab.claim(&req("B", 1, T), T).await.unwrap().jobs.len(), 1);
+    a.delete_all().await.unwrap();
+    assert!(a.get("1").await.unwrap().is_none());
+    assert_eq!(
+        ab.get("1").await.unwrap().unwrap().input.as_f64(),
+        Some(2.0)
+    );
+    assert_eq!(ab.count(JobStatus::Waiting).await.unwrap(), 1);
+}
+
+async fn worker(s: Rc<IndexedDbStorage>, owner: &'static str, seen: Rc<RefCell<Vec<String>>>) {
+    let mut round = 0u32;
+    loop {
+        let max = 1 + round % 4;
+        round += 1;
+        let batch = s.claim(&req(owner, max, T), T).await.unwrap();
+        if batch.jobs.is_empty() {
+            return;
+        }
+        let settlements = batch
+            .jobs
+            .iter()
+            .map(|j| completed(j, JsValue::from_str(owner)))
+            .collect();
+        seen.borrow_mut()
+            .extend(batch.jobs.iter().map(|j| j.id.clone()));
+        let out = s
+            .settle(settlements, &CleanupPolicy::default(), T)
+            .await
+            .unwrap();
+        assert!(out.results.iter().all(Result::is_ok));
+    }
+}
+
+#[wasm_bindgen_test]
+async fn two_connections_claim_each_job_exactly_once() {
+    const N: usize = 500;
+    let db = unique_db();
+    let one = Rc::new(IndexedDbStorage::new("q", Some(&db)));
+    let two = Rc::new(IndexedDbStorage::new("q", Some(&db)));
+    one.setup().await.unwrap();
+    two.setup().await.unwrap();
+    let specs = (0..N)
+        .map(|i| (format!("j{i}"), spec((i as f64).into())))
+        .collect();
+    one.enqueue(specs, T).await.unwrap();
+
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let mut done = Vec::new();
+    for (s, owner) in [(one.clone(), "one"), (two.clone(), "two")] {
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        let seen = seen.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            worker(s, owner, seen).await;
+            let _ = tx.send(());
+        });
+        done.push(rx);
+    }
+    for rx in done {
+        rx.await.unwrap();
+    }
+    let seen = seen.borrow().clone();
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(seen.len(), N, "every job claimed once");
+    assert_eq!(unique.len(), N);
+    assert_eq!(one.count(JobStatus::Completed).await.unwrap(), N as u32);
+    assert_eq!(two.count(JobStatus::Waiting).await.unwrap(), 0);
+    let by_one = one
+        .list(wasm_job_queue::storage::ListQuery::Status(
+            JobStatus::Completed,
+            N as u32,
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.output.as_ref().and_then(JsValue::as_string).as_deref() == Some("one"))
+        .count();
+    assert!(
+        by_one > 0 && by_one < N,
+        "both connections took part ({by_one} by one)"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn newer_schema_is_a_schema_version_error() {
+    let db = unique_db();
+    let newer = idb::Factory::new()
+        .unwrap()
+        .open(&db, Some(99))
+        .unwrap()
+        .await
+        .unwrap();
+    newer.close();
+    let s = IndexedDbStorage::new("q", Some(&db));
+    let err = s.setup().await.unwrap_err();
+    assert_eq!(err.name(), "SchemaVersionError", "{}", err.message());
+}
