@@ -17,8 +17,8 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use wasm_job_queue::core::{
     ClaimRequest, CleanupPolicy, JobSpec, JobStatus, LimiterSpec, RunOutcome, Settlement, Timestamp,
 };
-use wasm_job_queue::storage::indexeddb::IndexedDbStorage;
 use wasm_job_queue::storage::Storage;
+use wasm_job_queue::storage::indexeddb::IndexedDbStorage;
 
 wasm_bindgen_test_configure!(run_in_browser);
 

@@ -14,8 +14,8 @@ use wasm_job_queue::js::JsPlatform;
 use wasm_job_queue::runtime::{
     Client, EventBus, FnExecutor, Platform, RunContext, Server, ServerConfig, StopOptions,
 };
-use wasm_job_queue::storage::indexeddb::IndexedDbStorage;
 use wasm_job_queue::storage::Storage;
+use wasm_job_queue::storage::indexeddb::IndexedDbStorage;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -91,7 +91,12 @@ async fn two_servers_on_two_connections_run_500_jobs_each_exactly_once() {
     let counts = counts.borrow();
     assert_eq!(counts.len(), 500, "every job ran");
     assert!(counts.values().all(|n| *n == 1), "no job ran twice");
-    assert!(*runs_a.borrow() > 0 && *runs_b.borrow() > 0, "both servers worked: {} / {}", runs_a.borrow(), runs_b.borrow());
+    assert!(
+        *runs_a.borrow() > 0 && *runs_b.borrow() > 0,
+        "both servers worked: {} / {}",
+        runs_a.borrow(),
+        runs_b.borrow()
+    );
     for e in submitted {
         let rec = client.get(&e.record.id).await.unwrap().unwrap();
         assert_eq!(rec.output.and_then(|v| v.as_f64()), e.record.input.as_f64());
@@ -105,7 +110,10 @@ async fn jobs_survive_a_closed_and_reopened_database_and_run_later() {
     first.setup().await.unwrap();
     let client = Client::new(first.clone(), Rc::new(EventBus::new()), JsPlatform);
     let out = client
-        .submit_many(vec![JsValue::from_str("later")], SubmitOptionsInput::default())
+        .submit_many(
+            vec![JsValue::from_str("later")],
+            SubmitOptionsInput::default(),
+        )
         .await
         .unwrap();
     let id = out[0].record.id.clone();

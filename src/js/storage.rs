@@ -10,12 +10,15 @@ use wasm_bindgen::prelude::*;
 
 use super::error::{get, invalid, to_js};
 use crate::runtime::{EventBus, SharedBus};
+use crate::storage::indexeddb::IndexedDbStorage;
 use crate::storage::{MemoryStorage, Storage};
 
 /// Either storage backend, so the JS classes need no generics.
 pub enum AnyStorage {
     /// In memory.
     Memory(MemoryStorage<JsValue>),
+    /// In IndexedDB.
+    IndexedDb(IndexedDbStorage),
 }
 
 /// Delegates a trait method to the active backend.
@@ -23,6 +26,7 @@ macro_rules! delegate {
     ($self:ident, $s:ident => $call:expr) => {
         match $self {
             AnyStorage::Memory($s) => $call.await,
+            AnyStorage::IndexedDb($s) => $call.await,
         }
     };
 }
@@ -44,6 +48,7 @@ mod any_impl {
         fn queue_name(&self) -> &str {
             match self {
                 AnyStorage::Memory(s) => s.queue_name(),
+                AnyStorage::IndexedDb(s) => s.queue_name(),
             }
         }
 
@@ -264,8 +269,91 @@ impl Drop for InMemoryQueueStorage {
     }
 }
 
-/// Placeholder until the IndexedDB backend lands: see the `idb` branch.
+/// Jobs kept in IndexedDB: they survive reloads and crashes, and every tab and worker of the
+/// origin can serve the queue. Several queues may share one database.
 #[wasm_bindgen]
 pub struct IndexedDbQueueStorage {
-    _id: u32,
+    id: u32,
+    handle: Rc<StorageHandle>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct IdbOptions {
+    db_name: Option<String>,
+}
+
+#[wasm_bindgen]
+impl IndexedDbQueueStorage {
+    /// A queue named `queueName` in the database `dbName` (default `wasm-job-queue`).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(js_name = queueName)] queue_name: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "{ dbName?: string }")] options: Option<
+            JsValue,
+        >,
+    ) -> Result<IndexedDbQueueStorage, JsValue> {
+        queue_name_arg(queue_name)?;
+        let o = super::convert::options_object(
+            &options.unwrap_or(JsValue::UNDEFINED),
+            "IndexedDbQueueStorage options",
+            &[],
+            &[],
+        )?;
+        let o: IdbOptions = super::convert::from_js(&o, "IndexedDbQueueStorage options")?;
+        if o.db_name.as_deref() == Some("") {
+            return Err(invalid("dbName must be a non-empty string"));
+        }
+        let storage = IndexedDbStorage::new(queue_name, o.db_name.as_deref());
+        let (id, handle) = register(AnyStorage::IndexedDb(storage));
+        Ok(IndexedDbQueueStorage { id, handle })
+    }
+
+    /// The queue this storage holds.
+    #[wasm_bindgen(getter, js_name = queueName)]
+    pub fn queue_name(&self) -> String {
+        self.handle.storage.queue_name().to_string()
+    }
+
+    /// The database name.
+    #[wasm_bindgen(getter, js_name = dbName)]
+    pub fn db_name(&self) -> String {
+        match &*self.handle.storage {
+            AnyStorage::IndexedDb(s) => s.db_name().to_string(),
+            AnyStorage::Memory(_) => String::new(),
+        }
+    }
+
+    /// Registry id (internal: lets `{ storage }` options find this object).
+    #[wasm_bindgen(getter, js_name = __wjqStorage)]
+    pub fn registry_id(&self) -> u32 {
+        self.id
+    }
+
+    /// Opens (and creates or upgrades) the database. Idempotent; reopens after `close()`.
+    #[wasm_bindgen(js_name = setupDatabase, unchecked_return_type = "Promise<void>")]
+    pub fn setup_database(&self) -> js_sys::Promise {
+        promise_unit(self.handle.clone(), setup_op)
+    }
+
+    /// Removes every job of this queue (not of other queues in the database), its limiter
+    /// start log and any hold.
+    #[wasm_bindgen(js_name = deleteAll, unchecked_return_type = "Promise<void>")]
+    pub fn delete_all(&self) -> js_sys::Promise {
+        promise_unit(self.handle.clone(), delete_all_op)
+    }
+
+    /// Closes the connection; later calls fail with `StorageUnavailableError` until
+    /// `setupDatabase()`.
+    pub fn close(&self) {
+        if let AnyStorage::IndexedDb(s) = &*self.handle.storage {
+            s.close();
+        }
+    }
+}
+
+impl Drop for IndexedDbQueueStorage {
+    fn drop(&mut self) {
+        unregister(self.id);
+    }
 }

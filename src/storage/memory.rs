@@ -380,9 +380,7 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
                     .cloned()
                     .collect();
                 // Creation order; a batch shares one time, so its sequence breaks the tie.
-                v.sort_by(|a, b| {
-                    (a.created_at, a.seq, &a.id).cmp(&(b.created_at, b.seq, &b.id))
-                });
+                v.sort_by(|a, b| (a.created_at, a.seq, &a.id).cmp(&(b.created_at, b.seq, &b.id)));
                 v.truncate(limit as usize);
                 v
             }
@@ -394,9 +392,7 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
                     .cloned()
                     .collect();
                 // Creation order; a batch shares one time, so its sequence breaks the tie.
-                v.sort_by(|a, b| {
-                    (a.created_at, a.seq, &a.id).cmp(&(b.created_at, b.seq, &b.id))
-                });
+                v.sort_by(|a, b| (a.created_at, a.seq, &a.id).cmp(&(b.created_at, b.seq, &b.id)));
                 v
             }
             ListQuery::Fingerprint(fp) => {

@@ -240,13 +240,14 @@ pub async fn never_before_run_after_and_promotion_queues_behind<X: Fixture>(x: &
     let b = claim(&s, "A", 10, at(99)).await;
     assert!(b.jobs.is_empty());
 
-    // At 150, d is due but queues behind w3, which was already waiting.
+    // d came due at 100, so it is waiting ahead of w3 (submitted at 120), though no claim
+    // ran in between; w4 outranks both by priority.
     put(x, &s, "w3", 0, at(120)).await;
     let mut w4 = JobSpec::new(x.payload(0));
     w4.priority = 1;
     enqueue(&s, "w4", w4, at(121)).await;
     let b = claim(&s, "A", 10, at(150)).await;
-    assert_eq!(ids(&b.jobs), ["w4", "w3", "d"]);
+    assert_eq!(ids(&b.jobs), ["w4", "d", "w3"]);
 }
 
 pub async fn claim_respects_max<X: Fixture>(x: &X) {
@@ -321,10 +322,11 @@ pub async fn expired_lease_recovered_then_stalled<X: Fixture>(x: &X) {
         ["a"],
         "an expired lease goes back to waiting and is claimed"
     );
-    assert!(b
-        .events
-        .iter()
-        .any(|e| matches!(e, JobEvent::Stalled { id } if id == "a")));
+    assert!(
+        b.events
+            .iter()
+            .any(|e| matches!(e, JobEvent::Stalled { id } if id == "a"))
+    );
     let again = &b.jobs[0];
     assert_eq!(again.attempt, 1, "a stalled run does not use an attempt");
     assert_eq!(again.stalled_count, 1);
@@ -471,16 +473,18 @@ pub async fn abort_waiting_active_finished_unknown_and_run<X: Fixture>(x: &X) {
     assert_eq!(ev.len(), 2);
     assert_eq!(get(&s, "r1b").await.status, JobStatus::Cancelled);
     assert_eq!(get(&s, "r2a").await.status, JobStatus::Waiting);
-    assert!(s
-        .abort(AbortTarget::Run("r1".into()), &policy, at(9))
-        .await
-        .unwrap()
-        .is_empty());
-    assert!(s
-        .abort(AbortTarget::Run("none".into()), &policy, at(9))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        s.abort(AbortTarget::Run("r1".into()), &policy, at(9))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.abort(AbortTarget::Run("none".into()), &policy, at(9))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 pub async fn progress_is_clamped_and_kept<X: Fixture>(x: &X) {
@@ -575,11 +579,12 @@ pub async fn delete_all_clears_jobs_hold_and_start_log<X: Fixture>(x: &X) {
         assert_eq!(s.count(st).await.unwrap(), 0, "{st}");
     }
     assert!(s.get("b").await.unwrap().is_none());
-    assert!(s
-        .list(ListQuery::Status(JobStatus::Waiting, 10))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        s.list(ListQuery::Status(JobStatus::Waiting, 10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     put(x, &s, "x", 1, at(2)).await;
     let b = s.claim(&req("A", 1, at(3), rate), at(3)).await.unwrap();
     assert_eq!(
@@ -683,19 +688,21 @@ pub async fn list_by_status_run_and_fingerprint<X: Fixture>(x: &X) {
     assert_eq!(x.read(fp[0].output.as_ref().unwrap()), Some(130));
     let run = s.list(ListQuery::RunId("run".into())).await.unwrap();
     assert_eq!(ids(&run), ["f1", "f2", "other"]);
-    assert!(s
-        .list(ListQuery::RunId("none".into()))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        s.list(ListQuery::RunId("none".into()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let done = s
         .list(ListQuery::Status(JobStatus::Completed, 2))
         .await
         .unwrap();
     assert_eq!(ids(&done), ["f1", "f2"], "creation order");
-    assert!(s
-        .list(ListQuery::Status(JobStatus::Completed, 0))
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        s.list(ListQuery::Status(JobStatus::Completed, 0))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -48,7 +48,7 @@ pub(crate) fn from_idb(err: idb::Error, what: &str) -> QueueError {
             return QueueError::StorageUnavailable(format!(
                 "{what}: IndexedDB is not available in this context (private mode, an \
                  opaque origin, or no window/worker); use memory storage"
-            ))
+            ));
         }
         E::AddFailed(v)
         | E::ClearFailed(v)

@@ -5,13 +5,13 @@ use futures::future::try_join_all;
 use idb::Query;
 use wasm_bindgen::JsValue;
 
-use super::schema::{after, prefix_range, up_to, IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE};
+use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, after, prefix_range, up_to};
 use super::schema::{IDX_FINGERPRINT, IDX_RUN, IDX_STATUS};
 use super::tx::Tx;
-use crate::core::claim::{plan_claim, ClaimView};
+use crate::core::claim::{ClaimView, plan_claim};
 use crate::core::{
-    transition, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError,
-    Settlement, Timestamp,
+    ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
+    Timestamp, transition,
 };
 use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch};
 
@@ -41,9 +41,18 @@ pub async fn enqueue(
     specs: Vec<(String, JobSpec<JsValue>)>,
     now: Timestamp,
 ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
-    let mut meta = tx.meta().await?;
+    let (mut meta, mut due) = futures::try_join!(
+        tx.meta(),
+        tx.index_all(IDX_DUE, up_to(queue, ms(now))?, None),
+    )?;
     let mut out = Vec::with_capacity(specs.len());
     let mut pending = Vec::new();
+    // Due delayed jobs become waiting before the new jobs take sequence numbers, so they
+    // keep their place ahead of jobs submitted after they came due (SEMANTICS.md).
+    for rec in &mut due {
+        transition::promote(rec, &mut meta);
+        pending.push(tx.put(rec)?);
+    }
     for (id, spec) in specs {
         // Requests run in order: this read sees the writes issued for earlier specs.
         if let Some(existing) = tx.get(&id).await? {
@@ -151,6 +160,15 @@ pub async fn settle(
                     e => SettleFail::Other(e),
                 })?);
                 events.extend(evs);
+                if let Some(next) = transition::follow_up(&rec, meta.next_seq, now) {
+                    if tx.get(&next.id).await?.is_none() {
+                        meta.take_seq();
+                        events.push(JobEvent::Submitted {
+                            id: next.id.clone(),
+                        });
+                        pending.push(tx.put(&next)?);
+                    }
+                }
                 results.push(Ok(()));
             }
             Err(e) => results.push(Err(e)),

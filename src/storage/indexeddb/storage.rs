@@ -8,7 +8,7 @@ use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
 use super::ops::{self, SettleFail};
-use super::schema::{open, DEFAULT_DB_NAME};
+use super::schema::{DEFAULT_DB_NAME, open};
 use super::tx::Tx;
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,

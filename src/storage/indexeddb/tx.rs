@@ -10,7 +10,7 @@ use web_sys::IdbTransaction;
 
 use super::codec::{meta_from_js, meta_to_js, record_from_js, record_to_js, uncloneable_field};
 use super::error::{from_dom, from_idb, is_data_clone, name_and_message};
-use super::schema::{key, JOBS, META, STORES};
+use super::schema::{JOBS, META, STORES, key};
 use crate::core::{JobRecord, QueueError, QueueMeta};
 
 /// An open transaction on `jobs` and `meta` for one queue.
@@ -142,7 +142,7 @@ impl Tx {
     pub fn put(
         &self,
         rec: &JobRecord<JsValue>,
-    ) -> Result<impl Future<Output = Result<(), QueueError>>, QueueError> {
+    ) -> Result<impl Future<Output = Result<(), QueueError>> + use<>, QueueError> {
         let what = "writing a job";
         let obj = record_to_js(rec)?;
         let req = self.jobs.put(&obj, None).map_err(|e| {
