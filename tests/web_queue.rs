@@ -88,9 +88,11 @@ async fn two_servers_on_two_connections_run_500_jobs_each_exactly_once() {
     b.stop(StopOptions::default()).await.unwrap();
 
     assert_eq!(client.count(JobStatus::Completed).await.unwrap(), 500);
-    let counts = counts.borrow();
-    assert_eq!(counts.len(), 500, "every job ran");
-    assert!(counts.values().all(|n| *n == 1), "no job ran twice");
+    {
+        let counts = counts.borrow();
+        assert_eq!(counts.len(), 500, "every job ran");
+        assert!(counts.values().all(|n| *n == 1), "no job ran twice");
+    }
     assert!(
         *runs_a.borrow() > 0 && *runs_b.borrow() > 0,
         "both servers worked: {} / {}",

@@ -68,6 +68,15 @@ pub enum JobEvent<P> {
         /// The job.
         id: String,
     },
+    /// Another context says the job changed (a hint: nothing is taken from it; listeners
+    /// re-read storage). `wake` when servers should look for work (a submit, a retry, a
+    /// finished job freeing a limit).
+    Changed {
+        /// The job (empty for queue-wide changes such as resume).
+        id: String,
+        /// Whether idle servers should try to claim.
+        wake: bool,
+    },
 }
 
 impl<P> JobEvent<P> {
@@ -82,14 +91,17 @@ impl<P> JobEvent<P> {
             | JobEvent::Error { id, .. }
             | JobEvent::Cancelled { id }
             | JobEvent::Stalled { id }
-            | JobEvent::Removed { id } => id,
+            | JobEvent::Removed { id }
+            | JobEvent::Changed { id, .. } => id,
         }
     }
 
     /// The public event name (`job_start`, ...), or `None` for internal events.
     pub fn name(&self) -> Option<&'static str> {
         Some(match self {
-            JobEvent::Submitted { .. } | JobEvent::Removed { .. } => return None,
+            JobEvent::Submitted { .. } | JobEvent::Removed { .. } | JobEvent::Changed { .. } => {
+                return None;
+            }
             JobEvent::Start { .. } => "job_start",
             JobEvent::Progress { .. } => "job_progress",
             JobEvent::Complete { .. } => "job_complete",

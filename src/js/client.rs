@@ -18,7 +18,7 @@ use super::platform::JsPlatform;
 use super::server::{JobQueueServer, check_queue_name};
 use super::snapshot::snapshot;
 use super::storage::{AnyStorage, StorageHandle, lookup};
-use crate::core::JobStatus;
+use crate::core::{JobEvent, JobStatus};
 use crate::runtime::{Client, Subscription};
 use crate::storage::{AbortTarget, ListQuery, Storage};
 
@@ -30,6 +30,7 @@ pub struct ClientShared {
     pub handle: Rc<StorageHandle>,
     listeners: Rc<Listeners>,
     subscription: RefCell<Option<Subscription<JsValue>>>,
+    remote: Rc<super::remote::Remote>,
 }
 
 impl ClientShared {
@@ -40,8 +41,13 @@ impl ClientShared {
         }
         let listeners = self.listeners.clone();
         let queue = self.handle.storage.queue_name().to_string();
+        let remote = self.remote.clone();
         let sub = self.client.subscribe(move |e| {
-            if let Some((name, args)) = job_event_args(&queue, e) {
+            if let JobEvent::Changed { id, .. } = e {
+                if remote.connected.get() {
+                    wasm_bindgen_futures::spawn_local(remote.clone().check(id.clone()));
+                }
+            } else if let Some((name, args)) = job_event_args(&queue, e) {
                 listeners.emit(name, &args);
             }
         });
@@ -142,11 +148,14 @@ impl JobQueueClient {
         let o: ClientOptions = from_js(&rest, "client options")?;
         check_queue_name(&o.queue_name, &handle)?;
         let client = Client::new(handle.storage.clone(), handle.bus.clone(), JsPlatform);
+        let listeners = Rc::new(Listeners::new(&JOB_EVENTS));
+        let remote = super::remote::Remote::new(handle.storage.clone(), listeners.clone());
         let shared = Rc::new(ClientShared {
             client,
             handle,
-            listeners: Rc::new(Listeners::new(&JOB_EVENTS)),
+            listeners,
             subscription: RefCell::new(None),
+            remote,
         });
         shared.resubscribe();
         Ok(JobQueueClient { shared })
@@ -158,6 +167,18 @@ impl JobQueueClient {
             .client
             .attach_bus(server.runtime().bus().clone());
         self.shared.resubscribe();
+    }
+
+    /// Also reports the lifecycle events of jobs that servers in other tabs and workers run
+    /// (through `BroadcastChannel` hints, each checked against storage). `waitFor` and
+    /// `onJobProgress` follow other contexts without it.
+    pub fn connect(&self) {
+        self.shared.remote.connected.set(true);
+    }
+
+    /// Undoes `connect`.
+    pub fn disconnect(&self) {
+        self.shared.remote.connected.set(false);
     }
 
     /// Undoes `attach`.

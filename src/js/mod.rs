@@ -1,6 +1,7 @@
 //! The `#[wasm_bindgen]` boundary JS users see. It converts and delegates; it decides nothing
 //! and never panics: every fallible call returns a JS `Error` with a stable `name`.
 
+mod broadcast;
 mod client;
 mod convert;
 mod error;
@@ -10,6 +11,7 @@ mod handle;
 mod limiter;
 mod options;
 mod platform;
+mod remote;
 mod server;
 mod snapshot;
 mod storage;

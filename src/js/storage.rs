@@ -141,6 +141,8 @@ pub struct StorageHandle {
     pub storage: Rc<AnyStorage>,
     /// Job events of every client and server using this storage object.
     pub bus: SharedBus<JsValue>,
+    /// The cross-context bridge (IndexedDB storages where `BroadcastChannel` exists).
+    pub broadcast: RefCell<Option<Rc<super::broadcast::Broadcast>>>,
 }
 
 thread_local! {
@@ -152,9 +154,18 @@ thread_local! {
 const HANDLE_KEY: &str = "__wjqStorage";
 
 fn register(storage: AnyStorage) -> (u32, Rc<StorageHandle>) {
+    let bus: SharedBus<JsValue> = Rc::new(EventBus::new());
+    let broadcast = match &storage {
+        AnyStorage::IndexedDb(s) => super::broadcast::Broadcast::open(
+            &format!("wjq:{}:{}", s.db_name(), s.queue_name()),
+            &bus,
+        ),
+        AnyStorage::Memory(_) => None,
+    };
     let handle = Rc::new(StorageHandle {
         storage: Rc::new(storage),
-        bus: Rc::new(EventBus::new()),
+        bus,
+        broadcast: RefCell::new(broadcast),
     });
     let id = NEXT_ID.with(|n| {
         let id = n.get();

@@ -1,6 +1,6 @@
 //! The client: submits jobs, reads them, aborts them, and waits for their results.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::future::select;
@@ -198,7 +198,11 @@ impl<S: Storage, X: Platform> Client<S, X> {
         let sub = {
             let (last, notify, id) = (last.clone(), notify.clone(), id.to_string());
             self.subscribe(move |e| {
-                if e.job_id() == id && (e.is_final() || matches!(e, JobEvent::Retry { .. })) {
+                if e.job_id() == id && matches!(e, JobEvent::Changed { .. }) {
+                    // A hint from another context: re-read storage.
+                    notify.notify();
+                } else if e.job_id() == id && (e.is_final() || matches!(e, JobEvent::Retry { .. }))
+                {
                     // Keep the first final event: a later `Removed` must not hide the output.
                     let keep = last.borrow().as_ref().is_some_and(|x| x.is_final());
                     if !keep {
@@ -253,44 +257,70 @@ impl<S: Storage, X: Platform> Client<S, X> {
     }
 
     /// Calls `f(progress, message, details)` on every progress of job `id`; first, once, with
-    /// the current progress if some was already reported.
+    /// the current progress if some was already reported. Hints from other contexts
+    /// ([`JobEvent::Changed`]) are checked against storage before anything is delivered.
     pub fn on_progress(
         &self,
         id: &str,
         f: impl Fn(f64, Option<String>, Option<S::Payload>) + 'static,
     ) -> Subscription<S::Payload> {
-        let f = Rc::new(f);
-        let seen = Rc::new(Cell::new(false));
+        let watch = Rc::new(ProgressWatch {
+            f: Box::new(f),
+            last: RefCell::new(None),
+        });
         let sub = {
-            let (f, seen, id) = (f.clone(), seen.clone(), id.to_string());
-            self.subscribe(move |e| {
-                if let JobEvent::Progress {
+            let (watch, id) = (watch.clone(), id.to_string());
+            let storage = self.storage.clone();
+            let platform = self.platform.clone();
+            self.subscribe(move |e| match e {
+                JobEvent::Progress {
                     id: jid,
                     progress,
                     message,
                     details,
-                } = e
-                {
-                    if *jid == id {
-                        seen.set(true);
-                        f(*progress, message.clone(), details.clone());
-                    }
+                } if *jid == id => watch.deliver(*progress, message.clone(), details.clone()),
+                JobEvent::Changed { id: jid, .. } if *jid == id => {
+                    platform.spawn(watch.clone().refresh(storage.clone(), id.clone()));
                 }
+                _ => {}
             })
         };
-        let storage = self.storage.clone();
-        let id = id.to_string();
-        self.platform.spawn(async move {
-            if let Ok(Some(rec)) = storage.get(&id).await {
-                let reported = rec.progress > 0.0
-                    || rec.progress_message.is_some()
-                    || rec.progress_details.is_some();
-                if reported && !seen.get() && !rec.status.is_final() {
-                    f(rec.progress, rec.progress_message, rec.progress_details);
-                }
-            }
-        });
+        self.platform
+            .spawn(watch.refresh(self.storage.clone(), id.to_string()));
         sub
+    }
+}
+
+/// A progress listener: `(progress, message, details)`.
+type ProgressListener<P> = Box<dyn Fn(f64, Option<String>, Option<P>)>;
+
+/// A progress listener and what it was last given (so re-reads deliver only changes).
+struct ProgressWatch<P> {
+    f: ProgressListener<P>,
+    last: RefCell<Option<(f64, Option<String>)>>,
+}
+
+impl<P: Clone> ProgressWatch<P> {
+    fn deliver(&self, progress: f64, message: Option<String>, details: Option<P>) {
+        *self.last.borrow_mut() = Some((progress, message.clone()));
+        (self.f)(progress, message, details);
+    }
+
+    /// Reads the job and delivers its progress if reported and not yet delivered.
+    async fn refresh<S: Storage<Payload = P>>(self: Rc<Self>, storage: Rc<S>, id: String) {
+        let Ok(Some(rec)) = storage.get(&id).await else {
+            return;
+        };
+        let reported =
+            rec.progress > 0.0 || rec.progress_message.is_some() || rec.progress_details.is_some();
+        if !reported || rec.status.is_final() {
+            return;
+        }
+        let current = (rec.progress, rec.progress_message.clone());
+        if self.last.borrow().as_ref() == Some(&current) {
+            return;
+        }
+        self.deliver(rec.progress, rec.progress_message, rec.progress_details);
     }
 }
 

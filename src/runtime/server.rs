@@ -244,6 +244,17 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                     }
                 }
                 JobEvent::Submitted { .. } | JobEvent::Retry { .. } => inner.wake.notify(),
+                JobEvent::Changed { id, wake } => {
+                    if *wake {
+                        inner.wake.notify();
+                    }
+                    // Aborted in another context? Check storage, never the message.
+                    if inner.running.borrow().contains_key(id) {
+                        inner
+                            .platform
+                            .spawn(check_cancelled(inner.clone(), id.clone()));
+                    }
+                }
                 _ => {}
             }
         });
@@ -328,6 +339,21 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
     /// Wakes the dispatcher (a job was submitted elsewhere, a limit may have opened).
     pub fn wake(&self) {
         self.inner.wake.notify();
+    }
+}
+
+/// Aborts the local run of job `id` if storage says the job was cancelled.
+async fn check_cancelled<S: Storage, X: Platform, E: Executor<S::Payload>>(
+    inner: Rc<Inner<S, X, E>>,
+    id: String,
+) {
+    if let Ok(Some(rec)) = inner.storage.get(&id).await {
+        if rec.status == crate::core::JobStatus::Cancelled {
+            let flag = inner.running.borrow().get(&id).map(|r| r.abort.clone());
+            if let Some(flag) = flag {
+                flag.abort(AbortReason::Cancelled);
+            }
+        }
     }
 }
 
