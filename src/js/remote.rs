@@ -15,6 +15,9 @@ use super::storage::AnyStorage;
 use crate::core::{JobRecord, JobStatus};
 use crate::storage::Storage;
 
+/// Past this many tracked jobs, ended ones are forgotten.
+const MAX_SEEN: usize = 4096;
+
 /// What a connected client last reported of a job.
 #[derive(Default, Clone, PartialEq)]
 struct Seen {
@@ -61,10 +64,13 @@ impl Remote {
         for (name, args) in self.changes(&rec, &mut now) {
             self.listeners.emit(name, &args);
         }
-        if now.ended {
-            self.seen.borrow_mut().remove(&id);
-        } else if now != before {
-            self.seen.borrow_mut().insert(id, now);
+        if now != before {
+            let mut seen = self.seen.borrow_mut();
+            // Ended jobs stay (a late hint must not report them again) until the map is large.
+            if seen.len() >= MAX_SEEN {
+                seen.retain(|_, s| !s.ended);
+            }
+            seen.insert(id, now);
         }
     }
 

@@ -1,0 +1,170 @@
+// End-to-end tests across contexts: pages of one origin share an IndexedDB queue; events
+// travel as BroadcastChannel hints that are checked against storage.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBrowser } from './helpers.mjs';
+
+const TEST_TIMEOUT_MS = 90_000;
+
+let env;
+
+before(async () => {
+  env = await startBrowser();
+});
+
+after(async () => {
+  await env?.close();
+});
+
+/** Opens a blank page with the package loaded as `window.wjq`. */
+async function openPage() {
+  const page = await env.newPage();
+  await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
+  await page.evaluate(async () => {
+    const mod = await import('/pkg/wasm_job_queue.js');
+    await mod.default();
+    window.wjq = mod;
+  });
+  return page;
+}
+
+/** In `page`: a server on the queue whose executor doubles `input.n` and records runs. */
+async function startServer(page, db, queue, options = {}) {
+  await page.evaluate(
+    async ({ db, queue, options }) => {
+      const { IndexedDbQueueStorage, JobQueueServer } = window.wjq;
+      const storage = new IndexedDbQueueStorage(queue, { dbName: db });
+      await storage.setupDatabase();
+      window.runs = [];
+      window.server = new JobQueueServer({
+        storage,
+        queueName: queue,
+        executor: async (input, ctx) => {
+          window.runs.push(ctx.jobId);
+          if (input.waitMs) await new Promise((r) => setTimeout(r, input.waitMs));
+          await ctx.updateProgress(50, 'half');
+          return { n: input.n * 2 };
+        },
+        ...options,
+      });
+      await window.server.start();
+    },
+    { db, queue, options },
+  );
+}
+
+test('a job submitted in one page wakes an idle server in another at once, and waitFor in the first resolves', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const db = `multi-${Date.now()}`;
+  const a = await openPage();
+  const b = await openPage();
+  try {
+    // A long poll interval: only the cross-page hint can wake the server quickly.
+    await startServer(b, db, 'q', { pollIntervalMs: 60_000 });
+    const r = await a.evaluate(async ({ db }) => {
+      const { IndexedDbQueueStorage, JobQueueClient } = window.wjq;
+      const storage = new IndexedDbQueueStorage('q', { dbName: db });
+      await storage.setupDatabase();
+      const client = new JobQueueClient({ storage, queueName: 'q' });
+      client.connect();
+      const events = [];
+      client.on('job_complete', (q, id, output) => events.push(['job_complete', id, output]));
+      // Let the server's first claim find nothing, so it sleeps.
+      await new Promise((r) => setTimeout(r, 300));
+      const t0 = performance.now();
+      const handle = await client.submit({ n: 21 });
+      const progress = [];
+      handle.onProgress((p, m) => progress.push([p, m]));
+      const output = await handle.waitFor({ timeoutMs: 10_000 });
+      const ms = performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 100));
+      return { output, ms, events, id: handle.id, progress };
+    }, { db });
+    assert.deepEqual(r.output, { n: 42 });
+    assert.ok(r.ms < 2_000, `woken at once, not by the 60 s poll: ${r.ms} ms`);
+    assert.deepEqual(r.events, [['job_complete', r.id, { n: 42 }]]);
+    const runs = await b.evaluate(() => window.runs);
+    assert.deepEqual(runs, [r.id]);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a forged BroadcastChannel message resolves nothing; abort from another page stops the executor', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const db = `forge-${Date.now()}`;
+  const a = await openPage();
+  const b = await openPage();
+  const c = await openPage();
+  try {
+    const id = await a.evaluate(async ({ db }) => {
+      const { IndexedDbQueueStorage, JobQueueClient } = window.wjq;
+      const storage = new IndexedDbQueueStorage('q', { dbName: db });
+      await storage.setupDatabase();
+      window.client = new JobQueueClient({ storage, queueName: 'q' });
+      window.client.connect();
+      window.seen = [];
+      window.client.on('job_complete', (q, id) => window.seen.push(id));
+      const handle = await window.client.submit({ n: 1 });
+      window.waiting = handle.waitFor({ timeoutMs: 2_000 }).then(
+        (v) => ({ resolved: v }),
+        (e) => ({ rejected: e.name }),
+      );
+      return handle.id;
+    }, { db });
+    // Page C forges "complete" for the waiting job, on the library's channel.
+    await c.evaluate(({ db, id }) => {
+      const ch = new BroadcastChannel(`wjq:${db}:q`);
+      ch.postMessage({ kind: 'complete', id });
+      ch.postMessage({ kind: 'complete', id, output: 'forged' });
+      ch.postMessage('garbage');
+      ch.close();
+    }, { db, id });
+    const forged = await a.evaluate(async (id) => {
+      const outcome = await window.waiting;
+      const job = await window.client.getJob(id);
+      return { outcome, status: job.status, seen: window.seen };
+    }, id);
+    assert.deepEqual(forged.outcome, { rejected: 'TimeoutError' });
+    assert.equal(forged.status, 'waiting');
+    assert.deepEqual(forged.seen, []);
+
+    // Now page B runs it slowly; page A aborts; B's executor sees its signal abort.
+    await b.evaluate(async ({ db }) => {
+      const { IndexedDbQueueStorage, JobQueueServer } = window.wjq;
+      const storage = new IndexedDbQueueStorage('q', { dbName: db });
+      await storage.setupDatabase();
+      window.abortReason = null;
+      window.server = new JobQueueServer({
+        storage, queueName: 'q',
+        executor: (input, ctx) => new Promise((resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            window.abortReason = ctx.signal.reason.name;
+            reject(ctx.signal.reason);
+          });
+        }),
+      });
+      await window.server.start();
+    }, { db });
+    const aborted = await a.evaluate(async (id) => {
+      const deadline = Date.now() + 10_000;
+      while ((await window.client.getJob(id)).status !== 'active' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await window.client.abort(id);
+      const result = await window.client.waitFor(id, { timeoutMs: 5_000 }).catch((e) => e.name);
+      return { result, status: (await window.client.getJob(id)).status };
+    }, id);
+    assert.deepEqual(aborted, { result: 'JobCancelledError', status: 'cancelled' });
+    const reason = await b.evaluate(async () => {
+      const deadline = Date.now() + 5_000;
+      while (!window.abortReason && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return window.abortReason;
+    });
+    assert.equal(reason, 'AbortError');
+  } finally {
+    await a.close();
+    await b.close();
+    await c.close();
+  }
+});
