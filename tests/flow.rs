@@ -382,6 +382,7 @@ fn a_job_of_a_vanished_worker_is_recovered_after_its_lease_without_using_an_atte
                 max_stalled: 1,
                 tokens: vec!["t".into()],
                 policy: Default::default(),
+                live_owners: None,
             };
             let batch = storage.claim(&req, pl.now()).await.unwrap();
             assert_eq!(batch.jobs.len(), 1);
@@ -599,4 +600,78 @@ fn submitting_an_existing_job_id_returns_the_existing_job_marked_duplicate() {
     );
     assert_eq!(out, json!(1));
     assert_eq!(*calls.borrow(), 1);
+}
+
+#[test]
+fn the_leader_recovers_a_dead_owners_job_at_once_and_hands_over_when_it_stops() {
+    let platform = VirtualPlatform::new(Timestamp(1_000_000), 9);
+    let storage = Rc::new(Store::new("q").with_shared_scope("db/q"));
+    let bus = Rc::new(EventBus::new());
+    let client = Rc::new(Client::new(storage.clone(), bus.clone(), platform.clone()));
+    let mk = || {
+        Server::new(
+            storage.clone(),
+            bus.clone(),
+            platform.clone(),
+            echo(),
+            ServerConfig {
+                lease_ms: 600_000,
+                ..ServerConfig::default()
+            },
+        )
+    };
+    let (a, b) = (mk(), mk());
+    let (st, pl) = (storage.clone(), platform.clone());
+    let (a2, b2) = (a.clone(), b.clone());
+    let (done_after, leaders, handover) = platform
+        .block_on(async move {
+            a2.start().await.unwrap();
+            b2.start().await.unwrap();
+            pl.sleep(10).await;
+            let leaders = (a2.is_leader(), b2.is_leader());
+            let id = submit(&client, json!(1), json!({})).await;
+            // A worker without a liveness lock (a closed tab) holds the job for 10 minutes.
+            let claimed = st
+                .claim(
+                    &wasm_job_queue::core::ClaimRequest {
+                        owner: "ghost".into(),
+                        max: 1,
+                        lease_ms: 600_000,
+                        limiter: LimiterSpec::Unlimited,
+                        max_stalled: 1,
+                        tokens: vec!["t".into()],
+                        policy: Default::default(),
+                        live_owners: None,
+                    },
+                    pl.now(),
+                )
+                .await
+                .unwrap();
+            let t0 = pl.now();
+            let out = client.wait_for(&id, None).await.unwrap();
+            assert_eq!(out, json!({"echo": 1}));
+            let took = pl.now().0 - t0.0;
+            assert_eq!(claimed.jobs.len(), 1);
+            // The leader stops: the other server takes over.
+            let leader = if a2.is_leader() {
+                a2.clone()
+            } else {
+                b2.clone()
+            };
+            let other = if a2.is_leader() {
+                b2.clone()
+            } else {
+                a2.clone()
+            };
+            leader.stop(StopOptions::default()).await.unwrap();
+            pl.sleep(10).await;
+            (took, leaders, other.is_leader())
+        })
+        .unwrap();
+    assert!(leaders.0 ^ leaders.1, "exactly one leader: {leaders:?}");
+    assert!(
+        done_after <= 2_000,
+        "recovered within the liveness check, not the 10 min lease: {done_after} ms"
+    );
+    assert!(handover, "the other server became leader");
 }

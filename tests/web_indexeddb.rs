@@ -78,6 +78,7 @@ fn req(owner: &str, max: u32, now: Timestamp) -> ClaimRequest {
         max_stalled: 1,
         tokens: (0..max).map(|i| format!("{owner}:{}:{i}", now.0)).collect(),
         policy: CleanupPolicy::default(),
+        live_owners: None,
     }
 }
 

@@ -28,12 +28,42 @@ pub struct ClaimRequest {
     pub tokens: Vec<String>,
     /// How long finished records are kept (for jobs this step fails).
     pub policy: CleanupPolicy,
+    /// Servers known alive (from Web Locks): an active job of any other owner that started
+    /// before the check is stalled at once, without waiting for its lease.
+    pub live_owners: Option<LiveOwners>,
+}
+
+/// The owners holding their liveness lock at `checked_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveOwners {
+    /// Owner ids whose lock was held.
+    pub owners: Vec<String>,
+    /// When the locks were read.
+    pub checked_at: Timestamp,
+}
+
+/// Whether an active job must be recovered: its lease expired, or its owner is known dead
+/// (a job claimed after the liveness check is never judged by it).
+pub fn is_stalled<P>(rec: &JobRecord<P>, now: Timestamp, live: Option<&LiveOwners>) -> bool {
+    let Some(lease) = &rec.lease else {
+        return false;
+    };
+    if lease.until <= now {
+        return true;
+    }
+    match live {
+        Some(l) => {
+            rec.started_at.is_some_and(|t| t < l.checked_at)
+                && !l.owners.contains(&lease.owner)
+        }
+        None => false,
+    }
 }
 
 /// What storage read for a claim step, inside the transaction that will apply the plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimView<P> {
-    /// Active jobs whose lease expired (`lease.until <= now`).
+    /// Active jobs to recover: lease expired, or owner dead (see [`is_stalled`]).
     pub expired: Vec<JobRecord<P>>,
     /// Delayed jobs now due (`run_after <= now`), earliest first.
     pub due: Vec<JobRecord<P>>,

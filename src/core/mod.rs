@@ -19,7 +19,7 @@ pub mod status;
 pub mod time;
 pub mod transition;
 
-pub use claim::{ClaimPlan, ClaimRequest, ClaimView, Wake, plan_claim};
+pub use claim::{ClaimPlan, ClaimRequest, ClaimView, LiveOwners, Wake, is_stalled, plan_claim};
 pub use error::QueueError;
 pub use event::JobEvent;
 pub use job::{JobRecord, JobSpec, Lease, RunEntry};

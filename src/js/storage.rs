@@ -52,6 +52,13 @@ mod any_impl {
             }
         }
 
+        fn shared_scope(&self) -> Option<String> {
+            match self {
+                AnyStorage::Memory(s) => s.shared_scope(),
+                AnyStorage::IndexedDb(s) => s.shared_scope(),
+            }
+        }
+
         async fn setup(&self) -> Result<(), QueueError> {
             delegate!(self, s => s.setup())
         }

@@ -48,6 +48,7 @@ where
                     max_stalled: c.max_stalled_count,
                     tokens: (0..free).map(|_| inner.platform.random_id()).collect(),
                     policy: c.cleanup,
+                    live_owners: None,
                 }
             };
             match inner.storage.claim(&req, inner.platform.now()).await {

@@ -23,7 +23,7 @@ pub use config::{MAX_WORKERS, ServerConfig, ServerOptionsInput, worker_count};
 pub use dispatch::MAX_TIMER_MS;
 pub use executor::{Executor, FnExecutor, LocalFuture, ProgressFn, RunContext};
 pub use notify::{Notified, Notify};
-pub use platform::{Platform, PlatformExt};
+pub use platform::{LockGuard, Platform, PlatformExt};
 pub use server::{Server, ServerEvent, StopOptions};
 pub use stats::ServerStats;
 pub use virtual_time::{Stalled, VirtualPlatform};

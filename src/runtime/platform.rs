@@ -19,6 +19,47 @@ pub trait Platform: Clone + 'static {
 
     /// A random 64-bit number (ids, lease tokens, jitter).
     fn random_u64(&self) -> u64;
+
+    /// Acquires the exclusive lock `name`, shared by every context of the origin (the Web
+    /// Locks API), waiting while another context holds it; released when the guard drops.
+    /// `None` where the host has no such locks.
+    fn lock(&self, name: &str) -> impl Future<Output = Option<LockGuard>> + 'static {
+        let _ = name;
+        std::future::ready(None)
+    }
+
+    /// The names of the locks held now in the origin; `None` where the host has none.
+    fn held_locks(&self) -> impl Future<Output = Option<Vec<String>>> + 'static {
+        std::future::ready(None)
+    }
+}
+
+/// A held lock, released when dropped.
+pub struct LockGuard {
+    release: Option<Box<dyn FnOnce()>>,
+}
+
+impl LockGuard {
+    /// A guard that calls `release` when dropped.
+    pub fn new(release: impl FnOnce() + 'static) -> Self {
+        LockGuard {
+            release: Some(Box::new(release)),
+        }
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if let Some(r) = self.release.take() {
+            r();
+        }
+    }
+}
+
+impl std::fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LockGuard")
+    }
 }
 
 /// Helpers over any [`Platform`].

@@ -12,7 +12,7 @@ use super::bus::EventBus;
 use super::config::{ServerConfig, worker_count};
 use super::executor::Executor;
 use super::notify::Notify;
-use super::platform::Platform;
+use super::platform::{LockGuard, Platform};
 use super::stats::ServerStats;
 use crate::core::{JobEvent, QueueError, RunOutcome, Settlement, Timestamp};
 use crate::storage::Storage;
@@ -90,6 +90,14 @@ pub(super) struct Inner<S: Storage, X, E> {
     pub committing: Cell<bool>,
     pub stats: RefCell<ServerStats>,
     pub bus_subscription: Cell<Option<u64>>,
+    /// Held while running: tells other contexts this server is alive (Web Locks).
+    pub owner_lock: RefCell<Option<LockGuard>>,
+    /// Held by the one server of the queue that runs the chores (Web Locks).
+    pub leader_lock: RefCell<Option<LockGuard>>,
+    /// Whether this server runs the queue's chores (cleanup, dead-owner recovery).
+    pub is_leader: Cell<bool>,
+    /// Whether owner liveness can be read (locks exist and the storage is shared).
+    pub liveness: Cell<bool>,
 }
 
 impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
@@ -180,6 +188,10 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                 committing: Cell::new(false),
                 stats: RefCell::new(ServerStats::default()),
                 bus_subscription: Cell::new(None),
+                owner_lock: RefCell::new(None),
+                leader_lock: RefCell::new(None),
+                is_leader: Cell::new(false),
+                liveness: Cell::new(false),
             }),
         }
     }
@@ -214,6 +226,12 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
         self.inner.stats.borrow().clone()
     }
 
+    /// Whether this server currently runs the queue's chores (cleanup, recovery of jobs
+    /// whose worker vanished). One server per shared queue is leader when Web Locks exist.
+    pub fn is_leader(&self) -> bool {
+        self.inner.is_leader.get()
+    }
+
     /// Jobs running now.
     pub fn active_count(&self) -> usize {
         self.inner.running.borrow().len()
@@ -229,9 +247,27 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
         if inner.phase.get() == Phase::Running {
             return Ok(());
         }
+        // Liveness: hold a lock named after this server while it runs.
+        let owner_lock = inner.platform.lock(&owner_lock_name(&inner.id)).await;
+        let scope = inner.storage.shared_scope();
+        inner.liveness.set(owner_lock.is_some() && scope.is_some());
+        *inner.owner_lock.borrow_mut() = owner_lock;
+        if inner.phase.get() == Phase::Running {
+            return Ok(());
+        }
         let epoch = inner.epoch.get() + 1;
         inner.epoch.set(epoch);
         inner.phase.set(Phase::Running);
+        match scope {
+            // One leader per shared queue; without locks every server does the chores.
+            Some(scope) if inner.liveness.get() => {
+                inner.is_leader.set(false);
+                inner
+                    .platform
+                    .spawn(seek_leadership(inner.clone(), epoch, scope));
+            }
+            _ => inner.is_leader.set(true),
+        }
         *inner.stats.borrow_mut() = ServerStats::default();
         let weak = Rc::downgrade(inner);
         let sub = inner.bus.subscribe(move |e: &JobEvent<S::Payload>| {
@@ -321,6 +357,9 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
         if let Some(sub) = inner.bus_subscription.take() {
             inner.bus.unsubscribe(sub);
         }
+        inner.is_leader.set(false);
+        inner.leader_lock.borrow_mut().take();
+        inner.owner_lock.borrow_mut().take();
         inner.phase.set(Phase::Stopped);
         inner.wake.notify();
         inner.idle.notify();
@@ -340,6 +379,29 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
     pub fn wake(&self) {
         self.inner.wake.notify();
     }
+}
+
+/// The liveness lock of server `id`.
+pub(super) fn owner_lock_name(id: &str) -> String {
+    format!("{OWNER_LOCK_PREFIX}{id}")
+}
+
+/// The prefix of liveness lock names.
+pub(super) const OWNER_LOCK_PREFIX: &str = "wjq-owner:";
+
+/// Waits for the queue's leader lock; keeps it while this run of the server lasts.
+async fn seek_leadership<S: Storage, X: Platform, E: Executor<S::Payload>>(
+    inner: Rc<Inner<S, X, E>>,
+    epoch: u64,
+    scope: String,
+) {
+    let guard = inner.platform.lock(&format!("wjq-leader:{scope}")).await;
+    if inner.live(epoch) {
+        *inner.leader_lock.borrow_mut() = guard;
+        inner.is_leader.set(true);
+        inner.idle.notify();
+    }
+    // Otherwise the guard drops here: the lock passes on to the next server waiting.
 }
 
 /// Aborts the local run of job `id` if storage says the job was cancelled.

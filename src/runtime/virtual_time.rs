@@ -3,7 +3,7 @@
 //! backoff run in microseconds.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 use futures::executor::{LocalPool, LocalSpawner};
 use futures::task::LocalSpawnExt;
 
-use super::platform::Platform;
+use super::platform::{LockGuard, Platform};
 use crate::core::rng::{Rng, SplitMix64};
 use crate::core::{Clock, ManualClock, Timestamp};
 
@@ -22,6 +22,8 @@ struct Shared {
     next_timer: Cell<u64>,
     rng: RefCell<SplitMix64>,
     spawner: LocalSpawner,
+    /// Held lock names, and tasks waiting for one to be released.
+    locks: RefCell<(BTreeSet<String>, Vec<Waker>)>,
 }
 
 /// A virtual-time platform. Clones share the clock, timers and pool.
@@ -48,6 +50,7 @@ impl VirtualPlatform {
                 next_timer: Cell::new(0),
                 rng: RefCell::new(SplitMix64::new(seed)),
                 spawner,
+                locks: RefCell::new((BTreeSet::new(), Vec::new())),
             }),
             pool: Rc::new(RefCell::new(pool)),
         }
@@ -138,6 +141,47 @@ impl Platform for VirtualPlatform {
 
     fn random_u64(&self) -> u64 {
         self.shared.rng.borrow_mut().next_u64()
+    }
+
+    fn lock(&self, name: &str) -> impl Future<Output = Option<LockGuard>> + 'static {
+        LockWait {
+            name: name.to_string(),
+            shared: self.shared.clone(),
+        }
+    }
+
+    fn held_locks(&self) -> impl Future<Output = Option<Vec<String>>> + 'static {
+        std::future::ready(Some(self.shared.locks.borrow().0.iter().cloned().collect()))
+    }
+}
+
+/// Waits for a virtual lock to be free, then takes it.
+struct LockWait {
+    name: String,
+    shared: Rc<Shared>,
+}
+
+impl Future for LockWait {
+    type Output = Option<LockGuard>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut locks = self.shared.locks.borrow_mut();
+        if locks.0.contains(&self.name) {
+            locks.1.push(cx.waker().clone());
+            return Poll::Pending;
+        }
+        locks.0.insert(self.name.clone());
+        let (shared, name) = (self.shared.clone(), self.name.clone());
+        Poll::Ready(Some(LockGuard::new(move || {
+            let waiters = {
+                let mut locks = shared.locks.borrow_mut();
+                locks.0.remove(&name);
+                std::mem::take(&mut locks.1)
+            };
+            for w in waiters {
+                w.wake();
+            }
+        })))
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::future::{Future, ready};
 
 use super::traits::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Storage};
-use crate::core::claim::{ClaimView, plan_claim};
+use crate::core::claim::{ClaimView, is_stalled, plan_claim};
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
     Settlement, Timestamp, transition,
@@ -135,7 +135,19 @@ impl<P: Clone> State<P> {
                 .map(|(_, id)| id.clone())
                 .collect()
         };
-        let expired_ids = due(&self.leases);
+        let expired_ids: Vec<String> = match &req.live_owners {
+            None => due(&self.leases),
+            Some(live) => self
+                .leases
+                .iter()
+                .filter(|(_, id)| {
+                    self.jobs
+                        .get(id)
+                        .is_some_and(|r| is_stalled(r, now, Some(live)))
+                })
+                .map(|(_, id)| id.clone())
+                .collect(),
+        };
         let due_ids = due(&self.delayed);
         let take = |st: &Self, ids: Vec<String>| -> Vec<JobRecord<P>> {
             ids.iter()
@@ -212,6 +224,7 @@ impl<P: Clone> State<P> {
 pub struct MemoryStorage<P> {
     queue: String,
     state: RefCell<State<P>>,
+    scope: Option<String>,
 }
 
 impl<P: Clone> MemoryStorage<P> {
@@ -220,7 +233,15 @@ impl<P: Clone> MemoryStorage<P> {
         MemoryStorage {
             queue: queue.to_string(),
             state: RefCell::new(State::default()),
+            scope: None,
         }
+    }
+
+    /// Treats this storage as shared under `scope` (as an IndexedDB queue is): servers then
+    /// elect a leader and recover dead owners' jobs. For tests of those chores.
+    pub fn with_shared_scope(mut self, scope: &str) -> Self {
+        self.scope = Some(scope.to_string());
+        self
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut State<P>) -> R) -> R {
@@ -233,6 +254,10 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
 
     fn queue_name(&self) -> &str {
         &self.queue
+    }
+
+    fn shared_scope(&self) -> Option<String> {
+        self.scope.clone()
     }
 
     fn setup(&self) -> impl Future<Output = Result<(), QueueError>> {

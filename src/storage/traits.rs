@@ -66,6 +66,12 @@ pub trait Storage: 'static {
     /// The queue this storage serves.
     fn queue_name(&self) -> &str;
 
+    /// A name for this queue that is the same in every context sharing its data (e.g.
+    /// `database/queue`), or `None` when the data is private to this context (memory).
+    fn shared_scope(&self) -> Option<String> {
+        None
+    }
+
     /// Opens or creates what the storage needs (idempotent).
     fn setup(&self) -> impl Future<Output = Result<(), QueueError>>;
 

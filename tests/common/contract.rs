@@ -69,6 +69,7 @@ fn req(owner: &str, max: u32, now: Timestamp, limiter: LimiterSpec) -> ClaimRequ
         max_stalled: 1,
         tokens: (0..max).map(|i| format!("{owner}:{}:{i}", now.0)).collect(),
         policy: CleanupPolicy::default(),
+        live_owners: None,
     }
 }
 

@@ -135,6 +135,7 @@ fn request(token: usize) -> ClaimRequest {
         max_stalled: 1,
         tokens: vec![format!("token-{token}")],
         policy: CleanupPolicy::default(),
+        live_owners: None,
     }
 }
 

@@ -18,6 +18,7 @@ fn request(token: u32) -> ClaimRequest {
         max_stalled: 1,
         tokens: vec![format!("token-{token}")],
         policy: CleanupPolicy::default(),
+        live_owners: None,
     }
 }
 

@@ -8,7 +8,7 @@ use wasm_bindgen::JsValue;
 use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, after, prefix_range, up_to};
 use super::schema::{IDX_FINGERPRINT, IDX_RUN, IDX_STATUS};
 use super::tx::Tx;
-use crate::core::claim::{ClaimView, plan_claim};
+use crate::core::claim::{ClaimView, is_stalled, plan_claim};
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
     Timestamp, transition,
@@ -88,7 +88,17 @@ pub async fn claim(
     let head_limit = req.max.saturating_add(1);
     let (mut meta, expired, due, mut head, active, next_due, next_lease) = futures::try_join!(
         tx.meta(),
-        tx.index_all(IDX_LEASE, up_to(queue, ms(now))?, None),
+        async {
+            match &req.live_owners {
+                None => tx.index_all(IDX_LEASE, up_to(queue, ms(now))?, None).await,
+                Some(live) => Ok(tx
+                    .index_all(IDX_LEASE, all()?, None)
+                    .await?
+                    .into_iter()
+                    .filter(|r| is_stalled(r, now, Some(live)))
+                    .collect()),
+            }
+        },
         tx.index_all(IDX_DUE, up_to(queue, ms(now))?, None),
         tx.index_all(IDX_CLAIM, all()?, Some(head_limit)),
         tx.index_count(IDX_LEASE, all()?),

@@ -79,6 +79,10 @@ impl Storage for IndexedDbStorage {
         &self.queue
     }
 
+    fn shared_scope(&self) -> Option<String> {
+        Some(format!("{}/{}", self.db_name(), self.queue))
+    }
+
     async fn setup(&self) -> Result<(), QueueError> {
         self.closed.set(false);
         self.connection().await.map(|_| ())
