@@ -53,8 +53,7 @@ pub fn is_stalled<P>(rec: &JobRecord<P>, now: Timestamp, live: Option<&LiveOwner
     }
     match live {
         Some(l) => {
-            rec.started_at.is_some_and(|t| t < l.checked_at)
-                && !l.owners.contains(&lease.owner)
+            rec.started_at.is_some_and(|t| t < l.checked_at) && !l.owners.contains(&lease.owner)
         }
         None => false,
     }

@@ -157,6 +157,13 @@ impl JobQueueServer {
         }
     }
 
+    /// Whether this server is the queue's leader (runs cleanup and recovers the jobs of
+    /// vanished workers). With Web Locks one server per queue is; without, every server is.
+    #[wasm_bindgen(js_name = isLeader)]
+    pub fn is_leader(&self) -> bool {
+        self.server.is_leader()
+    }
+
     /// The configured number of workers.
     #[wasm_bindgen(js_name = getWorkerCount)]
     pub fn get_worker_count(&self) -> u32 {

@@ -62,33 +62,21 @@ where
     X: Platform,
     E: Executor<S::Payload>,
 {
-    let mut next_cleanup = inner.platform.now();
-    let mut next_check = inner.platform.now();
+    let start = inner.platform.now();
+    let mut next_cleanup = start;
+    let mut next_check = start;
+    let mut next_renew = start.plus_ms(inner.config.borrow().lease_ms / 3);
     while inner.live(epoch) {
+        // Taken first: a leadership change or a stop during the work below still wakes us.
+        let woken = inner.chores.notified();
         let (lease_ms, cleanup_every) = {
             let c = inner.config.borrow();
             (c.lease_ms, c.cleanup_interval_ms)
         };
         let now = inner.platform.now();
-        let leases: Vec<(String, String)> = inner
-            .running
-            .borrow()
-            .iter()
-            .filter(|(_, r)| !r.reported)
-            .map(|(id, r)| (id.clone(), r.token.clone()))
-            .collect();
-        if !leases.is_empty() {
-            match inner.storage.renew(leases, now.plus_ms(lease_ms)).await {
-                Ok(lost) => {
-                    for id in lost {
-                        let flag = inner.running.borrow().get(&id).map(|r| r.abort.clone());
-                        if let Some(f) = flag {
-                            f.abort(AbortReason::LeaseLost);
-                        }
-                    }
-                }
-                Err(err) => inner.report(err),
-            }
+        if now >= next_renew {
+            renew_leases(&inner, now.plus_ms(lease_ms)).await;
+            next_renew = now.plus_ms((lease_ms / 3).max(1));
         }
         let leader = inner.is_leader.get();
         if leader && inner.liveness.get() && now >= next_check {
@@ -108,30 +96,44 @@ where
             next_cleanup = now.plus_ms(cleanup_every);
         }
         let now = inner.platform.now();
-        let mut ms = (lease_ms / 3).max(1);
+        let mut wake_at = next_renew;
         if inner.is_leader.get() {
-            ms = ms.min(now.until(next_cleanup).max(1));
+            wake_at = wake_at.min(next_cleanup);
             if inner.liveness.get() {
-                ms = ms.min(now.until(next_check).max(1));
+                wake_at = wake_at.min(next_check);
             }
         }
-        let ms = ms.min(super::dispatch::MAX_TIMER_MS);
-        let stop = inner.idle.notified();
-        let sleep = inner.platform.sleep(ms);
-        // Wake on stop too, so a stopped server leaves no long timer behind.
-        select(
-            Box::pin(sleep),
-            Box::pin(async {
-                let mut stop = stop;
-                loop {
-                    (&mut stop).await;
-                    if !inner.live(epoch) {
-                        break;
-                    }
-                    stop = inner.idle.notified();
+        let ms = now.until(wake_at).clamp(1, super::dispatch::MAX_TIMER_MS);
+        select(Box::pin(inner.platform.sleep(ms)), Box::pin(woken)).await;
+    }
+}
+
+/// Extends the leases of this server's runs to `until`; aborts the runs whose lease was lost.
+async fn renew_leases<S, X, E>(inner: &Rc<Inner<S, X, E>>, until: crate::core::Timestamp)
+where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
+    let leases: Vec<(String, String)> = inner
+        .running
+        .borrow()
+        .iter()
+        .filter(|(_, r)| !r.reported)
+        .map(|(id, r)| (id.clone(), r.token.clone()))
+        .collect();
+    if leases.is_empty() {
+        return;
+    }
+    match inner.storage.renew(leases, until).await {
+        Ok(lost) => {
+            for id in lost {
+                let flag = inner.running.borrow().get(&id).map(|r| r.abort.clone());
+                if let Some(f) = flag {
+                    f.abort(AbortReason::LeaseLost);
                 }
-            }),
-        )
-        .await;
+            }
+        }
+        Err(err) => inner.report(err),
     }
 }

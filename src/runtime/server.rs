@@ -83,8 +83,10 @@ pub(super) struct Inner<S: Storage, X, E> {
     pub epoch: Cell<u64>,
     /// Wakes the dispatcher: a submit, a freed slot, a retry, a scale-up.
     pub wake: Notify,
-    /// Wakes `stop()` and the chores when something ends.
+    /// Wakes `stop()` when a run ends or reports.
     pub idle: Notify,
+    /// Wakes the chores (leadership gained, stop).
+    pub chores: Notify,
     pub running: RefCell<HashMap<String, Running>>,
     pub pending: RefCell<Vec<Pending<S::Payload>>>,
     pub committing: Cell<bool>,
@@ -183,6 +185,7 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                 epoch: Cell::new(0),
                 wake: Notify::new(),
                 idle: Notify::new(),
+                chores: Notify::new(),
                 running: RefCell::new(HashMap::new()),
                 pending: RefCell::new(Vec::new()),
                 committing: Cell::new(false),
@@ -315,6 +318,7 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
         inner.phase.set(Phase::Stopping);
         inner.wake.notify();
         inner.idle.notify();
+        inner.chores.notify();
         if opts.graceful {
             let deadline = opts.timeout_ms.map(|ms| inner.platform.now().plus_ms(ms));
             loop {
@@ -399,7 +403,7 @@ async fn seek_leadership<S: Storage, X: Platform, E: Executor<S::Payload>>(
     if inner.live(epoch) {
         *inner.leader_lock.borrow_mut() = guard;
         inner.is_leader.set(true);
-        inner.idle.notify();
+        inner.chores.notify();
     }
     // Otherwise the guard drops here: the lock passes on to the next server waiting.
 }
