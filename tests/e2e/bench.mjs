@@ -21,14 +21,18 @@
 // for IndexedDB and memory storage; the median of --runs runs is reported. Prints a table,
 // the ratios of the issue's targets (information only), then one line `BENCH_JSON {...}`.
 //
-// Usage: node tests/e2e/bench.mjs [--runs N] [--quick] [--profile PATH] [--timeout-ms MS]
+// Usage: node tests/e2e/bench.mjs [--runs N] [--quick] [--profile PATH] [--timeout-ms MS] [--only REGEX]
 //   --runs N        runs per measurement (default 3; the median is reported)
 //   --quick         fewer jobs (smoke test: 100 jobs, 2,000 for the large drain, 30 latency)
 //   --profile PATH  also take a Chromium CPU profile (DevTools protocol) of one extra run of
-//                   each drain with 4 workers (IndexedDB, and memory with the large count),
+//                   each drain with 4 workers (IndexedDB, and memory with the large count;
+//                   the jobs are queued before the profiler starts),
 //                   write PATH.<kind>.cpuprofile (PATH without its .cpuprofile suffix) and
 //                   print the top-20 self-time entries of each
 //   --timeout-ms MS per-measurement time limit (default 120000)
+//   --only REGEX    run only the measurements whose id matches (ids: raw, idb.submit,
+//                   idb.submitBatch, idb.drain1, idb.drain4, idb.latency, memory.*,
+//                   memory.drain4Large); the others are reported as n/a
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -40,7 +44,7 @@ import { CHROMIUM_PATH, REPO_ROOT, startBrowser } from './helpers.mjs';
 const WASM_PATH = path.join(REPO_ROOT, 'pkg', 'wasm_job_queue_bg.wasm');
 
 function parseArgs(argv) {
-  const opts = { runs: 3, quick: false, profile: null, timeoutMs: 120_000 };
+  const opts = { runs: 3, quick: false, profile: null, timeoutMs: 120_000, only: null };
   for (let i = 0; i < argv.length; i++) {
     const [key, inline] = argv[i].split(/=(.*)/s, 2);
     const value = () => {
@@ -52,8 +56,9 @@ function parseArgs(argv) {
     else if (key === '--quick') opts.quick = true;
     else if (key === '--profile') opts.profile = value();
     else if (key === '--timeout-ms') opts.timeoutMs = Number(value());
+    else if (key === '--only') opts.only = new RegExp(value());
     else if (key === '--help' || key === '-h') {
-      console.log('usage: node tests/e2e/bench.mjs [--runs N] [--quick] [--profile PATH] [--timeout-ms MS]');
+      console.log('usage: node tests/e2e/bench.mjs [--runs N] [--quick] [--profile PATH] [--timeout-ms MS] [--only REGEX]');
       process.exit(0);
     } else throw new Error(`unknown argument ${argv[i]} (see --help)`);
   }
@@ -134,6 +139,13 @@ async function runInPage(env, fn, args, { timeoutMs, profile = false }) {
     await page.goto(`${env.baseUrl}/tests/e2e/pages/bench.html`);
     await page.evaluate(() => window.benchReady);
     let cdp;
+    const evalArgs = { ...args, timeoutMs: Math.max(1000, timeoutMs - 5000) };
+    let runFn = fn;
+    if (profile && fn === 'drain') {
+      // Queue the jobs before the profiler starts: the profile covers the drain alone.
+      await page.evaluate((a) => window.bench.drainPrepare(a), evalArgs);
+      runFn = 'drainRun';
+    }
     if (profile) {
       cdp = await env.context.newCDPSession(page);
       await cdp.send('Profiler.enable');
@@ -144,7 +156,7 @@ async function runInPage(env, fn, args, { timeoutMs, profile = false }) {
       timer = setTimeout(() => reject(new Error(`${fn}(${JSON.stringify(args)}) timed out after ${timeoutMs} ms`)), timeoutMs);
     });
     const result = await Promise.race([
-      page.evaluate(([f, a]) => window.bench[f](a), [fn, { ...args, timeoutMs: Math.max(1000, timeoutMs - 5000) }]),
+      page.evaluate(([f, a]) => window.bench[f](a), [runFn, evalArgs]),
       timeout,
     ]);
     if (cdp) {
@@ -170,7 +182,7 @@ function categoryOf(node) {
   if (name === '(idle)') return 'idle';
   if (name === '(program)') return 'program (native, outside JS)';
   if (name === '(garbage collector)') return 'garbage collector';
-  if (url.startsWith('wasm://')) return 'wasm (Rust)';
+  if (url.startsWith('wasm://') || url.endsWith('.wasm')) return 'wasm (Rust)';
   if (url.includes('wasm_job_queue.js')) return 'wasm-bindgen JS glue';
   if (url.includes('bench.js')) return 'bench page (executor, listeners)';
   if (!url) return 'native / builtins';
@@ -193,7 +205,7 @@ function summarizeProfile(profile, top = 20) {
     const node = byId.get(id);
     const { functionName, url, lineNumber, columnNumber } = node.callFrame;
     const file = url ? url.replace(/^.*\//, '') : '';
-    const where = url.startsWith('wasm://') ? 'wasm' : file ? `${file}:${lineNumber + 1}:${columnNumber + 1}` : '';
+    const where = url.startsWith('wasm://') || url.endsWith('.wasm') ? 'wasm' : file ? `${file}:${lineNumber + 1}:${columnNumber + 1}` : '';
     const key = `${functionName || '(anonymous)'}\t${where}`;
     fns.set(key, (fns.get(key) ?? 0) + ms);
     const cat = categoryOf(node);
@@ -274,6 +286,7 @@ async function main() {
       }
     }
     for (const m of measurements) {
+      if (opts.only && !opts.only.test(m.id)) continue;
       const runs = [];
       for (let r = 0; r < opts.runs; r++) {
         const t = Date.now();

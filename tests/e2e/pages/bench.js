@@ -99,14 +99,32 @@ async function submitBatch({ kind, n }) {
 /**
  * `n` jobs queued first (submitBatch, no server), then a server with `workers` workers is
  * started; timed from `server.start()` until `n` job_complete events were heard. The final
- * count is checked with `client.size('completed')`.
+ * count is checked with `client.size('completed')`. `drainPrepare` queues the jobs and
+ * `drainRun` times the drain, so a CPU profile can cover the drain alone (bench.mjs
+ * --profile); `drain` does both.
  */
-async function drain({ kind, n, workers, timeoutMs = 110_000 }) {
+let preparedDrain = null;
+
+async function drainPrepare({ kind, n, workers }) {
+  if (preparedDrain) throw new Error('drainPrepare: a prepared drain is pending');
   const { storage, queueName, cleanup } = await freshStorage(kind);
   const client = new JobQueueClient({ storage, queueName });
-  freeAll(await client.submitBatch(inputs(n)));
-  const waiting = await client.size('waiting');
-  if (waiting !== n) throw new Error(`drain: ${waiting} waiting before start, expected ${n}`);
+  try {
+    freeAll(await client.submitBatch(inputs(n)));
+    const waiting = await client.size('waiting');
+    if (waiting !== n) throw new Error(`drain: ${waiting} waiting before start, expected ${n}`);
+  } catch (err) {
+    client.free();
+    await cleanup();
+    throw err;
+  }
+  preparedDrain = { storage, queueName, cleanup, client, n, workers };
+}
+
+async function drainRun({ timeoutMs = 110_000 } = {}) {
+  if (!preparedDrain) throw new Error('drainRun: call drainPrepare first');
+  const { storage, queueName, cleanup, client, n, workers } = preparedDrain;
+  preparedDrain = null;
   const server = new JobQueueServer({ storage, queueName, executor: noop, workerCount: workers });
   let completed = 0;
   let done;
@@ -136,6 +154,11 @@ async function drain({ kind, n, workers, timeoutMs = 110_000 }) {
     client.free();
     await cleanup();
   }
+}
+
+async function drain(args) {
+  await drainPrepare(args);
+  return drainRun(args);
 }
 
 /**
@@ -244,6 +267,6 @@ async function rawIdb({ n }) {
   };
 }
 
-window.bench = { submit, submitBatch, drain, latency, rawIdb };
+window.bench = { submit, submitBatch, drain, drainPrepare, drainRun, latency, rawIdb };
 window.benchInfo = () => ({ userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency });
 window.benchReady = ready.then(() => true);
