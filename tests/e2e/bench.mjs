@@ -1,0 +1,412 @@
+#!/usr/bin/env node
+// The in-repo benchmark (issue 4). Not a test: it never fails on speed; it exits non-zero
+// only when the benchmark itself breaks (a measurement throws or times out, no pkg/ ...).
+//
+// It opens tests/e2e/pages/bench.html in headless Chromium (helpers.mjs: static server on
+// 127.0.0.1 + Debian Chromium) and runs each measurement there against the release build in
+// pkg/ (build it first: wasm-pack build --release --target web, or use `bash .ci/bench`),
+// with a no-op executor `(input) => input`, each run in a fresh tab, queue and database:
+//
+//   submit        N jobs, one `await client.submit()` after another            → jobs/s
+//   submitBatch   N jobs in one `client.submitBatch()`                         → jobs/s
+//   drain         N jobs queued first, then a server with 1 / 4 workers started,
+//                 timed until N job_complete events (checked with size)       → jobs/s
+//   latency       L jobs, each submit + handle.waitFor() before the next
+//                 (server running, 1 worker, 5 warm-up jobs not counted)      → p50/p95/p99 ms
+//   raw IDB       plain IndexedDB, { id, n }: N puts one readwrite transaction each,
+//                 N puts in one transaction, median time of one transaction    → ops/s, ms
+//   memory drain  also with a large count (20,000) and 4 workers (steady state)
+//   .wasm size    raw and gzip -9 (node zlib) of pkg/wasm_job_queue_bg.wasm
+//
+// for IndexedDB and memory storage; the median of --runs runs is reported. Prints a table,
+// the ratios of the issue's targets (information only), then one line `BENCH_JSON {...}`.
+//
+// Usage: node tests/e2e/bench.mjs [--runs N] [--quick] [--profile PATH] [--timeout-ms MS] [--only REGEX]
+//   --runs N        runs per measurement (default 3; the median is reported)
+//   --quick         fewer jobs (smoke test: 100 jobs, 2,000 for the large drain, 30 latency)
+//   --profile PATH  also take a Chromium CPU profile (DevTools protocol) of one extra run of
+//                   each drain with 4 workers (IndexedDB, and memory with the large count;
+//                   the jobs are queued before the profiler starts),
+//                   write PATH.<kind>.cpuprofile (PATH without its .cpuprofile suffix) and
+//                   print the top-20 self-time entries of each
+//   --timeout-ms MS per-measurement time limit (default 120000)
+//   --only REGEX    run only the measurements whose id matches (ids: raw, idb.submit,
+//                   idb.submitBatch, idb.drain1, idb.drain4, idb.latency, memory.*,
+//                   memory.drain4Large); the others are reported as n/a
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { CHROMIUM_PATH, REPO_ROOT, startBrowser } from './helpers.mjs';
+
+const WASM_PATH = path.join(REPO_ROOT, 'pkg', 'wasm_job_queue_bg.wasm');
+
+function parseArgs(argv) {
+  const opts = { runs: 3, quick: false, profile: null, timeoutMs: 120_000, only: null };
+  for (let i = 0; i < argv.length; i++) {
+    const [key, inline] = argv[i].split(/=(.*)/s, 2);
+    const value = () => {
+      const v = inline !== undefined ? inline : argv[++i];
+      if (v === undefined) throw new Error(`${key} needs a value`);
+      return v;
+    };
+    if (key === '--runs') opts.runs = Number(value());
+    else if (key === '--quick') opts.quick = true;
+    else if (key === '--profile') opts.profile = value();
+    else if (key === '--timeout-ms') opts.timeoutMs = Number(value());
+    else if (key === '--only') opts.only = new RegExp(value());
+    else if (key === '--help' || key === '-h') {
+      console.log('usage: node tests/e2e/bench.mjs [--runs N] [--quick] [--profile PATH] [--timeout-ms MS] [--only REGEX]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${argv[i]} (see --help)`);
+  }
+  if (!Number.isInteger(opts.runs) || opts.runs < 1) throw new Error(`--runs must be a positive integer`);
+  if (!(opts.timeoutMs > 0)) throw new Error(`--timeout-ms must be positive`);
+  return opts;
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Field-wise median of the runs' result objects. */
+function medianOf(results) {
+  const out = {};
+  for (const key of Object.keys(results[0] ?? {})) out[key] = median(results.map((r) => r[key]));
+  return out;
+}
+
+/** Raw and gzip -9 size of the .wasm, and the gzip size without custom sections (names). */
+function wasmSize() {
+  const bytes = readFileSync(WASM_PATH);
+  const gz = zlib.gzipSync(bytes, { level: 9 }).length;
+  // Walk the sections: drop custom sections (id 0: name, producers, target_features).
+  const kept = [bytes.subarray(0, 8)];
+  let customBytes = 0;
+  let p = 8;
+  const leb = () => {
+    let r = 0, shift = 0, b;
+    do { b = bytes[p++]; r += (b & 0x7f) * 2 ** shift; shift += 7; } while (b & 0x80);
+    return r;
+  };
+  while (p < bytes.length) {
+    const start = p;
+    const id = bytes[p++];
+    const len = leb();
+    const end = p + len;
+    if (id === 0) customBytes += end - start;
+    else kept.push(bytes.subarray(start, end));
+    p = end;
+  }
+  const stripped = Buffer.concat(kept);
+  return {
+    wasmBytes: bytes.length,
+    wasmGzipBytes: gz,
+    wasmCustomSectionBytes: customBytes,
+    wasmStrippedBytes: stripped.length,
+    wasmStrippedGzipBytes: zlib.gzipSync(stripped, { level: 9 }).length,
+  };
+}
+
+function machine() {
+  let chromium = null;
+  try {
+    chromium = execFileSync(CHROMIUM_PATH, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {}
+  return {
+    nproc: os.availableParallelism?.() ?? os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? null,
+    memTotalGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    chromium,
+  };
+}
+
+// --- running one measurement in the page --------------------------------------------------
+
+/** Runs `window.bench[fn](args)` in a fresh tab, bounded by timeoutMs; optional CPU profile. */
+async function runInPage(env, fn, args, { timeoutMs, profile = false }) {
+  const page = await env.newPage();
+  const errorsBefore = env.pageErrors.length;
+  let timer;
+  try {
+    await page.goto(`${env.baseUrl}/tests/e2e/pages/bench.html`);
+    await page.evaluate(() => window.benchReady);
+    let cdp;
+    const evalArgs = { ...args, timeoutMs: Math.max(1000, timeoutMs - 5000) };
+    let runFn = fn;
+    if (profile && fn === 'drain') {
+      // Queue the jobs before the profiler starts: the profile covers the drain alone.
+      await page.evaluate((a) => window.bench.drainPrepare(a), evalArgs);
+      runFn = 'drainRun';
+    }
+    if (profile) {
+      cdp = await env.context.newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 }); // µs
+      await cdp.send('Profiler.start');
+    }
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${fn}(${JSON.stringify(args)}) timed out after ${timeoutMs} ms`)), timeoutMs);
+    });
+    const result = await Promise.race([
+      page.evaluate(([f, a]) => window.bench[f](a), [runFn, evalArgs]),
+      timeout,
+    ]);
+    if (cdp) {
+      const { profile: cpuprofile } = await cdp.send('Profiler.stop');
+      await cdp.detach().catch(() => {});
+      return { result, cpuprofile };
+    }
+    return { result };
+  } catch (err) {
+    const errors = env.pageErrors.slice(errorsBefore);
+    if (errors.length) err.message += `\npage errors:\n  ${errors.join('\n  ')}`;
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    await page.close().catch(() => {});
+  }
+}
+
+// --- CPU profile summary -----------------------------------------------------------------
+
+function categoryOf(node) {
+  const { functionName: name, url } = node.callFrame;
+  if (name === '(idle)') return 'idle';
+  if (name === '(program)') return 'program (native, outside JS)';
+  if (name === '(garbage collector)') return 'garbage collector';
+  if (url.startsWith('wasm://') || url.endsWith('.wasm')) return 'wasm (Rust)';
+  if (url.includes('wasm_job_queue.js')) return 'wasm-bindgen JS glue';
+  if (url.includes('bench.js')) return 'bench page (executor, listeners)';
+  if (!url) return 'native / builtins';
+  return 'other JS';
+}
+
+/** Self time per function (ms) and per category, from the samples and their time deltas. */
+function summarizeProfile(profile, top = 20) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  const { samples = [], timeDeltas = [] } = profile;
+  for (let i = 0; i < samples.length; i++) {
+    const dt = (timeDeltas[i + 1] ?? 0) / 1000; // ms; the delta after a sample belongs to it
+    self.set(samples[i], (self.get(samples[i]) ?? 0) + dt);
+  }
+  const total = (profile.endTime - profile.startTime) / 1000;
+  const fns = new Map();
+  const cats = new Map();
+  for (const [id, ms] of self) {
+    const node = byId.get(id);
+    const { functionName, url, lineNumber, columnNumber } = node.callFrame;
+    const file = url ? url.replace(/^.*\//, '') : '';
+    const where = url.startsWith('wasm://') || url.endsWith('.wasm') ? 'wasm' : file ? `${file}:${lineNumber + 1}:${columnNumber + 1}` : '';
+    const key = `${functionName || '(anonymous)'}\t${where}`;
+    fns.set(key, (fns.get(key) ?? 0) + ms);
+    const cat = categoryOf(node);
+    cats.set(cat, (cats.get(cat) ?? 0) + ms);
+  }
+  const idle = cats.get('idle') ?? 0;
+  const busy = total - idle;
+  const rows = [...fns].sort((a, b) => b[1] - a[1]).slice(0, top).map(([key, ms]) => {
+    const [name, where] = key.split('\t');
+    return { name, where, selfMs: ms, pctTotal: (100 * ms) / total, pctBusy: name === '(idle)' ? null : (100 * ms) / busy };
+  });
+  const categories = [...cats].sort((a, b) => b[1] - a[1]).map(([category, ms]) => ({ category, selfMs: ms, pctTotal: (100 * ms) / total }));
+  return { totalMs: total, idleMs: idle, busyMs: busy, samples: samples.length, top: rows, categories };
+}
+
+function printProfile(title, file, s) {
+  console.log(`\n${title}: ${file}`);
+  console.log(`  ${s.samples} samples over ${s.totalMs.toFixed(0)} ms (idle ${s.idleMs.toFixed(0)} ms, busy ${s.busyMs.toFixed(0)} ms)`);
+  console.log('  by category (self time):');
+  for (const c of s.categories) console.log(`    ${c.category.padEnd(36)} ${c.selfMs.toFixed(1).padStart(9)} ms ${c.pctTotal.toFixed(1).padStart(5)} %`);
+  console.log('  top-20 self time:                                                      ms   %total  %busy');
+  for (const r of s.top) {
+    let name = r.name.length > 70 ? r.name.slice(0, 67) + '...' : r.name;
+    if (r.where && r.where !== 'wasm') name += ` (${r.where})`;
+    else if (r.where === 'wasm') name = `[wasm] ${name}`;
+    if (name.length > 70) name = name.slice(0, 67) + '...';
+    console.log(`    ${name.padEnd(70)} ${r.selfMs.toFixed(1).padStart(8)} ${r.pctTotal.toFixed(1).padStart(6)} ${(r.pctBusy == null ? '' : r.pctBusy.toFixed(1)).padStart(6)}`);
+  }
+}
+
+// --- main -----------------------------------------------------------------------------------
+
+const fmtInt = (x) => (x == null ? 'n/a' : Math.round(x).toLocaleString('en-US'));
+const fmtMs = (x) => (x == null ? 'n/a' : x < 10 ? x.toFixed(2) : x.toFixed(1));
+const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
+const fmtRatio = (x) => (x == null ? 'n/a' : x.toFixed(2));
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const N = opts.quick ? 100 : 1000;
+  const LARGE = opts.quick ? 2000 : 20_000;
+  const LAT = opts.quick ? 30 : 200;
+
+  const measurements = [
+    { id: 'raw', label: 'raw IndexedDB (no library)', fn: 'rawIdb', args: { n: N } },
+    { id: 'idb.submit', label: `submit x${N}`, fn: 'submit', args: { kind: 'idb', n: N } },
+    { id: 'idb.submitBatch', label: `submitBatch x${N}`, fn: 'submitBatch', args: { kind: 'idb', n: N } },
+    { id: 'idb.drain1', label: `drain x${N}, 1 worker`, fn: 'drain', args: { kind: 'idb', n: N, workers: 1 } },
+    { id: 'idb.drain4', label: `drain x${N}, 4 workers`, fn: 'drain', args: { kind: 'idb', n: N, workers: 4 } },
+    { id: 'idb.latency', label: `latency x${LAT}, 1 worker`, fn: 'latency', args: { kind: 'idb', n: LAT } },
+    { id: 'memory.submit', label: `submit x${N}`, fn: 'submit', args: { kind: 'memory', n: N } },
+    { id: 'memory.submitBatch', label: `submitBatch x${N}`, fn: 'submitBatch', args: { kind: 'memory', n: N } },
+    { id: 'memory.drain1', label: `drain x${N}, 1 worker`, fn: 'drain', args: { kind: 'memory', n: N, workers: 1 } },
+    { id: 'memory.drain4', label: `drain x${N}, 4 workers`, fn: 'drain', args: { kind: 'memory', n: N, workers: 4 } },
+    { id: 'memory.drain4Large', label: `drain x${LARGE}, 4 workers`, fn: 'drain', args: { kind: 'memory', n: LARGE, workers: 4 } },
+    { id: 'memory.latency', label: `latency x${LAT}, 1 worker`, fn: 'latency', args: { kind: 'memory', n: LAT } },
+  ];
+
+  const size = wasmSize();
+  const info = machine();
+  const results = {};
+  const errors = [];
+  const profiles = {};
+  let env;
+  let pageInfo = {};
+  const started = Date.now();
+  try {
+    env = await startBrowser();
+    {
+      const page = await env.newPage();
+      try {
+        await page.goto(`${env.baseUrl}/tests/e2e/pages/bench.html`);
+        await page.evaluate(() => window.benchReady);
+        pageInfo = await page.evaluate(() => window.benchInfo());
+        pageInfo.browserVersion = env.context.browser()?.version() ?? null;
+      } finally {
+        await page.close().catch(() => {});
+      }
+    }
+    for (const m of measurements) {
+      if (opts.only && !opts.only.test(m.id)) continue;
+      const runs = [];
+      for (let r = 0; r < opts.runs; r++) {
+        const t = Date.now();
+        try {
+          const { result } = await runInPage(env, m.fn, m.args, { timeoutMs: opts.timeoutMs });
+          runs.push(result);
+          process.stderr.write(`  ${m.id} run ${r + 1}/${opts.runs}: ${summaryOf(result)} (${Date.now() - t} ms)\n`);
+        } catch (err) {
+          errors.push({ measurement: m.id, run: r + 1, error: String(err?.message ?? err) });
+          process.stderr.write(`  ${m.id} run ${r + 1}/${opts.runs}: ERROR ${err?.message ?? err}\n`);
+        }
+      }
+      results[m.id] = runs.length ? { ...medianOf(runs), runs: runs.length } : null;
+    }
+    if (opts.profile) {
+      const base = opts.profile.replace(/\.cpuprofile$/, '');
+      for (const m of measurements.filter((x) => x.id === 'idb.drain4' || x.id === 'memory.drain4Large')) {
+        const file = `${base}.${m.id.replace('.', '-')}.cpuprofile`;
+        try {
+          const { result, cpuprofile } = await runInPage(env, m.fn, m.args, { timeoutMs: opts.timeoutMs, profile: true });
+          writeFileSync(file, JSON.stringify(cpuprofile));
+          profiles[m.id] = { file, result, summary: summarizeProfile(cpuprofile) };
+        } catch (err) {
+          errors.push({ measurement: `profile ${m.id}`, run: 1, error: String(err?.message ?? err) });
+          process.stderr.write(`  profile ${m.id}: ERROR ${err?.message ?? err}\n`);
+        }
+      }
+    }
+  } finally {
+    await env?.close();
+  }
+
+  // --- report ----------------------------------------------------------------------------
+  const g = (id, k) => results[id]?.[k] ?? null;
+  const raw = results.raw;
+  console.log(`\nwasm-job-queue benchmark  ${new Date().toISOString()}  (median of ${opts.runs} run(s)${opts.quick ? ', --quick' : ''})`);
+  console.log(`machine: ${info.nproc} cores (${info.cpuModel}), ${info.memTotalGiB} GiB, ${info.chromium ?? 'chromium ?'}, hardwareConcurrency ${pageInfo.hardwareConcurrency ?? '?'}`);
+  console.log('');
+  const rows = [['measurement', 'IndexedDB', 'memory', 'unit']];
+  const both = (label, key, unit, fmt) => rows.push([label, fmt(g(`idb.${key}`, 'jobsPerSec')), fmt(g(`memory.${key}`, 'jobsPerSec')), unit]);
+  both(`submit x${N} (sequential)`, 'submit', 'jobs/s', fmtInt);
+  both(`submitBatch x${N}`, 'submitBatch', 'jobs/s', fmtInt);
+  both(`drain x${N}, 1 worker`, 'drain1', 'jobs/s', fmtInt);
+  both(`drain x${N}, 4 workers`, 'drain4', 'jobs/s', fmtInt);
+  rows.push([`drain x${LARGE}, 4 workers`, '', fmtInt(g('memory.drain4Large', 'jobsPerSec')), 'jobs/s']);
+  for (const p of ['p50', 'p95', 'p99']) {
+    rows.push([`latency ${p} (submit+waitFor) x${LAT}`, fmtMs(g('idb.latency', p)), fmtMs(g('memory.latency', p)), 'ms']);
+  }
+  rows.push([`raw IDB: ${N} puts, 1 txn each`, fmtInt(raw?.singlePutOpsPerSec), '', 'ops/s']);
+  rows.push([`raw IDB: ${N} puts in 1 txn`, fmtInt(raw?.oneTxnOpsPerSec), '', 'ops/s']);
+  rows.push(['raw IDB: 1 readwrite txn (median)', fmtMs(raw?.txnMedianMs), '', 'ms']);
+  rows.push(['.wasm size raw / gzip -9', `${fmtInt(size.wasmBytes)} B`, `${fmtInt(size.wasmGzipBytes)} B`, 'bytes']);
+  rows.push(['.wasm without custom sections raw / gzip', `${fmtInt(size.wasmStrippedBytes)} B`, `${fmtInt(size.wasmStrippedGzipBytes)} B`, 'bytes']);
+  printTable(rows);
+
+  const ratios = {
+    submitVsRawSinglePut: ratio(g('idb.submit', 'jobsPerSec'), raw?.singlePutOpsPerSec),
+    submitBatchVsRawOneTxn: ratio(g('idb.submitBatch', 'jobsPerSec'), raw?.oneTxnOpsPerSec),
+    drain4VsRawSinglePut: ratio(g('idb.drain4', 'jobsPerSec'), raw?.singlePutOpsPerSec),
+    latencyP50VsTxn: ratio(g('idb.latency', 'p50'), raw?.txnMedianMs),
+  };
+  const targets = [
+    ['submit / raw single-put', fmtRatio(ratios.submitVsRawSinglePut), '>= 0.7'],
+    ['submitBatch / raw one-txn', fmtRatio(ratios.submitBatchVsRawOneTxn), '>= 0.5'],
+    ['drain (IDB, 4 workers) / raw single-put', fmtRatio(ratios.drain4VsRawSinglePut), '>= 1.0'],
+    ['latency p50 / raw txn time', fmtRatio(ratios.latencyP50VsTxn), '<= 3'],
+    [`memory drain x${LARGE}, 4 workers`, `${fmtInt(g('memory.drain4Large', 'jobsPerSec'))} jobs/s`, '>= 100,000 jobs/s'],
+    ['.wasm gzip -9', `${(size.wasmGzipBytes / 1000).toFixed(1)} kB`, '<= 200 kB'],
+    ['.wasm gzip -9 without custom sections', `${(size.wasmStrippedGzipBytes / 1000).toFixed(1)} kB`, '(name section dropped)'],
+  ];
+  console.log('\nratios to the raw IndexedDB ceiling (issue 4 targets, information only):');
+  printTable([['figure', 'measured', 'target'], ...targets]);
+
+  for (const [id, p] of Object.entries(profiles)) printProfile(`CPU profile of ${id} (${summaryOf(p.result)})`, p.file, p.summary);
+
+  if (errors.length) {
+    console.log(`\n${errors.length} error(s):`);
+    for (const e of errors) console.log(`  ${e.measurement} run ${e.run}: ${e.error}`);
+  }
+
+  const json = {
+    date: new Date().toISOString(),
+    durationMs: Date.now() - started,
+    runs: opts.runs,
+    quick: opts.quick,
+    jobs: { n: N, large: LARGE, latency: LAT },
+    userAgent: pageInfo.userAgent ?? null,
+    hardwareConcurrency: pageInfo.hardwareConcurrency ?? null,
+    browserVersion: pageInfo.browserVersion ?? null,
+    machine: info,
+    results,
+    ratios,
+    wasm: size,
+    profiles: Object.fromEntries(Object.entries(profiles).map(([id, p]) => [id, { file: p.file, totalMs: p.summary.totalMs, busyMs: p.summary.busyMs, categories: p.summary.categories, top: p.summary.top }])),
+    errors,
+  };
+  console.log(`\nBENCH_JSON ${JSON.stringify(json)}`);
+  return errors.length ? 1 : 0;
+}
+
+function summaryOf(r) {
+  if (!r) return '';
+  if ('jobsPerSec' in r) return `${fmtInt(r.jobsPerSec)} jobs/s (${r.ms.toFixed(0)} ms)`;
+  if ('p50' in r) return `p50 ${fmtMs(r.p50)} p95 ${fmtMs(r.p95)} p99 ${fmtMs(r.p99)} ms`;
+  if ('singlePutOpsPerSec' in r) return `1 txn/put ${fmtInt(r.singlePutOpsPerSec)} ops/s, 1 txn ${fmtInt(r.oneTxnOpsPerSec)} ops/s, txn ${fmtMs(r.txnMedianMs)} ms`;
+  return JSON.stringify(r);
+}
+
+function printTable(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+  rows.forEach((r, i) => {
+    console.log('  ' + r.map((cell, c) => (c === 0 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  '));
+    if (i === 0) console.log('  ' + widths.map((w) => '-'.repeat(w)).join('  '));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`bench: ${err?.stack ?? err}`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,272 @@
+// Benchmark measurements for tests/e2e/bench.mjs, run inside headless Chromium against the
+// release build in /pkg/. Every function is one run of one measurement and resolves with
+// plain numbers (elapsed ms, jobs/s, percentiles). Each run uses a fresh queue name and, for
+// IndexedDB, a fresh database, deleted afterwards. The executor is a synchronous no-op that
+// returns its input.
+
+import init, {
+  JobQueueClient,
+  JobQueueServer,
+  IndexedDbQueueStorage,
+  InMemoryQueueStorage,
+} from '/pkg/wasm_job_queue.js';
+
+const ready = init();
+let seq = 0;
+const uniq = (what) => `bench-${what}-${Date.now().toString(36)}-${(seq++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+const noop = (input) => input;
+
+function quantile(sorted, q) {
+  if (!sorted.length) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i];
+}
+
+function deleteDb(name) {
+  return new Promise((resolve) => {
+    const req = indexedDB.deleteDatabase(name);
+    req.onsuccess = req.onerror = req.onblocked = () => resolve();
+  });
+}
+
+/** A fresh storage of `kind` ('idb' | 'memory'), set up. `cleanup()` closes and deletes it. */
+async function freshStorage(kind) {
+  await ready;
+  const queueName = uniq(kind);
+  if (kind === 'idb') {
+    const dbName = uniq('db');
+    const storage = new IndexedDbQueueStorage(queueName, { dbName });
+    await storage.setupDatabase();
+    return {
+      storage,
+      queueName,
+      cleanup: async () => {
+        try { storage.close(); } catch {}
+        await deleteDb(dbName);
+      },
+    };
+  }
+  if (kind === 'memory') {
+    const storage = new InMemoryQueueStorage(queueName);
+    await storage.setupDatabase();
+    return { storage, queueName, cleanup: async () => { try { await storage.deleteAll(); } catch {} } };
+  }
+  throw new Error(`unknown storage kind ${kind}`);
+}
+
+const inputs = (n) => Array.from({ length: n }, (_, i) => ({ n: i }));
+const freeAll = (handles) => { for (const h of handles) try { h.free(); } catch {} };
+
+/** `n` jobs, one `await client.submit()` after another. */
+async function submit({ kind, n }) {
+  const { storage, queueName, cleanup } = await freshStorage(kind);
+  const client = new JobQueueClient({ storage, queueName });
+  const handles = new Array(n);
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) handles[i] = await client.submit({ n: i });
+    const ms = performance.now() - t0;
+    const stored = await client.size('waiting');
+    if (stored !== n) throw new Error(`submit: ${stored} waiting jobs, expected ${n}`);
+    return { n, ms, jobsPerSec: (n * 1000) / ms };
+  } finally {
+    freeAll(handles.filter(Boolean));
+    client.free();
+    await cleanup();
+  }
+}
+
+/** `n` jobs in one `client.submitBatch()`. */
+async function submitBatch({ kind, n }) {
+  const { storage, queueName, cleanup } = await freshStorage(kind);
+  const client = new JobQueueClient({ storage, queueName });
+  const batch = inputs(n);
+  let handles = [];
+  try {
+    const t0 = performance.now();
+    handles = await client.submitBatch(batch);
+    const ms = performance.now() - t0;
+    const stored = await client.size('waiting');
+    if (handles.length !== n || stored !== n) throw new Error(`submitBatch: ${handles.length} handles, ${stored} waiting, expected ${n}`);
+    return { n, ms, jobsPerSec: (n * 1000) / ms };
+  } finally {
+    freeAll(handles);
+    client.free();
+    await cleanup();
+  }
+}
+
+/**
+ * `n` jobs queued first (submitBatch, no server), then a server with `workers` workers is
+ * started; timed from `server.start()` until `n` job_complete events were heard. The final
+ * count is checked with `client.size('completed')`. `drainPrepare` queues the jobs and
+ * `drainRun` times the drain, so a CPU profile can cover the drain alone (bench.mjs
+ * --profile); `drain` does both.
+ */
+let preparedDrain = null;
+
+async function drainPrepare({ kind, n, workers }) {
+  if (preparedDrain) throw new Error('drainPrepare: a prepared drain is pending');
+  const { storage, queueName, cleanup } = await freshStorage(kind);
+  const client = new JobQueueClient({ storage, queueName });
+  try {
+    freeAll(await client.submitBatch(inputs(n)));
+    const waiting = await client.size('waiting');
+    if (waiting !== n) throw new Error(`drain: ${waiting} waiting before start, expected ${n}`);
+  } catch (err) {
+    client.free();
+    await cleanup();
+    throw err;
+  }
+  preparedDrain = { storage, queueName, cleanup, client, n, workers };
+}
+
+async function drainRun({ timeoutMs = 110_000 } = {}) {
+  if (!preparedDrain) throw new Error('drainRun: call drainPrepare first');
+  const { storage, queueName, cleanup, client, n, workers } = preparedDrain;
+  preparedDrain = null;
+  const server = new JobQueueServer({ storage, queueName, executor: noop, workerCount: workers });
+  let completed = 0;
+  let done;
+  const allDone = new Promise((resolve) => { done = resolve; });
+  const onComplete = () => { if (++completed === n) done(performance.now()); };
+  client.on('job_complete', onComplete);
+  let timer;
+  try {
+    const t0 = performance.now();
+    await server.start();
+    const t1 = await Promise.race([
+      allDone,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`drain: only ${completed}/${n} job_complete events after ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    const ms = t1 - t0;
+    const finalCompleted = await client.size('completed');
+    if (finalCompleted !== n) throw new Error(`drain: size('completed') is ${finalCompleted}, expected ${n}`);
+    const stats = server.getStats();
+    return { n, workers, ms, jobsPerSec: (n * 1000) / ms, events: completed, statsCompleted: stats.completedJobs };
+  } finally {
+    clearTimeout(timer);
+    client.off('job_complete', onComplete);
+    await server.stop({ graceful: false }).catch(() => {});
+    server.free();
+    client.free();
+    await cleanup();
+  }
+}
+
+async function drain(args) {
+  await drainPrepare(args);
+  return drainRun(args);
+}
+
+/**
+ * `n` jobs, each submitted and awaited with `handle.waitFor()` before the next, server
+ * running with one worker; `warmup` extra jobs first are not counted.
+ */
+async function latency({ kind, n, warmup = 5 }) {
+  const { storage, queueName, cleanup } = await freshStorage(kind);
+  const client = new JobQueueClient({ storage, queueName });
+  const server = new JobQueueServer({ storage, queueName, executor: noop, workerCount: 1 });
+  await server.start();
+  const samples = [];
+  try {
+    for (let i = 0; i < warmup + n; i++) {
+      const t0 = performance.now();
+      const handle = await client.submit({ n: i });
+      const out = await handle.waitFor({ timeoutMs: 30_000 });
+      const ms = performance.now() - t0;
+      handle.free();
+      if (out?.n !== i) throw new Error(`latency: job ${i} returned ${JSON.stringify(out)}`);
+      if (i >= warmup) samples.push(ms);
+    }
+    const total = samples.reduce((a, b) => a + b, 0);
+    samples.sort((a, b) => a - b);
+    return {
+      n,
+      p50: quantile(samples, 0.5),
+      p95: quantile(samples, 0.95),
+      p99: quantile(samples, 0.99),
+      mean: total / n,
+      min: samples[0],
+      max: samples[samples.length - 1],
+    };
+  } finally {
+    await server.stop({ graceful: false }).catch(() => {});
+    server.free();
+    client.free();
+    await cleanup();
+  }
+}
+
+function openRawDb(name) {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(name, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore('r', { keyPath: 'id' });
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+    req.onblocked = () => reject(new Error('open blocked'));
+  });
+}
+
+function txDone(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error('transaction aborted'));
+  });
+}
+
+/**
+ * The raw IndexedDB ceiling, no library: `n` puts of `{ id, n }`, one readwrite transaction
+ * each (awaiting each `complete`), then `n` puts in one transaction (fresh database each).
+ */
+async function rawIdb({ n }) {
+  const single = uniq('raw1');
+  const batch = uniq('rawN');
+  let db = await openRawDb(single);
+  const txMs = new Array(n);
+  let singleMs;
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const s = performance.now();
+      const tx = db.transaction('r', 'readwrite');
+      tx.objectStore('r').put({ id: i, n: i });
+      await txDone(tx);
+      txMs[i] = performance.now() - s;
+    }
+    singleMs = performance.now() - t0;
+  } finally {
+    db.close();
+    await deleteDb(single);
+  }
+  db = await openRawDb(batch);
+  let oneTxnMs;
+  try {
+    const t0 = performance.now();
+    const tx = db.transaction('r', 'readwrite');
+    const store = tx.objectStore('r');
+    for (let i = 0; i < n; i++) store.put({ id: i, n: i });
+    await txDone(tx);
+    oneTxnMs = performance.now() - t0;
+  } finally {
+    db.close();
+    await deleteDb(batch);
+  }
+  txMs.sort((a, b) => a - b);
+  return {
+    n,
+    singlePutMs: singleMs,
+    singlePutOpsPerSec: (n * 1000) / singleMs,
+    oneTxnMs,
+    oneTxnOpsPerSec: (n * 1000) / oneTxnMs,
+    txnMedianMs: quantile(txMs, 0.5),
+    txnP95Ms: quantile(txMs, 0.95),
+  };
+}
+
+window.bench = { submit, submitBatch, drain, drainPrepare, drainRun, latency, rawIdb };
+window.benchInfo = () => ({ userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency });
+window.benchReady = ready.then(() => true);
