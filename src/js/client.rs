@@ -47,8 +47,10 @@ impl ClientShared {
                 if remote.connected.get() {
                     wasm_bindgen_futures::spawn_local(remote.clone().check(id.clone()));
                 }
-            } else if let Some((name, args)) = job_event_args(&queue, e) {
-                listeners.emit(name, &args);
+            } else if e.name().is_some_and(|n| listeners.has(n)) {
+                if let Some((name, args)) = job_event_args(&queue, e) {
+                    listeners.emit(name, &args);
+                }
             }
         });
         *self.subscription.borrow_mut() = Some(sub);

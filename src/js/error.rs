@@ -8,7 +8,8 @@ use crate::core::QueueError;
 
 /// Sets `obj[key] = value`, ignoring failure (only on frozen objects, which these are not).
 pub fn set(obj: &JsValue, key: &str, value: &JsValue) {
-    let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+    // Keys are a small fixed set: interned, each crosses into JS once.
+    let _ = Reflect::set(obj, &JsValue::from_str(wasm_bindgen::intern(key)), value);
 }
 
 /// Reads `obj[key]`, `undefined` when absent or not an object.
@@ -16,7 +17,7 @@ pub fn get(obj: &JsValue, key: &str) -> JsValue {
     if !obj.is_object() && !obj.is_function() {
         return JsValue::UNDEFINED;
     }
-    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    Reflect::get(obj, &JsValue::from_str(wasm_bindgen::intern(key))).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// A JS `Error` with this name and message.

@@ -110,6 +110,11 @@ impl Listeners {
         Ok(())
     }
 
+    /// Whether `event` has a listener (so its arguments are worth building).
+    pub fn has(&self, event: &str) -> bool {
+        self.map.borrow().get(event).is_some_and(|l| !l.is_empty())
+    }
+
     /// Calls the listeners of `event` with `args`. A throwing listener is reported on the
     /// console and does not stop the others or the queue.
     pub fn emit(&self, event: &str, args: &Array) {

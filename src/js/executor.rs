@@ -182,10 +182,16 @@ impl Executor<JsValue> for JsExecutor {
                 let returned = func
                     .call2(&JsValue::UNDEFINED, &input, &js_ctx)
                     .map_err(|e| classify(&e))?;
-                // Accepts a value, a promise or any thenable.
-                let output = JsFuture::from(Promise::resolve(&returned))
-                    .await
-                    .map_err(|e| classify(&e))?;
+                // Accepts a value, a promise or any thenable; a plain value needs no promise.
+                let thenable = (returned.is_object() || returned.is_function())
+                    && get(&returned, "then").is_function();
+                let output = if thenable {
+                    JsFuture::from(Promise::resolve(&returned))
+                        .await
+                        .map_err(|e| classify(&e))?
+                } else {
+                    returned
+                };
                 storable(&output, "the executor's output").map_err(|e| {
                     let (_, message) = describe(&e);
                     RunError::retryable("DataCloneError", message)

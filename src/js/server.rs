@@ -85,14 +85,16 @@ impl JobQueueServer {
         let queue = crate::storage::Storage::queue_name(&*handle.storage).to_string();
         let l = listeners.clone();
         server.events().subscribe(move |e: &ServerEvent<JsValue>| {
-            let q = JsValue::from_str(&queue);
+            let q = || JsValue::from_str(&queue);
             match e {
-                ServerEvent::Started => l.emit("server_start", &Array::of1(&q)),
-                ServerEvent::Stopped => l.emit("server_stop", &Array::of1(&q)),
-                ServerEvent::Error(err) => l.emit("error", &Array::of2(&to_js(err.clone()), &q)),
+                ServerEvent::Started => l.emit("server_start", &Array::of1(&q())),
+                ServerEvent::Stopped => l.emit("server_stop", &Array::of1(&q())),
+                ServerEvent::Error(err) => l.emit("error", &Array::of2(&to_js(err.clone()), &q())),
                 ServerEvent::Job(ev) => {
-                    if let Some((name, args)) = job_event_args(&queue, ev) {
-                        l.emit(name, &args);
+                    if ev.name().is_some_and(|n| l.has(n)) {
+                        if let Some((name, args)) = job_event_args(&queue, ev) {
+                            l.emit(name, &args);
+                        }
                     }
                 }
             }

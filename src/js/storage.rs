@@ -37,7 +37,9 @@ mod any_impl {
         ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError,
         Settlement, Timestamp,
     };
-    use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Storage};
+    use crate::storage::{
+        AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Step, Storage,
+    };
     use wasm_bindgen::JsValue;
 
     type P = JsValue;
@@ -86,6 +88,16 @@ mod any_impl {
             now: Timestamp,
         ) -> Result<SettleBatch<P>, QueueError> {
             delegate!(self, s => s.settle(batch, policy, now))
+        }
+
+        async fn step(
+            &self,
+            batch: Vec<Settlement<P>>,
+            policy: &CleanupPolicy,
+            claim: Option<&ClaimRequest>,
+            now: Timestamp,
+        ) -> Result<Step<P>, QueueError> {
+            delegate!(self, s => s.step(batch, policy, claim, now))
         }
 
         async fn progress(

@@ -1,5 +1,6 @@
-//! The dispatcher: claims as many jobs as there are idle workers in one storage step, starts
-//! them, and sleeps exactly until the next due time or an event.
+//! The server's cycle: one storage step settles the runs that finished since the last one
+//! and claims jobs for the idle workers (group commit: one transaction for many jobs), then
+//! starts them; with nothing to do it sleeps exactly until the next due time or an event.
 
 use std::rc::Rc;
 
@@ -7,14 +8,14 @@ use futures::future::select;
 
 use super::executor::Executor;
 use super::platform::{Platform, PlatformExt};
-use super::server::{Inner, Running};
-use crate::core::{ClaimRequest, RunOutcome, Settlement, Timestamp};
-use crate::storage::Storage;
+use super::server::{Inner, Pending, Phase, Running};
+use crate::core::{ClaimRequest, JobEvent, JobRecord, RunOutcome, Settlement, Timestamp};
+use crate::storage::{ClaimBatch, SettleBatch, Storage};
 
 /// The longest single timer: browsers take a signed 32-bit millisecond delay.
 pub const MAX_TIMER_MS: u64 = 2_147_483_647;
 
-/// Runs until the server stops or restarts.
+/// Runs until the server has stopped (it keeps settling while stopping) or restarted.
 pub(super) async fn dispatch_loop<S, X, E>(inner: Rc<Inner<S, X, E>>, epoch: u64)
 where
     S: Storage,
@@ -22,59 +23,68 @@ where
     E: Executor<S::Payload>,
 {
     let mut error_backoff_ms = 0u64;
-    while inner.live(epoch) {
+    loop {
+        if inner.epoch.get() != epoch || inner.phase.get() == Phase::Stopped {
+            break;
+        }
         let notified = inner.wake.notified();
-        let (config_max, poll) = {
+        let claiming = inner.live(epoch);
+        let (workers, poll) = {
             let c = inner.config.borrow();
             (c.worker_count, c.poll_interval_ms)
         };
-        // A run's outcome (a hold, a freed concurrency slot) must be stored before the next
-        // claim, so wait for the group commit in flight.
-        if inner.committing.get() || !inner.pending.borrow().is_empty() {
+        let free = workers.saturating_sub(inner.running.borrow().len() as u32);
+        let batch: Vec<Pending<S::Payload>> = std::mem::take(&mut *inner.pending.borrow_mut());
+        let claim = (claiming && free > 0).then(|| claim_request(&inner, free));
+        if batch.is_empty() && claim.is_none() {
+            // All workers busy (a finishing run wakes us) or stopping with nothing to settle.
             notified.await;
             continue;
         }
-        let busy = inner.running.borrow().len() as u32;
-        let free = config_max.saturating_sub(busy);
-        let mut wake_at: Option<Timestamp> = None;
-        if free > 0 {
-            let req = {
-                let c = inner.config.borrow();
-                ClaimRequest {
-                    owner: inner.id.clone(),
-                    max: free,
-                    lease_ms: c.lease_ms,
-                    limiter: c.limiter.clone(),
-                    max_stalled: c.max_stalled_count,
-                    tokens: (0..free).map(|_| inner.platform.random_id()).collect(),
-                    policy: c.cleanup,
-                    live_owners: None,
-                }
-            };
-            match inner.storage.claim(&req, inner.platform.now()).await {
-                Ok(batch) => {
-                    error_backoff_ms = 0;
-                    inner.publish(batch.events);
-                    if inner.live(epoch) {
-                        for job in batch.jobs {
-                            super::worker::start_run(&inner, job);
+        let started: Vec<(String, Timestamp)> = batch
+            .iter()
+            .map(|p| (p.settlement.id.clone(), p.started))
+            .collect();
+        let settlements: Vec<Settlement<S::Payload>> =
+            batch.into_iter().map(|p| p.settlement).collect();
+        let policy = inner.config.borrow().cleanup;
+        let now = inner.platform.now();
+        inner.in_step.set(true);
+        let step = inner
+            .storage
+            .step(settlements, &policy, claim.as_ref(), now)
+            .await;
+        inner.in_step.set(false);
+        let mut wake_at = None;
+        match step {
+            Ok(step) => {
+                error_backoff_ms = 0;
+                settled(&inner, step.settled, &started, now).await;
+                if let Some(batch) = step.claimed {
+                    match claimed(&inner, epoch, batch).await {
+                        Next::Now => {
+                            inner.idle.notify();
+                            continue;
                         }
-                    } else {
-                        release_unstarted(&inner, batch.jobs).await;
-                        break;
+                        Next::At(t) => wake_at = t,
                     }
-                    if batch.wake.now {
-                        continue;
-                    }
-                    wake_at = batch.wake.at;
-                }
-                Err(err) => {
-                    inner.report(err);
-                    error_backoff_ms =
-                        (error_backoff_ms * 2).clamp(poll.min(100), poll.max(100) * 30);
-                    wake_at = Some(inner.platform.now().plus_ms(error_backoff_ms));
                 }
             }
+            // Settlements are lost with the step: their jobs stay leased until the leases
+            // expire and another worker runs them again (at least once).
+            Err(err) => {
+                inner.report(err);
+                error_backoff_ms = (error_backoff_ms * 2).clamp(poll.min(100), poll.max(100) * 30);
+                wake_at = Some(inner.platform.now().plus_ms(error_backoff_ms));
+            }
+        }
+        inner.idle.notify();
+        if !inner.pending.borrow().is_empty() || !inner.live(epoch) {
+            continue;
+        }
+        let busy = inner.running.borrow().len() as u32;
+        if busy >= workers {
+            continue;
         }
         let now = inner.platform.now();
         let ms = wake_at
@@ -90,11 +100,102 @@ where
     }
 }
 
-/// Gives back jobs claimed while the server was stopping.
-async fn release_unstarted<S, X, E>(
+fn claim_request<S: Storage, X: Platform, E>(inner: &Inner<S, X, E>, free: u32) -> ClaimRequest {
+    let c = inner.config.borrow();
+    ClaimRequest {
+        owner: inner.id.clone(),
+        max: free,
+        lease_ms: c.lease_ms,
+        limiter: c.limiter.clone(),
+        max_stalled: c.max_stalled_count,
+        tokens: (0..free).map(|_| inner.platform.random_id()).collect(),
+        policy: c.cleanup,
+        live_owners: None,
+    }
+}
+
+/// Counts and publishes what a step settled; applies "delete at once" policies.
+async fn settled<S, X, E>(
     inner: &Rc<Inner<S, X, E>>,
-    jobs: Vec<crate::core::JobRecord<S::Payload>>,
+    res: SettleBatch<S::Payload>,
+    started: &[(String, Timestamp)],
+    now: Timestamp,
 ) where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
+    if res.events.is_empty() {
+        return;
+    }
+    {
+        let mut stats = inner.stats.borrow_mut();
+        for e in &res.events {
+            match e {
+                JobEvent::Complete { id, .. } => {
+                    let t0 = started.iter().find(|(i, _)| i == id).map(|(_, t)| *t);
+                    stats.record_completion(t0.map_or(0, |t| t.until(now)), now);
+                }
+                JobEvent::Retry { .. } => stats.retried_jobs += 1,
+                JobEvent::Error { .. } => stats.failed_jobs += 1,
+                JobEvent::Cancelled { .. } => stats.cancelled_jobs += 1,
+                _ => {}
+            }
+        }
+        stats.touch(now);
+    }
+    inner.publish(res.events);
+    let policy = inner.config.borrow().cleanup;
+    if policy.after_completion_ms == Some(0) || policy.after_failure_ms == Some(0) {
+        match inner.storage.cleanup(now).await {
+            Ok(removed) => inner.publish(
+                removed
+                    .into_iter()
+                    .map(|id| JobEvent::Removed { id })
+                    .collect(),
+            ),
+            Err(err) => inner.report(err),
+        }
+    }
+}
+
+/// What the cycle does after a claim.
+enum Next {
+    /// Look again at once (more may be ready).
+    Now,
+    /// Sleep until then (or an event).
+    At(Option<Timestamp>),
+}
+
+/// Publishes a claim's events and starts its jobs (or gives them back when stopping).
+async fn claimed<S, X, E>(
+    inner: &Rc<Inner<S, X, E>>,
+    epoch: u64,
+    batch: ClaimBatch<S::Payload>,
+) -> Next
+where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
+    inner.publish(batch.events);
+    if !inner.live(epoch) {
+        release_unstarted(inner, batch.jobs).await;
+        return Next::At(None);
+    }
+    for job in batch.jobs {
+        super::worker::start_run(inner, job);
+    }
+    if batch.wake.now {
+        Next::Now
+    } else {
+        Next::At(batch.wake.at)
+    }
+}
+
+/// Gives back jobs claimed while the server was stopping.
+async fn release_unstarted<S, X, E>(inner: &Rc<Inner<S, X, E>>, jobs: Vec<JobRecord<S::Payload>>)
+where
     S: Storage,
     X: Platform,
     E: Executor<S::Payload>,

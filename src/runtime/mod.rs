@@ -5,7 +5,6 @@ mod abort;
 mod bus;
 mod chores;
 mod client;
-mod commit;
 mod config;
 mod dispatch;
 mod executor;

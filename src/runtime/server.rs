@@ -89,7 +89,8 @@ pub(super) struct Inner<S: Storage, X, E> {
     pub chores: Notify,
     pub running: RefCell<HashMap<String, Running>>,
     pub pending: RefCell<Vec<Pending<S::Payload>>>,
-    pub committing: Cell<bool>,
+    /// A storage step (settle and claim) is in flight.
+    pub in_step: Cell<bool>,
     pub stats: RefCell<ServerStats>,
     pub bus_subscription: Cell<Option<u64>>,
     /// Held while running: tells other contexts this server is alive (Web Locks).
@@ -137,7 +138,8 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
             settlement,
             started,
         });
-        super::commit::ensure_committer(self);
+        // The cycle settles it with the next step, together with any others by then.
+        self.wake.notify();
     }
 
     /// Marks a run as reported (its settlement queued, or none needed).
@@ -188,7 +190,7 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                 chores: Notify::new(),
                 running: RefCell::new(HashMap::new()),
                 pending: RefCell::new(Vec::new()),
-                committing: Cell::new(false),
+                in_step: Cell::new(false),
                 stats: RefCell::new(ServerStats::default()),
                 bus_subscription: Cell::new(None),
                 owner_lock: RefCell::new(None),
@@ -353,7 +355,7 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
         loop {
             let notified = inner.idle.notified();
             let all_reported = inner.running.borrow().values().all(|r| r.reported);
-            if all_reported && inner.pending.borrow().is_empty() && !inner.committing.get() {
+            if all_reported && inner.pending.borrow().is_empty() && !inner.in_step.get() {
                 break;
             }
             notified.await;

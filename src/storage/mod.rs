@@ -8,4 +8,4 @@ mod traits;
 pub mod indexeddb;
 
 pub use memory::MemoryStorage;
-pub use traits::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Storage};
+pub use traits::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Step, Storage};

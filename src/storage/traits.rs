@@ -37,6 +37,15 @@ pub struct SettleBatch<P> {
     pub events: Vec<JobEvent<P>>,
 }
 
+/// The result of a [`Storage::step`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step<P> {
+    /// The settlements' results.
+    pub settled: SettleBatch<P>,
+    /// The claim's result, when one was asked for.
+    pub claimed: Option<ClaimBatch<P>>,
+}
+
 /// Which jobs to abort.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AbortTarget {
@@ -75,9 +84,10 @@ pub trait Storage: 'static {
     /// Opens or creates what the storage needs (idempotent).
     fn setup(&self) -> impl Future<Output = Result<(), QueueError>>;
 
-    /// Stores new jobs, all or nothing. `ids[i]` is the id for `specs[i]`. A job whose id is
-    /// already used by a live record is not written; the existing record comes back marked
-    /// duplicate.
+    /// Stores new jobs, all or nothing, each under the id paired with it. When the caller
+    /// chose the id (`spec.id` is set) and a live record has it, nothing is written for that
+    /// job and the existing record comes back marked duplicate; a generated id (`spec.id` is
+    /// `None`: 128 random bits) is taken as fresh: a backend need not look it up.
     fn enqueue(
         &self,
         specs: Vec<(String, JobSpec<Self::Payload>)>,
@@ -98,6 +108,33 @@ pub trait Storage: 'static {
         policy: &CleanupPolicy,
         now: Timestamp,
     ) -> impl Future<Output = Result<SettleBatch<Self::Payload>, QueueError>>;
+
+    /// Settles finished runs and then claims new jobs, as one atomic step where the backend
+    /// allows it (one IndexedDB transaction): the group commit of a server's cycle. The
+    /// default runs [`Storage::settle`] then [`Storage::claim`].
+    fn step(
+        &self,
+        batch: Vec<Settlement<Self::Payload>>,
+        policy: &CleanupPolicy,
+        claim: Option<&ClaimRequest>,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Step<Self::Payload>, QueueError>> {
+        async move {
+            let settled = if batch.is_empty() {
+                SettleBatch {
+                    results: Vec::new(),
+                    events: Vec::new(),
+                }
+            } else {
+                self.settle(batch, policy, now).await?
+            };
+            let claimed = match claim {
+                Some(req) => Some(self.claim(req, now).await?),
+                None => None,
+            };
+            Ok(Step { settled, claimed })
+        }
+    }
 
     /// Records progress from the lease holder.
     fn progress(

@@ -172,15 +172,14 @@ pub async fn enqueue_get_count_list<X: Fixture>(x: &X) {
 pub async fn duplicate_id_returns_existing<X: Fixture>(x: &X) {
     let s = x.fresh("q").await;
     put(x, &s, "a", 1, T).await;
+    // Caller-chosen ids (`spec.id` set) are checked; generated ones are fresh by design.
+    let chosen = |id: &str, n: i64| {
+        let mut spec = JobSpec::new(x.payload(n));
+        spec.id = Some(id.to_string());
+        (id.to_string(), spec)
+    };
     let out = s
-        .enqueue(
-            vec![
-                ("a".into(), JobSpec::new(x.payload(2))),
-                ("b".into(), JobSpec::new(x.payload(3))),
-                ("b".into(), JobSpec::new(x.payload(4))),
-            ],
-            at(1),
-        )
+        .enqueue(vec![chosen("a", 2), chosen("b", 3), chosen("b", 4)], at(1))
         .await
         .unwrap();
     assert!(out[0].duplicate);

@@ -54,8 +54,13 @@ pub async fn enqueue(
         pending.push(tx.put(rec)?);
     }
     for (id, spec) in specs {
+        // Only a caller-chosen id can exist already (generated ones are 128 random bits).
         // Requests run in order: this read sees the writes issued for earlier specs.
-        if let Some(existing) = tx.get(&id).await? {
+        let existing = match spec.id {
+            Some(_) => tx.get(&id).await?,
+            None => None,
+        };
+        if let Some(existing) = existing {
             if existing.expire_at.is_none_or(|t| t > now) {
                 out.push(Enqueued {
                     record: existing,

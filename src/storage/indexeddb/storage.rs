@@ -14,7 +14,7 @@ use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
     Timestamp,
 };
-use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Storage};
+use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Step, Storage};
 
 /// A queue stored in IndexedDB. Payloads are JS values kept by structured clone.
 #[derive(Debug)]
@@ -137,6 +137,46 @@ impl Storage for IndexedDbStorage {
                 }
                 Err(SettleFail::Other(e)) => return tx.finish(Err(e)).await,
             }
+        }
+    }
+
+    async fn step(
+        &self,
+        batch: Vec<Settlement<JsValue>>,
+        policy: &CleanupPolicy,
+        claim: Option<&ClaimRequest>,
+        now: Timestamp,
+    ) -> Result<Step<JsValue>, QueueError> {
+        let tx = self.tx(true).await?;
+        let settled = if batch.is_empty() {
+            Ok(SettleBatch {
+                results: Vec::new(),
+                events: Vec::new(),
+            })
+        } else {
+            ops::settle(&tx, &batch, policy, now).await
+        };
+        match settled {
+            Ok(settled) => {
+                let r = match claim {
+                    Some(req) => ops::claim(&tx, &self.queue, req, now).await.map(Some),
+                    None => Ok(None),
+                };
+                let claimed = tx.finish(r).await?;
+                Ok(Step { settled, claimed })
+            }
+            Err(SettleFail::Uncloneable(_, e)) => {
+                // Rare (the executor's output passed structuredClone): settle apart, where
+                // the bad settlement is refused alone, then claim.
+                let _ = tx.finish::<()>(Err(e)).await;
+                let settled = self.settle(batch, policy, now).await?;
+                let claimed = match claim {
+                    Some(req) => Some(self.claim(req, now).await?),
+                    None => None,
+                };
+                Ok(Step { settled, claimed })
+            }
+            Err(SettleFail::Other(e)) => tx.finish(Err(e)).await,
         }
     }
 
