@@ -1,6 +1,10 @@
 //! The bodies of the storage steps, each run inside one transaction: read what the core
 //! needs through the indexes, call the core, write its result. Mirrors `memory.rs`.
 
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+
 use futures::future::try_join_all;
 use idb::Query;
 use wasm_bindgen::JsValue;
@@ -10,8 +14,8 @@ use super::schema::{IDX_FINGERPRINT, IDX_RUN, IDX_STATUS};
 use super::tx::Tx;
 use crate::core::claim::{ClaimView, is_stalled, plan_claim};
 use crate::core::{
-    ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
-    Timestamp, transition,
+    ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
+    Settlement, Timestamp, transition,
 };
 use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch};
 
@@ -25,45 +29,72 @@ fn ms(t: Timestamp) -> f64 {
     t.0 as f64
 }
 
-/// Writes every record of `recs` (requests run concurrently, in order).
-async fn put_all<'a>(tx: &Tx, recs: impl IntoIterator<Item = &'a Rec>) -> Result<(), QueueError> {
-    let pending = recs
-        .into_iter()
-        .map(|r| tx.put(r))
-        .collect::<Result<Vec<_>, _>>()?;
-    try_join_all(pending).await.map(|_| ())
+/// Writes issued but not yet awaited: requests run in order, so later reads in the same
+/// transaction see them; they are awaited together before the commit.
+pub type Writes = Vec<Pin<Box<dyn Future<Output = Result<(), QueueError>>>>>;
+
+/// Issues a write of `rec` (not awaited).
+fn write(tx: &Tx, writes: &mut Writes, rec: &Rec) -> Result<(), QueueError> {
+    writes.push(Box::pin(tx.put(rec)?));
+    Ok(())
 }
 
-/// Stores new jobs; an id used by a live record comes back as a duplicate.
+/// Writes the meta if it changed, then waits for every issued write.
+pub async fn flush(
+    tx: &Tx,
+    meta: &QueueMeta,
+    before: &QueueMeta,
+    writes: Writes,
+) -> Result<(), QueueError> {
+    let meta_write = async {
+        if meta != before {
+            tx.put_meta(meta).await
+        } else {
+            Ok(())
+        }
+    };
+    futures::try_join!(try_join_all(writes), meta_write).map(|_| ())
+}
+
+/// Stores new jobs; a caller-chosen id used by a live record comes back as a duplicate.
 pub async fn enqueue(
     tx: &Tx,
     queue: &str,
     specs: Vec<(String, JobSpec<JsValue>)>,
     now: Timestamp,
 ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
-    let (mut meta, mut due) = futures::try_join!(
+    // One read phase: the meta, due delayed jobs, and the ids the caller chose.
+    let chosen: Vec<String> = specs
+        .iter()
+        .filter(|(_, spec)| spec.id.is_some())
+        .map(|(id, _)| id.clone())
+        .collect();
+    let (mut meta, mut due, existing) = futures::try_join!(
         tx.meta(),
         tx.index_all(IDX_DUE, up_to(queue, ms(now))?, None),
+        try_join_all(chosen.iter().map(|id| tx.get(id))),
     )?;
+    let mut known: HashMap<String, Rec> = existing
+        .into_iter()
+        .flatten()
+        .filter(|r| r.expire_at.is_none_or(|t| t > now))
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let before = meta.clone();
     let mut out = Vec::with_capacity(specs.len());
-    let mut pending = Vec::new();
+    let mut writes = Writes::new();
     // Due delayed jobs become waiting before the new jobs take sequence numbers, so they
     // keep their place ahead of jobs submitted after they came due (SEMANTICS.md).
     for rec in &mut due {
         transition::promote(rec, &mut meta);
-        pending.push(tx.put(rec)?);
+        write(tx, &mut writes, rec)?;
     }
     for (id, spec) in specs {
-        // Only a caller-chosen id can exist already (generated ones are 128 random bits).
-        // Requests run in order: this read sees the writes issued for earlier specs.
-        let existing = match spec.id {
-            Some(_) => tx.get(&id).await?,
-            None => None,
-        };
-        if let Some(existing) = existing {
-            if existing.expire_at.is_none_or(|t| t > now) {
+        let chosen_id = spec.id.is_some();
+        if chosen_id {
+            if let Some(existing) = known.get(&id) {
                 out.push(Enqueued {
-                    record: existing,
+                    record: existing.clone(),
                     duplicate: true,
                 });
                 continue;
@@ -71,14 +102,17 @@ pub async fn enqueue(
         }
         let seq = meta.take_seq();
         let rec = spec.into_record(id, queue, seq, now);
-        pending.push(tx.put(&rec)?);
+        write(tx, &mut writes, &rec)?;
+        if chosen_id {
+            // A later spec of this batch with the same id is a duplicate of this one.
+            known.insert(rec.id.clone(), rec.clone());
+        }
         out.push(Enqueued {
             record: rec,
             duplicate: false,
         });
     }
-    try_join_all(pending).await?;
-    tx.put_meta(&meta).await?;
+    flush(tx, &meta, &before, writes).await?;
     Ok(out)
 }
 
@@ -89,10 +123,27 @@ pub async fn claim(
     req: &ClaimRequest,
     now: Timestamp,
 ) -> Result<ClaimBatch<JsValue>, QueueError> {
+    let mut meta = tx.meta().await?;
+    let before = meta.clone();
+    let mut writes = Writes::new();
+    let batch = claim_into(tx, queue, &mut meta, req, now, &mut writes).await?;
+    flush(tx, &meta, &before, writes).await?;
+    Ok(batch)
+}
+
+/// The claim step on an already read `meta`, issuing its writes into `writes`: one read
+/// phase through the indexes (it sees every write issued before it).
+pub async fn claim_into(
+    tx: &Tx,
+    queue: &str,
+    meta: &mut QueueMeta,
+    req: &ClaimRequest,
+    now: Timestamp,
+    writes: &mut Writes,
+) -> Result<ClaimBatch<JsValue>, QueueError> {
     let all = || prefix_range(&[q(queue)]);
     let head_limit = req.max.saturating_add(1);
-    let (mut meta, expired, due, mut head, active, next_due, next_lease) = futures::try_join!(
-        tx.meta(),
+    let (expired, due, mut head, active, next_due, next_lease) = futures::try_join!(
         async {
             match &req.live_owners {
                 None => tx.index_all(IDX_LEASE, up_to(queue, ms(now))?, None).await,
@@ -105,7 +156,13 @@ pub async fn claim(
             }
         },
         tx.index_all(IDX_DUE, up_to(queue, ms(now))?, None),
-        tx.index_all(IDX_CLAIM, all()?, Some(head_limit)),
+        async {
+            if req.max == 0 {
+                Ok(Vec::new())
+            } else {
+                tx.index_all(IDX_CLAIM, all()?, Some(head_limit)).await
+            }
+        },
         tx.index_count(IDX_LEASE, all()?),
         tx.index_all(IDX_DUE, after(queue, ms(now))?, Some(1)),
         tx.index_all(IDX_LEASE, after(queue, ms(now))?, Some(1)),
@@ -123,12 +180,10 @@ pub async fn claim(
             .first()
             .and_then(|r| r.lease.as_ref().map(|l| l.until)),
     };
-    let before = meta.clone();
-    let plan = plan_claim(&mut meta, view, req, now);
+    let plan = plan_claim(meta, view, req, now);
     let jobs = plan.claimed_records();
-    put_all(tx, &plan.writes).await?;
-    if meta != before {
-        tx.put_meta(&meta).await?;
+    for rec in &plan.writes {
+        write(tx, writes, rec)?;
     }
     Ok(ClaimBatch {
         jobs,
@@ -151,7 +206,70 @@ impl From<QueueError> for SettleFail {
     }
 }
 
-/// Applies settlements in order; a later one on the same job sees the earlier one's write.
+/// Applies settlements (one read phase, writes issued, not awaited) on an already read
+/// `meta`. A later settlement of the same job sees the earlier one's result.
+pub async fn settle_into(
+    tx: &Tx,
+    meta: &mut QueueMeta,
+    batch: &[Settlement<JsValue>],
+    policy: &CleanupPolicy,
+    now: Timestamp,
+    writes: &mut Writes,
+) -> Result<SettleBatch<JsValue>, SettleFail> {
+    let mut ids: Vec<&str> = batch.iter().map(|s| s.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let read = try_join_all(ids.iter().map(|id| tx.get(id))).await?;
+    let mut records: HashMap<String, Rec> = read
+        .into_iter()
+        .flatten()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    let mut results = Vec::with_capacity(batch.len());
+    let mut events = Vec::new();
+    let mut follow_ups: Vec<Rec> = Vec::new();
+    // The settled jobs, each with the index of its first settlement in the batch.
+    let mut changed: Vec<(String, usize)> = Vec::new();
+    for (i, s) in batch.iter().enumerate() {
+        let Some(rec) = records.get_mut(&s.id) else {
+            results.push(Err(QueueError::lease_lost(&s.id)));
+            continue;
+        };
+        match transition::settle(rec, s.clone(), meta, policy, now) {
+            Ok(evs) => {
+                events.extend(evs);
+                if let Some(next) = transition::follow_up(rec, meta.next_seq, now) {
+                    meta.take_seq();
+                    events.push(JobEvent::Submitted {
+                        id: next.id.clone(),
+                    });
+                    follow_ups.push(next);
+                }
+                if !changed.iter().any(|(id, _)| *id == s.id) {
+                    changed.push((s.id.clone(), i));
+                }
+                results.push(Ok(()));
+            }
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    for (id, i) in &changed {
+        if let Some(rec) = records.get(id) {
+            let put = tx.put(rec).map_err(|e| match e {
+                QueueError::InvalidOptions(_) => SettleFail::Uncloneable(*i, e),
+                e => SettleFail::Other(e),
+            })?;
+            writes.push(Box::pin(put));
+        }
+    }
+    // A repeat's next occurrence is made once, when the previous one ends.
+    for next in &follow_ups {
+        write(tx, writes, next)?;
+    }
+    Ok(SettleBatch { results, events })
+}
+
+/// Settles a batch in its own step.
 pub async fn settle(
     tx: &Tx,
     batch: &[Settlement<JsValue>],
@@ -160,40 +278,10 @@ pub async fn settle(
 ) -> Result<SettleBatch<JsValue>, SettleFail> {
     let mut meta = tx.meta().await?;
     let before = meta.clone();
-    let mut results = Vec::with_capacity(batch.len());
-    let mut events = Vec::new();
-    let mut pending = Vec::new();
-    for (i, s) in batch.iter().enumerate() {
-        let Some(mut rec) = tx.get(&s.id).await? else {
-            results.push(Err(QueueError::lease_lost(&s.id)));
-            continue;
-        };
-        match transition::settle(&mut rec, s.clone(), &mut meta, policy, now) {
-            Ok(evs) => {
-                pending.push(tx.put(&rec).map_err(|e| match e {
-                    QueueError::InvalidOptions(_) => SettleFail::Uncloneable(i, e),
-                    e => SettleFail::Other(e),
-                })?);
-                events.extend(evs);
-                if let Some(next) = transition::follow_up(&rec, meta.next_seq, now) {
-                    if tx.get(&next.id).await?.is_none() {
-                        meta.take_seq();
-                        events.push(JobEvent::Submitted {
-                            id: next.id.clone(),
-                        });
-                        pending.push(tx.put(&next)?);
-                    }
-                }
-                results.push(Ok(()));
-            }
-            Err(e) => results.push(Err(e)),
-        }
-    }
-    try_join_all(pending).await?;
-    if meta != before {
-        tx.put_meta(&meta).await?;
-    }
-    Ok(SettleBatch { results, events })
+    let mut writes = Writes::new();
+    let out = settle_into(tx, &mut meta, batch, policy, now, &mut writes).await?;
+    flush(tx, &meta, &before, writes).await?;
+    Ok(out)
 }
 
 /// Records progress from the lease holder.
@@ -259,7 +347,11 @@ pub async fn abort(
             changed.push(rec);
         }
     }
-    put_all(tx, &changed).await?;
+    let mut writes = Writes::new();
+    for rec in &changed {
+        write(tx, &mut writes, rec)?;
+    }
+    try_join_all(writes).await?;
     Ok(events)
 }
 

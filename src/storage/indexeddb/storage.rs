@@ -147,24 +147,33 @@ impl Storage for IndexedDbStorage {
         claim: Option<&ClaimRequest>,
         now: Timestamp,
     ) -> Result<Step<JsValue>, QueueError> {
+        // One transaction, two read phases: the settled jobs (with the meta), then the
+        // claim's indexes, which see the settlements' writes.
         let tx = self.tx(true).await?;
-        let settled = if batch.is_empty() {
-            Ok(SettleBatch {
-                results: Vec::new(),
-                events: Vec::new(),
-            })
-        } else {
-            ops::settle(&tx, &batch, policy, now).await
-        };
-        match settled {
-            Ok(settled) => {
-                let r = match claim {
-                    Some(req) => ops::claim(&tx, &self.queue, req, now).await.map(Some),
-                    None => Ok(None),
-                };
-                let claimed = tx.finish(r).await?;
-                Ok(Step { settled, claimed })
-            }
+        let r = async {
+            let mut meta = tx.meta().await?;
+            let before = meta.clone();
+            let mut writes = ops::Writes::new();
+            let settled = if batch.is_empty() {
+                SettleBatch {
+                    results: Vec::new(),
+                    events: Vec::new(),
+                }
+            } else {
+                ops::settle_into(&tx, &mut meta, &batch, policy, now, &mut writes).await?
+            };
+            let claimed = match claim {
+                Some(req) => {
+                    Some(ops::claim_into(&tx, &self.queue, &mut meta, req, now, &mut writes).await?)
+                }
+                None => None,
+            };
+            ops::flush(&tx, &meta, &before, writes).await?;
+            Ok::<_, SettleFail>(Step { settled, claimed })
+        }
+        .await;
+        match r {
+            Ok(step) => tx.finish(Ok(step)).await,
             Err(SettleFail::Uncloneable(_, e)) => {
                 // Rare (the executor's output passed structuredClone): settle apart, where
                 // the bad settlement is refused alone, then claim.
