@@ -9,7 +9,7 @@ use futures::future::try_join_all;
 use idb::Query;
 use wasm_bindgen::JsValue;
 
-use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, after, prefix_range, up_to};
+use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, prefix_range, up_to};
 use super::schema::{IDX_FINGERPRINT, IDX_RUN, IDX_STATUS};
 use super::tx::Tx;
 use crate::core::claim::{ClaimView, is_stalled, plan_claim};
@@ -116,6 +116,9 @@ pub async fn enqueue(
     Ok(out)
 }
 
+/// How many of the earliest delayed jobs one claim step reads (and promotes, when due).
+const DUE_BATCH: u32 = 64;
+
 /// The claim step: read the view through the indexes, plan, write the plan.
 pub async fn claim(
     tx: &Tx,
@@ -143,19 +146,11 @@ pub async fn claim_into(
 ) -> Result<ClaimBatch<JsValue>, QueueError> {
     let all = || prefix_range(&[q(queue)]);
     let head_limit = req.max.saturating_add(1);
-    let (expired, due, mut head, active, next_due, next_lease) = futures::try_join!(
-        async {
-            match &req.live_owners {
-                None => tx.index_all(IDX_LEASE, up_to(queue, ms(now))?, None).await,
-                Some(live) => Ok(tx
-                    .index_all(IDX_LEASE, all()?, None)
-                    .await?
-                    .into_iter()
-                    .filter(|r| is_stalled(r, now, Some(live)))
-                    .collect()),
-            }
-        },
-        tx.index_all(IDX_DUE, up_to(queue, ms(now))?, None),
+    // Three requests: every active job (few: one per busy worker), the earliest delayed
+    // jobs, and the head of the waiting line.
+    let (active, delayed, mut head) = futures::try_join!(
+        tx.index_all(IDX_LEASE, all()?, None),
+        tx.index_all(IDX_DUE, all()?, Some(DUE_BATCH)),
         async {
             if req.max == 0 {
                 Ok(Vec::new())
@@ -163,10 +158,25 @@ pub async fn claim_into(
                 tx.index_all(IDX_CLAIM, all()?, Some(head_limit)).await
             }
         },
-        tx.index_count(IDX_LEASE, all()?),
-        tx.index_all(IDX_DUE, after(queue, ms(now))?, Some(1)),
-        tx.index_all(IDX_LEASE, after(queue, ms(now))?, Some(1)),
     )?;
+    let active_count = active.len() as u32;
+    let next_lease_expiry = active
+        .iter()
+        .filter_map(|r| r.lease.as_ref().map(|l| l.until))
+        .filter(|t| *t > now)
+        .min();
+    let expired = active
+        .into_iter()
+        .filter(|r| is_stalled(r, now, req.live_owners.as_ref()))
+        .collect();
+    let delayed_full = delayed.len() == DUE_BATCH as usize;
+    let (due, later): (Vec<Rec>, Vec<Rec>) = delayed.into_iter().partition(|r| r.run_after <= now);
+    // All of the batch due: more may be; look again at once.
+    let next_delayed = match later.first() {
+        Some(r) => Some(r.run_after),
+        None if delayed_full => Some(now),
+        None => None,
+    };
     let waiting_truncated = head.len() > req.max as usize;
     head.truncate(req.max as usize);
     let view = ClaimView {
@@ -174,11 +184,9 @@ pub async fn claim_into(
         due,
         waiting_head: head,
         waiting_truncated,
-        active,
-        next_delayed: next_due.first().map(|r| r.run_after),
-        next_lease_expiry: next_lease
-            .first()
-            .and_then(|r| r.lease.as_ref().map(|l| l.until)),
+        active: active_count,
+        next_delayed,
+        next_lease_expiry,
     };
     let plan = plan_claim(meta, view, req, now);
     let jobs = plan.claimed_records();

@@ -121,9 +121,3 @@ pub fn up_to(queue: &str, at: f64) -> Result<KeyRange, QueueError> {
         false,
     )
 }
-
-/// Keys `[queue, t]` with `t > at`.
-pub fn after(queue: &str, at: f64) -> Result<KeyRange, QueueError> {
-    let q = JsValue::from_str(queue);
-    range(&[q.clone(), JsValue::from_f64(at)], &[q, top()], true)
-}
