@@ -83,6 +83,10 @@ export async function usage(): Promise<void> {
   client.attach(server);
   client.detach();
   client.attach(server);
+  client.connect();
+  client.disconnect();
+  const leads: boolean = server.isLeader();
+  void leads;
 
   const handle = await client.submit({ src: 'a.png' }, { priority: 5, maxRetries: 2 });
   const id: string = handle.id;
