@@ -120,6 +120,17 @@ fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     }
 }
 
+/// Fails a job whose deadline `d` passed before it could start.
+fn fail_deadline<P>(
+    rec: &mut JobRecord<P>,
+    d: Timestamp,
+    policy: &CleanupPolicy,
+    now: Timestamp,
+) -> JobEvent<P> {
+    let e = RunError::deadline(d);
+    transition::fail(rec, &e.name, &e.message, "failed", policy, now)
+}
+
 /// Plans one claim step at `now`. `meta` is updated in place (sequence, start log).
 pub fn plan_claim<P: Clone>(
     meta: &mut QueueMeta,
@@ -152,15 +163,7 @@ pub fn plan_claim<P: Clone>(
     for mut rec in view.due {
         match rec.deadline_at {
             Some(d) if d <= now => {
-                let e = RunError::deadline(d);
-                events.push(transition::fail(
-                    &mut rec,
-                    &e.name,
-                    &e.message,
-                    "failed",
-                    &req.policy,
-                    now,
-                ));
+                events.push(fail_deadline(&mut rec, d, &req.policy, now));
                 writes.push(rec);
             }
             _ => {
@@ -206,15 +209,7 @@ pub fn plan_claim<P: Clone>(
             break;
         };
         if let Some(d) = rec.deadline_at.filter(|d| *d <= now) {
-            let e = RunError::deadline(d);
-            events.push(transition::fail(
-                &mut rec,
-                &e.name,
-                &e.message,
-                "failed",
-                &req.policy,
-                now,
-            ));
+            events.push(fail_deadline(&mut rec, d, &req.policy, now));
             writes.push(rec);
             continue;
         }

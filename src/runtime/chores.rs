@@ -10,7 +10,7 @@ use super::abort::AbortReason;
 use super::executor::Executor;
 use super::platform::Platform;
 use super::server::{Inner, OWNER_LOCK_PREFIX};
-use crate::core::{ClaimRequest, JobEvent, LiveOwners};
+use crate::core::{ClaimRequest, LiveOwners};
 use crate::storage::Storage;
 
 /// How often the leader looks for jobs of servers that vanished (their lock is gone).
@@ -84,15 +84,7 @@ where
             next_check = now.plus_ms(LIVENESS_CHECK_MS);
         }
         if leader && now >= next_cleanup {
-            match inner.storage.cleanup(now).await {
-                Ok(removed) => inner.publish(
-                    removed
-                        .into_iter()
-                        .map(|id| JobEvent::Removed { id })
-                        .collect(),
-                ),
-                Err(err) => inner.report(err),
-            }
+            inner.cleanup(now).await;
             next_cleanup = now.plus_ms(cleanup_every);
         }
         let now = inner.platform.now();

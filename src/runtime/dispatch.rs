@@ -147,15 +147,7 @@ async fn settled<S, X, E>(
     inner.publish(res.events);
     let policy = inner.config.borrow().cleanup;
     if policy.after_completion_ms == Some(0) || policy.after_failure_ms == Some(0) {
-        match inner.storage.cleanup(now).await {
-            Ok(removed) => inner.publish(
-                removed
-                    .into_iter()
-                    .map(|id| JobEvent::Removed { id })
-                    .collect(),
-            ),
-            Err(err) => inner.report(err),
-        }
+        inner.cleanup(now).await;
     }
 }
 

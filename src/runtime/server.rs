@@ -112,6 +112,19 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
         }
     }
 
+    /// Removes expired finished records now and publishes their removal.
+    pub async fn cleanup(&self, now: crate::core::Timestamp) {
+        match self.storage.cleanup(now).await {
+            Ok(removed) => self.publish(
+                removed
+                    .into_iter()
+                    .map(|id| JobEvent::Removed { id })
+                    .collect(),
+            ),
+            Err(err) => self.report(err),
+        }
+    }
+
     /// Reports a storage failure to listeners.
     pub fn report(&self, err: QueueError) {
         self.events.emit(&ServerEvent::Error(err));

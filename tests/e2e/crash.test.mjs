@@ -4,7 +4,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrowser } from './helpers.mjs';
+import { openPackagePage, startBrowser } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 120_000;
 
@@ -18,16 +18,7 @@ after(async () => {
   await env?.close();
 });
 
-async function openPage() {
-  const page = await env.newPage();
-  await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
-  await page.evaluate(async () => {
-    const mod = await import('/pkg/wasm_job_queue.js');
-    await mod.default();
-    window.wjq = mod;
-  });
-  return page;
-}
+const openPage = () => openPackagePage(env);
 
 /** Starts a server in `page` whose executor records runs in `window.runs`. */
 function startPageServer(page, args) {

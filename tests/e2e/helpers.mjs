@@ -98,3 +98,15 @@ export async function waitUntil(fn, { timeoutMs = 30_000, intervalMs = 100, mess
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Opens a blank page of `env` with the package initialised and exposed as `window.wjq`. */
+export async function openPackagePage(env) {
+  const page = await env.newPage();
+  await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
+  await page.evaluate(async () => {
+    const mod = await import('/pkg/wasm_job_queue.js');
+    await mod.default();
+    window.wjq = mod;
+  });
+  return page;
+}

@@ -3,7 +3,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrowser } from './helpers.mjs';
+import { openPackagePage, startBrowser } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 90_000;
 
@@ -17,17 +17,7 @@ after(async () => {
   await env?.close();
 });
 
-/** Opens a blank page with the package loaded as `window.wjq`. */
-async function openPage() {
-  const page = await env.newPage();
-  await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
-  await page.evaluate(async () => {
-    const mod = await import('/pkg/wasm_job_queue.js');
-    await mod.default();
-    window.wjq = mod;
-  });
-  return page;
-}
+const openPage = () => openPackagePage(env);
 
 /** In `page`: a server on the queue whose executor doubles `input.n` and records runs. */
 async function startServer(page, db, queue, options = {}) {
