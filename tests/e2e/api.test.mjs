@@ -401,3 +401,41 @@ test('IndexedDB storage keeps jobs across storage instances and reloads; deleteA
     await page.close().catch(() => {});
   }
 });
+
+test('bad input is refused with a typed error and nothing stored is lost', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, InMemoryQueueStorage, JobQueueClient, JobQueueServer, RateLimiter } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const storage = new InMemoryQueueStorage(queueName);
+    const client = new JobQueueClient({ storage, queueName });
+    const kept = await client.submit({ keep: true }, { delayMs: 60_000 });
+    const name = async (f) => { try { await f(); return 'no error'; } catch (e) { return `${e.name}: ${e.message}`; } };
+    const errors = {
+      executorNotFunction: await name(() => new JobQueueServer({ storage, queueName, executor: 'run' })),
+      nanDelay: await name(() => client.submit(1, { delayMs: NaN })),
+      negativeDelay: await name(() => client.submit(1, { delayMs: -5 })),
+      priorityOutOfRange: await name(() => client.submit(1, { priority: 2_000_000 })),
+      wrongType: await name(() => client.submit(1, { maxRetries: 'three' })),
+      badLimiter: await name(() => new RateLimiter({ maxExecutions: 0, windowSizeInSeconds: 1 })),
+      wrongQueue: await name(() => new JobQueueClient({ storage, queueName: 'other' })),
+      badStatus: await name(() => client.peek('PENDING')),
+    };
+    // An output that cannot be stored fails the job with a clear error (after its retries).
+    const server = new JobQueueServer({ storage, queueName, executor: () => () => 'a function', workerCount: 1 });
+    await server.start();
+    const h = await client.submit(2, { maxRetries: 0 });
+    const failure = await h.waitFor({ timeoutMs: 5_000 }).then(() => null, (e) => ({ name: e.name, errorName: e.errorName, cause: e.cause?.message }));
+    await server.stop();
+    const stillThere = await client.getJob(kept.id);
+    return { errors, failure, kept: stillThere?.status };
+  }, 'api-bad-input');
+  for (const [key, text] of Object.entries(r.errors)) {
+    assert.match(text, /^InvalidOptionsError: /, `${key}: ${text}`);
+  }
+  assert.match(r.errors.nanDelay, /delayMs/);
+  assert.match(r.errors.priorityOutOfRange, /priority/);
+  assert.match(r.errors.executorNotFunction, /executor/);
+  assert.equal(r.failure?.name, 'JobFailedError');
+  assert.match(r.failure.cause, /cannot be stored/);
+  assert.equal(r.kept, 'delayed', 'the job stored before the bad calls is untouched');
+});
