@@ -225,20 +225,20 @@ impl Storage for IndexedDbStorage {
 
     async fn get(&self, id: &str) -> Result<Option<JobRecord<JsValue>>, QueueError> {
         let tx = self.tx(false).await?;
-        let r = tx.get(id).await;
-        tx.finish(r).await
+        // A read is done once its requests answered: no need to wait for the commit.
+        tx.get(id).await
     }
 
     async fn list(&self, query: ListQuery) -> Result<Vec<JobRecord<JsValue>>, QueueError> {
         let tx = self.tx(false).await?;
-        let r = ops::list(&tx, &self.queue, query).await;
-        tx.finish(r).await
+        // A read is done once its requests answered: no need to wait for the commit.
+        ops::list(&tx, &self.queue, query).await
     }
 
     async fn count(&self, status: JobStatus) -> Result<u32, QueueError> {
         let tx = self.tx(false).await?;
-        let r = ops::count(&tx, &self.queue, status).await;
-        tx.finish(r).await
+        // A read is done once its requests answered: no need to wait for the commit.
+        ops::count(&tx, &self.queue, status).await
     }
 
     async fn cleanup(&self, now: Timestamp) -> Result<Vec<String>, QueueError> {
