@@ -2,8 +2,6 @@
 //! needs through the indexes, call the core, write its result. Mirrors `memory.rs`.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 
 use futures::future::try_join_all;
 use idb::Query;
@@ -11,7 +9,7 @@ use wasm_bindgen::JsValue;
 
 use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, prefix_range, up_to};
 use super::schema::{IDX_FINGERPRINT, IDX_RUN, IDX_STATUS};
-use super::tx::Tx;
+use super::tx::{Tx, Write};
 use crate::core::claim::{ClaimView, is_stalled, plan_claim};
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
@@ -30,8 +28,8 @@ fn ms(t: Timestamp) -> f64 {
 }
 
 /// Writes issued but not yet awaited: requests run in order, so later reads in the same
-/// transaction see them; they are awaited together before the commit.
-pub type Writes = Vec<Pin<Box<dyn Future<Output = Result<(), QueueError>>>>>;
+/// transaction see them.
+pub type Writes = Vec<Write>;
 
 /// Issues a write of `rec` (not awaited).
 fn write(tx: &Tx, writes: &mut Writes, rec: &Rec) -> Result<(), QueueError> {
@@ -39,21 +37,19 @@ fn write(tx: &Tx, writes: &mut Writes, rec: &Rec) -> Result<(), QueueError> {
     Ok(())
 }
 
-/// Writes the meta if it changed, then waits for every issued write.
-pub async fn flush(
+/// Issues the meta write if it changed, and leaves every write to the commit: no round trip
+/// is spent waiting for them before it.
+pub fn flush(
     tx: &Tx,
     meta: &QueueMeta,
     before: &QueueMeta,
-    writes: Writes,
+    mut writes: Writes,
 ) -> Result<(), QueueError> {
-    let meta_write = async {
-        if meta != before {
-            tx.put_meta(meta).await
-        } else {
-            Ok(())
-        }
-    };
-    futures::try_join!(try_join_all(writes), meta_write).map(|_| ())
+    if meta != before {
+        writes.push(Box::pin(tx.put_meta_request(meta)?));
+    }
+    tx.defer(writes);
+    Ok(())
 }
 
 /// Stores new jobs; a caller-chosen id used by a live record comes back as a duplicate.
@@ -112,7 +108,7 @@ pub async fn enqueue(
             duplicate: false,
         });
     }
-    flush(tx, &meta, &before, writes).await?;
+    flush(tx, &meta, &before, writes)?;
     Ok(out)
 }
 
@@ -130,7 +126,7 @@ pub async fn claim(
     let before = meta.clone();
     let mut writes = Writes::new();
     let batch = claim_into(tx, queue, &mut meta, req, now, &mut writes).await?;
-    flush(tx, &meta, &before, writes).await?;
+    flush(tx, &meta, &before, writes)?;
     Ok(batch)
 }
 
@@ -288,7 +284,7 @@ pub async fn settle(
     let before = meta.clone();
     let mut writes = Writes::new();
     let out = settle_into(tx, &mut meta, batch, policy, now, &mut writes).await?;
-    flush(tx, &meta, &before, writes).await?;
+    flush(tx, &meta, &before, writes)?;
     Ok(out)
 }
 

@@ -168,7 +168,7 @@ impl Storage for IndexedDbStorage {
                 }
                 None => None,
             };
-            ops::flush(&tx, &meta, &before, writes).await?;
+            ops::flush(&tx, &meta, &before, writes)?;
             Ok::<_, SettleFail>(Step { settled, claimed })
         }
         .await;

@@ -2,7 +2,9 @@
 //! storage steps share. Only IDB requests are awaited while it is open (it auto-commits when
 //! control returns to the event loop with nothing pending).
 
+use std::cell::RefCell;
 use std::future::{Future, IntoFuture};
+use std::pin::Pin;
 
 use idb::{KeyRange, ObjectStore, Query, TransactionMode, TransactionResult};
 use wasm_bindgen::JsValue;
@@ -13,12 +15,19 @@ use super::error::{from_dom, from_idb, is_data_clone, name_and_message};
 use super::schema::{JOBS, META, STORES, key};
 use crate::core::{JobRecord, QueueError, QueueMeta};
 
+/// A write issued in a transaction, not awaited.
+pub type Write = Pin<Box<dyn Future<Output = Result<(), QueueError>>>>;
+
 /// An open transaction on `jobs` and `meta` for one queue.
 pub struct Tx {
     raw: IdbTransaction,
     jobs: ObjectStore,
     meta: ObjectStore,
     queue: String,
+    /// Writes issued and left to the commit: the transaction completes only after all of
+    /// them succeed, and a failed one aborts it (`finish` reports why). They are kept alive
+    /// until then, so their request callbacks stay valid.
+    deferred: RefCell<Vec<Write>>,
 }
 
 impl Tx {
@@ -40,16 +49,19 @@ impl Tx {
             jobs,
             meta,
             queue: queue.to_string(),
+            deferred: RefCell::new(Vec::new()),
         })
     }
 
     /// Commits when `result` is `Ok` (waiting for the commit: a quota error surfaces only
     /// there), else aborts so nothing of the step stays written.
     pub async fn finish<T>(self, result: Result<T, QueueError>) -> Result<T, QueueError> {
+        let deferred = self.deferred;
         match result {
             Ok(v) => {
                 let raw = self.raw.clone();
                 let done = idb::Transaction::from(self.raw).await;
+                drop(deferred);
                 match done {
                     Ok(TransactionResult::Committed) => Ok(v),
                     Ok(TransactionResult::Aborted) => Err(match raw.error() {
@@ -75,6 +87,11 @@ impl Tx {
     /// The primary key of job `id`.
     pub fn job_key(&self, id: &str) -> JsValue {
         key(&[JsValue::from_str(&self.queue), JsValue::from_str(id)])
+    }
+
+    /// Leaves writes to the commit (see [`Tx::finish`]).
+    pub fn defer(&self, writes: impl IntoIterator<Item = Write>) {
+        self.deferred.borrow_mut().extend(writes);
     }
 
     /// Reads job `id`.
@@ -188,13 +205,21 @@ impl Tx {
 
     /// Writes the queue meta.
     pub async fn put_meta(&self, meta: &QueueMeta) -> Result<(), QueueError> {
+        self.put_meta_request(meta)?.await
+    }
+
+    /// Starts writing the queue meta; await the returned future (or defer it).
+    pub fn put_meta_request(
+        &self,
+        meta: &QueueMeta,
+    ) -> Result<impl Future<Output = Result<(), QueueError>> + use<>, QueueError> {
         let what = "writing the queue meta";
         let obj = meta_to_js(&self.queue, meta)?;
-        self.meta
+        let fut = self
+            .meta
             .put(&obj, None)
             .map_err(|e| from_idb(e, what))?
-            .await
-            .map(|_| ())
-            .map_err(|e| from_idb(e, what))
+            .into_future();
+        Ok(async move { fut.await.map(|_| ()).map_err(|e| from_idb(e, what)) })
     }
 }
