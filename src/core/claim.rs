@@ -201,6 +201,9 @@ pub fn plan_claim<P: Clone>(
     }
     let allowed = permits.min(req.max).min(req.tokens.len() as u32) as usize;
 
+    // Only limiters that look at past starts need the shared start log (every server of a
+    // queue is expected to use the same limiter); others leave the meta record untouched.
+    let records_starts = req.limiter.horizon(now).is_some();
     let mut claimed = Vec::new();
     let mut tokens = req.tokens.iter();
     let mut rest = candidates.into_iter();
@@ -215,7 +218,9 @@ pub fn plan_claim<P: Clone>(
         }
         let Some(token) = tokens.next() else { break };
         transition::start(&mut rec, &req.owner, token.clone(), req.lease_ms, now);
-        meta.starts.push(now);
+        if records_starts {
+            meta.starts.push(now);
+        }
         events.push(JobEvent::Start { id: rec.id.clone() });
         claimed.push(rec.id.clone());
         writes.push(rec);
@@ -231,7 +236,7 @@ pub fn plan_claim<P: Clone>(
     if claimed.len() < req.max as usize && permits as usize > claimed.len() && more_waiting {
         wake.now = true;
     }
-    if !claimed.is_empty() || !meta.starts.is_empty() {
+    if records_starts && !claimed.is_empty() {
         req.limiter.prune(&mut meta.starts, now);
     }
     ClaimPlan {
