@@ -311,6 +311,8 @@ pub struct IndexedDbQueueStorage {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct IdbOptions {
     db_name: Option<String>,
+    /// Tests only: open at this schema version, as a newer library would.
+    schema_version: Option<f64>,
 }
 
 #[wasm_bindgen]
@@ -334,7 +336,12 @@ impl IndexedDbQueueStorage {
         if o.db_name.as_deref() == Some("") {
             return Err(invalid("dbName must be a non-empty string"));
         }
-        let storage = IndexedDbStorage::new(queue_name, o.db_name.as_deref());
+        let mut storage = IndexedDbStorage::new(queue_name, o.db_name.as_deref());
+        if let Some(v) = o.schema_version {
+            let v = crate::core::options::whole_number("schemaVersion", v, u32::MAX as f64)
+                .map_err(to_js)?;
+            storage = storage.with_schema_version(v as u32);
+        }
         let (id, handle) = register(AnyStorage::IndexedDb(storage));
         Ok(IndexedDbQueueStorage { id, handle })
     }

@@ -9,7 +9,9 @@ use futures::future::select;
 use super::executor::Executor;
 use super::platform::{Platform, PlatformExt};
 use super::server::{Inner, Pending, Phase, Running};
-use crate::core::{ClaimRequest, JobEvent, JobRecord, RunOutcome, Settlement, Timestamp};
+use crate::core::{
+    ClaimRequest, JobEvent, JobRecord, QueueError, RunOutcome, Settlement, Timestamp,
+};
 use crate::storage::{ClaimBatch, SettleBatch, Storage};
 
 /// The longest single timer: browsers take a signed 32-bit millisecond delay.
@@ -73,7 +75,24 @@ where
             // Settlements are lost with the step: their jobs stay leased until the leases
             // expire and another worker runs them again (at least once).
             Err(err) => {
+                let superseded = matches!(err, QueueError::SchemaVersion(_));
                 inner.report(err);
+                if superseded {
+                    // A newer library owns the database now: stop for good (the app is told
+                    // through the `error` event and should reload). No claim from here on.
+                    inner.halted.set(true);
+                    let server = super::server::Server {
+                        inner: inner.clone(),
+                    };
+                    inner.platform.spawn(async move {
+                        let stop = super::server::StopOptions {
+                            graceful: false,
+                            timeout_ms: None,
+                        };
+                        let _ = server.stop(stop).await;
+                    });
+                    continue;
+                }
                 error_backoff_ms = (error_backoff_ms * 2).clamp(poll.min(100), poll.max(100) * 30);
                 wake_at = Some(inner.platform.now().plus_ms(error_backoff_ms));
             }

@@ -101,6 +101,8 @@ pub(super) struct Inner<S: Storage, X, E> {
     pub is_leader: Cell<bool>,
     /// Whether owner liveness can be read (locks exist and the storage is shared).
     pub liveness: Cell<bool>,
+    /// Set when the storage was taken over by a newer schema: nothing more is claimed.
+    pub halted: Cell<bool>,
 }
 
 impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
@@ -132,7 +134,7 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
 
     /// Whether the loop started in `epoch` should keep going.
     pub fn live(&self, epoch: u64) -> bool {
-        self.phase.get() == Phase::Running && self.epoch.get() == epoch
+        self.phase.get() == Phase::Running && self.epoch.get() == epoch && !self.halted.get()
     }
 
     /// Hands a run's outcome to the group committer.
@@ -210,6 +212,7 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                 leader_lock: RefCell::new(None),
                 is_leader: Cell::new(false),
                 liveness: Cell::new(false),
+                halted: Cell::new(false),
             }),
         }
     }
@@ -276,6 +279,7 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
         let epoch = inner.epoch.get() + 1;
         inner.epoch.set(epoch);
         inner.phase.set(Phase::Running);
+        inner.halted.set(false);
         match scope {
             // One leader per shared queue; without locks every server does the chores.
             Some(scope) if inner.liveness.get() => {

@@ -2,6 +2,9 @@
 //! the per-queue keys and key ranges every query uses.
 
 use idb::{DatabaseEvent as _, Factory, IndexParams, KeyPath, KeyRange, ObjectStoreParams};
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use js_sys::Array;
 use wasm_bindgen::JsValue;
 
@@ -69,12 +72,29 @@ fn create_schema(db: &idb::Database) {
     }
 }
 
-/// Opens (creating or upgrading) the database `name` at [`DB_VERSION`].
-pub async fn open(name: &str) -> Result<idb::Database, QueueError> {
+/// Why a connection was lost: later steps fail with this error instead of a bare
+/// `InvalidStateError`.
+pub type LostReason = Rc<RefCell<Option<QueueError>>>;
+
+/// Opens (creating or upgrading) the database `name` at `version` ([`DB_VERSION`] but in
+/// tests). Upgrades only add missing stores and indexes: no upgrade drops data. When another context
+/// deletes the database or opens it at a newer version, or the browser closes it (eviction),
+/// the connection is closed (never blocking the other side) and `lost` says why.
+pub async fn open(name: &str, version: u32, lost: LostReason) -> Result<idb::Database, QueueError> {
     let what = "opening the IndexedDB database";
+    if js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
+        .map(|v| v.is_undefined() || v.is_null())
+        .unwrap_or(true)
+    {
+        return Err(QueueError::StorageUnavailable(
+            "IndexedDB is not available in this context: use InMemoryQueueStorage here (jobs \
+             then last as long as this context)"
+                .into(),
+        ));
+    }
     let factory = Factory::new().map_err(|e| from_idb(e, what))?;
     let mut request = factory
-        .open(name, Some(DB_VERSION))
+        .open(name, Some(version))
         .map_err(|e| from_idb(e, what))?;
     request.on_upgrade_needed(|event| {
         if let Ok(db) = event.database() {
@@ -82,11 +102,35 @@ pub async fn open(name: &str) -> Result<idb::Database, QueueError> {
         }
     });
     let db = request.await.map_err(|e| from_idb(e, what))?;
-    // Another connection wants a newer schema (or to delete the database): let it. The
-    // returned `Database` owns the callback, so it lives as long as the connection is kept.
+    // The returned `Database` owns the callbacks, so they live as long as the connection.
     let raw: web_sys::IdbDatabase = db.into();
     let mut db = idb::Database::from(raw.clone());
-    db.on_version_change(move |_| raw.close());
+    let (db_name, on_change, on_close) = (name.to_string(), lost.clone(), lost);
+    let closing = raw.clone();
+    db.on_version_change(move |event| {
+        let newer = js_sys::Reflect::get(&event, &JsValue::from_str("newVersion"))
+            .ok()
+            .and_then(|v| v.as_f64());
+        *on_change.borrow_mut() = Some(match newer {
+            Some(v) => QueueError::SchemaVersion(format!(
+                "a newer version of wasm-job-queue (schema {v}, this one uses {version}) \
+                 opened the database {db_name:?}: this context stopped using it; reload the page"
+            )),
+            None => QueueError::StorageUnavailable(format!(
+                "the database {db_name:?} was deleted; call setupDatabase() to create it again"
+            )),
+        });
+        closing.close();
+    });
+    let name = name.to_string();
+    db.on_close(move |_| {
+        on_close.borrow_mut().get_or_insert_with(|| {
+            QueueError::StorageUnavailable(format!(
+                "the browser closed the database {name:?} (storage cleared or evicted); call \
+                 setupDatabase() to open it again"
+            ))
+        });
+    });
     Ok(db)
 }
 

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
 use super::ops::{self, SettleFail};
-use super::schema::{DEFAULT_DB_NAME, open};
+use super::schema::{DB_VERSION, DEFAULT_DB_NAME, LostReason, open};
 use super::tx::Tx;
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
@@ -23,6 +23,10 @@ pub struct IndexedDbStorage {
     db_name: String,
     db: RefCell<Option<Rc<idb::Database>>>,
     closed: Cell<bool>,
+    /// Set when the connection was lost (deleted, upgraded elsewhere, evicted).
+    lost: LostReason,
+    /// The schema version opened ([`DB_VERSION`]; higher only in upgrade tests).
+    version: u32,
 }
 
 impl IndexedDbStorage {
@@ -34,7 +38,16 @@ impl IndexedDbStorage {
             db_name: db_name.unwrap_or(DEFAULT_DB_NAME).to_string(),
             db: RefCell::new(None),
             closed: Cell::new(false),
+            lost: Rc::new(RefCell::new(None)),
+            version: DB_VERSION,
         }
+    }
+
+    /// Opens the database at schema `version` instead of [`DB_VERSION`], as a newer library
+    /// would. For upgrade tests; values below [`DB_VERSION`] are raised to it.
+    pub fn with_schema_version(mut self, version: u32) -> Self {
+        self.version = version.max(DB_VERSION);
+        self
     }
 
     /// The database name.
@@ -52,6 +65,10 @@ impl IndexedDbStorage {
     }
 
     async fn connection(&self) -> Result<Rc<idb::Database>, QueueError> {
+        if let Some(err) = self.lost.borrow().clone() {
+            self.db.borrow_mut().take();
+            return Err(err);
+        }
         if let Some(db) = self.db.borrow().as_ref() {
             return Ok(db.clone());
         }
@@ -61,14 +78,15 @@ impl IndexedDbStorage {
                 self.queue
             )));
         }
-        let db = Rc::new(open(&self.db_name).await?);
+        let db = Rc::new(open(&self.db_name, self.version, self.lost.clone()).await?);
         *self.db.borrow_mut() = Some(db.clone());
         Ok(db)
     }
 
     async fn tx(&self, write: bool) -> Result<Tx, QueueError> {
         let db = self.connection().await?;
-        Tx::open(&db, &self.queue, write)
+        // A connection lost just now: say why rather than "InvalidStateError".
+        Tx::open(&db, &self.queue, write).map_err(|e| self.lost.borrow().clone().unwrap_or(e))
     }
 }
 
@@ -85,6 +103,9 @@ impl Storage for IndexedDbStorage {
 
     async fn setup(&self) -> Result<(), QueueError> {
         self.closed.set(false);
+        if self.lost.borrow_mut().take().is_some() {
+            self.db.borrow_mut().take();
+        }
         self.connection().await.map(|_| ())
     }
 

