@@ -134,3 +134,49 @@ test('a newer library version opening the database: the older page stops and rep
     await v2.close();
   }
 });
+
+test('a stale owner cannot complete a job another worker took over (fencing)', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const db = `fence-${Date.now()}`;
+  const a = await openPage();
+  try {
+    const r = await a.evaluate(async (db) => {
+      const { IndexedDbQueueStorage, JobQueueServer, JobQueueClient } = window.wjq;
+      const storage = new IndexedDbQueueStorage('q', { dbName: db });
+      await storage.setupDatabase();
+      const client = new JobQueueClient({ storage, queueName: 'q' });
+      let staleResult = null;
+      // Page A's executor blocks A's thread past its 600 ms lease, so A cannot renew it.
+      const server = new JobQueueServer({
+        storage, queueName: 'q', leaseMs: 600,
+        executor: async (input, ctx) => {
+          // A short yield first, so the test can start the worker, then the blocking part.
+          await new Promise((r) => setTimeout(r, 100));
+          const until = Date.now() + 3_000;
+          while (Date.now() < until) { /* busy: no timers, no renewal */ }
+          ctx.updateProgress(99).catch((e) => { staleResult = e.name; });
+          return { n: input.n, by: 'page' };
+        },
+      });
+      server.on('job_complete', (q, id, output) => { staleResult ??= `completed by page: ${JSON.stringify(output)}`; });
+      const handle = await client.submit({ n: 5 });
+      await server.start();
+      while ((await client.getJob(handle.id)).status !== 'active') await new Promise((r) => setTimeout(r, 5));
+      // A dedicated worker (its own thread) serves the queue too and takes the expired lease
+      // while this page's thread is blocked.
+      window.worker = new Worker('/tests/e2e/pages/worker.js', { type: 'module' });
+      window.worker.postMessage({ db, queue: 'q', workerCount: 1 });
+      const output = await handle.waitFor({ timeoutMs: 20_000 });
+      await new Promise((r) => setTimeout(r, 500));
+      await server.stop();
+      const job = await client.getJob(handle.id);
+      return { output, staleResult, final: job.output, outcomes: job.runs.map((x) => x.outcome), owners: new Set(job.runs.map((x) => x.owner)).size };
+    }, db);
+    assert.deepEqual(r.final, { n: 5, by: 'worker' }, 'the job keeps the new owner\'s output');
+    assert.deepEqual(r.output, { n: 5, by: 'worker' });
+    assert.equal(r.staleResult, 'LeaseLostError', `the stale owner's writes are refused: ${r.staleResult}`);
+    assert.deepEqual(r.outcomes, ['stalled', 'completed']);
+    assert.equal(r.owners, 2);
+  } finally {
+    await a.close();
+  }
+});
