@@ -180,3 +180,34 @@ test('a stale owner cannot complete a job another worker took over (fencing)', {
     await a.close();
   }
 });
+
+test('quota exhausted: a large submit rejects with QuotaExceededError, nothing half-written, small jobs still run', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const page = await openPage();
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: env.baseUrl, quotaSize: 512 * 1024 });
+    const r = await page.evaluate(async () => {
+      const { IndexedDbQueueStorage, JobQueueServer, JobQueueClient } = window.wjq;
+      const storage = new IndexedDbQueueStorage('q', { dbName: `quota-${Date.now()}` });
+      await storage.setupDatabase();
+      const client = new JobQueueClient({ storage, queueName: 'q' });
+      await client.submit({ small: 0 });
+      const before = await client.size();
+      // Random bytes: IndexedDB compresses large values, so a repeated string would fit.
+      const big = new Uint8Array(3 * 1024 * 1024).map(() => Math.floor(Math.random() * 256));
+      const err = await client.submit({ big }).then(() => null, (e) => ({ name: e.name, message: e.message }));
+      const afterSize = await client.size();
+      const server = new JobQueueServer({ storage, queueName: 'q', executor: (x) => x });
+      await server.start();
+      const out = await (await client.submit({ small: 1 })).waitFor({ timeoutMs: 5_000 });
+      await server.stop();
+      return { err, before, afterSize, out };
+    });
+    assert.equal(r.err?.name, 'QuotaExceededError', JSON.stringify(r.err));
+    assert.equal(r.afterSize, r.before, 'nothing half-written');
+    assert.deepEqual(r.out, { small: 1 });
+  } finally {
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: env.baseUrl }).catch(() => {});
+    await page.close();
+  }
+});
