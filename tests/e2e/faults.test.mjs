@@ -182,10 +182,12 @@ test('a stale owner cannot complete a job another worker took over (fencing)', {
 });
 
 test('quota exhausted: a large submit rejects with QuotaExceededError, nothing half-written, small jobs still run', { timeout: TEST_TIMEOUT_MS }, async () => {
-  const page = await openPage();
+  // A browser of its own: the quota override is applied reliably only to a fresh profile.
+  const own = await startBrowser();
+  const page = await openPackagePage(own);
   const cdp = await page.context().newCDPSession(page);
   try {
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: env.baseUrl, quotaSize: 512 * 1024 });
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: own.baseUrl, quotaSize: 512 * 1024 });
     const r = await page.evaluate(async () => {
       const { IndexedDbQueueStorage, JobQueueServer, JobQueueClient } = window.wjq;
       const storage = new IndexedDbQueueStorage('q', { dbName: `quota-${Date.now()}` });
@@ -207,7 +209,6 @@ test('quota exhausted: a large submit rejects with QuotaExceededError, nothing h
     assert.equal(r.afterSize, r.before, 'nothing half-written');
     assert.deepEqual(r.out, { small: 1 });
   } finally {
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: env.baseUrl }).catch(() => {});
-    await page.close();
+    await own.close();
   }
 });
