@@ -675,3 +675,23 @@ fn the_leader_recovers_a_dead_owners_job_at_once_and_hands_over_when_it_stops() 
     );
     assert!(handover, "the other server became leader");
 }
+
+#[test]
+fn two_concurrent_starts_do_not_hang_and_leave_one_running_server() {
+    let platform = VirtualPlatform::new(Timestamp(0), 3);
+    let storage = Rc::new(Store::new("q").with_shared_scope("db/q"));
+    let bus = Rc::new(EventBus::new());
+    let server = Server::new(
+        storage,
+        bus,
+        platform.clone(),
+        echo(),
+        ServerConfig::default(),
+    );
+    let s = server.clone();
+    let (a, b) = platform
+        .block_on(async move { futures::join!(s.start(), s.start()) })
+        .expect("no deadlock");
+    assert!(a.is_ok() && b.is_ok());
+    assert!(server.is_running());
+}

@@ -103,6 +103,8 @@ pub(super) struct Inner<S: Storage, X, E> {
     pub liveness: Cell<bool>,
     /// Set when the storage was taken over by a newer schema: nothing more is claimed.
     pub halted: Cell<bool>,
+    /// A `start()` is under way.
+    pub starting: Cell<bool>,
 }
 
 impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
@@ -213,6 +215,7 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                 is_leader: Cell::new(false),
                 liveness: Cell::new(false),
                 halted: Cell::new(false),
+                starting: Cell::new(false),
             }),
         }
     }
@@ -261,26 +264,19 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
     /// Starts claiming and running jobs. Idempotent.
     pub async fn start(&self) -> Result<(), QueueError> {
         let inner = &self.inner;
-        if inner.phase.get() == Phase::Running {
+        // A second `start()` while one is under way returns at once (it would otherwise wait
+        // for this server's own liveness lock).
+        if inner.phase.get() == Phase::Running || inner.starting.replace(true) {
             return Ok(());
         }
-        inner.storage.setup().await?;
-        if inner.phase.get() == Phase::Running {
-            return Ok(());
-        }
-        // Liveness: hold a lock named after this server while it runs.
-        let owner_lock = inner.platform.lock(&owner_lock_name(&inner.id)).await;
-        let scope = inner.storage.shared_scope();
-        inner.liveness.set(owner_lock.is_some() && scope.is_some());
-        *inner.owner_lock.borrow_mut() = owner_lock;
-        if inner.phase.get() == Phase::Running {
-            return Ok(());
-        }
+        let prepared = self.prepare_start().await;
+        inner.starting.set(false);
+        prepared?;
         let epoch = inner.epoch.get() + 1;
         inner.epoch.set(epoch);
         inner.phase.set(Phase::Running);
         inner.halted.set(false);
-        match scope {
+        match inner.storage.shared_scope() {
             // One leader per shared queue; without locks every server does the chores.
             Some(scope) if inner.liveness.get() => {
                 inner.is_leader.set(false);
@@ -324,6 +320,19 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
             .platform
             .spawn(super::chores::chores_loop(inner.clone(), epoch));
         inner.events.emit(&ServerEvent::Started);
+        Ok(())
+    }
+
+    /// Opens the storage and takes the liveness lock.
+    async fn prepare_start(&self) -> Result<(), QueueError> {
+        let inner = &self.inner;
+        inner.storage.setup().await?;
+        // Liveness: hold a lock named after this server while it runs.
+        let owner_lock = inner.platform.lock(&owner_lock_name(&inner.id)).await;
+        inner
+            .liveness
+            .set(owner_lock.is_some() && inner.storage.shared_scope().is_some());
+        *inner.owner_lock.borrow_mut() = owner_lock;
         Ok(())
     }
 
