@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 use super::error::{get, invalid, to_js};
 use crate::runtime::{EventBus, SharedBus};
 use crate::storage::indexeddb::IndexedDbStorage;
+use crate::storage::indexeddb::schema::DB_VERSION;
 use crate::storage::{MemoryStorage, Storage};
 
 /// Either storage backend, so the JS classes need no generics.
@@ -311,7 +312,8 @@ pub struct IndexedDbQueueStorage {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct IdbOptions {
     db_name: Option<String>,
-    /// Tests only: open at this schema version, as a newer library would.
+    /// Tests only: open at this schema version (>= the built-in one), as a newer library
+    /// would. Not in the TypeScript types.
     schema_version: Option<f64>,
 }
 
@@ -340,6 +342,11 @@ impl IndexedDbQueueStorage {
         if let Some(v) = o.schema_version {
             let v = crate::core::options::whole_number("schemaVersion", v, u32::MAX as f64)
                 .map_err(to_js)?;
+            if v < u64::from(DB_VERSION) {
+                return Err(invalid(format!(
+                    "schemaVersion must be at least {DB_VERSION} (the built-in schema version)"
+                )));
+            }
             storage = storage.with_schema_version(v as u32);
         }
         let (id, handle) = register(AnyStorage::IndexedDb(storage));

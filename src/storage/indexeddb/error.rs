@@ -21,15 +21,18 @@ pub(crate) fn from_dom(name: &str, message: &str, what: &str) -> QueueError {
     match name {
         "QuotaExceededError" => QueueError::QuotaExceeded(format!(
             "{what}: the browser refused to store more data for this origin \
-             (QuotaExceededError: {message}); delete finished jobs or free storage"
+             (QuotaExceededError{}{message}); nothing of this step was written: store \
+             smaller inputs, delete finished jobs or free storage",
+            if message.is_empty() { "" } else { ": " }
         )),
         "InvalidStateError" => QueueError::StorageUnavailable(format!(
             "{what}: the IndexedDB connection is closed or unusable (InvalidStateError: \
              {message}); call setup() again"
         )),
         "VersionError" => QueueError::SchemaVersion(format!(
-            "{what}: the database was written by a newer version of the library \
-             (VersionError: {message}); upgrade the library or use another dbName"
+            "{what}: a newer version of wasm-job-queue opened this database (VersionError: \
+             {message}): reload the page to run the newer version; nothing was changed or \
+             deleted"
         )),
         "DataCloneError" => QueueError::InvalidOptions(format!(
             "{what}: a value cannot be stored (DataCloneError: {message}); use data that \
@@ -47,7 +50,7 @@ pub(crate) fn from_idb(err: idb::Error, what: &str) -> QueueError {
         E::IndexedDbNotFound(_) => {
             return QueueError::StorageUnavailable(format!(
                 "{what}: IndexedDB is not available in this context (private mode, an \
-                 opaque origin, or no window/worker); use memory storage"
+                 opaque origin, or no window/worker); use InMemoryQueueStorage here"
             ));
         }
         E::AddFailed(v)

@@ -113,8 +113,9 @@ pub async fn open(name: &str, version: u32, lost: LostReason) -> Result<idb::Dat
             .and_then(|v| v.as_f64());
         *on_change.borrow_mut() = Some(match newer {
             Some(v) => QueueError::SchemaVersion(format!(
-                "a newer version of wasm-job-queue (schema {v}, this one uses {version}) \
-                 opened the database {db_name:?}: this context stopped using it; reload the page"
+                "a newer version of wasm-job-queue opened this database ({db_name:?}, schema \
+                 {v}; this code uses {version}): reload the page; this context stopped using \
+                 it and its jobs stay queued for the newer version"
             )),
             None => QueueError::StorageUnavailable(format!(
                 "the database {db_name:?} was deleted; call setupDatabase() to create it again"

@@ -85,8 +85,19 @@ impl IndexedDbStorage {
 
     async fn tx(&self, write: bool) -> Result<Tx, QueueError> {
         let db = self.connection().await?;
-        // A connection lost just now: say why rather than "InvalidStateError".
-        Tx::open(&db, &self.queue, write).map_err(|e| self.lost.borrow().clone().unwrap_or(e))
+        self.explain(Tx::open(&db, &self.queue, write))
+    }
+
+    /// A storage failure after the connection was lost (a transaction aborted by the close,
+    /// a request on a closed connection) reports why it was lost, not a bare
+    /// `InvalidStateError` or `AbortError`.
+    fn explain<T>(&self, result: Result<T, QueueError>) -> Result<T, QueueError> {
+        result.map_err(|e| match (&e, self.lost.borrow().as_ref()) {
+            (QueueError::Storage(_) | QueueError::StorageUnavailable(_), Some(lost)) => {
+                lost.clone()
+            }
+            _ => e,
+        })
     }
 }
 
@@ -116,7 +127,7 @@ impl Storage for IndexedDbStorage {
     ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
         let tx = self.tx(true).await?;
         let r = ops::enqueue(&tx, &self.queue, specs, now).await;
-        tx.finish(r).await
+        self.explain(tx.finish(r).await)
     }
 
     async fn claim(
@@ -126,7 +137,7 @@ impl Storage for IndexedDbStorage {
     ) -> Result<ClaimBatch<JsValue>, QueueError> {
         let tx = self.tx(true).await?;
         let r = ops::claim(&tx, &self.queue, req, now).await;
-        tx.finish(r).await
+        self.explain(tx.finish(r).await)
     }
 
     async fn settle(
@@ -144,7 +155,7 @@ impl Storage for IndexedDbStorage {
             let items: Vec<Settlement<JsValue>> = rest.iter().map(|(_, s)| s.clone()).collect();
             match ops::settle(&tx, &items, policy, now).await {
                 Ok(done) => {
-                    let mut out = tx.finish(Ok(done)).await?;
+                    let mut out = self.explain(tx.finish(Ok(done)).await)?;
                     for (i, e) in refused {
                         out.results.insert(i.min(out.results.len()), Err(e));
                     }
@@ -156,7 +167,7 @@ impl Storage for IndexedDbStorage {
                     refused.push((orig, e));
                     refused.sort_by_key(|(i, _)| *i);
                 }
-                Err(SettleFail::Other(e)) => return tx.finish(Err(e)).await,
+                Err(SettleFail::Other(e)) => return self.explain(tx.finish(Err(e)).await),
             }
         }
     }
@@ -194,7 +205,7 @@ impl Storage for IndexedDbStorage {
         }
         .await;
         match r {
-            Ok(step) => tx.finish(Ok(step)).await,
+            Ok(step) => self.explain(tx.finish(Ok(step)).await),
             Err(SettleFail::Uncloneable(_, e)) => {
                 // Rare (the executor's output passed structuredClone): settle apart, where
                 // the bad settlement is refused alone, then claim.
@@ -206,7 +217,7 @@ impl Storage for IndexedDbStorage {
                 };
                 Ok(Step { settled, claimed })
             }
-            Err(SettleFail::Other(e)) => tx.finish(Err(e)).await,
+            Err(SettleFail::Other(e)) => self.explain(tx.finish(Err(e)).await),
         }
     }
 
@@ -220,7 +231,7 @@ impl Storage for IndexedDbStorage {
     ) -> Result<JobEvent<JsValue>, QueueError> {
         let tx = self.tx(true).await?;
         let r = ops::progress(&tx, id, token, progress, message, details).await;
-        tx.finish(r).await
+        self.explain(tx.finish(r).await)
     }
 
     async fn renew(
@@ -230,7 +241,7 @@ impl Storage for IndexedDbStorage {
     ) -> Result<Vec<String>, QueueError> {
         let tx = self.tx(true).await?;
         let r = ops::renew(&tx, leases, until).await;
-        tx.finish(r).await
+        self.explain(tx.finish(r).await)
     }
 
     async fn abort(
@@ -241,42 +252,42 @@ impl Storage for IndexedDbStorage {
     ) -> Result<Vec<JobEvent<JsValue>>, QueueError> {
         let tx = self.tx(true).await?;
         let r = ops::abort(&tx, &self.queue, target, policy, now).await;
-        tx.finish(r).await
+        self.explain(tx.finish(r).await)
     }
 
     async fn get(&self, id: &str) -> Result<Option<JobRecord<JsValue>>, QueueError> {
         let tx = self.tx(false).await?;
         // A read is done once its requests answered: no need to wait for the commit.
-        tx.get(id).await
+        self.explain(tx.get(id).await)
     }
 
     async fn list(&self, query: ListQuery) -> Result<Vec<JobRecord<JsValue>>, QueueError> {
         let tx = self.tx(false).await?;
         // A read is done once its requests answered: no need to wait for the commit.
-        ops::list(&tx, &self.queue, query).await
+        self.explain(ops::list(&tx, &self.queue, query).await)
     }
 
     async fn count(&self, status: JobStatus) -> Result<u32, QueueError> {
         let tx = self.tx(false).await?;
         // A read is done once its requests answered: no need to wait for the commit.
-        ops::count(&tx, &self.queue, status).await
+        self.explain(ops::count(&tx, &self.queue, status).await)
     }
 
     async fn cleanup(&self, now: Timestamp) -> Result<Vec<String>, QueueError> {
         let tx = self.tx(true).await?;
         let r = ops::cleanup(&tx, &self.queue, now).await;
-        tx.finish(r).await
+        self.explain(tx.finish(r).await)
     }
 
     async fn set_paused(&self, paused: bool) -> Result<(), QueueError> {
         let tx = self.tx(true).await?;
         let r = ops::set_paused(&tx, paused).await;
-        tx.finish(r).await
+        self.explain(tx.finish(r).await)
     }
 
     async fn delete_all(&self) -> Result<(), QueueError> {
         let tx = self.tx(true).await?;
         let r = ops::delete_all(&tx, &self.queue).await;
-        tx.finish(r).await
+        self.explain(tx.finish(r).await)
     }
 }
