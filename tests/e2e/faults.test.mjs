@@ -84,6 +84,41 @@ test('the database deleted under a running server: a typed error event, not a ha
   }
 });
 
+test('storage cleared by the browser under a running server (the connection closes): a typed error event, not a hang', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const db = `evicted-${Date.now()}`;
+  const page = await openPage();
+  const cdp = await env.context.newCDPSession(page);
+  try {
+    await page.evaluate(async (db) => {
+      const { IndexedDbQueueStorage, JobQueueServer, JobQueueClient } = window.wjq;
+      window.storage = new IndexedDbQueueStorage('q', { dbName: db });
+      await window.storage.setupDatabase();
+      window.errors = [];
+      window.server = new JobQueueServer({ storage: window.storage, queueName: 'q', executor: (x) => x, pollIntervalMs: 200 });
+      window.server.on('error', (e) => window.errors.push({ name: e.name, message: e.message }));
+      await window.server.start();
+      window.client = new JobQueueClient({ storage: window.storage, queueName: 'q' });
+      await (await window.client.submit(1)).waitFor({ timeoutMs: 5_000 });
+    }, db);
+    // What "Clear site data" or an eviction does: the browser closes the open connection.
+    await cdp.send('Storage.clearDataForOrigin', { origin: new URL(env.baseUrl).origin, storageTypes: 'indexeddb' });
+    const after = await page.evaluate(async () => {
+      const deadline = Date.now() + 5_000;
+      while (!window.errors.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const size = await window.client.size().then(() => 'ok', (e) => e.name);
+      await window.storage.setupDatabase();
+      const again = await window.client.submit(2).then((h) => h.waitFor({ timeoutMs: 5_000 }), (e) => e.name);
+      return { error: window.errors[0], size, again };
+    });
+    assert.equal(after.error?.name, 'StorageUnavailableError');
+    assert.match(after.error.message, /browser closed the database.*setupDatabase\(\)/, after.error.message);
+    assert.equal(after.size, 'StorageUnavailableError');
+    assert.equal(after.again, 2, 'after setupDatabase() the queue works again');
+  } finally {
+    await page.close();
+  }
+});
+
 test('a newer library version opening the database: the older page stops and reports; every job runs under the new one', { timeout: TEST_TIMEOUT_MS }, async () => {
   const db = `upgrade-${Date.now()}`;
   const v1 = await openPage();
@@ -102,6 +137,7 @@ test('a newer library version opening the database: the older page stops and rep
         executor: async (input) => { await new Promise((r) => setTimeout(r, 200)); return { n: input.n, by: 'v1' }; },
       });
       window.server.on('error', (e) => window.errors.push(e.name));
+      window.server.on('error', (e) => { window.errorMessage ??= e.message; });
       window.server.on('server_stop', () => { window.stopped = true; });
       await window.server.start();
       while ((await window.client.size('completed')) < 2) await new Promise((r) => setTimeout(r, 20));
@@ -121,7 +157,8 @@ test('a newer library version opening the database: the older page stops and rep
     const old = await v1.evaluate(async () => {
       const deadline = Date.now() + 5_000;
       while (!window.stopped && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      return { errors: [...new Set(window.errors)], stopped: window.stopped, running: window.server.isRunning() };
+      const submit = await window.client.submit({ n: 99 }).then(() => 'ok', (e) => e.name);
+      return { errors: [...new Set(window.errors)], message: window.errorMessage, submit, stopped: window.stopped, running: window.server.isRunning() };
     });
     assert.equal(done.completed, 30, 'no job lost in the upgrade');
     assert.deepEqual(done.ns, Array.from({ length: 30 }, (_, n) => n));
@@ -129,6 +166,24 @@ test('a newer library version opening the database: the older page stops and rep
     assert.deepEqual(old.errors, ['SchemaVersionError']);
     assert.equal(old.stopped, true);
     assert.equal(old.running, false);
+    assert.match(old.message, /newer version of wasm-job-queue opened this database.*reload the page/s);
+    assert.equal(old.submit, 'SchemaVersionError', 'the older page fails closed');
+    // Older code opening the newer database fails closed too, and changes nothing.
+    const older = await openPage();
+    try {
+      const res = await older.evaluate((db) => new window.wjq.IndexedDbQueueStorage('q', { dbName: db })
+        .setupDatabase().then(() => 'ok', (e) => e.name), db);
+      assert.equal(res, 'SchemaVersionError');
+    } finally {
+      await older.close();
+    }
+    const still = await v2.evaluate(async (db) => {
+      const { IndexedDbQueueStorage, JobQueueClient } = window.wjq;
+      const storage = new IndexedDbQueueStorage('q', { dbName: db, schemaVersion: 2 });
+      await storage.setupDatabase();
+      return new JobQueueClient({ storage, queueName: 'q' }).size('completed');
+    }, db);
+    assert.equal(still, 30);
   } finally {
     await v1.close();
     await v2.close();
@@ -198,14 +253,16 @@ test('quota exhausted: a large submit rejects with QuotaExceededError, nothing h
       // Random bytes: IndexedDB compresses large values, so a repeated string would fit.
       const big = new Uint8Array(3 * 1024 * 1024).map(() => Math.floor(Math.random() * 256));
       const err = await client.submit({ big }).then(() => null, (e) => ({ name: e.name, message: e.message }));
+      const batchErr = await client.submitBatch([{ small: 2 }, { big }]).then(() => null, (e) => e.name);
       const afterSize = await client.size();
       const server = new JobQueueServer({ storage, queueName: 'q', executor: (x) => x });
       await server.start();
       const out = await (await client.submit({ small: 1 })).waitFor({ timeoutMs: 5_000 });
       await server.stop();
-      return { err, before, afterSize, out };
+      return { err, batchErr, before, afterSize, out };
     });
     assert.equal(r.err?.name, 'QuotaExceededError', JSON.stringify(r.err));
+    assert.equal(r.batchErr, 'QuotaExceededError', 'a batch is all or nothing');
     assert.equal(r.afterSize, r.before, 'nothing half-written');
     assert.deepEqual(r.out, { small: 1 });
   } finally {
