@@ -4,7 +4,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrowser } from './helpers.mjs';
+import { startBrowser, withPageErrors } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 60_000;
 
@@ -29,9 +29,7 @@ async function inPage(fn, arg) {
     await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
     return await page.evaluate(fn, arg);
   } catch (err) {
-    const errors = env.pageErrors.slice(errorsBefore);
-    if (errors.length) err.message += `\npage errors:\n  ${errors.join('\n  ')}`;
-    throw err;
+    withPageErrors(env, errorsBefore, err);
   } finally {
     await page.close().catch(() => {});
   }
@@ -394,9 +392,7 @@ test('IndexedDB storage keeps jobs across storage instances and reloads; deleteA
     assert.deepEqual(second.after, { job: true, completed: 0, delayed: 0 });
     assert.equal(second.otherDelayed, 1, 'deleteAll of one queue leaves the other queue alone');
   } catch (err) {
-    const errors = env.pageErrors.slice(errorsBefore);
-    if (errors.length) err.message += `\npage errors:\n  ${errors.join('\n  ')}`;
-    throw err;
+    withPageErrors(env, errorsBefore, err);
   } finally {
     await page.close().catch(() => {});
   }

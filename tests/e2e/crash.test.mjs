@@ -4,21 +4,12 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPackagePage, startBrowser } from './helpers.mjs';
+import { openPackagePage, useBrowser } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 120_000;
 
-let env;
-
-before(async () => {
-  env = await startBrowser();
-});
-
-after(async () => {
-  await env?.close();
-});
-
-const openPage = () => openPackagePage(env);
+const browser = useBrowser(before, after);
+const openPage = () => openPackagePage(browser.env);
 
 /** Starts a server in `page` whose executor records runs in `window.runs`. */
 function startPageServer(page, args) {

@@ -4,26 +4,17 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPackagePage, startBrowser } from './helpers.mjs';
+import { openPackagePage, startBrowser, useBrowser } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 90_000;
 
-let env;
-
-before(async () => {
-  env = await startBrowser();
-});
-
-after(async () => {
-  await env?.close();
-});
-
-const openPage = () => openPackagePage(env);
+const browser = useBrowser(before, after);
+const openPage = () => openPackagePage(browser.env);
 
 test('without IndexedDB, setupDatabase() rejects with StorageUnavailableError and a hint', { timeout: TEST_TIMEOUT_MS }, async () => {
-  const page = await env.newPage();
+  const page = await browser.env.newPage();
   try {
-    await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
+    await page.goto(`${browser.env.baseUrl}/tests/e2e/pages/blank.html`);
     const err = await page.evaluate(async () => {
       Object.defineProperty(globalThis, 'indexedDB', { value: undefined, configurable: true });
       const m = await import('/pkg/wasm_job_queue.js');
@@ -87,7 +78,7 @@ test('the database deleted under a running server: a typed error event, not a ha
 test('storage cleared by the browser under a running server (the connection closes): a typed error event, not a hang', { timeout: TEST_TIMEOUT_MS }, async () => {
   const db = `evicted-${Date.now()}`;
   const page = await openPage();
-  const cdp = await env.context.newCDPSession(page);
+  const cdp = await browser.env.context.newCDPSession(page);
   try {
     await page.evaluate(async (db) => {
       const { IndexedDbQueueStorage, JobQueueServer, JobQueueClient } = window.wjq;
@@ -101,7 +92,7 @@ test('storage cleared by the browser under a running server (the connection clos
       await (await window.client.submit(1)).waitFor({ timeoutMs: 5_000 });
     }, db);
     // What "Clear site data" or an eviction does: the browser closes the open connection.
-    await cdp.send('Storage.clearDataForOrigin', { origin: new URL(env.baseUrl).origin, storageTypes: 'indexeddb' });
+    await cdp.send('Storage.clearDataForOrigin', { origin: new URL(browser.env.baseUrl).origin, storageTypes: 'indexeddb' });
     const after = await page.evaluate(async () => {
       const deadline = Date.now() + 5_000;
       while (!window.errors.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

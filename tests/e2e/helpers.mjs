@@ -110,3 +110,25 @@ export async function openPackagePage(env) {
   });
   return page;
 }
+
+/**
+ * Starts one browser for a test file (`before`) and closes it (`after`); `.env` is the
+ * `startBrowser()` result once started.
+ */
+export function useBrowser(before, after) {
+  const holder = { env: undefined };
+  before(async () => {
+    holder.env = await startBrowser();
+  });
+  after(async () => {
+    await holder.env?.close();
+  });
+  return holder;
+}
+
+/** Adds the page errors collected since `since` to a failure's message, then rethrows it. */
+export function withPageErrors(env, since, err) {
+  const errors = env.pageErrors.slice(since);
+  if (errors.length) err.message += `\npage errors:\n  ${errors.join('\n  ')}`;
+  throw err;
+}

@@ -3,21 +3,12 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPackagePage, startBrowser } from './helpers.mjs';
+import { openPackagePage, useBrowser } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 90_000;
 
-let env;
-
-before(async () => {
-  env = await startBrowser();
-});
-
-after(async () => {
-  await env?.close();
-});
-
-const openPage = () => openPackagePage(env);
+const browser = useBrowser(before, after);
+const openPage = () => openPackagePage(browser.env);
 
 /** In `page`: a server on the queue whose executor doubles `input.n` and records runs. */
 async function startServer(page, db, queue, options = {}) {
