@@ -243,6 +243,45 @@ fn setup_op(
     Box::pin(async move { h.storage.setup().await })
 }
 
+/// The members both storage classes share: `queueName`, `setupDatabase()`, `deleteAll()`,
+/// the registry id, and leaving the registry when freed.
+macro_rules! storage_class_common {
+    ($class:ident, $setup_doc:expr, $delete_doc:expr) => {
+        #[wasm_bindgen]
+        impl $class {
+            /// The queue this storage holds.
+            #[wasm_bindgen(getter, js_name = queueName)]
+            pub fn queue_name(&self) -> String {
+                self.handle.storage.queue_name().to_string()
+            }
+
+            /// Registry id (internal: lets `{ storage }` options find this object).
+            #[wasm_bindgen(getter, js_name = __wjqStorage)]
+            pub fn registry_id(&self) -> u32 {
+                self.id
+            }
+
+            #[doc = $setup_doc]
+            #[wasm_bindgen(js_name = setupDatabase, unchecked_return_type = "Promise<void>")]
+            pub fn setup_database(&self) -> js_sys::Promise {
+                promise_unit(self.handle.clone(), setup_op)
+            }
+
+            #[doc = $delete_doc]
+            #[wasm_bindgen(js_name = deleteAll, unchecked_return_type = "Promise<void>")]
+            pub fn delete_all(&self) -> js_sys::Promise {
+                promise_unit(self.handle.clone(), delete_all_op)
+            }
+        }
+
+        impl Drop for $class {
+            fn drop(&mut self) {
+                unregister(self.id);
+            }
+        }
+    };
+}
+
 /// Jobs kept in memory: fast, gone on reload. For tests, edge runtimes and throwaway work.
 #[wasm_bindgen]
 pub struct InMemoryQueueStorage {
@@ -261,42 +300,18 @@ impl InMemoryQueueStorage {
         let (id, handle) = register(AnyStorage::Memory(MemoryStorage::new(queue_name)));
         Ok(InMemoryQueueStorage { id, handle })
     }
-
-    /// The queue this storage holds.
-    #[wasm_bindgen(getter, js_name = queueName)]
-    pub fn queue_name(&self) -> String {
-        self.handle.storage.queue_name().to_string()
-    }
-
-    /// Registry id (internal: lets `{ storage }` options find this object).
-    #[wasm_bindgen(getter, js_name = __wjqStorage)]
-    pub fn registry_id(&self) -> u32 {
-        self.id
-    }
-
-    /// Prepares the storage (nothing to do in memory; kept for symmetry).
-    #[wasm_bindgen(js_name = setupDatabase, unchecked_return_type = "Promise<void>")]
-    pub fn setup_database(&self) -> js_sys::Promise {
-        promise_unit(self.handle.clone(), setup_op)
-    }
-
-    /// Removes every job of the queue, its limiter start log and any hold.
-    #[wasm_bindgen(js_name = deleteAll, unchecked_return_type = "Promise<void>")]
-    pub fn delete_all(&self) -> js_sys::Promise {
-        promise_unit(self.handle.clone(), delete_all_op)
-    }
 }
+
+storage_class_common!(
+    InMemoryQueueStorage,
+    "Prepares the storage (nothing to do in memory; kept for symmetry).",
+    "Removes every job of the queue, its limiter start log and any hold."
+);
 
 impl InMemoryQueueStorage {
     /// The shared handle.
     pub fn handle(&self) -> &Rc<StorageHandle> {
         &self.handle
-    }
-}
-
-impl Drop for InMemoryQueueStorage {
-    fn drop(&mut self) {
-        unregister(self.id);
     }
 }
 
@@ -353,12 +368,6 @@ impl IndexedDbQueueStorage {
         Ok(IndexedDbQueueStorage { id, handle })
     }
 
-    /// The queue this storage holds.
-    #[wasm_bindgen(getter, js_name = queueName)]
-    pub fn queue_name(&self) -> String {
-        self.handle.storage.queue_name().to_string()
-    }
-
     /// The database name.
     #[wasm_bindgen(getter, js_name = dbName)]
     pub fn db_name(&self) -> String {
@@ -366,25 +375,6 @@ impl IndexedDbQueueStorage {
             AnyStorage::IndexedDb(s) => s.db_name().to_string(),
             AnyStorage::Memory(_) => String::new(),
         }
-    }
-
-    /// Registry id (internal: lets `{ storage }` options find this object).
-    #[wasm_bindgen(getter, js_name = __wjqStorage)]
-    pub fn registry_id(&self) -> u32 {
-        self.id
-    }
-
-    /// Opens (and creates or upgrades) the database. Idempotent; reopens after `close()`.
-    #[wasm_bindgen(js_name = setupDatabase, unchecked_return_type = "Promise<void>")]
-    pub fn setup_database(&self) -> js_sys::Promise {
-        promise_unit(self.handle.clone(), setup_op)
-    }
-
-    /// Removes every job of this queue (not of other queues in the database), its limiter
-    /// start log and any hold.
-    #[wasm_bindgen(js_name = deleteAll, unchecked_return_type = "Promise<void>")]
-    pub fn delete_all(&self) -> js_sys::Promise {
-        promise_unit(self.handle.clone(), delete_all_op)
     }
 
     /// Closes the connection; later calls fail with `StorageUnavailableError` until
@@ -396,8 +386,9 @@ impl IndexedDbQueueStorage {
     }
 }
 
-impl Drop for IndexedDbQueueStorage {
-    fn drop(&mut self) {
-        unregister(self.id);
-    }
-}
+storage_class_common!(
+    IndexedDbQueueStorage,
+    "Opens (and creates or upgrades) the database. Idempotent; reopens after `close()`.",
+    "Removes every job of this queue (not of other queues in the database), its limiter start \
+     log and any hold."
+);
