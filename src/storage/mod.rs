@@ -8,4 +8,6 @@ mod traits;
 pub mod indexeddb;
 
 pub use memory::MemoryStorage;
-pub use traits::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Step, Storage};
+pub use traits::{
+    AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Step, Storage, settle_then_claim,
+};

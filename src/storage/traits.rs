@@ -37,6 +37,36 @@ pub struct SettleBatch<P> {
     pub events: Vec<JobEvent<P>>,
 }
 
+/// [`Storage::step`] as two separate steps: [`Storage::settle`], then [`Storage::claim`].
+pub async fn settle_then_claim<S: Storage + ?Sized>(
+    storage: &S,
+    batch: Vec<Settlement<S::Payload>>,
+    policy: &CleanupPolicy,
+    claim: Option<&ClaimRequest>,
+    now: Timestamp,
+) -> Result<Step<S::Payload>, QueueError> {
+    let settled = if batch.is_empty() {
+        SettleBatch::empty()
+    } else {
+        storage.settle(batch, policy, now).await?
+    };
+    let claimed = match claim {
+        Some(req) => Some(storage.claim(req, now).await?),
+        None => None,
+    };
+    Ok(Step { settled, claimed })
+}
+
+impl<P> SettleBatch<P> {
+    /// No settlement, no event.
+    pub fn empty() -> Self {
+        SettleBatch {
+            results: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+}
+
 /// The result of a [`Storage::step`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step<P> {
@@ -119,21 +149,7 @@ pub trait Storage: 'static {
         claim: Option<&ClaimRequest>,
         now: Timestamp,
     ) -> impl Future<Output = Result<Step<Self::Payload>, QueueError>> {
-        async move {
-            let settled = if batch.is_empty() {
-                SettleBatch {
-                    results: Vec::new(),
-                    events: Vec::new(),
-                }
-            } else {
-                self.settle(batch, policy, now).await?
-            };
-            let claimed = match claim {
-                Some(req) => Some(self.claim(req, now).await?),
-                None => None,
-            };
-            Ok(Step { settled, claimed })
-        }
+        settle_then_claim(self, batch, policy, claim, now)
     }
 
     /// Records progress from the lease holder.

@@ -14,7 +14,9 @@ use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
     Timestamp,
 };
-use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Step, Storage};
+use crate::storage::{
+    AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Step, Storage, settle_then_claim,
+};
 
 /// A queue stored in IndexedDB. Payloads are JS values kept by structured clone.
 #[derive(Debug)]
@@ -187,10 +189,7 @@ impl Storage for IndexedDbStorage {
             let before = meta.clone();
             let mut writes = ops::Writes::new();
             let settled = if batch.is_empty() {
-                SettleBatch {
-                    results: Vec::new(),
-                    events: Vec::new(),
-                }
+                SettleBatch::empty()
             } else {
                 ops::settle_into(&tx, &mut meta, &batch, policy, now, &mut writes).await?
             };
@@ -210,12 +209,7 @@ impl Storage for IndexedDbStorage {
                 // Rare (the executor's output passed structuredClone): settle apart, where
                 // the bad settlement is refused alone, then claim.
                 let _ = tx.finish::<()>(Err(e)).await;
-                let settled = self.settle(batch, policy, now).await?;
-                let claimed = match claim {
-                    Some(req) => Some(self.claim(req, now).await?),
-                    None => None,
-                };
-                Ok(Step { settled, claimed })
+                settle_then_claim(self, batch, policy, claim, now).await
             }
             Err(SettleFail::Other(e)) => self.explain(tx.finish(Err(e)).await),
         }
