@@ -10,7 +10,7 @@ use super::abort::AbortReason;
 use super::executor::Executor;
 use super::platform::Platform;
 use super::server::{Inner, OWNER_LOCK_PREFIX};
-use crate::core::{ClaimRequest, LiveOwners};
+use crate::core::LiveOwners;
 use crate::storage::Storage;
 
 /// How often the leader looks for jobs of servers that vanished (their lock is gone).
@@ -31,19 +31,9 @@ where
         .iter()
         .filter_map(|n| n.strip_prefix(OWNER_LOCK_PREFIX).map(str::to_string))
         .collect();
-    let req = {
-        let c = inner.config.borrow();
-        ClaimRequest {
-            owner: inner.id.clone(),
-            max: 0,
-            lease_ms: c.lease_ms,
-            limiter: c.limiter.clone(),
-            max_stalled: c.max_stalled_count,
-            tokens: Vec::new(),
-            policy: c.cleanup,
-            live_owners: Some(LiveOwners { owners, checked_at }),
-        }
-    };
+    // A claim of no job: it only recovers what the liveness check shows stalled.
+    let mut req = super::dispatch::claim_request(inner, 0);
+    req.live_owners = Some(LiveOwners { owners, checked_at });
     match inner.storage.claim(&req, inner.platform.now()).await {
         Ok(batch) => {
             if !batch.events.is_empty() {

@@ -119,7 +119,11 @@ where
     }
 }
 
-fn claim_request<S: Storage, X: Platform, E>(inner: &Inner<S, X, E>, free: u32) -> ClaimRequest {
+/// A claim of up to `free` jobs with this server's settings.
+pub(super) fn claim_request<S: Storage, X: Platform, E>(
+    inner: &Inner<S, X, E>,
+    free: u32,
+) -> ClaimRequest {
     let c = inner.config.borrow();
     ClaimRequest {
         owner: inner.id.clone(),
