@@ -259,11 +259,21 @@ async fn stored_shape_is_pinned() {
         Reflect::get(&raw, &"xClaim".into()).unwrap().as_f64(),
         Some(-5.0)
     );
-    assert!(
-        Reflect::get(&raw, &"jobRunId".into()).unwrap().is_null(),
-        "None is null"
+    // The rest of the record is one JSON string; None is null there.
+    let body = Reflect::get(&raw, &"r".into())
+        .unwrap()
+        .as_string()
+        .unwrap();
+    let body = js_sys::JSON::parse(&body).unwrap();
+    assert!(Reflect::get(&body, &"jobRunId".into()).unwrap().is_null());
+    assert_eq!(
+        Reflect::get(&body, &"priority".into()).unwrap().as_f64(),
+        Some(5.0)
     );
     for absent in [
+        "jobRunId",
+        "priority",
+        "runs",
         "output",
         "progressDetails",
         "xDue",
@@ -293,6 +303,65 @@ async fn stored_shape_is_pinned() {
     assert!(has(&raw, "output") && !has(&raw, "xLease"));
     let w = s.get("w").await.unwrap().unwrap();
     assert!(w.output.unwrap().is_undefined());
+}
+
+/// Writes `obj` into the jobs store (or the meta store) with a raw IndexedDB request.
+async fn raw_put(db: &str, store: &str, obj: &JsValue) {
+    let conn = idb::Factory::new()
+        .unwrap()
+        .open(db, None)
+        .unwrap()
+        .await
+        .unwrap();
+    let tx = conn
+        .transaction(&[store], idb::TransactionMode::ReadWrite)
+        .unwrap();
+    tx.object_store(store)
+        .unwrap()
+        .put(obj, None)
+        .unwrap()
+        .await
+        .unwrap();
+    tx.await.unwrap();
+    conn.close();
+}
+
+#[wasm_bindgen_test]
+async fn records_stored_whole_by_schema_1_builds_are_still_read() {
+    let db = unique_db();
+    let s = IndexedDbStorage::new("q", Some(&db));
+    s.setup().await.unwrap();
+    s.close();
+    // The shape schema-1 builds wrote: every field at the top level, no `r` body.
+    let old = js_sys::JSON::parse(
+        r#"{"id":"old","queue":"q","status":"waiting","priority":0,"seq":7,"input":{"n":1},
+        "createdAt":1700000000000,"runAfter":1700000000000,"deadlineAt":null,
+        "startedAt":null,"completedAt":null,"attempt":0,"maxRetries":3,
+        "backoff":{"type":"exponential","delayMs":1000,"maxDelayMs":3600000,"jitter":0},
+        "timeoutMs":null,"jobRunId":null,"fingerprint":null,"progress":0,
+        "progressMessage":null,"error":null,"errorName":null,"lease":null,"stalledCount":0,
+        "runs":[],"expireAt":null,"resultTtlMs":null,"repeat":null,"xClaim":0}"#,
+    )
+    .unwrap();
+    raw_put(&db, "jobs", &old).await;
+    let meta = js_sys::JSON::parse(
+        r#"{"queue":"q","nextSeq":8,"paused":false,"holdUntil":null,"starts":[]}"#,
+    )
+    .unwrap();
+    raw_put(&db, "meta", &meta).await;
+    s.setup().await.unwrap();
+    let rec = s.get("old").await.unwrap().unwrap();
+    assert_eq!((rec.status, rec.seq), (JobStatus::Waiting, 7));
+    assert_eq!(Reflect::get(&rec.input, &"n".into()).unwrap(), 1);
+    // A new job takes the next sequence number of the old meta and queues behind it.
+    let new = s
+        .enqueue(vec![("new".into(), spec(2.into()))], T)
+        .await
+        .unwrap();
+    assert_eq!(new[0].record.seq, 8);
+    let claimed = s.claim(&req("A", 2, T), T).await.unwrap().jobs;
+    let ids: Vec<&str> = claimed.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["old", "new"]);
 }
 
 #[wasm_bindgen_test]

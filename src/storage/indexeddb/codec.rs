@@ -1,21 +1,29 @@
 //! Job records and queue meta to and from stored JS objects.
 //!
-//! The record's own fields go through serde-wasm-bindgen (`Serializer::json_compatible()`:
-//! `None` becomes `null`, maps become plain objects, integers beyond 2^53 are refused). The
-//! payload fields (`input`, `output`, `progressDetails`) are the user's JS values, stored as
-//! they are, so whatever structured clone keeps survives (Dates, Maps, typed arrays, Blobs).
-//! `output` and `progressDetails` are absent when `None` (present, even as `undefined`, when
-//! `Some`). Derived `x*` fields feed the sparse indexes (see `schema`): each is written only
-//! when the record belongs in that index, and is always a valid key.
+//! A stored job keeps at its top level only what IndexedDB itself reads, plus the payloads:
+//! the key (`queue`, `id`), the fields the indexes name (`status`, `seq`, `createdAt`,
+//! `completedAt` and the derived `x*` fields, see `schema`), the user's values (`input`,
+//! `output`, `progressDetails`, stored as they are, so whatever structured clone keeps
+//! survives: Dates, Maps, typed arrays, Blobs), and the rest of the record as one JSON
+//! string `r`. One string crosses the wasm boundary and is cloned by IndexedDB instead of
+//! some thirty fields and the run history: a step spends its time in IndexedDB, not in
+//! conversion. `output` and `progressDetails` are absent when `None` (present, even as
+//! `undefined`, when `Some`). Each `x*` field is written only when the record belongs in
+//! that index, and is always a valid key. Records stored whole by schema-1 builds (no `r`)
+//! are still read.
 
-use js_sys::Reflect;
+use js_sys::{Object, Reflect};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::{JobRecord, JobStatus, QueueError, QueueMeta};
 
 /// The largest integer a JS number holds exactly.
 const MAX_SAFE: i64 = 9_007_199_254_740_991;
+
+/// The field holding the JSON body of a stored record or meta.
+const BODY: &str = "r";
 
 /// The same record with its payloads replaced (used in both directions).
 fn with_payload<A, B>(
@@ -75,31 +83,49 @@ fn key_number(id: &str, field: &str, v: i64) -> Result<JsValue, QueueError> {
     }
 }
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, serde_wasm_bindgen::Error> {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+/// `value` as a JSON string.
+fn body<T: Serialize>(value: &T) -> Result<JsValue, serde_json::Error> {
+    serde_json::to_string(value).map(|s| JsValue::from_str(&s))
+}
+
+/// The JSON body of a stored object: its `r` field, or, for an object a schema-1 build
+/// stored whole (no `r`), the object itself as JSON (those were JSON-compatible).
+fn read_body<T: DeserializeOwned>(obj: &JsValue, what: &str) -> Result<T, QueueError> {
+    let unreadable =
+        |e: String| QueueError::Storage(format!("a stored {what} could not be read: {e}"));
+    let text = match Reflect::get(obj, &JsValue::from_str(BODY)).map(|v| v.as_string()) {
+        Ok(Some(text)) => text,
+        _ => js_sys::JSON::stringify(obj)
+            .map(String::from)
+            .map_err(|_| unreadable("not JSON".into()))?,
+    };
+    serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))
 }
 
 /// The stored object for `rec`.
 pub fn record_to_js(rec: &JobRecord<JsValue>) -> Result<JsValue, QueueError> {
     let id = rec.id.as_str();
     let seq = i64::try_from(rec.seq).unwrap_or(i64::MAX);
-    key_number(id, "seq", seq)?;
-    key_number(id, "createdAt", rec.created_at.0)?;
+    let obj: JsValue = Object::new().into();
+    set(&obj, "queue", &JsValue::from_str(&rec.queue))?;
+    set(&obj, "id", &JsValue::from_str(id))?;
+    set(&obj, "status", &JsValue::from_str(rec.status.as_str()))?;
+    set(&obj, "seq", &key_number(id, "seq", seq)?)?;
+    set(
+        &obj,
+        "createdAt",
+        &key_number(id, "createdAt", rec.created_at.0)?,
+    )?;
     let bare = with_payload(rec.clone(), (), None, None);
-    let obj = to_js(&bare)
+    let json = body(&bare)
         .map_err(|e| QueueError::invalid(format!("job {id:?} cannot be stored: {e}")))?;
+    set(&obj, BODY, &json)?;
     set(&obj, "input", &rec.input)?;
-    for (key, value) in [
-        ("output", &rec.output),
-        ("progressDetails", &rec.progress_details),
-    ] {
-        let _ = Reflect::delete_property(
-            obj.unchecked_ref::<js_sys::Object>(),
-            &JsValue::from_str(key),
-        );
-        if let Some(v) = value {
-            set(&obj, key, v)?;
-        }
+    if let Some(v) = &rec.output {
+        set(&obj, "output", v)?;
+    }
+    if let Some(v) = &rec.progress_details {
+        set(&obj, "progressDetails", v)?;
     }
     match rec.status {
         JobStatus::Waiting => {
@@ -118,7 +144,7 @@ pub fn record_to_js(rec: &JobRecord<JsValue>) -> Result<JsValue, QueueError> {
         }
         JobStatus::Completed => {
             if let (Some(fp), Some(at)) = (&rec.fingerprint, rec.completed_at) {
-                key_number(id, "completedAt", at.0)?;
+                set(&obj, "completedAt", &key_number(id, "completedAt", at.0)?)?;
                 set(&obj, "xFp", &JsValue::from_str(fp))?;
             }
         }
@@ -149,24 +175,24 @@ pub fn record_from_js(obj: JsValue) -> Result<JobRecord<JsValue>, QueueError> {
     let input = take(&obj, "input")?.unwrap_or(JsValue::UNDEFINED);
     let output = take(&obj, "output")?;
     let details = take(&obj, "progressDetails")?;
-    let bare: JobRecord<()> = serde_wasm_bindgen::from_value(obj)
-        .map_err(|e| QueueError::Storage(format!("a stored job record could not be read: {e}")))?;
+    let bare: JobRecord<()> = read_body(&obj, "job record")?;
     Ok(with_payload(bare, input, output, details))
 }
 
 /// The stored meta object for `queue`.
 pub fn meta_to_js(queue: &str, meta: &QueueMeta) -> Result<JsValue, QueueError> {
-    let obj = to_js(meta).map_err(|e| {
+    let json = body(meta).map_err(|e| {
         QueueError::Storage(format!("the meta of queue {queue:?} cannot be stored: {e}"))
     })?;
+    let obj: JsValue = Object::new().into();
     set(&obj, "queue", &JsValue::from_str(queue))?;
+    set(&obj, BODY, &json)?;
     Ok(obj)
 }
 
 /// The meta stored as `obj`.
 pub fn meta_from_js(obj: JsValue) -> Result<QueueMeta, QueueError> {
-    serde_wasm_bindgen::from_value(obj)
-        .map_err(|e| QueueError::Storage(format!("a stored queue meta could not be read: {e}")))
+    read_body(&obj, "queue meta")
 }
 
 /// Which payload field of `rec` structured clone refuses (after a `DataCloneError`).
