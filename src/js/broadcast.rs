@@ -1,11 +1,14 @@
-//! Cross-context hints through `BroadcastChannel`: every job event of this context is posted
-//! as `{ kind, id }` (never a payload); every message received becomes a
-//! [`JobEvent::Changed`] hint on the local bus, so listeners re-read storage before they
-//! resolve anything. A forged or lost message therefore changes nothing.
+//! Cross-context hints through `BroadcastChannel`: the job events of this context are posted
+//! as `{ hints: [kind, id, kind, id, ..] }` (never a payload), one message for all the
+//! events of a task (a step settling and claiming several jobs posts once); every hint
+//! received becomes a [`JobEvent::Changed`] hint on the local bus, so listeners re-read
+//! storage before they resolve anything. A forged or lost message therefore changes nothing.
+//! A message `{ kind, id }` (one hint) is understood too.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::Object;
+use js_sys::{Array, Object};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
@@ -18,7 +21,13 @@ use crate::runtime::SharedBus;
 pub struct Broadcast {
     channel: BroadcastChannel,
     _on_message: Closure<dyn Fn(MessageEvent)>,
+    /// Hints not posted yet, `[kind, id, ..]`: posted together in a microtask.
+    pending: RefCell<Vec<JsValue>>,
 }
+
+/// The longest id a received hint may carry, and the most hints one message may carry.
+const MAX_ID: usize = 1024;
+const MAX_HINTS: u32 = 4096;
 
 impl Drop for Broadcast {
     fn drop(&mut self) {
@@ -61,38 +70,64 @@ impl Broadcast {
         let channel = BroadcastChannel::new(name).ok()?;
         let weak_bus = Rc::downgrade(bus);
         let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |m: MessageEvent| {
-            let data = m.data();
-            let (Some(kind), Some(id)) =
-                (get(&data, "kind").as_string(), get(&data, "id").as_string())
-            else {
+            let Some(bus) = weak_bus.upgrade() else {
                 return;
             };
-            if id.len() > 1024 {
-                return;
-            }
-            if let Some(bus) = weak_bus.upgrade() {
-                bus.emit(&JobEvent::Changed {
-                    wake: wakes(&kind),
-                    id,
-                });
+            let data = m.data();
+            let hint = |kind: JsValue, id: JsValue| {
+                let (Some(kind), Some(id)) = (kind.as_string(), id.as_string()) else {
+                    return;
+                };
+                if id.len() <= MAX_ID {
+                    bus.emit(&JobEvent::Changed {
+                        wake: wakes(&kind),
+                        id,
+                    });
+                }
+            };
+            let hints = get(&data, "hints");
+            if let Some(hints) = hints.dyn_ref::<Array>() {
+                let n = hints.length().min(MAX_HINTS * 2);
+                for i in (0..n.saturating_sub(1)).step_by(2) {
+                    hint(hints.get(i), hints.get(i + 1));
+                }
+            } else {
+                hint(get(&data, "kind"), get(&data, "id"));
             }
         });
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         let out = Rc::new(Broadcast {
             channel,
             _on_message: on_message,
+            pending: RefCell::new(Vec::new()),
         });
         let weak = Rc::downgrade(&out);
         bus.subscribe(move |e: &JobEvent<JsValue>| {
             let (Some(b), Some((k, _))) = (weak.upgrade(), kind(e)) else {
                 return;
             };
-            let msg = Object::new();
-            set(&msg, "kind", &JsValue::from_str(k));
-            set(&msg, "id", &JsValue::from_str(e.job_id()));
-            // A closed channel throws; nothing else can be done about it here.
-            let _ = b.channel.post_message(&msg);
+            let first = {
+                let mut pending = b.pending.borrow_mut();
+                pending.push(JsValue::from_str(k));
+                pending.push(JsValue::from_str(e.job_id()));
+                pending.len() == 2
+            };
+            if first {
+                wasm_bindgen_futures::spawn_local(async move { b.flush() });
+            }
         });
         Some(out)
+    }
+
+    /// Posts the pending hints as one message.
+    fn flush(&self) {
+        let hints: Array = self.pending.take().into_iter().collect();
+        if hints.length() == 0 {
+            return;
+        }
+        let msg = Object::new();
+        set(&msg, "hints", &hints);
+        // A closed channel throws; nothing else can be done about it here.
+        let _ = self.channel.post_message(&msg);
     }
 }

@@ -98,6 +98,8 @@ test('a forged BroadcastChannel message resolves nothing; abort from another pag
       const ch = new BroadcastChannel(`wjq:${db}:q`);
       ch.postMessage({ kind: 'complete', id });
       ch.postMessage({ kind: 'complete', id, output: 'forged' });
+      ch.postMessage({ hints: ['complete', id, 'complete', id, 'start'] });
+      ch.postMessage({ hints: 'complete' });
       ch.postMessage('garbage');
       ch.close();
     }, { db, id });
