@@ -51,6 +51,7 @@ macro_rules! for_each_case {
         $m!(concurrency_counted_across_owners);
         $m!(rate_limiter_start_log_shared_across_owners);
         $m!(list_by_status_run_and_fingerprint);
+        $m!(one_step_claims_what_its_settlements_freed);
     };
 }
 
@@ -705,4 +706,58 @@ pub async fn list_by_status_run_and_fingerprint<X: Fixture>(x: &X) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// One step settles, then claims, and the claim sees the settlements: a finished job frees
+/// its concurrency slot, a released job is waiting again in its old place, a retry due at
+/// once is promoted behind the jobs already waiting, and a stale settlement is refused.
+pub async fn one_step_claims_what_its_settlements_freed<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let lim = LimiterSpec::Concurrency { max: 3 };
+    let mut spec = JobSpec::new(x.payload(0));
+    spec.backoff = Backoff {
+        kind: BackoffKind::Fixed,
+        delay_ms: 0,
+        max_delay_ms: 0,
+        jitter: 0.0,
+    };
+    enqueue(&s, "done", JobSpec::new(x.payload(0)), T).await;
+    enqueue(&s, "released", JobSpec::new(x.payload(1)), T).await;
+    enqueue(&s, "retried", spec, T).await;
+    for i in 0..3 {
+        put(x, &s, &format!("w{i}"), i, T).await;
+    }
+    let running = s.claim(&req("A", 3, T, lim.clone()), T).await.unwrap().jobs;
+    assert_eq!(ids(&running), ["done", "released", "retried"]);
+    let mut stale = settlement(&running[0], RunOutcome::Completed(x.payload(9)));
+    stale.token = "stale".into();
+    let batch = vec![
+        settlement(&running[0], RunOutcome::Completed(x.payload(10))),
+        settlement(&running[1], RunOutcome::Released),
+        settlement(
+            &running[2],
+            RunOutcome::Failed(RunError::retryable("TypeError", "again")),
+        ),
+        stale,
+    ];
+    let step = s
+        .step(
+            batch,
+            &CleanupPolicy::default(),
+            Some(&req("A", 4, at(5), lim)),
+            at(5),
+        )
+        .await
+        .unwrap();
+    let results: Vec<bool> = step.settled.results.iter().map(Result::is_ok).collect();
+    assert_eq!(results, [true, true, true, false]);
+    let claimed = step.claimed.unwrap();
+    // Three slots free: the released job first (its old place), then the waiting ones; the
+    // retry, promoted now, queues behind them.
+    assert_eq!(ids(&claimed.jobs), ["released", "w0", "w1"]);
+    assert_eq!(get(&s, "done").await.status, JobStatus::Completed);
+    let retried = get(&s, "retried").await;
+    assert_eq!(retried.status, JobStatus::Waiting);
+    assert!(retried.seq > get(&s, "w2").await.seq);
+    assert_eq!(s.count(JobStatus::Active).await.unwrap(), 3);
 }

@@ -15,7 +15,7 @@ use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
     Settlement, Timestamp, transition,
 };
-use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch};
+use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Step};
 
 type Rec = JobRecord<JsValue>;
 
@@ -115,46 +115,99 @@ pub async fn enqueue(
 /// How many of the earliest delayed jobs one claim step reads (and promotes, when due).
 const DUE_BATCH: u32 = 64;
 
-/// The claim step: read the view through the indexes, plan, write the plan.
-pub async fn claim(
-    tx: &Tx,
-    queue: &str,
-    req: &ClaimRequest,
-    now: Timestamp,
-) -> Result<ClaimBatch<JsValue>, QueueError> {
-    let mut meta = tx.meta().await?;
-    let before = meta.clone();
-    let mut writes = Writes::new();
-    let batch = claim_into(tx, queue, &mut meta, req, now, &mut writes).await?;
-    flush(tx, &meta, &before, writes)?;
-    Ok(batch)
+/// What a step reads, all in one round trip: the meta, every active job (few: one per busy
+/// worker; the jobs a step settles are among them, or their lease is lost), and for a claim
+/// the earliest delayed jobs and the head of the waiting line.
+pub struct StepReads {
+    /// The queue meta.
+    pub meta: QueueMeta,
+    /// Every active job, in lease-expiry order.
+    active: Vec<Rec>,
+    /// For a claim: the earliest delayed jobs, at most [`DUE_BATCH`].
+    delayed: Vec<Rec>,
+    /// For a claim: the first waiting jobs in claim order, at most the claim's `max + 1`.
+    head: Vec<Rec>,
+    /// Records this step made or moved out of `active` (settled jobs, a repeat's next
+    /// occurrence): the claim sees them where the indexes would list them after the writes.
+    moved: Vec<Rec>,
 }
 
-/// The claim step on an already read `meta`, issuing its writes into `writes`: one read
-/// phase through the indexes (it sees every write issued before it).
-pub async fn claim_into(
+/// Reads what a step needs (see [`StepReads`]); `claim` is the claim's `max`, if it claims.
+pub async fn read_step(tx: &Tx, queue: &str, claim: Option<u32>) -> Result<StepReads, QueueError> {
+    let all = || prefix_range(&[q(queue)]);
+    let (meta, active, delayed, head) = futures::try_join!(
+        tx.meta(),
+        tx.index_all(IDX_LEASE, all()?, None),
+        async {
+            match claim {
+                Some(_) => tx.index_all(IDX_DUE, all()?, Some(DUE_BATCH)).await,
+                None => Ok(Vec::new()),
+            }
+        },
+        async {
+            match claim {
+                Some(max) if max > 0 => {
+                    tx.index_all(IDX_CLAIM, all()?, Some(max.saturating_add(1)))
+                        .await
+                }
+                _ => Ok(Vec::new()),
+            }
+        },
+    )?;
+    Ok(StepReads {
+        meta,
+        active,
+        delayed,
+        head,
+        moved: Vec::new(),
+    })
+}
+
+/// Merges `extra` into `list` (in index order by `key`), keeping at most `limit` records;
+/// whether some were cut off.
+fn merge_into<K: Ord>(
+    list: &mut Vec<Rec>,
+    extra: impl Iterator<Item = Rec>,
+    key: impl Fn(&Rec) -> K,
+    limit: usize,
+) -> bool {
+    list.extend(extra);
+    list.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id)));
+    let cut = list.len() > limit;
+    list.truncate(limit);
+    cut
+}
+
+/// The claim step on what [`read_step`] read (and a settlement changed), issuing its
+/// writes into `writes`.
+pub fn claim_from(
     tx: &Tx,
-    queue: &str,
-    meta: &mut QueueMeta,
+    reads: &mut StepReads,
     req: &ClaimRequest,
     now: Timestamp,
     writes: &mut Writes,
 ) -> Result<ClaimBatch<JsValue>, QueueError> {
-    let all = || prefix_range(&[q(queue)]);
-    let head_limit = req.max.saturating_add(1);
-    // Three requests: every active job (few: one per busy worker), the earliest delayed
-    // jobs, and the head of the waiting line.
-    let (active, delayed, mut head) = futures::try_join!(
-        tx.index_all(IDX_LEASE, all()?, None),
-        tx.index_all(IDX_DUE, all()?, Some(DUE_BATCH)),
-        async {
-            if req.max == 0 {
-                Ok(Vec::new())
-            } else {
-                tx.index_all(IDX_CLAIM, all()?, Some(head_limit)).await
-            }
-        },
-    )?;
+    let active: Vec<Rec> = std::mem::take(&mut reads.active)
+        .into_iter()
+        .filter(|r| r.status == JobStatus::Active)
+        .collect();
+    let moved = std::mem::take(&mut reads.moved);
+    let of = |status: JobStatus| moved.iter().filter(move |r| r.status == status).cloned();
+    // The delayed list was cut at DUE_BATCH (more may exist) if it was full.
+    let mut delayed = std::mem::take(&mut reads.delayed);
+    let read_full = delayed.len() == DUE_BATCH as usize;
+    let cut = merge_into(
+        &mut delayed,
+        of(JobStatus::Delayed),
+        |r| r.run_after,
+        DUE_BATCH as usize,
+    );
+    let delayed_full = read_full || cut;
+    let mut head = std::mem::take(&mut reads.head);
+    if req.max > 0 {
+        let limit = req.max as usize + 1;
+        merge_into(&mut head, of(JobStatus::Waiting), |r| r.claim_key(), limit);
+    }
     let active_count = active.len() as u32;
     let next_lease_expiry = active
         .iter()
@@ -165,7 +218,6 @@ pub async fn claim_into(
         .into_iter()
         .filter(|r| is_stalled(r, now, req.live_owners.as_ref()))
         .collect();
-    let delayed_full = delayed.len() == DUE_BATCH as usize;
     let (due, later): (Vec<Rec>, Vec<Rec>) = delayed.into_iter().partition(|r| r.run_after <= now);
     // All of the batch due: more may be; look again at once.
     let next_delayed = match later.first() {
@@ -184,7 +236,7 @@ pub async fn claim_into(
         next_delayed,
         next_lease_expiry,
     };
-    let plan = plan_claim(meta, view, req, now);
+    let plan = plan_claim(&mut reads.meta, view, req, now);
     let jobs = plan.claimed_records();
     for rec in &plan.writes {
         write(tx, writes, rec)?;
@@ -210,35 +262,34 @@ impl From<QueueError> for SettleFail {
     }
 }
 
-/// Applies settlements (one read phase, writes issued, not awaited) on an already read
-/// `meta`. A later settlement of the same job sees the earlier one's result.
-pub async fn settle_into(
+/// Applies settlements to the active jobs [`read_step`] read (a job not among them lost its
+/// lease), issuing the writes. A later settlement of the same job sees the earlier one's
+/// result. The settled jobs and new records move to `reads.moved`.
+pub fn settle_from(
     tx: &Tx,
-    meta: &mut QueueMeta,
+    reads: &mut StepReads,
     batch: &[Settlement<JsValue>],
     policy: &CleanupPolicy,
     now: Timestamp,
     writes: &mut Writes,
 ) -> Result<SettleBatch<JsValue>, SettleFail> {
-    let mut ids: Vec<&str> = batch.iter().map(|s| s.id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let read = try_join_all(ids.iter().map(|id| tx.get(id))).await?;
-    let mut records: HashMap<String, Rec> = read
-        .into_iter()
-        .flatten()
-        .map(|r| (r.id.clone(), r))
-        .collect();
+    let StepReads {
+        meta,
+        active,
+        moved,
+        ..
+    } = reads;
     let mut results = Vec::with_capacity(batch.len());
     let mut events = Vec::new();
-    let mut follow_ups: Vec<Rec> = Vec::new();
-    // The settled jobs, each with the index of its first settlement in the batch.
-    let mut changed: Vec<(String, usize)> = Vec::new();
+    // The settled jobs (indexes into `active`), each with the index of its first
+    // settlement in the batch.
+    let mut changed: Vec<(usize, usize)> = Vec::new();
     for (i, s) in batch.iter().enumerate() {
-        let Some(rec) = records.get_mut(&s.id) else {
+        let Some(at) = active.iter().position(|r| r.id == s.id) else {
             results.push(Err(QueueError::lease_lost(&s.id)));
             continue;
         };
+        let rec = &mut active[at];
         match transition::settle(rec, s.clone(), meta, policy, now) {
             Ok(evs) => {
                 events.extend(evs);
@@ -247,45 +298,59 @@ pub async fn settle_into(
                     events.push(JobEvent::Submitted {
                         id: next.id.clone(),
                     });
-                    follow_ups.push(next);
+                    moved.push(next);
                 }
-                if !changed.iter().any(|(id, _)| *id == s.id) {
-                    changed.push((s.id.clone(), i));
+                if !changed.iter().any(|(a, _)| *a == at) {
+                    changed.push((at, i));
                 }
                 results.push(Ok(()));
             }
             Err(e) => results.push(Err(e)),
         }
     }
-    for (id, i) in &changed {
-        if let Some(rec) = records.get(id) {
-            let put = tx.put(rec).map_err(|e| match e {
-                QueueError::InvalidOptions(_) => SettleFail::Uncloneable(*i, e),
-                e => SettleFail::Other(e),
-            })?;
-            writes.push(Box::pin(put));
-        }
+    for (at, i) in &changed {
+        let put = tx.put(&active[*at]).map_err(|e| match e {
+            QueueError::InvalidOptions(_) => SettleFail::Uncloneable(*i, e),
+            e => SettleFail::Other(e),
+        })?;
+        writes.push(Box::pin(put));
     }
     // A repeat's next occurrence is made once, when the previous one ends.
-    for next in &follow_ups {
+    for next in moved.iter() {
         write(tx, writes, next)?;
     }
+    moved.extend(
+        active
+            .iter()
+            .filter(|r| r.status != JobStatus::Active)
+            .cloned(),
+    );
     Ok(SettleBatch { results, events })
 }
 
-/// Settles a batch in its own step.
-pub async fn settle(
+/// One step in one transaction and one read phase: settle `batch`, then claim with `claim`.
+pub async fn step(
     tx: &Tx,
+    queue: &str,
     batch: &[Settlement<JsValue>],
     policy: &CleanupPolicy,
+    claim: Option<&ClaimRequest>,
     now: Timestamp,
-) -> Result<SettleBatch<JsValue>, SettleFail> {
-    let mut meta = tx.meta().await?;
-    let before = meta.clone();
+) -> Result<Step<JsValue>, SettleFail> {
+    let mut reads = read_step(tx, queue, claim.map(|c| c.max)).await?;
+    let before = reads.meta.clone();
     let mut writes = Writes::new();
-    let out = settle_into(tx, &mut meta, batch, policy, now, &mut writes).await?;
-    flush(tx, &meta, &before, writes)?;
-    Ok(out)
+    let settled = if batch.is_empty() {
+        SettleBatch::empty()
+    } else {
+        settle_from(tx, &mut reads, batch, policy, now, &mut writes)?
+    };
+    let claimed = match claim {
+        Some(req) => Some(claim_from(tx, &mut reads, req, now, &mut writes)?),
+        None => None,
+    };
+    flush(tx, &reads.meta, &before, writes)?;
+    Ok(Step { settled, claimed })
 }
 
 /// Records progress from the lease holder.

@@ -14,9 +14,7 @@ use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
     Timestamp,
 };
-use crate::storage::{
-    AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Step, Storage, settle_then_claim,
-};
+use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Step, Storage};
 
 /// A queue stored in IndexedDB. Payloads are JS values kept by structured clone.
 #[derive(Debug)]
@@ -137,9 +135,9 @@ impl Storage for IndexedDbStorage {
         req: &ClaimRequest,
         now: Timestamp,
     ) -> Result<ClaimBatch<JsValue>, QueueError> {
-        let tx = self.tx(true).await?;
-        let r = ops::claim(&tx, &self.queue, req, now).await;
-        self.explain(tx.finish(r).await)
+        let step = self.step(Vec::new(), &req.policy, Some(req), now).await?;
+        step.claimed
+            .ok_or_else(|| QueueError::Storage("a claim step claimed nothing".into()))
     }
 
     async fn settle(
@@ -148,18 +146,29 @@ impl Storage for IndexedDbStorage {
         policy: &CleanupPolicy,
         now: Timestamp,
     ) -> Result<SettleBatch<JsValue>, QueueError> {
-        // A settlement whose output cannot be stored is refused alone: the step is
-        // retried without it (the failed attempt was aborted, nothing of it stays).
+        self.step(batch, policy, None, now).await.map(|s| s.settled)
+    }
+
+    async fn step(
+        &self,
+        batch: Vec<Settlement<JsValue>>,
+        policy: &CleanupPolicy,
+        claim: Option<&ClaimRequest>,
+        now: Timestamp,
+    ) -> Result<Step<JsValue>, QueueError> {
+        // A settlement whose output cannot be stored is refused alone: the step is retried
+        // without it (the failed attempt was aborted, nothing of it stays).
         let mut rest: Vec<(usize, Settlement<JsValue>)> = batch.into_iter().enumerate().collect();
         let mut refused: Vec<(usize, QueueError)> = Vec::new();
         loop {
             let tx = self.tx(true).await?;
             let items: Vec<Settlement<JsValue>> = rest.iter().map(|(_, s)| s.clone()).collect();
-            match ops::settle(&tx, &items, policy, now).await {
+            match ops::step(&tx, &self.queue, &items, policy, claim, now).await {
                 Ok(done) => {
                     let mut out = self.explain(tx.finish(Ok(done)).await)?;
                     for (i, e) in refused {
-                        out.results.insert(i.min(out.results.len()), Err(e));
+                        let results = &mut out.settled.results;
+                        results.insert(i.min(results.len()), Err(e));
                     }
                     return Ok(out);
                 }
@@ -171,47 +180,6 @@ impl Storage for IndexedDbStorage {
                 }
                 Err(SettleFail::Other(e)) => return self.explain(tx.finish(Err(e)).await),
             }
-        }
-    }
-
-    async fn step(
-        &self,
-        batch: Vec<Settlement<JsValue>>,
-        policy: &CleanupPolicy,
-        claim: Option<&ClaimRequest>,
-        now: Timestamp,
-    ) -> Result<Step<JsValue>, QueueError> {
-        // One transaction, two read phases: the settled jobs (with the meta), then the
-        // claim's indexes, which see the settlements' writes.
-        let tx = self.tx(true).await?;
-        let r = async {
-            let mut meta = tx.meta().await?;
-            let before = meta.clone();
-            let mut writes = ops::Writes::new();
-            let settled = if batch.is_empty() {
-                SettleBatch::empty()
-            } else {
-                ops::settle_into(&tx, &mut meta, &batch, policy, now, &mut writes).await?
-            };
-            let claimed = match claim {
-                Some(req) => {
-                    Some(ops::claim_into(&tx, &self.queue, &mut meta, req, now, &mut writes).await?)
-                }
-                None => None,
-            };
-            ops::flush(&tx, &meta, &before, writes)?;
-            Ok::<_, SettleFail>(Step { settled, claimed })
-        }
-        .await;
-        match r {
-            Ok(step) => self.explain(tx.finish(Ok(step)).await),
-            Err(SettleFail::Uncloneable(_, e)) => {
-                // Rare (the executor's output passed structuredClone): settle apart, where
-                // the bad settlement is refused alone, then claim.
-                let _ = tx.finish::<()>(Err(e)).await;
-                settle_then_claim(self, batch, policy, claim, now).await
-            }
-            Err(SettleFail::Other(e)) => self.explain(tx.finish(Err(e)).await),
         }
     }
 
