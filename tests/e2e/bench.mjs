@@ -251,6 +251,7 @@ async function main() {
 
   const measurements = [
     { id: 'raw', label: 'raw IndexedDB (no library)', fn: 'rawIdb', args: { n: N } },
+    { id: 'model', label: 'the library\'s IndexedDB requests in plain JS', fn: 'modelIdb', args: { n: N, workers: 4, latencyN: LAT } },
     { id: 'idb.submit', label: `submit x${N}`, fn: 'submit', args: { kind: 'idb', n: N } },
     { id: 'idb.submitBatch', label: `submitBatch x${N}`, fn: 'submitBatch', args: { kind: 'idb', n: N } },
     { id: 'idb.drain1', label: `drain x${N}, 1 worker`, fn: 'drain', args: { kind: 'idb', n: N, workers: 1 } },
@@ -338,6 +339,11 @@ async function main() {
   rows.push([`raw IDB: ${N} puts, 1 txn each`, fmtInt(raw?.singlePutOpsPerSec), '', 'ops/s']);
   rows.push([`raw IDB: ${N} puts in 1 txn`, fmtInt(raw?.oneTxnOpsPerSec), '', 'ops/s']);
   rows.push(['raw IDB: 1 readwrite txn (median)', fmtMs(raw?.txnMedianMs), '', 'ms']);
+  const model = results.model;
+  rows.push([`model (same requests, plain JS): submit`, fmtInt(model?.submitOpsPerSec), '', 'jobs/s']);
+  rows.push([`model: submitBatch x${N}`, fmtInt(model?.submitBatchOpsPerSec), '', 'jobs/s']);
+  rows.push([`model: drain x${N}, 4 per step`, fmtInt(model?.drainJobsPerSec), '', 'jobs/s']);
+  rows.push([`model: latency p50`, fmtMs(model?.latencyP50Ms), '', 'ms']);
   rows.push(['.wasm size raw / gzip -9', `${fmtInt(size.wasmBytes)} B`, `${fmtInt(size.wasmGzipBytes)} B`, 'bytes']);
   rows.push(['.wasm without custom sections raw / gzip', `${fmtInt(size.wasmStrippedBytes)} B`, `${fmtInt(size.wasmStrippedGzipBytes)} B`, 'bytes']);
   printTable(rows);
@@ -359,6 +365,22 @@ async function main() {
   ];
   console.log('\nratios to the raw IndexedDB ceiling (issue 4 targets, information only):');
   printTable([['figure', 'measured', 'target'], ...targets]);
+  // The model is the design's floor: what the same requests cost without the library.
+  const modelRatios = {
+    submit: ratio(model?.submitOpsPerSec, raw?.singlePutOpsPerSec),
+    submitBatch: ratio(model?.submitBatchOpsPerSec, raw?.oneTxnOpsPerSec),
+    drain4: ratio(model?.drainJobsPerSec, raw?.singlePutOpsPerSec),
+    latencyP50: ratio(model?.latencyP50Ms, raw?.txnMedianMs),
+  };
+  ratios.model = modelRatios;
+  console.log('\nthe same ratios for the model (the design floor) and the library against the model:');
+  printTable([
+    ['figure', 'model/raw', 'library/model'],
+    ['submit', fmtRatio(modelRatios.submit), fmtRatio(ratio(g('idb.submit', 'jobsPerSec'), model?.submitOpsPerSec))],
+    ['submitBatch', fmtRatio(modelRatios.submitBatch), fmtRatio(ratio(g('idb.submitBatch', 'jobsPerSec'), model?.submitBatchOpsPerSec))],
+    ['drain, 4 workers', fmtRatio(modelRatios.drain4), fmtRatio(ratio(g('idb.drain4', 'jobsPerSec'), model?.drainJobsPerSec))],
+    ['latency p50 (lower is better)', fmtRatio(modelRatios.latencyP50), fmtRatio(ratio(g('idb.latency', 'p50'), model?.latencyP50Ms))],
+  ]);
 
   for (const [id, p] of Object.entries(profiles)) printProfile(`CPU profile of ${id} (${summaryOf(p.result)})`, p.file, p.summary);
 
@@ -391,6 +413,7 @@ function summaryOf(r) {
   if (!r) return '';
   if ('jobsPerSec' in r) return `${fmtInt(r.jobsPerSec)} jobs/s (${r.ms.toFixed(0)} ms)`;
   if ('p50' in r) return `p50 ${fmtMs(r.p50)} p95 ${fmtMs(r.p95)} p99 ${fmtMs(r.p99)} ms`;
+  if ('drainJobsPerSec' in r) return `submit ${fmtInt(r.submitOpsPerSec)}/s, batch ${fmtInt(r.submitBatchOpsPerSec)}/s, drain ${fmtInt(r.drainJobsPerSec)}/s, latency p50 ${fmtMs(r.latencyP50Ms)} ms`;
   if ('singlePutOpsPerSec' in r) return `1 txn/put ${fmtInt(r.singlePutOpsPerSec)} ops/s, 1 txn ${fmtInt(r.oneTxnOpsPerSec)} ops/s, txn ${fmtMs(r.txnMedianMs)} ms`;
   return JSON.stringify(r);
 }

@@ -267,6 +267,106 @@ async function rawIdb({ n }) {
   };
 }
 
-window.bench = { submit, submitBatch, drain, drainPrepare, drainRun, latency, rawIdb };
+/**
+ * The library's own IndexedDB requests written in plain JS (no wasm, no runtime): the floor
+ * of its design. Same stores, indexes and stored shape as src/storage/indexeddb (keys,
+ * index fields, payload, a JSON body `r`), the same requests per step:
+ *   submit:      [get meta, getAll due ≤ now] → put job, put meta
+ *   submitBatch: the same with `n` jobs in one transaction
+ *   drain4:      each step [get meta, getAll lease, getAll due (64), getAll head (5)] →
+ *                put the 4 jobs run last step as completed, put 4 new ones as active
+ *   latency:     submit; claim step (1 job); settle step; a read-only get (waitFor)
+ */
+async function modelIdb({ n, workers = 4, latencyN = 200 }) {
+  const name = uniq('model');
+  const db = await new Promise((resolve, reject) => {
+    const req = indexedDB.open(name, 1);
+    req.onupgradeneeded = () => {
+      const jobs = req.result.createObjectStore('jobs', { keyPath: ['queue', 'id'] });
+      for (const [index, path] of [
+        ['claim', ['queue', 'xClaim', 'seq']], ['due', ['queue', 'xDue']], ['lease', ['queue', 'xLease']],
+        ['status', ['queue', 'status', 'createdAt', 'seq']], ['run', ['queue', 'xRun']],
+        ['fingerprint', ['queue', 'xFp', 'completedAt']], ['expiry', ['queue', 'xExpire']],
+      ]) jobs.createIndex(index, path, { unique: false });
+      req.result.createObjectStore('meta', { keyPath: 'queue' });
+    };
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  const q = 'q';
+  const all = IDBKeyRange.bound([q], [q, []]);
+  const request = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
+  const body = (id, status, seq) => JSON.stringify({ id, queue: q, status, priority: 0, seq, createdAt: Date.now(), runAfter: Date.now(), attempt: 0, maxRetries: 3, backoff: { type: 'exponential', delayMs: 1000, maxDelayMs: 3600000, jitter: 0 }, progress: 0, stalledCount: 0, runs: [] });
+  const waiting = (id, seq) => ({ queue: q, id, status: 'waiting', seq, createdAt: Date.now(), r: body(id, 'waiting', seq), input: { n: seq }, xClaim: 0 });
+  const active = (rec) => ({ queue: q, id: rec.id, status: 'active', seq: rec.seq, createdAt: rec.createdAt, r: body(rec.id, 'active', rec.seq), input: rec.input, xLease: Date.now() + 30000 });
+  const completed = (rec) => ({ queue: q, id: rec.id, status: 'completed', seq: rec.seq, createdAt: rec.createdAt, r: body(rec.id, 'completed', rec.seq), input: rec.input, output: rec.input });
+  let seq = 0;
+  const tx = () => db.transaction(['jobs', 'meta'], 'readwrite');
+  const submitTx = async (count) => {
+    const t = tx();
+    const jobs = t.objectStore('jobs');
+    await Promise.all([request(t.objectStore('meta').get(q)), request(jobs.index('due').getAll(IDBKeyRange.bound([q], [q, Date.now()])))]);
+    for (let i = 0; i < count; i++) jobs.put(waiting(`j${seq}`, seq++));
+    t.objectStore('meta').put({ queue: q, r: JSON.stringify({ nextSeq: seq }) });
+    await txDone(t);
+  };
+  // One step: settle `running` (completed), claim up to `max`; resolves with the claimed.
+  const step = async (running, max) => {
+    const t = tx();
+    const jobs = t.objectStore('jobs');
+    const [, , , head] = await Promise.all([
+      request(t.objectStore('meta').get(q)), request(jobs.index('lease').getAll(all)),
+      request(jobs.index('due').getAll(all, 64)), request(jobs.index('claim').getAll(all, max + 1)),
+    ]);
+    for (const rec of running) jobs.put(completed(rec));
+    const claimed = head.slice(0, max);
+    for (const rec of claimed) jobs.put(active(rec));
+    await txDone(t);
+    return claimed;
+  };
+  try {
+    let t0 = performance.now();
+    for (let i = 0; i < n; i++) await submitTx(1);
+    const submitMs = performance.now() - t0;
+    // Drain the n jobs just submitted, `workers` per step.
+    t0 = performance.now();
+    let running = [];
+    let done = 0;
+    for (;;) {
+      done += running.length;
+      running = await step(running, workers);
+      if (!running.length) break;
+    }
+    const drainMs = performance.now() - t0;
+    if (done !== n) throw new Error(`model drain completed ${done} of ${n}`);
+    t0 = performance.now();
+    await submitTx(n);
+    const batchMs = performance.now() - t0;
+    await step(await step([], n), 0); // run them off the line
+    const samples = [];
+    for (let i = 0; i < latencyN; i++) {
+      const s = performance.now();
+      await submitTx(1);
+      const claimed = await step([], 1);
+      await step(claimed, 1);
+      const r = db.transaction(['jobs'], 'readonly');
+      await request(r.objectStore('jobs').get([q, claimed[0].id]));
+      samples.push(performance.now() - s);
+    }
+    samples.sort((a, b) => a - b);
+    return {
+      n,
+      submitOpsPerSec: (n * 1000) / submitMs,
+      submitBatchOpsPerSec: (n * 1000) / batchMs,
+      drainJobsPerSec: (n * 1000) / drainMs,
+      latencyP50Ms: quantile(samples, 0.5),
+    };
+  } finally {
+    db.close();
+    await deleteDb(name);
+  }
+}
+
+window.bench = { submit, submitBatch, drain, drainPrepare, drainRun, latency, rawIdb, modelIdb };
 window.benchInfo = () => ({ userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency });
 window.benchReady = ready.then(() => true);
