@@ -481,3 +481,39 @@ async fn newer_schema_is_a_schema_version_error() {
     let err = s.setup().await.unwrap_err();
     assert_eq!(err.name(), "SchemaVersionError", "{}", err.message());
 }
+
+#[wasm_bindgen_test]
+async fn durability_hint_reaches_the_transactions_and_jobs_run() {
+    use wasm_job_queue::storage::indexeddb::Durability;
+    let db = unique_db();
+    let plain = IndexedDbStorage::new("q", Some(&db));
+    assert_eq!(
+        plain.reported_durability().await.unwrap().as_deref(),
+        Some("default")
+    );
+    for d in [Durability::Relaxed, Durability::Strict] {
+        let s = IndexedDbStorage::new("q", Some(&db)).with_durability(d);
+        assert_eq!(
+            s.reported_durability().await.unwrap().as_deref(),
+            Some(d.as_str())
+        );
+        s.enqueue(vec![(d.as_str().into(), spec(1.into()))], T)
+            .await
+            .unwrap();
+        let job = s.claim(&req("A", 1, T), T).await.unwrap().jobs.remove(0);
+        assert_eq!(job.id, d.as_str());
+        s.settle(
+            vec![completed(&job, 2.into())],
+            &CleanupPolicy::default(),
+            T,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            s.get(&job.id).await.unwrap().unwrap().status,
+            JobStatus::Completed
+        );
+    }
+    assert_eq!(Durability::parse("relaxed"), Some(Durability::Relaxed));
+    assert_eq!(Durability::parse("fast"), None);
+}

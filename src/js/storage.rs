@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 
 use super::error::{get, invalid, to_js};
 use crate::runtime::{EventBus, SharedBus};
-use crate::storage::indexeddb::IndexedDbStorage;
+use crate::storage::indexeddb::{Durability, IndexedDbStorage};
 use crate::storage::indexeddb::schema::DB_VERSION;
 use crate::storage::{MemoryStorage, Storage};
 
@@ -327,6 +327,7 @@ pub struct IndexedDbQueueStorage {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct IdbOptions {
     db_name: Option<String>,
+    durability: Option<String>,
     /// Tests only: open at this schema version (>= the built-in one), as a newer library
     /// would. Not in the TypeScript types.
     schema_version: Option<f64>,
@@ -334,11 +335,13 @@ struct IdbOptions {
 
 #[wasm_bindgen]
 impl IndexedDbQueueStorage {
-    /// A queue named `queueName` in the database `dbName` (default `wasm-job-queue`).
+    /// A queue named `queueName` in the database `dbName` (default `wasm-job-queue`);
+    /// `durability` is the commit hint of its readwrite transactions (default: the
+    /// browser's).
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(js_name = queueName)] queue_name: &str,
-        #[wasm_bindgen(unchecked_optional_param_type = "{ dbName?: string }")] options: Option<
+        #[wasm_bindgen(unchecked_optional_param_type = "IndexedDbStorageOptions")] options: Option<
             JsValue,
         >,
     ) -> Result<IndexedDbQueueStorage, JsValue> {
@@ -354,6 +357,14 @@ impl IndexedDbQueueStorage {
             return Err(invalid("dbName must be a non-empty string"));
         }
         let mut storage = IndexedDbStorage::new(queue_name, o.db_name.as_deref());
+        if let Some(name) = &o.durability {
+            let d = Durability::parse(name).ok_or_else(|| {
+                invalid(format!(
+                    "durability must be \"default\", \"relaxed\" or \"strict\", not {name:?}"
+                ))
+            })?;
+            storage = storage.with_durability(d);
+        }
         if let Some(v) = o.schema_version {
             let v = crate::core::options::whole_number("schemaVersion", v, u32::MAX as f64)
                 .map_err(to_js)?;

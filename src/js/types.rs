@@ -112,6 +112,19 @@ export interface RateLimiterOptions {
 
 export type QueueStorage = InMemoryQueueStorage | IndexedDbQueueStorage;
 
+/** Options of `new IndexedDbQueueStorage(queueName, options)`. */
+export interface IndexedDbStorageOptions {
+  /** The database (default `"wasm-job-queue"`); several queues may share one. */
+  dbName?: string;
+  /**
+   * The commit hint of readwrite transactions (default `"default"`: the browser's choice,
+   * which in Chromium flushes to disk like `"strict"`). `"relaxed"` commits once the data is
+   * handed to the operating system: faster, survives tab and browser crashes, but the last
+   * commits may be lost if the machine loses power.
+   */
+  durability?: "default" | "relaxed" | "strict";
+}
+
 export interface JobQueueClientOptions {
   storage: QueueStorage;
   queueName?: string;

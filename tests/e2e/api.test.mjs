@@ -400,7 +400,7 @@ test('IndexedDB storage keeps jobs across storage instances and reloads; deleteA
 
 test('bad input is refused with a typed error and nothing stored is lost', { timeout: TEST_TIMEOUT_MS }, async () => {
   const r = await inPage(async (queueName) => {
-    const { default: init, InMemoryQueueStorage, JobQueueClient, JobQueueServer, RateLimiter } = await import('/pkg/wasm_job_queue.js');
+    const { default: init, InMemoryQueueStorage, IndexedDbQueueStorage, JobQueueClient, JobQueueServer, RateLimiter } = await import('/pkg/wasm_job_queue.js');
     await init();
     const storage = new InMemoryQueueStorage(queueName);
     const client = new JobQueueClient({ storage, queueName });
@@ -415,6 +415,7 @@ test('bad input is refused with a typed error and nothing stored is lost', { tim
       badLimiter: await name(() => new RateLimiter({ maxExecutions: 0, windowSizeInSeconds: 1 })),
       wrongQueue: await name(() => new JobQueueClient({ storage, queueName: 'other' })),
       badStatus: await name(() => client.peek('PENDING')),
+      badDurability: await name(() => new IndexedDbQueueStorage(queueName, { durability: 'fast' })),
     };
     // An output that cannot be stored fails the job with a clear error (after its retries).
     const server = new JobQueueServer({ storage, queueName, executor: () => () => 'a function', workerCount: 1 });
@@ -431,6 +432,7 @@ test('bad input is refused with a typed error and nothing stored is lost', { tim
   assert.match(r.errors.nanDelay, /delayMs/);
   assert.match(r.errors.priorityOutOfRange, /priority/);
   assert.match(r.errors.executorNotFunction, /executor/);
+  assert.match(r.errors.badDurability, /durability/);
   assert.equal(r.failure?.name, 'JobFailedError');
   assert.match(r.failure.cause, /cannot be stored/);
   assert.equal(r.kept, 'delayed', 'the job stored before the bad calls is untouched');

@@ -21,7 +21,7 @@
 // for IndexedDB and memory storage; the median of --runs runs is reported. Prints a table,
 // the ratios of the issue's targets (information only), then one line `BENCH_JSON {...}`.
 //
-// Usage: node tests/e2e/bench.mjs [--runs N] [--quick] [--profile PATH] [--timeout-ms MS] [--only REGEX]
+// Usage: node tests/e2e/bench.mjs [--runs N] [--quick] [--profile PATH] [--timeout-ms MS] [--only REGEX] [--durability D]
 //   --runs N        runs per measurement (default 3; the median is reported)
 //   --quick         fewer jobs (smoke test: 100 jobs, 2,000 for the large drain, 30 latency)
 //   --profile PATH  also take a Chromium CPU profile (DevTools protocol) of one extra run of
@@ -30,6 +30,9 @@
 //                   write PATH.<kind>.cpuprofile (PATH without its .cpuprofile suffix) and
 //                   print the top-20 self-time entries of each
 //   --timeout-ms MS per-measurement time limit (default 120000)
+//   --durability D  the IndexedDbQueueStorage `durability` hint (default|relaxed|strict) for
+//                   the library's and the model's transactions (the raw ceiling keeps the
+//                   browser's default, as the targets are stated)
 //   --only REGEX    run only the measurements whose id matches (ids: raw, idb.submit,
 //                   idb.submitBatch, idb.drain1, idb.drain4, idb.latency, memory.*,
 //                   memory.drain4Large); the others are reported as n/a
@@ -44,7 +47,7 @@ import { CHROMIUM_PATH, REPO_ROOT, startBrowser } from './helpers.mjs';
 const WASM_PATH = path.join(REPO_ROOT, 'pkg', 'wasm_job_queue_bg.wasm');
 
 function parseArgs(argv) {
-  const opts = { runs: 3, quick: false, profile: null, timeoutMs: 120_000, only: null };
+  const opts = { runs: 3, quick: false, profile: null, timeoutMs: 120_000, only: null, durability: null };
   for (let i = 0; i < argv.length; i++) {
     const [key, inline] = argv[i].split(/=(.*)/s, 2);
     const value = () => {
@@ -57,8 +60,9 @@ function parseArgs(argv) {
     else if (key === '--profile') opts.profile = value();
     else if (key === '--timeout-ms') opts.timeoutMs = Number(value());
     else if (key === '--only') opts.only = new RegExp(value());
+    else if (key === '--durability') opts.durability = value();
     else if (key === '--help' || key === '-h') {
-      console.log('usage: node tests/e2e/bench.mjs [--runs N] [--quick] [--profile PATH] [--timeout-ms MS] [--only REGEX]');
+      console.log('usage: node tests/e2e/bench.mjs [--runs N] [--quick] [--profile PATH] [--timeout-ms MS] [--only REGEX] [--durability default|relaxed|strict]');
       process.exit(0);
     } else throw new Error(`unknown argument ${argv[i]} (see --help)`);
   }
@@ -249,14 +253,15 @@ async function main() {
   const LARGE = opts.quick ? 2000 : 20_000;
   const LAT = opts.quick ? 30 : 200;
 
+  const d = opts.durability ? { durability: opts.durability } : {};
   const measurements = [
     { id: 'raw', label: 'raw IndexedDB (no library)', fn: 'rawIdb', args: { n: N } },
-    { id: 'model', label: 'the library\'s IndexedDB requests in plain JS', fn: 'modelIdb', args: { n: N, workers: 4, latencyN: LAT } },
-    { id: 'idb.submit', label: `submit x${N}`, fn: 'submit', args: { kind: 'idb', n: N } },
-    { id: 'idb.submitBatch', label: `submitBatch x${N}`, fn: 'submitBatch', args: { kind: 'idb', n: N } },
-    { id: 'idb.drain1', label: `drain x${N}, 1 worker`, fn: 'drain', args: { kind: 'idb', n: N, workers: 1 } },
-    { id: 'idb.drain4', label: `drain x${N}, 4 workers`, fn: 'drain', args: { kind: 'idb', n: N, workers: 4 } },
-    { id: 'idb.latency', label: `latency x${LAT}, 1 worker`, fn: 'latency', args: { kind: 'idb', n: LAT } },
+    { id: 'model', label: 'the library\'s IndexedDB requests in plain JS', fn: 'modelIdb', args: { n: N, workers: 4, latencyN: LAT, ...d } },
+    { id: 'idb.submit', label: `submit x${N}`, fn: 'submit', args: { kind: 'idb', n: N, ...d } },
+    { id: 'idb.submitBatch', label: `submitBatch x${N}`, fn: 'submitBatch', args: { kind: 'idb', n: N, ...d } },
+    { id: 'idb.drain1', label: `drain x${N}, 1 worker`, fn: 'drain', args: { kind: 'idb', n: N, workers: 1, ...d } },
+    { id: 'idb.drain4', label: `drain x${N}, 4 workers`, fn: 'drain', args: { kind: 'idb', n: N, workers: 4, ...d } },
+    { id: 'idb.latency', label: `latency x${LAT}, 1 worker`, fn: 'latency', args: { kind: 'idb', n: LAT, ...d } },
     { id: 'memory.submit', label: `submit x${N}`, fn: 'submit', args: { kind: 'memory', n: N } },
     { id: 'memory.submitBatch', label: `submitBatch x${N}`, fn: 'submitBatch', args: { kind: 'memory', n: N } },
     { id: 'memory.drain1', label: `drain x${N}, 1 worker`, fn: 'drain', args: { kind: 'memory', n: N, workers: 1 } },
@@ -323,7 +328,7 @@ async function main() {
   // --- report ----------------------------------------------------------------------------
   const g = (id, k) => results[id]?.[k] ?? null;
   const raw = results.raw;
-  console.log(`\nwasm-job-queue benchmark  ${new Date().toISOString()}  (median of ${opts.runs} run(s)${opts.quick ? ', --quick' : ''})`);
+  console.log(`\nwasm-job-queue benchmark  ${new Date().toISOString()}  (median of ${opts.runs} run(s)${opts.quick ? ', --quick' : ''}, IndexedDB durability ${opts.durability ?? 'default'})`);
   console.log(`machine: ${info.nproc} cores (${info.cpuModel}), ${info.memTotalGiB} GiB, ${info.chromium ?? 'chromium ?'}, hardwareConcurrency ${pageInfo.hardwareConcurrency ?? '?'}`);
   console.log('');
   const rows = [['measurement', 'IndexedDB', 'memory', 'unit']];
@@ -393,6 +398,7 @@ async function main() {
     date: new Date().toISOString(),
     durationMs: Date.now() - started,
     runs: opts.runs,
+    durability: opts.durability ?? 'default',
     quick: opts.quick,
     jobs: { n: N, large: LARGE, latency: LAT },
     userAgent: pageInfo.userAgent ?? null,

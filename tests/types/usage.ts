@@ -22,6 +22,10 @@ export async function usage(): Promise<void> {
   // --- Storage ---------------------------------------------------------------------
   const storage = new IndexedDbQueueStorage('thumbnails');
   const shared = new IndexedDbQueueStorage('other-queue', { dbName: 'jobs' });
+  const fast = new IndexedDbQueueStorage('uploads', { dbName: 'jobs', durability: 'relaxed' });
+  fast.close();
+  // @ts-expect-error not a durability hint
+  new IndexedDbQueueStorage('uploads', { durability: 'fast' });
   await storage.setupDatabase();
   await shared.setupDatabase();
   await shared.deleteAll();

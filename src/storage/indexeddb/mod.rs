@@ -9,3 +9,4 @@ mod storage;
 mod tx;
 
 pub use storage::IndexedDbStorage;
+pub use tx::Durability;

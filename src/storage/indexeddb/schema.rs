@@ -72,6 +72,16 @@ fn create_schema(db: &idb::Database) {
     }
 }
 
+/// An open database: `db` owns the event callbacks (they live as long as it does), `raw`
+/// opens transactions.
+#[derive(Debug)]
+pub struct Connection {
+    /// The connection with its callbacks.
+    pub db: idb::Database,
+    /// The same connection, unwrapped.
+    pub raw: web_sys::IdbDatabase,
+}
+
 /// Why a connection was lost: later steps fail with this error instead of a bare
 /// `InvalidStateError`.
 pub type LostReason = Rc<RefCell<Option<QueueError>>>;
@@ -80,7 +90,7 @@ pub type LostReason = Rc<RefCell<Option<QueueError>>>;
 /// tests). Upgrades only add missing stores and indexes: no upgrade drops data. When another context
 /// deletes the database or opens it at a newer version, or the browser closes it (eviction),
 /// the connection is closed (never blocking the other side) and `lost` says why.
-pub async fn open(name: &str, version: u32, lost: LostReason) -> Result<idb::Database, QueueError> {
+pub async fn open(name: &str, version: u32, lost: LostReason) -> Result<Connection, QueueError> {
     let what = "opening the IndexedDB database";
     if js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))
         .map(|v| v.is_undefined() || v.is_null())
@@ -132,7 +142,7 @@ pub async fn open(name: &str, version: u32, lost: LostReason) -> Result<idb::Dat
             ))
         });
     });
-    Ok(db)
+    Ok(Connection { db, raw })
 }
 
 /// A JS array key from its parts.

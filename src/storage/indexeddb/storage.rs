@@ -8,8 +8,8 @@ use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
 use super::ops::{self, SettleFail};
-use super::schema::{DB_VERSION, DEFAULT_DB_NAME, LostReason, open};
-use super::tx::Tx;
+use super::schema::{Connection, DB_VERSION, DEFAULT_DB_NAME, LostReason, open};
+use super::tx::{Durability, Tx};
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
     Timestamp,
@@ -21,12 +21,14 @@ use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, 
 pub struct IndexedDbStorage {
     queue: String,
     db_name: String,
-    db: RefCell<Option<Rc<idb::Database>>>,
+    db: RefCell<Option<Rc<Connection>>>,
     closed: Cell<bool>,
     /// Set when the connection was lost (deleted, upgraded elsewhere, evicted).
     lost: LostReason,
     /// The schema version opened ([`DB_VERSION`]; higher only in upgrade tests).
     version: u32,
+    /// The durability hint of readwrite transactions.
+    durability: Durability,
 }
 
 impl IndexedDbStorage {
@@ -40,7 +42,26 @@ impl IndexedDbStorage {
             closed: Cell::new(false),
             lost: Rc::new(RefCell::new(None)),
             version: DB_VERSION,
+            durability: Durability::Default,
         }
+    }
+
+    /// Commits readwrite transactions with `durability` (see [`Durability`]).
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// The durability the browser reports for this storage's readwrite transactions
+    /// (`IDBTransaction.durability`; `None` where the browser has no such property). Opens
+    /// and aborts an empty transaction: for diagnostics and tests.
+    pub async fn reported_durability(&self) -> Result<Option<String>, QueueError> {
+        let tx = self.tx(true).await?;
+        let d = tx.durability();
+        let _ = tx
+            .finish::<()>(Err(QueueError::Storage("probe".into())))
+            .await;
+        Ok(d)
     }
 
     /// Opens the database at schema `version` instead of [`DB_VERSION`], as a newer library
@@ -59,12 +80,12 @@ impl IndexedDbStorage {
     /// `StorageUnavailableError` until [`Storage::setup`] opens it again.
     pub fn close(&self) {
         self.closed.set(true);
-        if let Some(db) = self.db.borrow_mut().take() {
-            db.close();
+        if let Some(conn) = self.db.borrow_mut().take() {
+            conn.db.close();
         }
     }
 
-    async fn connection(&self) -> Result<Rc<idb::Database>, QueueError> {
+    async fn connection(&self) -> Result<Rc<Connection>, QueueError> {
         if let Some(err) = self.lost.borrow().clone() {
             self.db.borrow_mut().take();
             return Err(err);
@@ -85,7 +106,11 @@ impl IndexedDbStorage {
 
     async fn tx(&self, write: bool) -> Result<Tx, QueueError> {
         let db = self.connection().await?;
-        self.explain(Tx::open(&db, &self.queue, write))
+        self.explain(Tx::open(
+            &db.raw,
+            &self.queue,
+            write.then_some(self.durability),
+        ))
     }
 
     /// A storage failure after the connection was lost (a transaction aborted by the close,

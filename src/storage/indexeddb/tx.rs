@@ -6,14 +6,61 @@ use std::cell::RefCell;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
-use idb::{KeyRange, ObjectStore, Query, TransactionMode, TransactionResult};
-use wasm_bindgen::JsValue;
+use idb::{KeyRange, ObjectStore, Query, TransactionResult};
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbTransaction;
 
 use super::codec::{meta_from_js, meta_to_js, record_from_js, record_to_js, uncloneable_field};
 use super::error::{from_dom, from_idb, is_data_clone, name_and_message};
 use super::schema::{JOBS, META, STORES, key};
 use crate::core::{JobRecord, QueueError, QueueMeta};
+
+/// How a readwrite transaction commits (IndexedDB's `durability` hint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// The browser's choice (Chromium: flushed to disk before `complete`, like `Strict`).
+    #[default]
+    Default,
+    /// `complete` once the data is handed to the operating system: a commit survives a tab
+    /// or browser crash, but the last ones may be lost if the machine loses power.
+    Relaxed,
+    /// `complete` once the data is flushed to disk.
+    Strict,
+}
+
+impl Durability {
+    /// The IndexedDB name of this hint.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Durability::Default => "default",
+            Durability::Relaxed => "relaxed",
+            Durability::Strict => "strict",
+        }
+    }
+
+    /// The hint named `name` (`default`, `relaxed` or `strict`).
+    pub fn parse(name: &str) -> Option<Durability> {
+        [Durability::Default, Durability::Relaxed, Durability::Strict]
+            .into_iter()
+            .find(|d| d.as_str() == name)
+    }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// An `IDBDatabase`, for `transaction(stores, mode, { durability })` (web-sys has the
+    /// options argument only behind its unstable-APIs flag).
+    #[wasm_bindgen(js_name = IDBDatabase)]
+    type RawDatabase;
+
+    #[wasm_bindgen(method, catch, js_name = transaction)]
+    fn transaction_with_options(
+        this: &RawDatabase,
+        stores: &js_sys::Array,
+        mode: &str,
+        options: &js_sys::Object,
+    ) -> Result<IdbTransaction, JsValue>;
+}
 
 /// A write issued in a transaction, not awaited.
 pub type Write = Pin<Box<dyn Future<Output = Result<(), QueueError>>>>;
@@ -31,17 +78,36 @@ pub struct Tx {
 }
 
 impl Tx {
-    /// Opens a transaction (`readwrite` when `write`) on the stores of `queue`.
-    pub fn open(db: &idb::Database, queue: &str, write: bool) -> Result<Tx, QueueError> {
-        let mode = if write {
-            TransactionMode::ReadWrite
-        } else {
-            TransactionMode::ReadOnly
-        };
+    /// Opens a transaction on the stores of `queue`: `readwrite` with the given durability
+    /// when `write` is `Some`, else `readonly`.
+    pub fn open(
+        db: &web_sys::IdbDatabase,
+        queue: &str,
+        write: Option<Durability>,
+    ) -> Result<Tx, QueueError> {
         let what = "opening an IndexedDB transaction";
-        let tx = db
-            .transaction(&STORES, mode)
-            .map_err(|e| from_idb(e, what))?;
+        let stores: js_sys::Array = STORES.iter().map(|s| JsValue::from_str(s)).collect();
+        let options = js_sys::Object::new();
+        if let Some(d) = write.filter(|d| *d != Durability::Default) {
+            let _ = js_sys::Reflect::set(
+                &options,
+                &JsValue::from_str("durability"),
+                &JsValue::from_str(d.as_str()),
+            );
+        }
+        let mode = if write.is_some() {
+            "readwrite"
+        } else {
+            "readonly"
+        };
+        let tx: idb::Transaction = db
+            .unchecked_ref::<RawDatabase>()
+            .transaction_with_options(&stores, mode, &options)
+            .map_err(|e| {
+                let (name, message) = name_and_message(&e);
+                from_dom(&name, &message, what)
+            })?
+            .into();
         let jobs = tx.object_store(JOBS).map_err(|e| from_idb(e, what))?;
         let meta = tx.object_store(META).map_err(|e| from_idb(e, what))?;
         Ok(Tx {
@@ -51,6 +117,13 @@ impl Tx {
             queue: queue.to_string(),
             deferred: RefCell::new(Vec::new()),
         })
+    }
+
+    /// The durability the browser reports for this transaction (`IDBTransaction.durability`).
+    pub fn durability(&self) -> Option<String> {
+        js_sys::Reflect::get(&self.raw, &JsValue::from_str("durability"))
+            .ok()
+            .and_then(|v| v.as_string())
     }
 
     /// Commits when `result` is `Ok` (waiting for the commit: a quota error surfaces only

@@ -30,12 +30,12 @@ function deleteDb(name) {
 }
 
 /** A fresh storage of `kind` ('idb' | 'memory'), set up. `cleanup()` closes and deletes it. */
-async function freshStorage(kind) {
+async function freshStorage(kind, durability) {
   await ready;
   const queueName = uniq(kind);
   if (kind === 'idb') {
     const dbName = uniq('db');
-    const storage = new IndexedDbQueueStorage(queueName, { dbName });
+    const storage = new IndexedDbQueueStorage(queueName, durability ? { dbName, durability } : { dbName });
     await storage.setupDatabase();
     return {
       storage,
@@ -58,8 +58,8 @@ const inputs = (n) => Array.from({ length: n }, (_, i) => ({ n: i }));
 const freeAll = (handles) => { for (const h of handles) try { h.free(); } catch {} };
 
 /** `n` jobs, one `await client.submit()` after another. */
-async function submit({ kind, n }) {
-  const { storage, queueName, cleanup } = await freshStorage(kind);
+async function submit({ kind, n, durability }) {
+  const { storage, queueName, cleanup } = await freshStorage(kind, durability);
   const client = new JobQueueClient({ storage, queueName });
   const handles = new Array(n);
   try {
@@ -77,8 +77,8 @@ async function submit({ kind, n }) {
 }
 
 /** `n` jobs in one `client.submitBatch()`. */
-async function submitBatch({ kind, n }) {
-  const { storage, queueName, cleanup } = await freshStorage(kind);
+async function submitBatch({ kind, n, durability }) {
+  const { storage, queueName, cleanup } = await freshStorage(kind, durability);
   const client = new JobQueueClient({ storage, queueName });
   const batch = inputs(n);
   let handles = [];
@@ -105,9 +105,9 @@ async function submitBatch({ kind, n }) {
  */
 let preparedDrain = null;
 
-async function drainPrepare({ kind, n, workers }) {
+async function drainPrepare({ kind, n, workers, durability }) {
   if (preparedDrain) throw new Error('drainPrepare: a prepared drain is pending');
-  const { storage, queueName, cleanup } = await freshStorage(kind);
+  const { storage, queueName, cleanup } = await freshStorage(kind, durability);
   const client = new JobQueueClient({ storage, queueName });
   try {
     freeAll(await client.submitBatch(inputs(n)));
@@ -165,8 +165,8 @@ async function drain(args) {
  * `n` jobs, each submitted and awaited with `handle.waitFor()` before the next, server
  * running with one worker; `warmup` extra jobs first are not counted.
  */
-async function latency({ kind, n, warmup = 5 }) {
-  const { storage, queueName, cleanup } = await freshStorage(kind);
+async function latency({ kind, n, warmup = 5, durability }) {
+  const { storage, queueName, cleanup } = await freshStorage(kind, durability);
   const client = new JobQueueClient({ storage, queueName });
   const server = new JobQueueServer({ storage, queueName, executor: noop, workerCount: 1 });
   await server.start();
@@ -276,8 +276,9 @@ async function rawIdb({ n }) {
  *   drain4:      each step [get meta, getAll lease, getAll due (64), getAll head (5)] →
  *                put the 4 jobs run last step as completed, put 4 new ones as active
  *   latency:     submit; claim step (1 job); settle step; a read-only get (waitFor)
+ * with the library's `durability` hint when given.
  */
-async function modelIdb({ n, workers = 4, latencyN = 200 }) {
+async function modelIdb({ n, workers = 4, latencyN = 200, durability }) {
   const name = uniq('model');
   const db = await new Promise((resolve, reject) => {
     const req = indexedDB.open(name, 1);
@@ -301,7 +302,7 @@ async function modelIdb({ n, workers = 4, latencyN = 200 }) {
   const active = (rec) => ({ queue: q, id: rec.id, status: 'active', seq: rec.seq, createdAt: rec.createdAt, r: body(rec.id, 'active', rec.seq), input: rec.input, xLease: Date.now() + 30000 });
   const completed = (rec) => ({ queue: q, id: rec.id, status: 'completed', seq: rec.seq, createdAt: rec.createdAt, r: body(rec.id, 'completed', rec.seq), input: rec.input, output: rec.input });
   let seq = 0;
-  const tx = () => db.transaction(['jobs', 'meta'], 'readwrite');
+  const tx = () => db.transaction(['jobs', 'meta'], 'readwrite', durability ? { durability } : {});
   const submitTx = async (count) => {
     const t = tx();
     const jobs = t.objectStore('jobs');
