@@ -17,6 +17,15 @@ pub struct QueueMeta {
     pub hold_until: Option<Timestamp>,
     /// Recent start times, oldest first, shared by every server of the queue.
     pub starts: Vec<Timestamp>,
+    /// A lower bound on the `run_after` of every delayed job (`None`: there is none), so an
+    /// enqueue looks for due delayed jobs only when one may be due. A meta stored without
+    /// it reads as "unknown" (the least timestamp: look).
+    #[serde(default = "unknown_due")]
+    pub next_due: Option<Timestamp>,
+}
+
+fn unknown_due() -> Option<Timestamp> {
+    Some(Timestamp(i64::MIN))
 }
 
 impl QueueMeta {
@@ -25,6 +34,16 @@ impl QueueMeta {
         let s = self.next_seq;
         self.next_seq += 1;
         s
+    }
+
+    /// Notes a delayed job due at `run_after` (keeps [`QueueMeta::next_due`] a lower bound).
+    pub fn note_delayed(&mut self, run_after: Timestamp) {
+        self.next_due = Some(self.next_due.map_or(run_after, |t| t.min(run_after)));
+    }
+
+    /// Whether a delayed job may be due at `now`.
+    pub fn may_be_due(&self, now: Timestamp) -> bool {
+        self.next_due.is_some_and(|t| t <= now)
     }
 
     /// Extends the hold to at least `until`.

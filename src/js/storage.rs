@@ -10,8 +10,8 @@ use wasm_bindgen::prelude::*;
 
 use super::error::{get, invalid, to_js};
 use crate::runtime::{EventBus, SharedBus};
-use crate::storage::indexeddb::{Durability, IndexedDbStorage};
 use crate::storage::indexeddb::schema::DB_VERSION;
+use crate::storage::indexeddb::{Durability, IndexedDbStorage};
 use crate::storage::{MemoryStorage, Storage};
 
 /// Either storage backend, so the JS classes need no generics.

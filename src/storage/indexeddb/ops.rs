@@ -59,17 +59,33 @@ pub async fn enqueue(
     specs: Vec<(String, JobSpec<JsValue>)>,
     now: Timestamp,
 ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
-    // One read phase: the meta, due delayed jobs, and the ids the caller chose.
+    // One read phase: the meta and the ids the caller chose; a second one for the due
+    // delayed jobs only when the meta says one may be due.
     let chosen: Vec<String> = specs
         .iter()
         .filter(|(_, spec)| spec.id.is_some())
         .map(|(id, _)| id.clone())
         .collect();
-    let (mut meta, mut due, existing) = futures::try_join!(
-        tx.meta(),
-        tx.index_all(IDX_DUE, up_to(queue, ms(now))?, None),
-        try_join_all(chosen.iter().map(|id| tx.get(id))),
-    )?;
+    let (mut meta, existing) =
+        futures::try_join!(tx.meta(), try_join_all(chosen.iter().map(|id| tx.get(id))),)?;
+    let mut due = Vec::new();
+    if meta.may_be_due(now) {
+        let all = prefix_range(&[q(queue)])?;
+        let (d, mut later) = futures::try_join!(
+            tx.index_all(IDX_DUE, up_to(queue, ms(now))?, None),
+            tx.index_all(IDX_DUE, all, Some(DUE_BATCH)),
+        )?;
+        // The earliest delayed job not due now bounds the next look (if all of the batch
+        // read is due, the others are due no sooner than now).
+        let full = later.len() == DUE_BATCH as usize;
+        later.retain(|r| r.run_after > now);
+        meta.next_due = match later.first() {
+            Some(r) => Some(r.run_after),
+            None if full => Some(now),
+            None => None,
+        };
+        due = d;
+    }
     let mut known: HashMap<String, Rec> = existing
         .into_iter()
         .flatten()
@@ -98,6 +114,9 @@ pub async fn enqueue(
         }
         let seq = meta.take_seq();
         let rec = spec.into_record(id, queue, seq, now);
+        if rec.status == JobStatus::Delayed {
+            meta.note_delayed(rec.run_after);
+        }
         write(tx, &mut writes, &rec)?;
         if chosen_id {
             // A later spec of this batch with the same id is a duplicate of this one.
@@ -225,6 +244,8 @@ pub fn claim_from(
         None if delayed_full => Some(now),
         None => None,
     };
+    // Every due job read is promoted (or failed) by the plan: the rest are due no sooner.
+    reads.meta.next_due = next_delayed;
     let waiting_truncated = head.len() > req.max as usize;
     head.truncate(req.max as usize);
     let view = ClaimView {
@@ -325,6 +346,9 @@ pub fn settle_from(
             .filter(|r| r.status != JobStatus::Active)
             .cloned(),
     );
+    for r in moved.iter().filter(|r| r.status == JobStatus::Delayed) {
+        meta.note_delayed(r.run_after);
+    }
     Ok(SettleBatch { results, events })
 }
 
