@@ -65,7 +65,7 @@ where
 }
 
 fn opts(v: Value) -> SubmitOptionsInput {
-    serde_json::from_value(v).unwrap()
+    SubmitOptionsInput::from_json(&v).unwrap()
 }
 
 async fn submit(client: &Client<Store, VirtualPlatform>, input: Value, o: Value) -> String {

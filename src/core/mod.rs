@@ -5,6 +5,7 @@ pub mod claim;
 pub mod cron;
 pub mod error;
 pub mod event;
+pub mod fields;
 pub mod fingerprint;
 pub mod job;
 pub mod limiter;

@@ -2,9 +2,10 @@
 //!
 //! Numbers arrive as `f64` (JS numbers) so each check can say exactly what was wrong.
 
-use serde::Deserialize;
+use serde_json::Value;
 
 use super::error::QueueError;
+use super::fields::Fields;
 use super::job::JobSpec;
 use super::repeat::{RepeatInput, RepeatSpec};
 use super::retry::{Backoff, BackoffKind};
@@ -18,8 +19,7 @@ pub const MAX_DURATION_MS: f64 = 10.0 * 365.0 * 24.0 * 3_600_000.0;
 pub const MAX_RETRIES: f64 = 1_000_000.0;
 
 /// A priority given as a number or as a named level.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum PriorityInput {
     /// An integer in `-1_000_000..=1_000_000`.
     Number(f64),
@@ -28,11 +28,9 @@ pub enum PriorityInput {
 }
 
 /// The `backoff` option as written.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BackoffInput {
-    /// `fixed` or `exponential`.
-    #[serde(rename = "type")]
+    /// `fixed` or `exponential` (the key `type`).
     pub kind: Option<String>,
     /// Base delay in ms.
     pub delay_ms: Option<f64>,
@@ -43,8 +41,7 @@ pub struct BackoffInput {
 }
 
 /// Submit options as the user wrote them (dates already turned into epoch ms by the caller).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SubmitOptionsInput {
     /// Integer or level name.
     pub priority: Option<PriorityInput>,
@@ -70,6 +67,63 @@ pub struct SubmitOptionsInput {
     pub result_ttl_ms: Option<f64>,
     /// Repeat schedule.
     pub repeat: Option<RepeatInput>,
+}
+
+impl BackoffInput {
+    /// Reads a `backoff` object (types only; [`backoff`] validates).
+    pub fn from_json(v: &Value) -> Result<Self, QueueError> {
+        let f = Fields::of(v, "backoff.", &["type", "delayMs", "maxDelayMs", "jitter"])?;
+        Ok(BackoffInput {
+            kind: f.string("type")?,
+            delay_ms: f.f64("delayMs")?,
+            max_delay_ms: f.f64("maxDelayMs")?,
+            jitter: f.f64("jitter")?,
+        })
+    }
+}
+
+impl SubmitOptionsInput {
+    /// The option names, in the order messages list them.
+    pub const KEYS: [&'static str; 12] = [
+        "priority",
+        "runAfter",
+        "delayMs",
+        "deadlineAt",
+        "maxRetries",
+        "backoff",
+        "timeoutMs",
+        "jobRunId",
+        "jobId",
+        "fingerprint",
+        "resultTtlMs",
+        "repeat",
+    ];
+
+    /// Reads submit options from their JSON form (types and known keys only; [`into_spec`]
+    /// validates the values).
+    ///
+    /// [`into_spec`]: SubmitOptionsInput::into_spec
+    pub fn from_json(v: &Value) -> Result<Self, QueueError> {
+        let f = Fields::of(v, "", &Self::KEYS)?;
+        Ok(SubmitOptionsInput {
+            priority: f.with("priority", |p| match p {
+                Value::Number(n) => Ok(PriorityInput::Number(n.as_f64().unwrap_or(f64::NAN))),
+                Value::String(s) => Ok(PriorityInput::Named(s.clone())),
+                other => Err(f.invalid_type("priority", other, "a number or a level name")),
+            })?,
+            run_after: f.f64("runAfter")?,
+            delay_ms: f.f64("delayMs")?,
+            deadline_at: f.f64("deadlineAt")?,
+            max_retries: f.f64("maxRetries")?,
+            backoff: f.with("backoff", BackoffInput::from_json)?,
+            timeout_ms: f.f64("timeoutMs")?,
+            job_run_id: f.string("jobRunId")?,
+            job_id: f.string("jobId")?,
+            fingerprint: f.string("fingerprint")?,
+            result_ttl_ms: f.f64("resultTtlMs")?,
+            repeat: f.with("repeat", RepeatInput::from_json)?,
+        })
+    }
 }
 
 /// Checks that `v` is a finite, non-negative integer no larger than `max`.
@@ -227,9 +281,8 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<JobSpec<()>, QueueError> {
-        let input: SubmitOptionsInput =
-            serde_json::from_str(json).map_err(|e| QueueError::invalid(e.to_string()))?;
-        input.into_spec((), Timestamp(1_000))
+        let json: Value = serde_json::from_str(json).unwrap();
+        SubmitOptionsInput::from_json(&json)?.into_spec((), Timestamp(1_000))
     }
 
     #[test]
@@ -269,8 +322,36 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected_by_name() {
-        let err = serde_json::from_str::<SubmitOptionsInput>(r#"{"prio": 1}"#).unwrap_err();
-        assert!(err.to_string().contains("prio"));
+        let err = parse(r#"{"prio": 1}"#).unwrap_err();
+        assert_eq!(err.name(), "InvalidOptionsError");
+        assert!(
+            err.message()
+                .starts_with("unknown field `prio`, expected one of `priority`")
+        );
+        let err = parse(r#"{"backoff": {"kind": "fixed"}}"#).unwrap_err();
+        assert!(
+            err.message().contains("`backoff.kind`"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        for (bad, field) in [
+            (r#"{"priority": true}"#, "`priority`"),
+            (r#"{"delayMs": "5"}"#, "`delayMs`"),
+            (r#"{"jobId": 5}"#, "`jobId`"),
+            (r#"{"backoff": 5}"#, "`backoff`"),
+            (r#"{"backoff": {"jitter": "x"}}"#, "`backoff.jitter`"),
+            (r#"{"repeat": {"cron": 5}}"#, "`repeat.cron`"),
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!(err.name(), "InvalidOptionsError", "{bad}");
+            assert!(err.message().contains(field), "{bad}: {}", err.message());
+        }
+        // `null` means not given.
+        assert_eq!(parse(r#"{"priority": null}"#).unwrap().priority, 0);
     }
 
     #[test]

@@ -4,12 +4,12 @@ use serde::{Deserialize, Serialize};
 
 use super::cron::CronSchedule;
 use super::error::QueueError;
+use super::fields::Fields;
 use super::options::duration_ms;
 use super::time::Timestamp;
 
 /// The `repeat` option as written.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RepeatInput {
     /// Run again this many ms after each run is scheduled.
     pub every_ms: Option<f64>,
@@ -34,6 +34,18 @@ pub struct RepeatSpec {
     /// The id of the first job of the series; later occurrences are `{series}~{n}`.
     #[serde(default)]
     pub series: String,
+}
+
+impl RepeatInput {
+    /// Reads a `repeat` object (types only; [`RepeatSpec::from_input`] validates).
+    pub fn from_json(v: &serde_json::Value) -> Result<Self, QueueError> {
+        let f = Fields::of(v, "repeat.", &["everyMs", "cron", "limit"])?;
+        Ok(RepeatInput {
+            every_ms: f.f64("everyMs")?,
+            cron: f.string("cron")?,
+            limit: f.f64("limit")?,
+        })
+    }
 }
 
 impl RepeatSpec {
@@ -106,7 +118,9 @@ mod tests {
     use super::*;
 
     fn spec(json: &str) -> Result<RepeatSpec, QueueError> {
-        RepeatSpec::from_input(&serde_json::from_str(json).unwrap())
+        RepeatSpec::from_input(&RepeatInput::from_json(
+            &serde_json::from_str(json).unwrap(),
+        )?)
     }
 
     #[test]

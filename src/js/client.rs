@@ -112,12 +112,6 @@ pub struct JobQueueClient {
     shared: Rc<ClientShared>,
 }
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ClientOptions {
-    queue_name: Option<String>,
-}
-
 /// The fingerprint of an input's JSON form (`None` when it has none, e.g. a BigInt).
 fn input_fingerprint(input: &JsValue) -> Option<String> {
     if input.is_undefined() {
@@ -147,8 +141,10 @@ impl JobQueueClient {
         }
         let handle = lookup(&get(&options, "storage"))?;
         let rest = options_object(&options, "client options", &[], &["storage"])?;
-        let o: ClientOptions = from_js(&rest, "client options")?;
-        check_queue_name(&o.queue_name, &handle)?;
+        let queue_name = from_js(&rest, "client options", |v| {
+            crate::core::fields::Fields::of(v, "", &["queueName"])?.string("queueName")
+        })?;
+        check_queue_name(&queue_name, &handle)?;
         let client = Client::new(handle.storage.clone(), handle.bus.clone(), JsPlatform);
         let listeners = Rc::new(Listeners::new(&JOB_EVENTS));
         let remote = super::remote::Remote::new(handle.storage.clone(), listeners.clone());

@@ -5,7 +5,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use super::error::{get, invalid};
-use crate::core::{JobStatus, Timestamp};
+use crate::core::fields::Fields;
+use crate::core::{JobStatus, QueueError, Timestamp};
 
 /// A structured clone of `value` (what IndexedDB would store), or `InvalidOptionsError`
 /// naming `what` when it cannot be stored (a function, a symbol, a DOM node...).
@@ -110,14 +111,17 @@ fn check_finite(v: &JsValue, path: &str) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// Deserializes a plain options object, mapping errors (wrong type, unknown key) to
-/// `InvalidOptionsError`. Goes through `serde_json::Value` because serde-wasm-bindgen reads
-/// only the declared fields of a struct, so `deny_unknown_fields` would never fire.
-pub fn from_js<T: serde::de::DeserializeOwned>(v: &JsValue, what: &str) -> Result<T, JsValue> {
+/// Reads a plain options object with `read` (from its JSON form, see [`Fields`]), its
+/// errors (wrong type, unknown key) becoming `InvalidOptionsError`s "invalid {what}: ...".
+pub fn from_js<T>(
+    v: &JsValue,
+    what: &str,
+    read: fn(&serde_json::Value) -> Result<T, QueueError>,
+) -> Result<T, JsValue> {
     check_finite(v, what)?;
     let json: serde_json::Value = serde_wasm_bindgen::from_value(v.clone())
         .map_err(|e| invalid(format!("invalid {what}: {e}")))?;
-    serde_json::from_value(json).map_err(|e| invalid(format!("invalid {what}: {e}")))
+    read(&json).map_err(|e| invalid(format!("invalid {what}: {}", e.message())))
 }
 
 /// A job status argument (`undefined` gives `default`).
@@ -154,14 +158,11 @@ pub fn id_arg(v: &JsValue) -> Result<String, JsValue> {
 
 /// A `{ timeoutMs }` wait options object.
 pub fn wait_timeout(opts: &JsValue) -> Result<Option<u64>, JsValue> {
-    #[derive(serde::Deserialize)]
-    #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    struct WaitOptions {
-        timeout_ms: Option<f64>,
-    }
     let o = options_object(opts, "waitFor options", &[], &[])?;
-    let w: WaitOptions = from_js(&o, "waitFor options")?;
-    w.timeout_ms
+    let timeout_ms = from_js(&o, "waitFor options", |v| {
+        Fields::of(v, "", &["timeoutMs"])?.f64("timeoutMs")
+    })?;
+    timeout_ms
         .map(|t| crate::core::options::duration_ms("timeoutMs", t))
         .transpose()
         .map_err(super::error::to_js)

@@ -5,6 +5,7 @@ use wasm_bindgen::prelude::*;
 use super::convert::from_js;
 use super::error::{get, invalid, to_js};
 use crate::core::LimiterSpec;
+use crate::core::fields::Fields;
 use crate::core::options::{duration_ms, whole_number};
 
 /// The property holding a limiter's spec (internal).
@@ -21,11 +22,12 @@ pub fn spec_of(limiter: &JsValue) -> Result<LimiterSpec, JsValue> {
             "limiter must be a ConcurrencyLimiter, DelayLimiter, RateLimiter or CompositeLimiter",
         ));
     }
-    from_js(&spec, "limiter")
+    from_js(&spec, "limiter", LimiterSpec::from_json)
 }
 
+/// The spec as a plain object (its JSON form), for the `__wjqLimiter` getter.
 fn spec_value(spec: &LimiterSpec) -> JsValue {
-    serde_wasm_bindgen::to_value(spec).unwrap_or(JsValue::UNDEFINED)
+    js_sys::JSON::parse(&spec.to_json().to_string()).unwrap_or(JsValue::UNDEFINED)
 }
 
 fn count(field: &str, v: f64) -> Result<u32, JsValue> {
@@ -88,13 +90,6 @@ impl DelayLimiter {
     }
 }
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RateOptions {
-    max_executions: f64,
-    window_size_in_seconds: f64,
-}
-
 /// At most `maxExecutions` starts in any window of `windowSizeInSeconds` (sliding window),
 /// shared by every server on the storage.
 #[wasm_bindgen]
@@ -109,8 +104,13 @@ impl RateLimiter {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "RateLimiterOptions")] options: JsValue,
     ) -> Result<RateLimiter, JsValue> {
-        let o: RateOptions = from_js(&options, "RateLimiter options")?;
-        let secs = o.window_size_in_seconds;
+        let (max_executions, secs) = from_js(&options, "RateLimiter options", |v| {
+            let f = Fields::of(v, "", &["maxExecutions", "windowSizeInSeconds"])?;
+            Ok((
+                f.required_f64("maxExecutions")?,
+                f.required_f64("windowSizeInSeconds")?,
+            ))
+        })?;
         if !secs.is_finite() || secs <= 0.0 {
             return Err(invalid(format!(
                 "windowSizeInSeconds must be a number of seconds greater than 0, got {secs}"
@@ -118,7 +118,7 @@ impl RateLimiter {
         }
         Ok(RateLimiter {
             spec: LimiterSpec::Rate {
-                max: count("maxExecutions", o.max_executions)?,
+                max: count("maxExecutions", max_executions)?,
                 window_ms: duration_ms("windowSizeInSeconds", secs * 1000.0).map_err(to_js)?,
             },
         })

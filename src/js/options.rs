@@ -8,5 +8,5 @@ use crate::core::SubmitOptionsInput;
 /// Submit options (`undefined` gives defaults). `runAfter` and `deadlineAt` may be `Date`s.
 pub fn submit_options(opts: &JsValue) -> Result<SubmitOptionsInput, JsValue> {
     let o = options_object(opts, "submit options", &["runAfter", "deadlineAt"], &[])?;
-    from_js(&o, "submit options")
+    from_js(&o, "submit options", SubmitOptionsInput::from_json)
 }

@@ -41,11 +41,19 @@ pub struct JobQueueServer {
     listeners: Rc<Listeners>,
 }
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct StopInput {
     graceful: Option<bool>,
     timeout_ms: Option<f64>,
+}
+
+impl StopInput {
+    fn from_json(v: &serde_json::Value) -> Result<StopInput, crate::core::QueueError> {
+        let f = crate::core::fields::Fields::of(v, "", &["graceful", "timeoutMs"])?;
+        Ok(StopInput {
+            graceful: f.bool("graceful")?,
+            timeout_ms: f.f64("timeoutMs")?,
+        })
+    }
 }
 
 #[wasm_bindgen]
@@ -71,7 +79,7 @@ impl JobQueueServer {
             &[],
             &["storage", "executor", "limiter"],
         )?;
-        let input: ServerOptionsInput = from_js(&rest, "server options")?;
+        let input = from_js(&rest, "server options", ServerOptionsInput::from_json)?;
         check_queue_name(&input.queue_name, &handle)?;
         let config = input.into_config(limiter).map_err(to_js)?;
         let server = Server::new(
@@ -127,7 +135,7 @@ impl JobQueueServer {
         let this = self.clone();
         future_to_promise(async move {
             let o = options_object(&options, "stop options", &[], &[])?;
-            let s: StopInput = from_js(&o, "stop options")?;
+            let s = from_js(&o, "stop options", StopInput::from_json)?;
             let timeout_ms = s
                 .timeout_ms
                 .map(|t| crate::core::options::duration_ms("timeoutMs", t))

@@ -323,14 +323,23 @@ pub struct IndexedDbQueueStorage {
     handle: Rc<StorageHandle>,
 }
 
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct IdbOptions {
     db_name: Option<String>,
     durability: Option<String>,
     /// Tests only: open at this schema version (>= the built-in one), as a newer library
     /// would. Not in the TypeScript types.
     schema_version: Option<f64>,
+}
+
+impl IdbOptions {
+    fn from_json(v: &serde_json::Value) -> Result<IdbOptions, crate::core::QueueError> {
+        let f = crate::core::fields::Fields::of(v, "", &["dbName", "durability", "schemaVersion"])?;
+        Ok(IdbOptions {
+            db_name: f.string("dbName")?,
+            durability: f.string("durability")?,
+            schema_version: f.f64("schemaVersion")?,
+        })
+    }
 }
 
 #[wasm_bindgen]
@@ -352,7 +361,8 @@ impl IndexedDbQueueStorage {
             &[],
             &[],
         )?;
-        let o: IdbOptions = super::convert::from_js(&o, "IndexedDbQueueStorage options")?;
+        let o =
+            super::convert::from_js(&o, "IndexedDbQueueStorage options", IdbOptions::from_json)?;
         if o.db_name.as_deref() == Some("") {
             return Err(invalid("dbName must be a non-empty string"));
         }

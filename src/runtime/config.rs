@@ -1,7 +1,8 @@
 //! Server options as the user writes them, and their validated form.
 
-use serde::Deserialize;
+use serde_json::Value;
 
+use crate::core::fields::Fields;
 use crate::core::options::{duration_ms, whole_number};
 use crate::core::{CleanupPolicy, LimiterSpec, QueueError};
 
@@ -45,8 +46,7 @@ impl Default for ServerConfig {
 }
 
 /// The plain-data server options (storage, executor and limiter are taken apart by the caller).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServerOptionsInput {
     /// Must equal the storage's queue name.
     pub queue_name: Option<String>,
@@ -84,6 +84,37 @@ fn positive(field: &str, v: f64) -> Result<u64, QueueError> {
 }
 
 impl ServerOptionsInput {
+    /// Reads the options from their JSON form (types and known keys only;
+    /// [`into_config`](ServerOptionsInput::into_config) validates the values).
+    pub fn from_json(v: &Value) -> Result<Self, QueueError> {
+        let f = Fields::of(
+            v,
+            "",
+            &[
+                "queueName",
+                "workerCount",
+                "leaseMs",
+                "defaultTimeoutMs",
+                "pollIntervalMs",
+                "deleteAfterCompletionMs",
+                "deleteAfterFailureMs",
+                "cleanupIntervalMs",
+                "maxStalledCount",
+            ],
+        )?;
+        Ok(ServerOptionsInput {
+            queue_name: f.string("queueName")?,
+            worker_count: f.f64("workerCount")?,
+            lease_ms: f.f64("leaseMs")?,
+            default_timeout_ms: f.f64("defaultTimeoutMs")?,
+            poll_interval_ms: f.f64("pollIntervalMs")?,
+            delete_after_completion_ms: f.f64("deleteAfterCompletionMs")?,
+            delete_after_failure_ms: f.f64("deleteAfterFailureMs")?,
+            cleanup_interval_ms: f.f64("cleanupIntervalMs")?,
+            max_stalled_count: f.f64("maxStalledCount")?,
+        })
+    }
+
     /// Validates into a config with `limiter`.
     pub fn into_config(self, limiter: LimiterSpec) -> Result<ServerConfig, QueueError> {
         let mut c = ServerConfig {
@@ -124,8 +155,9 @@ mod tests {
 
     #[test]
     fn validates_each_field() {
-        let ok: ServerOptionsInput =
-            serde_json::from_str(r#"{"workerCount": 4, "deleteAfterCompletionMs": 0}"#).unwrap();
+        let parse =
+            |json: &str| ServerOptionsInput::from_json(&serde_json::from_str(json).unwrap());
+        let ok = parse(r#"{"workerCount": 4, "deleteAfterCompletionMs": 0}"#).unwrap();
         let c = ok.into_config(LimiterSpec::Unlimited).unwrap();
         assert_eq!(c.worker_count, 4);
         assert_eq!(c.cleanup.after_completion_ms, Some(0));
@@ -135,13 +167,13 @@ mod tests {
             r#"{"pollIntervalMs": 0}"#,
             r#"{"leaseMs": "x"}"#,
         ] {
-            let parsed: Result<ServerOptionsInput, _> = serde_json::from_str(bad);
+            let parsed = parse(bad);
             let failed = match parsed {
                 Err(_) => true,
                 Ok(o) => o.into_config(LimiterSpec::Unlimited).is_err(),
             };
             assert!(failed, "{bad}");
         }
-        assert!(serde_json::from_str::<ServerOptionsInput>(r#"{"workers": 2}"#).is_err());
+        assert!(parse(r#"{"workers": 2}"#).is_err());
     }
 }

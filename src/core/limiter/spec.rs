@@ -1,12 +1,15 @@
 //! The limiter description stored with a server, the shared state it reads, and its answer.
 
-use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
+use crate::core::error::QueueError;
+use crate::core::fields::Fields;
 use crate::core::time::Timestamp;
 
-/// A limiter, as configured on a server. Evaluated by [`LimiterSpec::decide`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "type")]
+/// A limiter, as configured on a server. Evaluated by [`LimiterSpec::decide`]. Its JSON form
+/// ([`LimiterSpec::to_json`]) is an object tagged by `type`: `{ "type": "rate", "max": 10,
+/// "windowMs": 60000 }`, `{ "type": "composite", "parts": [...] }`.
+#[derive(Debug, Clone, PartialEq)]
 pub enum LimiterSpec {
     /// Nothing limits starts.
     Unlimited,
@@ -96,6 +99,71 @@ impl Decision {
 }
 
 impl LimiterSpec {
+    /// The JSON form (see the type's documentation).
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        let kind = match self {
+            LimiterSpec::Unlimited => "unlimited",
+            LimiterSpec::Concurrency { max } => {
+                m.insert("max".into(), (*max).into());
+                "concurrency"
+            }
+            LimiterSpec::Delay { ms } => {
+                m.insert("ms".into(), (*ms).into());
+                "delay"
+            }
+            LimiterSpec::Rate { max, window_ms } => {
+                m.insert("max".into(), (*max).into());
+                m.insert("windowMs".into(), (*window_ms).into());
+                "rate"
+            }
+            LimiterSpec::Composite { parts } => {
+                let parts = parts.iter().map(LimiterSpec::to_json).collect();
+                m.insert("parts".into(), Value::Array(parts));
+                "composite"
+            }
+        };
+        m.insert("type".into(), kind.into());
+        Value::Object(m)
+    }
+
+    /// Reads the JSON form back (fields other than the variant's are ignored).
+    pub fn from_json(v: &Value) -> Result<LimiterSpec, QueueError> {
+        let f = Fields::lenient(v, "")?;
+        let max = || -> Result<u32, QueueError> {
+            u32::try_from(f.required_u64("max")?)
+                .map_err(|_| QueueError::invalid("limiter max must fit in 32 bits"))
+        };
+        Ok(match f.string("type")?.as_deref() {
+            Some("unlimited") => LimiterSpec::Unlimited,
+            Some("concurrency") => LimiterSpec::Concurrency { max: max()? },
+            Some("delay") => LimiterSpec::Delay {
+                ms: f.required_u64("ms")?,
+            },
+            Some("rate") => LimiterSpec::Rate {
+                max: max()?,
+                window_ms: f.required_u64("windowMs")?,
+            },
+            Some("composite") => {
+                let parts = match f.get("parts") {
+                    Some(Value::Array(parts)) => parts
+                        .iter()
+                        .map(LimiterSpec::from_json)
+                        .collect::<Result<_, _>>()?,
+                    Some(other) => return Err(f.invalid_type("parts", other, "an array")),
+                    None => return Err(QueueError::invalid("missing field `parts`")),
+                };
+                LimiterSpec::Composite { parts }
+            }
+            Some(other) => {
+                return Err(QueueError::invalid(format!(
+                    "unknown limiter type {other:?}, expected one of `unlimited`, `concurrency`, `delay`, `rate`, `composite`"
+                )));
+            }
+            None => return Err(QueueError::invalid("missing field `type`")),
+        })
+    }
+
     /// How many starts are allowed at `now`, or when to ask again.
     pub fn decide(&self, state: LimiterState<'_>, now: Timestamp) -> Decision {
         match self {
@@ -130,5 +198,48 @@ impl LimiterSpec {
         };
         let keep_from = keep_from.min(starts.len().saturating_sub(1));
         starts.drain(..keep_from);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_form_round_trips() {
+        let spec = LimiterSpec::Composite {
+            parts: vec![
+                LimiterSpec::Unlimited,
+                LimiterSpec::Concurrency { max: 2 },
+                LimiterSpec::Delay { ms: 100 },
+                LimiterSpec::Rate {
+                    max: 10,
+                    window_ms: 60_000,
+                },
+            ],
+        };
+        let v = spec.to_json();
+        assert_eq!(
+            v["parts"][3],
+            json!({ "type": "rate", "max": 10, "windowMs": 60_000 })
+        );
+        assert_eq!(LimiterSpec::from_json(&v).unwrap(), spec);
+    }
+
+    #[test]
+    fn bad_json_forms_are_invalid_options() {
+        for bad in [
+            json!(5),
+            json!({}),
+            json!({ "type": "leaky" }),
+            json!({ "type": "concurrency" }),
+            json!({ "type": "concurrency", "max": -1 }),
+            json!({ "type": "concurrency", "max": 5_000_000_000u64 }),
+            json!({ "type": "composite", "parts": 1 }),
+        ] {
+            let err = LimiterSpec::from_json(&bad).unwrap_err();
+            assert_eq!(err.name(), "InvalidOptionsError", "{bad}");
+        }
     }
 }
