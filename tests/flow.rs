@@ -695,3 +695,49 @@ fn two_concurrent_starts_do_not_hang_and_leave_one_running_server() {
     assert!(a.is_ok() && b.is_ok());
     assert!(server.is_running());
 }
+
+#[test]
+fn a_synchronous_executor_runs_inline_once_per_job_with_its_events_and_stats() {
+    // `echo` is ready at its first poll: the server runs it inside its cycle, without a task.
+    let q = queue(
+        echo(),
+        ServerConfig {
+            worker_count: 4,
+            ..ServerConfig::default()
+        },
+    );
+    let (client, server) = (q.client.clone(), q.server.clone());
+    q.platform
+        .block_on(async move {
+            let inputs: Vec<Value> = (0..300).map(|i| json!(i)).collect();
+            let out = client.submit_many(inputs, opts(json!({}))).await.unwrap();
+            let last = out.last().unwrap().record.id.clone();
+            server.start().await.unwrap();
+            client.wait_for(&last, None).await.unwrap();
+            server.stop(StopOptions::default()).await.unwrap();
+        })
+        .unwrap();
+    let events = q.events.borrow();
+    for name in ["job_start", "job_complete"] {
+        let mut ids: Vec<&String> = events
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, id)| id)
+            .collect();
+        assert_eq!(ids.len(), 300, "{name}");
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 300, "{name} once per job");
+    }
+    let stats = q.server.stats();
+    assert_eq!((stats.total_jobs, stats.completed_jobs), (300, 300));
+    let completed = q
+        .platform
+        .block_on({
+            let storage = q.storage.clone();
+            async move { storage.count(JobStatus::Completed).await }
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(completed, 300);
+}

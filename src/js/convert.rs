@@ -1,6 +1,6 @@
 //! Value conversions at the boundary: storable-value checks, dates, numbers, statuses.
 
-use js_sys::{Date, Function, Reflect};
+use js_sys::{Date, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -8,30 +8,38 @@ use super::error::{get, invalid};
 use crate::core::fields::Fields;
 use crate::core::{JobStatus, QueueError, Timestamp};
 
+#[wasm_bindgen(module = "/src/js/executor.js")]
+extern "C" {
+    /// A structured clone in one call, or the error (see executor.js).
+    #[wasm_bindgen(js_name = wjqStorable)]
+    fn storable_clone(value: &JsValue) -> JsValue;
+    /// 1 when the last `storable_clone` gave an error.
+    #[wasm_bindgen(js_name = wjqState)]
+    fn storable_state() -> u32;
+}
+
 /// A structured clone of `value` (what IndexedDB would store), or `InvalidOptionsError`
 /// naming `what` when it cannot be stored (a function, a symbol, a DOM node...).
 pub fn storable(value: &JsValue, what: &str) -> Result<JsValue, JsValue> {
-    if value.is_undefined() || value.is_null() || value.as_f64().is_some() || value.is_string() {
-        return Ok(value.clone());
+    let cloned = storable_clone(value);
+    if storable_state() == 0 {
+        return Ok(cloned);
     }
-    if value.is_function() || value.is_symbol() {
-        return Err(invalid(format!(
-            "{what} cannot be stored: it is a {}; use data that structured clone accepts (objects, arrays, strings, numbers, Dates, typed arrays, Blobs, Maps)",
-            if value.is_function() {
-                "function"
-            } else {
-                "symbol"
-            }
-        )));
-    }
-    let global = js_sys::global();
-    let clone = get(&global, "structuredClone");
-    let Some(clone) = clone.dyn_ref::<Function>() else {
-        return Ok(value.clone());
-    };
-    clone.call1(&JsValue::UNDEFINED, value).map_err(|e| {
-        let (name, message) = super::error::describe(&e);
-        invalid(format!("{what} cannot be stored ({name}: {message})"))
+    let e = cloned;
+    Err({
+        if value.is_function() || value.is_symbol() {
+            invalid(format!(
+                "{what} cannot be stored: it is a {}; use data that structured clone accepts (objects, arrays, strings, numbers, Dates, typed arrays, Blobs, Maps)",
+                if value.is_function() {
+                    "function"
+                } else {
+                    "symbol"
+                }
+            ))
+        } else {
+            let (name, message) = super::error::describe(&e);
+            invalid(format!("{what} cannot be stored ({name}: {message})"))
+        }
     })
 }
 

@@ -22,43 +22,62 @@ pub const JOB_EVENTS: [&str; 7] = [
     "job_cancelled",
 ];
 
+thread_local! {
+    /// The last queue name passed to JS: every event of a queue carries it.
+    static QUEUE_NAME: RefCell<Option<(String, JsValue)>> = const { RefCell::new(None) };
+}
+
+/// `queue` as a JS string, converted once per queue rather than once per event.
+fn queue_value(queue: &str) -> JsValue {
+    QUEUE_NAME.with(|cell| {
+        let mut cached = cell.borrow_mut();
+        match &*cached {
+            Some((name, value)) if name == queue => value.clone(),
+            _ => {
+                let value = JsValue::from_str(queue);
+                *cached = Some((queue.to_string(), value.clone()));
+                value
+            }
+        }
+    })
+}
+
 /// The listener arguments of a job event, or `None` for internal events.
 pub fn job_event_args(queue: &str, e: &JobEvent<JsValue>) -> Option<(&'static str, Array)> {
     let name = e.name()?;
-    let args = Array::new();
-    args.push(&JsValue::from_str(queue));
-    args.push(&JsValue::from_str(e.job_id()));
-    match e {
+    let q = queue_value(queue);
+    if let JobEvent::Complete { id, output } = e {
+        return Some((name, super::executor::event_args3(&q, id, output)));
+    }
+    let id = JsValue::from_str(e.job_id());
+    let args = match e {
         JobEvent::Progress {
             progress,
             message,
             details,
             ..
         } => {
-            args.push(&JsValue::from_f64(*progress));
+            let args = Array::of3(&q, &id, &JsValue::from_f64(*progress));
             args.push(&super::convert::str_or_null(message));
             args.push(details.as_ref().unwrap_or(&JsValue::NULL));
-        }
-        JobEvent::Complete { output, .. } => {
-            args.push(output);
+            args
         }
         JobEvent::Retry {
             run_after,
             error_name,
             error,
             ..
-        } => {
-            args.push(&date(*run_after));
-            args.push(&named_error(error_name, error));
-        }
+        } => Array::of4(&q, &id, &date(*run_after), &named_error(error_name, error)),
         JobEvent::Error {
             error_name, error, ..
-        } => {
-            args.push(&named_error(error_name, error));
-            args.push(&JsValue::from_str(error_name));
-        }
-        _ => {}
-    }
+        } => Array::of4(
+            &q,
+            &id,
+            &named_error(error_name, error),
+            &JsValue::from_str(error_name),
+        ),
+        _ => Array::of2(&q, &id),
+    };
     Some((name, args))
 }
 

@@ -2,7 +2,6 @@
 //! returned promise, and classifies what it throws by the error's `name`.
 
 use js_sys::{Function, Promise};
-use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -135,26 +134,98 @@ async fn update_progress(
     Ok(JsValue::UNDEFINED)
 }
 
-impl JsExecutor {
-    fn context(
-        &self,
+#[wasm_bindgen(module = "/src/js/executor.js")]
+extern "C" {
+    /// Builds the run's `ctx` and calls the executor (see executor.js).
+    #[wasm_bindgen(js_name = wjqCall)]
+    fn call_executor(
+        func: &Function,
+        input: &JsValue,
+        id_ptr: u32,
+        id_len: u32,
+        attempt: u32,
         key: u32,
-        ctx: &RunContext<JsValue>,
-        signal: &web_sys::AbortSignal,
-    ) -> JsValue {
-        let obj = js_sys::Object::new();
-        set(&obj, "jobId", &JsValue::from_str(&ctx.job_id));
-        set(&obj, "attempt", &JsValue::from_f64(ctx.attempt as f64));
-        set(
-            &obj,
-            "idempotencyKey",
-            &JsValue::from_str(&ctx.idempotency_key),
-        );
-        set(&obj, "signal", signal);
-        let update: &Function = self.update.as_ref().unchecked_ref();
-        let bound = update.bind1(&JsValue::UNDEFINED, &JsValue::from_f64(key as f64));
-        set(&obj, "updateProgress", &bound);
-        obj.into()
+        update: &JsValue,
+        aborted_reason: &JsValue,
+    ) -> JsValue;
+    /// How the last `call_executor` ended: 0 value, 1 threw, 2 thenable.
+    #[wasm_bindgen(js_name = wjqState)]
+    fn call_state() -> u32;
+    /// The abort function of the last `call_executor` that returned a thenable.
+    #[wasm_bindgen(js_name = wjqAbort)]
+    fn call_abort() -> Function;
+    #[wasm_bindgen(js_name = wjqMemory)]
+    fn share_memory(memory: &JsValue);
+    #[wasm_bindgen(js_name = wjqArgs3)]
+    fn args3(queue: &JsValue, id_ptr: u32, id_len: u32, value: &JsValue) -> js_sys::Array;
+}
+
+thread_local! {
+    static MEMORY_SHARED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// `s` as the (pointer, length) pair executor.js reads from wasm memory. Valid during the
+/// call it is passed to (that call allocates nothing in wasm).
+pub fn str_ref(s: &str) -> (u32, u32) {
+    if !MEMORY_SHARED.with(|m| m.replace(true)) {
+        share_memory(&wasm_bindgen::memory());
+    }
+    (s.as_ptr() as u32, s.len() as u32)
+}
+
+/// `[queue, id, value]` with the id passed without a `TextDecoder` call.
+pub fn event_args3(queue: &JsValue, id: &str, value: &JsValue) -> js_sys::Array {
+    let (ptr, len) = str_ref(id);
+    args3(queue, ptr, len, value)
+}
+
+/// The executor's output as it will be stored, or the retryable `DataCloneError` a value
+/// that cannot be stored gives.
+fn stored_output(output: &JsValue) -> Result<JsValue, RunError> {
+    storable(output, "the executor's output").map_err(|e| {
+        let (_, message) = describe(&e);
+        RunError::retryable("DataCloneError", message)
+    })
+}
+
+/// Calls the JS executor for the run registered under `key`. A value returned at once
+/// resolves at the first poll (the runtime then ends the run without a task).
+async fn run_js(
+    func: Function,
+    update: JsValue,
+    key: u32,
+    input: JsValue,
+    ctx: RunContext<JsValue>,
+) -> Result<JsValue, RunError> {
+    let aborted = ctx
+        .abort
+        .reason()
+        .map_or(JsValue::UNDEFINED, |r| reason_error(&r));
+    let (id_ptr, id_len) = str_ref(&ctx.job_id);
+    let returned = call_executor(
+        &func,
+        &input,
+        id_ptr,
+        id_len,
+        ctx.attempt,
+        key,
+        &update,
+        &aborted,
+    );
+    match call_state() {
+        0 => stored_output(&returned),
+        1 => Err(classify(&returned)),
+        _ => {
+            // A promise or any thenable: link the run's abort flag to `ctx.signal`.
+            let abort = call_abort();
+            ctx.abort.on_abort(move |reason| {
+                let _ = abort.call1(&JsValue::UNDEFINED, &reason_error(reason));
+            });
+            let output = JsFuture::from(Promise::resolve(&returned))
+                .await
+                .map_err(|e| classify(&e))?;
+            stored_output(&output)
+        }
     }
 }
 
@@ -167,37 +238,16 @@ impl Executor<JsValue> for JsExecutor {
         let key = self.next.get();
         self.next.set(key.wrapping_add(1));
         self.runs.borrow_mut().insert(key, ctx.progress.clone());
-        let func = self.func.clone();
         let runs = self.runs.clone();
-        let setup = web_sys::AbortController::new().map(|controller| {
-            let signal = controller.signal();
-            ctx.abort.on_abort(move |reason| {
-                controller.abort_with_reason(&reason_error(reason));
-            });
-            self.context(key, &ctx, &signal)
-        });
+        let run = run_js(
+            self.func.clone(),
+            self.update.as_ref().clone(),
+            key,
+            input,
+            ctx,
+        );
         async move {
-            let result = async {
-                let js_ctx = setup.map_err(|e| classify(&e))?;
-                let returned = func
-                    .call2(&JsValue::UNDEFINED, &input, &js_ctx)
-                    .map_err(|e| classify(&e))?;
-                // Accepts a value, a promise or any thenable; a plain value needs no promise.
-                let thenable = (returned.is_object() || returned.is_function())
-                    && get(&returned, "then").is_function();
-                let output = if thenable {
-                    JsFuture::from(Promise::resolve(&returned))
-                        .await
-                        .map_err(|e| classify(&e))?
-                } else {
-                    returned
-                };
-                storable(&output, "the executor's output").map_err(|e| {
-                    let (_, message) = describe(&e);
-                    RunError::retryable("DataCloneError", message)
-                })
-            }
-            .await;
+            let result = run.await;
             runs.borrow_mut().remove(&key);
             result
         }

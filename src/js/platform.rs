@@ -50,10 +50,29 @@ impl Platform for JsPlatform {
     }
 
     fn random_u64(&self) -> u64 {
-        let hi = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-        let lo = (js_sys::Math::random() * 4_294_967_296.0) as u64;
-        (hi << 32) | lo
+        RNG.with(|state| {
+            // splitmix64, seeded from `Math.random()` once per context: as random as
+            // `Math.random()` itself (also a non-cryptographic generator) without a call into
+            // JS per token.
+            let mut s = state.get();
+            if s == 0 {
+                let hi = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+                let lo = (js_sys::Math::random() * 4_294_967_296.0) as u64;
+                s = ((hi << 32) | lo) ^ (js_sys::Date::now() as u64) | 1;
+            }
+            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            state.set(s);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        })
     }
+}
+
+thread_local! {
+    /// The generator state of [`JsPlatform::random_u64`] (0: not seeded yet).
+    static RNG: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// `navigator.locks`, where the host has the Web Locks API.

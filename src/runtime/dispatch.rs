@@ -17,6 +17,9 @@ use crate::storage::{ClaimBatch, SettleBatch, Storage};
 /// The longest single timer: browsers take a signed 32-bit millisecond delay.
 pub const MAX_TIMER_MS: u64 = 2_147_483_647;
 
+/// Runs ended inside the cycle (synchronous executors) after which the cycle yields once.
+const INLINE_RUNS_PER_YIELD: u32 = 32;
+
 /// Runs until the server has stopped (it keeps settling while stopping) or restarted.
 pub(super) async fn dispatch_loop<S, X, E>(inner: Rc<Inner<S, X, E>>, epoch: u64)
 where
@@ -28,6 +31,13 @@ where
     loop {
         if inner.epoch.get() != epoch || inner.phase.get() == Phase::Stopped {
             break;
+        }
+        if inner.inline_runs.get() >= INLINE_RUNS_PER_YIELD {
+            // Jobs keep running to their end inside the cycle: let other tasks and promise
+            // callbacks run now and then.
+            inner.inline_runs.set(0);
+            inner.platform.sleep(0).await;
+            continue;
         }
         let notified = inner.wake.notified();
         let claiming = inner.live(epoch);

@@ -91,6 +91,8 @@ pub(super) struct Inner<S: Storage, X, E> {
     pub pending: RefCell<Vec<Pending<S::Payload>>>,
     /// A storage step (settle and claim) is in flight.
     pub in_step: Cell<bool>,
+    /// Runs that ended inside the dispatcher's cycle (their executor finished at once).
+    pub inline_runs: Cell<u32>,
     pub stats: RefCell<ServerStats>,
     pub bus_subscription: Cell<Option<u64>>,
     /// Held while running: tells other contexts this server is alive (Web Locks).
@@ -208,6 +210,7 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                 running: RefCell::new(HashMap::new()),
                 pending: RefCell::new(Vec::new()),
                 in_step: Cell::new(false),
+                inline_runs: Cell::new(0),
                 stats: RefCell::new(ServerStats::default()),
                 bus_subscription: Cell::new(None),
                 owner_lock: RefCell::new(None),

@@ -2,6 +2,7 @@
 //! hand the outcome to the group committer. The worker slot is free when the executor settles.
 
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use futures::future::{Either, select};
 
@@ -9,10 +10,12 @@ use super::abort::AbortReason;
 use super::executor::{Executor, LocalFuture, ProgressFn, RunContext};
 use super::platform::Platform;
 use super::server::{Inner, outcome_for_abort};
-use crate::core::{JobRecord, QueueError, RunOutcome, Timestamp};
+use crate::core::{JobRecord, QueueError, RunError, RunOutcome, Timestamp};
 use crate::storage::Storage;
 
-/// Registers `job` as running and spawns its run.
+/// Registers `job` as running and starts its run. The executor is called right here: when
+/// its future is ready at the first poll (a synchronous JS executor), the run ends at once
+/// without a task, a timer or a watch; otherwise the rest of the run is spawned.
 pub(super) fn start_run<S, X, E>(inner: &Rc<Inner<S, X, E>>, job: JobRecord<S::Payload>)
 where
     S: Storage,
@@ -24,9 +27,35 @@ where
     };
     let now = inner.platform.now();
     let abort = super::dispatch::register(inner, &job.id, token.clone(), now);
-    inner.stats.borrow_mut().total_jobs += 1;
-    inner.stats.borrow_mut().touch(now);
-    inner.platform.spawn(run(inner.clone(), job, token, abort));
+    {
+        let mut stats = inner.stats.borrow_mut();
+        stats.total_jobs += 1;
+        stats.touch(now);
+    }
+    let default_timeout = inner.config.borrow().default_timeout_ms;
+    let limit = limit(job.timeout_ms.or(default_timeout), job.deadline_at, now);
+    let ctx = RunContext {
+        job_id: job.id.clone(),
+        attempt: job.attempt,
+        idempotency_key: format!("{}:{}", job.id, job.attempt),
+        abort: abort.clone(),
+        progress: progress_fn(inner, &job.id, &token, abort.clone()),
+    };
+    let id = job.id;
+    let mut exec: LocalFuture<Result<S::Payload, RunError>> =
+        Box::pin(inner.executor.execute(job.input, ctx));
+    // The spawned task polls it again with its own waker, so a pending first poll loses no
+    // wake-up.
+    let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+    if let Poll::Ready(result) = exec.as_mut().poll(&mut cx) {
+        settle_returned(inner, &id, result, &abort);
+        finish(inner, &id);
+        inner.inline_runs.set(inner.inline_runs.get() + 1);
+        return;
+    }
+    inner
+        .platform
+        .spawn(run(inner.clone(), id, exec, limit, abort));
 }
 
 /// The time limit of a run started at `now`: the job's or server's timeout, or the deadline.
@@ -88,27 +117,53 @@ where
     )
 }
 
+/// The outcome of a run whose executor returned `result`: an abort meanwhile wins.
+fn settle_returned<S, X, E>(
+    inner: &Rc<Inner<S, X, E>>,
+    id: &str,
+    result: Result<S::Payload, RunError>,
+    abort: &super::abort::AbortFlag,
+) where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
+    let reason = abort.reason();
+    let outcome = match &reason {
+        Some(reason) => outcome_for_abort(reason),
+        None => Some(match result {
+            Ok(output) => RunOutcome::Completed(output),
+            Err(err) => RunOutcome::Failed(err),
+        }),
+    };
+    report(inner, id, outcome, reason);
+}
+
+/// Frees the run's worker slot.
+fn finish<S, X, E>(inner: &Rc<Inner<S, X, E>>, id: &str)
+where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
+    inner.running.borrow_mut().remove(id);
+    inner.idle.notify();
+    inner.wake.notify();
+}
+
+/// The rest of a run whose executor did not finish at once: races it against its time limit
+/// and abort flag.
 async fn run<S, X, E>(
     inner: Rc<Inner<S, X, E>>,
-    job: JobRecord<S::Payload>,
-    token: String,
+    id: String,
+    exec: LocalFuture<Result<S::Payload, RunError>>,
+    limit: Option<(Timestamp, AbortReason)>,
     abort: super::abort::AbortFlag,
 ) where
     S: Storage,
     X: Platform,
     E: Executor<S::Payload>,
 {
-    let id = job.id.clone();
-    let now = inner.platform.now();
-    let default_timeout = inner.config.borrow().default_timeout_ms;
-    let ctx = RunContext {
-        job_id: id.clone(),
-        attempt: job.attempt,
-        idempotency_key: format!("{}:{}", job.id, job.attempt),
-        abort: abort.clone(),
-        progress: progress_fn(&inner, &id, &token, abort.clone()),
-    };
-    let limit = limit(job.timeout_ms.or(default_timeout), job.deadline_at, now);
     let timer = {
         let platform = inner.platform.clone();
         let abort = abort.clone();
@@ -136,18 +191,8 @@ async fn run<S, X, E>(
             select(Box::pin(timer), Box::pin(abort.aborted())).await;
         }
     };
-    let exec = inner.executor.execute(job.input, ctx);
-    match select(Box::pin(exec), Box::pin(watch)).await {
-        Either::Left((result, _)) => {
-            let outcome = match abort.reason() {
-                Some(reason) => outcome_for_abort(&reason),
-                None => Some(match result {
-                    Ok(output) => RunOutcome::Completed(output),
-                    Err(err) => RunOutcome::Failed(err),
-                }),
-            };
-            report(&inner, &id, outcome, abort.reason());
-        }
+    match select(exec, Box::pin(watch)).await {
+        Either::Left((result, _)) => settle_returned(&inner, &id, result, &abort),
         Either::Right(((), exec)) => {
             let reason = abort.reason();
             let outcome = reason.as_ref().and_then(outcome_for_abort);
@@ -156,9 +201,7 @@ async fn run<S, X, E>(
             let _ = exec.await;
         }
     }
-    inner.running.borrow_mut().remove(&id);
-    inner.idle.notify();
-    inner.wake.notify();
+    finish(&inner, &id);
 }
 
 fn report<S, X, E>(

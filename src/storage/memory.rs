@@ -192,7 +192,9 @@ impl<P: Clone> State<P> {
         let mut results = Vec::with_capacity(batch.len());
         let mut events = Vec::new();
         for s in batch {
-            let Some(mut rec) = self.jobs.get(&s.id).cloned() else {
+            // Taken out (no copy) and put back in either case: `settle` checks the lease
+            // before it changes anything.
+            let Some(mut rec) = self.remove(&s.id) else {
                 results.push(Err(QueueError::lease_lost(&s.id)));
                 continue;
             };
@@ -212,7 +214,10 @@ impl<P: Clone> State<P> {
                     self.put(rec);
                     results.push(Ok(()));
                 }
-                Err(e) => results.push(Err(e)),
+                Err(e) => {
+                    self.put(rec);
+                    results.push(Err(e));
+                }
             }
         }
         SettleBatch { results, events }

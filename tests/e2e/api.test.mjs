@@ -437,3 +437,128 @@ test('bad input is refused with a typed error and nothing stored is lost', { tim
   assert.match(r.failure.cause, /cannot be stored/);
   assert.equal(r.kept, 'delayed', 'the job stored before the bad calls is untouched');
 });
+
+test('a synchronous executor: ctx, retries on a throw, unstorable output, timeouts and one event per job', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, InMemoryQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const storage = new InMemoryQueueStorage(queueName);
+    await storage.setupDatabase();
+    const seen = {};
+    const kept = {};
+    const server = new JobQueueServer({
+      storage,
+      queueName,
+      workerCount: 4,
+      executor: (input, ctx) => {
+        // A plain function: no promise is returned, so the run ends within the server's cycle.
+        switch (input.kind) {
+          case 'ctx':
+            seen.ctx = {
+              jobId: ctx.jobId,
+              attempt: ctx.attempt,
+              key: ctx.idempotencyKey,
+              keys: Object.keys(ctx).sort(),
+              spreadSignal: ({ ...ctx }).signal instanceof AbortSignal,
+              signal: ctx.signal instanceof AbortSignal,
+              sameSignal: ctx.signal === ctx.signal,
+              aborted: ctx.signal.aborted,
+              progress: typeof ctx.updateProgress,
+            };
+            return { ok: true };
+          case 'throw':
+            if (ctx.attempt === 1) throw new Error('sync throw');
+            return `attempt ${ctx.attempt}`;
+          case 'function':
+            return () => 1;
+          case 'late-progress':
+            kept.update = ctx.updateProgress;
+            return 'done';
+          case 'timeout': {
+            // Returns a promise that never settles on its own; only the signal ends it.
+            const signal = ctx.signal;
+            kept.signal = signal;
+            return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+          }
+          default:
+            return input;
+        }
+      },
+    });
+    const client = new JobQueueClient({ storage, queueName });
+    client.attach(server);
+    const completes = new Map();
+    client.on('job_complete', (q, id, output) => completes.set(id, (completes.get(id) ?? 0) + 1));
+    await server.start();
+
+    const backoff = { type: 'fixed', delayMs: 20 };
+    const ctxJob = await client.submit({ kind: 'ctx' });
+    const ctxOut = await ctxJob.waitFor({ timeoutMs: 10_000 });
+    const thrown = await client.submit({ kind: 'throw' }, { maxRetries: 2, backoff });
+    const thrownOut = await thrown.waitFor({ timeoutMs: 10_000 });
+    const fn = await client.submit({ kind: 'function' }, { maxRetries: 0 });
+    const fnErr = await window.errorOf(() => fn.waitFor({ timeoutMs: 10_000 }));
+    const late = await client.submit({ kind: 'late-progress' });
+    await late.waitFor({ timeoutMs: 10_000 });
+    const lateErr = await window.errorOf(() => kept.update(50));
+    const timed = await client.submit({ kind: 'timeout' }, { timeoutMs: 50, maxRetries: 0 });
+    const timedErr = await window.errorOf(() => timed.waitFor({ timeoutMs: 10_000 }));
+
+    // A promise loop noting how many jobs completed each time it runs: the server yields to
+    // promise callbacks now and then while synchronous runs drain the queue.
+    const observed = [];
+    const before = completes.size;
+    (async () => {
+      // Microtasks only: stops once the drain is done (or after many turns), so timers run.
+      for (let turns = 0; turns < 100_000 && completes.size < before + 500; turns++) {
+        observed.push(completes.size);
+        await null;
+      }
+    })();
+    const many = await client.submitBatch(Array.from({ length: 500 }, (_, i) => ({ i })));
+    const outputs = await Promise.all(many.map((h) => h.waitFor({ timeoutMs: 10_000 })));
+    await window.until(() => many.every((h) => completes.has(h.id)), 5_000, 'job_complete of every job');
+    const stats = server.getStats();
+    await server.stop();
+    return {
+      interleaved: observed.filter((n) => n > before + 5 && n < before + 495).length,
+      ctxId: ctxJob.id,
+      ctxOut,
+      seen,
+      thrownOut,
+      thrownJob: await thrown.getJob().then((j) => ({ attempt: j.attempt, runs: j.runs.length })),
+      fnErr,
+      lateErr,
+      timedErr,
+      timedSignal: { aborted: kept.signal.aborted, reason: kept.signal.reason?.name },
+      outputsOk: outputs.every((o, i) => o.i === i),
+      completeCounts: [...new Set(many.map((h) => completes.get(h.id)))],
+      stats: { total: stats.totalJobs, completed: stats.completedJobs, retried: stats.retriedJobs, failed: stats.failedJobs },
+    };
+  }, 'api-sync');
+
+  assert.deepEqual(r.ctxOut, { ok: true });
+  assert.deepEqual(r.seen.ctx, {
+    jobId: r.ctxId,
+    attempt: 1,
+    key: `${r.ctxId}:1`,
+    keys: ['attempt', 'idempotencyKey', 'jobId', 'signal', 'updateProgress'],
+    spreadSignal: true,
+    signal: true,
+    sameSignal: true,
+    aborted: false,
+    progress: 'function',
+  });
+  assert.equal(r.thrownOut, 'attempt 2');
+  assert.deepEqual(r.thrownJob, { attempt: 2, runs: 2 });
+  assert.equal(r.fnErr?.name, 'JobFailedError', JSON.stringify(r.fnErr));
+  assert.equal(r.fnErr.errorName, 'DataCloneError');
+  assert.equal(r.lateErr?.name, 'LeaseLostError', JSON.stringify(r.lateErr));
+  assert.equal(r.timedErr?.name, 'JobFailedError', JSON.stringify(r.timedErr));
+  assert.equal(r.timedErr.errorName, 'TimeoutError');
+  assert.deepEqual(r.timedSignal, { aborted: true, reason: 'TimeoutError' });
+  assert.equal(r.outputsOk, true);
+  assert.deepEqual(r.completeCounts, [1]);
+  assert.ok(r.interleaved >= 3, `promise callbacks ran ${r.interleaved} times during the drain`);
+  assert.deepEqual(r.stats, { total: 506, completed: 503, retried: 1, failed: 2 });
+});

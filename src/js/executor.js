@@ -1,0 +1,140 @@
+// The JS half of JsExecutor (src/js/executor.rs): builds a run's `ctx` and calls the executor
+// in one call from wasm, so a synchronous executor costs one crossing and one string (the job
+// id). Kept small and dependency-free; wasm-bindgen copies it into pkg/snippets/.
+
+/** The module's `WebAssembly.Memory`, and a byte view of it (renewed when memory grows). */
+let memory = null;
+let bytes = new Uint8Array(0);
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** Hands over the wasm memory, for `str`. */
+export function wjqMemory(m) {
+  memory = m;
+  bytes = new Uint8Array(m.buffer);
+}
+
+/**
+ * The UTF-8 string at `ptr..ptr+len` of the wasm memory. Short ASCII strings (job ids) are
+ * built with `String.fromCharCode`, much cheaper than a `TextDecoder` call for a few bytes.
+ */
+function str(ptr, len) {
+  if (bytes.byteLength === 0 || bytes.buffer !== memory.buffer) bytes = new Uint8Array(memory.buffer);
+  const end = ptr + len;
+  if (len <= 64) {
+    let ascii = true;
+    for (let i = ptr; i < end; i++) {
+      if (bytes[i] > 127) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, bytes.subarray(ptr, end));
+  }
+  return decoder.decode(bytes.subarray(ptr, end));
+}
+
+/** `[queue, jobId, value]`: the listener arguments of most job events. */
+export function wjqArgs3(queue, idPtr, idLen, value) {
+  return [queue, str(idPtr, idLen), value];
+}
+
+/** How the last `wjqCall` ended: 0 returned a value, 1 threw, 2 returned a thenable. */
+let lastState = 0;
+/** With state 2: aborts the run's signal with a reason (idempotent). */
+let lastAbort = null;
+
+/**
+ * Calls `func(input, ctx)`. `ctx` is `{ jobId, attempt, idempotencyKey, signal,
+ * updateProgress }` as own enumerable properties; the `AbortController` behind `signal` is
+ * made when `signal` is first read (already aborted if the run was aborted by then).
+ * The job id is the string at `idPtr..idPtr+idLen` in wasm memory. `abortedReason` is the reason if the run is aborted before the call, else undefined.
+ * Returns the value, the thrown value, or the thenable; `wjqState()` tells which.
+ */
+export function wjqCall(func, input, idPtr, idLen, attempt, key, update, abortedReason) {
+  const jobId = str(idPtr, idLen);
+  let controller;
+  let reason = abortedReason;
+  const ctx = {
+    jobId,
+    attempt,
+    // `jobId:attempt`, as documented (the same for a re-delivered run).
+    idempotencyKey: jobId + ':' + attempt,
+    get signal() {
+      if (controller === undefined) {
+        controller = new AbortController();
+        if (reason !== undefined) controller.abort(reason);
+      }
+      return controller.signal;
+    },
+    updateProgress: (progress, message, details) => update(key, progress, message, details),
+  };
+  let out;
+  try {
+    out = func(input, ctx);
+  } catch (e) {
+    lastState = 1;
+    lastAbort = null;
+    return e;
+  }
+  if (((typeof out === 'object' && out !== null) || typeof out === 'function')) {
+    let then;
+    try {
+      then = out.then;
+    } catch (e) {
+      lastState = 1;
+      lastAbort = null;
+      return e;
+    }
+    if (typeof then === 'function') {
+      lastState = 2;
+      lastAbort = (r) => {
+        if (reason !== undefined) return;
+        reason = r;
+        if (controller !== undefined) controller.abort(r);
+      };
+      return out;
+    }
+  }
+  lastState = 0;
+  lastAbort = null;
+  return out;
+}
+
+/** How the last `wjqCall` ended (see `lastState`). */
+export function wjqState() {
+  return lastState;
+}
+
+/** The abort function of the last `wjqCall` that returned a thenable. */
+export function wjqAbort() {
+  const f = lastAbort;
+  lastAbort = null;
+  return f;
+}
+
+const clone = typeof globalThis.structuredClone === 'function' ? globalThis.structuredClone : null;
+
+/**
+ * A structured clone of `value` (what IndexedDB would store): primitives as they are, others
+ * through `structuredClone` (returned as they are where it is missing). For a function, a
+ * symbol, or whatever `structuredClone` refuses, returns the error and `wjqState()` is 1
+ * (else 0).
+ */
+export function wjqStorable(value) {
+  const t = typeof value;
+  lastState = 0;
+  if (value === null || t === 'undefined' || t === 'number' || t === 'string' || t === 'boolean' || t === 'bigint') {
+    return value;
+  }
+  if (t === 'function' || t === 'symbol') {
+    lastState = 1;
+    return new TypeError(`a ${t} cannot be stored`);
+  }
+  if (clone === null) return value;
+  try {
+    return clone(value);
+  } catch (e) {
+    lastState = 1;
+    return e;
+  }
+}
