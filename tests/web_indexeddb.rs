@@ -217,14 +217,19 @@ async fn unrepresentable_numbers_are_refused() {
     assert!(s.get("a").await.unwrap().is_none());
 }
 
-/// Reads the stored object of job `id` of queue `q` with a raw IndexedDB request.
-async fn raw_record(db: &str, q: &str, id: &str) -> JsValue {
-    let conn = idb::Factory::new()
+/// A raw IndexedDB connection to `db`, beside the storage's own.
+async fn raw_connection(db: &str) -> idb::Database {
+    idb::Factory::new()
         .unwrap()
         .open(db, None)
         .unwrap()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Reads the stored object of job `id` of queue `q` with a raw IndexedDB request.
+async fn raw_record(db: &str, q: &str, id: &str) -> JsValue {
+    let conn = raw_connection(db).await;
     let tx = conn
         .transaction(&["jobs"], idb::TransactionMode::ReadOnly)
         .unwrap();
@@ -307,12 +312,7 @@ async fn stored_shape_is_pinned() {
 
 /// Writes `obj` into the jobs store (or the meta store) with a raw IndexedDB request.
 async fn raw_put(db: &str, store: &str, obj: &JsValue) {
-    let conn = idb::Factory::new()
-        .unwrap()
-        .open(db, None)
-        .unwrap()
-        .await
-        .unwrap();
+    let conn = raw_connection(db).await;
     let tx = conn
         .transaction(&[store], idb::TransactionMode::ReadWrite)
         .unwrap();

@@ -7,7 +7,7 @@ use futures::future::try_join_all;
 use idb::Query;
 use wasm_bindgen::JsValue;
 
-use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, prefix_range, up_to};
+use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, after, prefix_range, up_to};
 use super::schema::{IDX_FINGERPRINT, IDX_RUN, IDX_STATUS};
 use super::tx::{Tx, Write};
 use crate::core::claim::{ClaimView, is_stalled, plan_claim};
@@ -67,23 +67,15 @@ pub async fn enqueue(
         .map(|(id, _)| id.clone())
         .collect();
     let (mut meta, existing) =
-        futures::try_join!(tx.meta(), try_join_all(chosen.iter().map(|id| tx.get(id))),)?;
+        futures::try_join!(tx.meta(), try_join_all(chosen.iter().map(|id| tx.get(id))))?;
     let mut due = Vec::new();
     if meta.may_be_due(now) {
-        let all = prefix_range(&[q(queue)])?;
-        let (d, mut later) = futures::try_join!(
+        // The due jobs, and the earliest one not due, which bounds the next look.
+        let (d, next) = futures::try_join!(
             tx.index_all(IDX_DUE, up_to(queue, ms(now))?, None),
-            tx.index_all(IDX_DUE, all, Some(DUE_BATCH)),
+            tx.index_all(IDX_DUE, after(queue, ms(now))?, Some(1)),
         )?;
-        // The earliest delayed job not due now bounds the next look (if all of the batch
-        // read is due, the others are due no sooner than now).
-        let full = later.len() == DUE_BATCH as usize;
-        later.retain(|r| r.run_after > now);
-        meta.next_due = match later.first() {
-            Some(r) => Some(r.run_after),
-            None if full => Some(now),
-            None => None,
-        };
+        meta.next_due = next.first().map(|r| r.run_after);
         due = d;
     }
     let mut known: HashMap<String, Rec> = existing
