@@ -134,7 +134,10 @@ export function wjqStorable(value) {
   }
   if (clone === null) return value;
   try {
-    return clone(value);
+    const copy = clone(value);
+    // Set after the clone: a getter it ran may have called in here again.
+    lastState = 0;
+    return copy;
   } catch (e) {
     lastState = 1;
     return e;
