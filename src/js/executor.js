@@ -19,19 +19,21 @@ export function wjqMemory(m) {
  */
 function str(ptr, len) {
   if (bytes.byteLength === 0 || bytes.buffer !== memory.buffer) bytes = new Uint8Array(memory.buffer);
-  const end = ptr + len;
   if (len <= 64) {
-    let ascii = true;
-    for (let i = ptr; i < end; i++) {
-      if (bytes[i] > 127) {
-        ascii = false;
-        break;
-      }
+    const codes = charCodes;
+    codes.length = len;
+    for (let i = 0; i < len; i++) {
+      const c = bytes[ptr + i];
+      if (c > 127) return decoder.decode(bytes.subarray(ptr, ptr + len));
+      codes[i] = c;
     }
-    if (ascii) return String.fromCharCode.apply(null, bytes.subarray(ptr, end));
+    return String.fromCharCode.apply(null, codes);
   }
-  return decoder.decode(bytes.subarray(ptr, end));
+  return decoder.decode(bytes.subarray(ptr, ptr + len));
 }
+
+/** Scratch space of `str` (a plain array: `apply` takes it on its fast path). */
+const charCodes = [];
 
 /** `[queue, jobId, value]`: the listener arguments of most job events. */
 export function wjqArgs3(queue, idPtr, idLen, value) {
@@ -132,7 +134,10 @@ export function wjqStorable(value) {
   }
   if (clone === null) return value;
   try {
-    return clone(value);
+    const copy = clone(value);
+    // Set after the clone: a getter it ran may have called in here again.
+    lastState = 0;
+    return copy;
   } catch (e) {
     lastState = 1;
     return e;

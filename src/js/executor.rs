@@ -6,7 +6,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::convert::storable;
@@ -28,7 +28,7 @@ pub struct JsExecutor {
 impl JsExecutor {
     /// Wraps `func` (checked to be a function by the caller).
     pub fn new(func: Function) -> Self {
-        let runs: Runs = Rc::new(RefCell::new(HashMap::new()));
+        let runs: Runs = Rc::new(RefCell::new(BTreeMap::new()));
         let r = runs.clone();
         let update = Closure::<dyn Fn(JsValue, JsValue, JsValue, JsValue) -> Promise>::new(
             move |key: JsValue, p: JsValue, message: JsValue, details: JsValue| -> Promise {
@@ -98,7 +98,8 @@ pub fn classify(thrown: &JsValue) -> RunError {
     }
 }
 
-type Runs = Rc<RefCell<HashMap<u32, ProgressFn<JsValue>>>>;
+/// Progress reporters of the runs in progress (a few: a B-tree needs no hashing).
+type Runs = Rc<RefCell<BTreeMap<u32, ProgressFn<JsValue>>>>;
 
 /// `updateProgress` for the run registered under `key`; refused once the run has ended.
 async fn update_progress(

@@ -5,17 +5,21 @@ use std::rc::Rc;
 
 type Listener<T> = Rc<dyn Fn(&T)>;
 
+/// The listeners with their ids, shared with the emits under way.
+type ListenerList<T> = Rc<Vec<(u64, Listener<T>)>>;
+
 /// A synchronous event bus for one thread.
 pub struct EventBus<T> {
     next: Cell<u64>,
-    listeners: RefCell<Vec<(u64, Listener<T>)>>,
+    /// Replaced (copy on write) when listeners change, so an emit only clones the `Rc`.
+    listeners: RefCell<ListenerList<T>>,
 }
 
 impl<T> Default for EventBus<T> {
     fn default() -> Self {
         EventBus {
             next: Cell::new(1),
-            listeners: RefCell::new(Vec::new()),
+            listeners: RefCell::new(Rc::new(Vec::new())),
         }
     }
 }
@@ -36,25 +40,20 @@ impl<T> EventBus<T> {
     pub fn subscribe(&self, f: impl Fn(&T) + 'static) -> u64 {
         let id = self.next.get();
         self.next.set(id + 1);
-        self.listeners.borrow_mut().push((id, Rc::new(f)));
+        Rc::make_mut(&mut *self.listeners.borrow_mut()).push((id, Rc::new(f)));
         id
     }
 
     /// Removes a listener (no effect if already removed).
     pub fn unsubscribe(&self, id: u64) {
-        self.listeners.borrow_mut().retain(|(i, _)| *i != id);
+        Rc::make_mut(&mut *self.listeners.borrow_mut()).retain(|(i, _)| *i != id);
     }
 
     /// Calls every listener with `event`. Listeners added or removed meanwhile take effect
     /// from the next event on.
     pub fn emit(&self, event: &T) {
-        let snapshot: Vec<Listener<T>> = self
-            .listeners
-            .borrow()
-            .iter()
-            .map(|(_, f)| f.clone())
-            .collect();
-        for f in snapshot {
+        let snapshot = self.listeners.borrow().clone();
+        for (_, f) in snapshot.iter() {
             f(event);
         }
     }

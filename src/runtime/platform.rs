@@ -66,7 +66,14 @@ impl std::fmt::Debug for LockGuard {
 pub trait PlatformExt: Platform {
     /// A random 128-bit id as 32 hex digits.
     fn random_id(&self) -> String {
-        format!("{:016x}{:016x}", self.random_u64(), self.random_u64())
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut id = String::with_capacity(32);
+        for word in [self.random_u64(), self.random_u64()] {
+            for shift in (0..16).rev() {
+                id.push(HEX[((word >> (shift * 4)) & 0xf) as usize] as char);
+            }
+        }
+        id
     }
 
     /// A uniform sample in `[0, 1)`.
@@ -76,3 +83,23 @@ pub trait PlatformExt: Platform {
 }
 
 impl<T: Platform> PlatformExt for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Timestamp;
+    use crate::runtime::VirtualPlatform;
+
+    #[test]
+    fn random_id_is_two_random_words_as_32_lowercase_hex_digits() {
+        let (a, b) = (
+            VirtualPlatform::new(Timestamp(0), 7),
+            VirtualPlatform::new(Timestamp(0), 7),
+        );
+        for _ in 0..100 {
+            let id = a.random_id();
+            let expected = format!("{:016x}{:016x}", b.random_u64(), b.random_u64());
+            assert_eq!(id, expected);
+        }
+    }
+}

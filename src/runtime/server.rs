@@ -2,7 +2,7 @@
 //! settles their outcomes in batches (group commit). Lifecycle: start, stop, scale.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use futures::future::select;
@@ -87,7 +87,8 @@ pub(super) struct Inner<S: Storage, X, E> {
     pub idle: Notify,
     /// Wakes the chores (leadership gained, stop).
     pub chores: Notify,
-    pub running: RefCell<HashMap<String, Running>>,
+    /// Runs in progress by job id (at most `workerCount`: a B-tree needs no hashing).
+    pub running: RefCell<BTreeMap<String, Running>>,
     pub pending: RefCell<Vec<Pending<S::Payload>>>,
     /// A storage step (settle and claim) is in flight.
     pub in_step: Cell<bool>,
@@ -207,7 +208,7 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                 wake: Notify::new(),
                 idle: Notify::new(),
                 chores: Notify::new(),
-                running: RefCell::new(HashMap::new()),
+                running: RefCell::new(BTreeMap::new()),
                 pending: RefCell::new(Vec::new()),
                 in_step: Cell::new(false),
                 inline_runs: Cell::new(0),

@@ -24,8 +24,21 @@ struct State<P> {
     leases: BTreeSet<(Timestamp, String)>,
     /// Finished jobs by removal time.
     expiry: BTreeSet<(Timestamp, String)>,
-    counts: HashMap<JobStatus, u32>,
+    /// Jobs by status, indexed by [`status_index`].
+    counts: [u32; 6],
     meta: QueueMeta,
+}
+
+/// The slot of `status` in [`State::counts`].
+fn status_index(status: JobStatus) -> usize {
+    match status {
+        JobStatus::Waiting => 0,
+        JobStatus::Delayed => 1,
+        JobStatus::Active => 2,
+        JobStatus::Completed => 3,
+        JobStatus::Failed => 4,
+        JobStatus::Cancelled => 5,
+    }
 }
 
 impl<P> Default for State<P> {
@@ -36,7 +49,7 @@ impl<P> Default for State<P> {
             delayed: BTreeSet::new(),
             leases: BTreeSet::new(),
             expiry: BTreeSet::new(),
-            counts: HashMap::new(),
+            counts: [0; 6],
             meta: QueueMeta::default(),
         }
     }
@@ -62,9 +75,8 @@ impl<P: Clone> State<P> {
         if let Some(t) = rec.expire_at {
             self.expiry.remove(&(t, rec.id.clone()));
         }
-        if let Some(c) = self.counts.get_mut(&rec.status) {
-            *c = c.saturating_sub(1);
-        }
+        let c = &mut self.counts[status_index(rec.status)];
+        *c = c.saturating_sub(1);
     }
 
     fn index(&mut self, rec: &JobRecord<P>) {
@@ -86,7 +98,7 @@ impl<P: Clone> State<P> {
         if let Some(t) = rec.expire_at {
             self.expiry.insert((t, rec.id.clone()));
         }
-        *self.counts.entry(rec.status).or_default() += 1;
+        self.counts[status_index(rec.status)] += 1;
     }
 
     /// Writes `rec`, keeping every index in step.
@@ -441,9 +453,7 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
     }
 
     fn count(&self, status: JobStatus) -> impl Future<Output = Result<u32, QueueError>> {
-        ready(Ok(
-            self.with(|st| st.counts.get(&status).copied().unwrap_or(0))
-        ))
+        ready(Ok(self.with(|st| st.counts[status_index(status)])))
     }
 
     fn cleanup(&self, now: Timestamp) -> impl Future<Output = Result<Vec<String>, QueueError>> {
