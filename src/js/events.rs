@@ -2,7 +2,6 @@
 //! (`(queueName, jobId, ...details)`).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use js_sys::{Array, Function};
 use wasm_bindgen::prelude::*;
@@ -65,7 +64,8 @@ pub fn job_event_args(queue: &str, e: &JobEvent<JsValue>) -> Option<(&'static st
 /// Listeners by event name; `once` listeners are removed after their first call.
 #[derive(Default)]
 pub struct Listeners {
-    map: RefCell<HashMap<String, Vec<(Function, bool)>>>,
+    /// The listeners of `allowed[i]` at `i` (a handful of names: no hash map needed).
+    lists: RefCell<Vec<Vec<(Function, bool)>>>,
     allowed: &'static [&'static str],
 }
 
@@ -73,56 +73,60 @@ impl Listeners {
     /// A table accepting the event names in `allowed`.
     pub fn new(allowed: &'static [&'static str]) -> Self {
         Listeners {
-            map: RefCell::new(HashMap::new()),
+            lists: RefCell::new(vec![Vec::new(); allowed.len()]),
             allowed,
         }
     }
 
-    fn check(&self, event: &str, f: &JsValue) -> Result<Function, JsValue> {
-        if !self.allowed.contains(&event) {
+    /// The position of `event` in `allowed`.
+    fn index(&self, event: &str) -> Option<usize> {
+        self.allowed.iter().position(|e| *e == event)
+    }
+
+    fn check(&self, event: &str, f: &JsValue) -> Result<(usize, Function), JsValue> {
+        let Some(i) = self.index(event) else {
             return Err(invalid(format!(
                 "unknown event {event:?}: use one of {}",
                 self.allowed.join(", ")
             )));
-        }
-        f.clone()
+        };
+        let f = f
+            .clone()
             .dyn_into::<Function>()
-            .map_err(|_| invalid("the listener must be a function"))
+            .map_err(|_| invalid("the listener must be a function"))?;
+        Ok((i, f))
     }
 
     /// Adds a listener.
     pub fn add(&self, event: &str, f: &JsValue, once: bool) -> Result<(), JsValue> {
-        let f = self.check(event, f)?;
-        self.map
-            .borrow_mut()
-            .entry(event.to_string())
-            .or_default()
-            .push((f, once));
+        let (i, f) = self.check(event, f)?;
+        self.lists.borrow_mut()[i].push((f, once));
         Ok(())
     }
 
     /// Removes a listener (every registration of that function for that event).
     pub fn remove(&self, event: &str, f: &JsValue) -> Result<(), JsValue> {
-        let f = self.check(event, f)?;
-        if let Some(list) = self.map.borrow_mut().get_mut(event) {
-            list.retain(|(g, _)| !JsValue::from(g.clone()).eq(&JsValue::from(f.clone())));
-        }
+        let (i, f) = self.check(event, f)?;
+        self.lists.borrow_mut()[i]
+            .retain(|(g, _)| !JsValue::from(g.clone()).eq(&JsValue::from(f.clone())));
         Ok(())
     }
 
     /// Whether `event` has a listener (so its arguments are worth building).
     pub fn has(&self, event: &str) -> bool {
-        self.map.borrow().get(event).is_some_and(|l| !l.is_empty())
+        self.index(event)
+            .is_some_and(|i| !self.lists.borrow()[i].is_empty())
     }
 
     /// Calls the listeners of `event` with `args`. A throwing listener is reported on the
     /// console and does not stop the others or the queue.
     pub fn emit(&self, event: &str, args: &Array) {
         let list: Vec<Function> = {
-            let mut map = self.map.borrow_mut();
-            let Some(list) = map.get_mut(event) else {
+            let Some(i) = self.index(event) else {
                 return;
             };
+            let mut lists = self.lists.borrow_mut();
+            let list = &mut lists[i];
             let fs = list.iter().map(|(f, _)| f.clone()).collect();
             list.retain(|(_, once)| !once);
             fs

@@ -24,7 +24,8 @@ struct State<P> {
     leases: BTreeSet<(Timestamp, String)>,
     /// Finished jobs by removal time.
     expiry: BTreeSet<(Timestamp, String)>,
-    counts: HashMap<JobStatus, u32>,
+    /// Jobs per status, indexed by `JobStatus as usize`.
+    counts: [u32; 6],
     meta: QueueMeta,
 }
 
@@ -36,7 +37,7 @@ impl<P> Default for State<P> {
             delayed: BTreeSet::new(),
             leases: BTreeSet::new(),
             expiry: BTreeSet::new(),
-            counts: HashMap::new(),
+            counts: [0; 6],
             meta: QueueMeta::default(),
         }
     }
@@ -62,9 +63,8 @@ impl<P: Clone> State<P> {
         if let Some(t) = rec.expire_at {
             self.expiry.remove(&(t, rec.id.clone()));
         }
-        if let Some(c) = self.counts.get_mut(&rec.status) {
-            *c = c.saturating_sub(1);
-        }
+        let c = &mut self.counts[rec.status as usize];
+        *c = c.saturating_sub(1);
     }
 
     fn index(&mut self, rec: &JobRecord<P>) {
@@ -86,7 +86,7 @@ impl<P: Clone> State<P> {
         if let Some(t) = rec.expire_at {
             self.expiry.insert((t, rec.id.clone()));
         }
-        *self.counts.entry(rec.status).or_default() += 1;
+        self.counts[rec.status as usize] += 1;
     }
 
     /// Writes `rec`, keeping every index in step.
@@ -404,8 +404,7 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
                     .filter(|r| r.status == status)
                     .cloned()
                     .collect();
-                // Creation order; a batch shares one time, so its sequence breaks the tie.
-                v.sort_by(|a, b| (a.created_at, a.seq, &a.id).cmp(&(b.created_at, b.seq, &b.id)));
+                v.sort_by(JobRecord::by_creation);
                 v.truncate(limit as usize);
                 v
             }
@@ -416,8 +415,7 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
                     .filter(|r| r.job_run_id.as_deref() == Some(&run))
                     .cloned()
                     .collect();
-                // Creation order; a batch shares one time, so its sequence breaks the tie.
-                v.sort_by(|a, b| (a.created_at, a.seq, &a.id).cmp(&(b.created_at, b.seq, &b.id)));
+                v.sort_by(JobRecord::by_creation);
                 v
             }
             ListQuery::Fingerprint(fp) => {
@@ -436,9 +434,7 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
     }
 
     fn count(&self, status: JobStatus) -> impl Future<Output = Result<u32, QueueError>> {
-        ready(Ok(
-            self.with(|st| st.counts.get(&status).copied().unwrap_or(0))
-        ))
+        ready(Ok(self.with(|st| st.counts[status as usize])))
     }
 
     fn cleanup(&self, now: Timestamp) -> impl Future<Output = Result<Vec<String>, QueueError>> {
