@@ -43,11 +43,16 @@ impl<'a> Fields<'a> {
     pub fn of(v: &'a Value, prefix: &'a str, known: &[&str]) -> Result<Self, QueueError> {
         let f = Fields::lenient(v, prefix)?;
         if let Some(unknown) = f.map.keys().find(|k| !known.contains(&k.as_str())) {
-            let expected: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
-            return Err(QueueError::invalid(format!(
-                "unknown field `{prefix}{unknown}`, expected one of {}",
-                expected.join(", ")
-            )));
+            let mut message = format!("unknown field `{prefix}{unknown}`, expected one of ");
+            for (i, k) in known.iter().enumerate() {
+                if i > 0 {
+                    message.push_str(", ");
+                }
+                message.push('`');
+                message.push_str(k);
+                message.push('`');
+            }
+            return Err(QueueError::invalid(message));
         }
         Ok(f)
     }

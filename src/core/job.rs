@@ -109,6 +109,12 @@ impl<P> JobRecord<P> {
         (-(self.priority as i64), self.seq)
     }
 
+    /// Creation order: creation time, then sequence (a batch shares one time), then id. A
+    /// named function, so every list sorted by it shares one sort in the `.wasm`.
+    pub fn by_creation(a: &Self, b: &Self) -> std::cmp::Ordering {
+        (a.created_at, a.seq, &a.id).cmp(&(b.created_at, b.seq, &b.id))
+    }
+
     /// The lease token, if leased.
     pub fn token(&self) -> Option<&str> {
         self.lease.as_ref().map(|l| l.token.as_str())

@@ -3,7 +3,6 @@
 //! `storage` field of an options object.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
@@ -166,7 +165,8 @@ pub struct StorageHandle {
 }
 
 thread_local! {
-    static REGISTRY: RefCell<HashMap<u32, Rc<StorageHandle>>> = RefCell::new(HashMap::new());
+    /// Live storage objects by id (a few per page: a list, not a hash map).
+    static REGISTRY: RefCell<Vec<(u32, Rc<StorageHandle>)>> = const { RefCell::new(Vec::new()) };
     static NEXT_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(1) };
 }
 
@@ -192,18 +192,23 @@ fn register(storage: AnyStorage) -> (u32, Rc<StorageHandle>) {
         n.set(id.wrapping_add(1));
         id
     });
-    REGISTRY.with(|r| r.borrow_mut().insert(id, handle.clone()));
+    REGISTRY.with(|r| r.borrow_mut().push((id, handle.clone())));
     (id, handle)
 }
 
 fn unregister(id: u32) {
-    REGISTRY.with(|r| r.borrow_mut().remove(&id));
+    REGISTRY.with(|r| r.borrow_mut().retain(|(i, _)| *i != id));
 }
 
 /// Finds the storage of an options object's `storage` field.
 pub fn lookup(storage: &JsValue) -> Result<Rc<StorageHandle>, JsValue> {
     let id = get(storage, HANDLE_KEY).as_f64();
-    id.and_then(|id| REGISTRY.with(|r| r.borrow().get(&(id as u32)).cloned()))
+    id.and_then(|id| {
+        REGISTRY.with(|r| {
+            let r = r.borrow();
+            r.iter().find(|(i, _)| *i == id as u32).map(|(_, h)| h.clone())
+        })
+    })
         .ok_or_else(|| {
             invalid("options.storage must be an InMemoryQueueStorage or IndexedDbQueueStorage of this module (not freed)")
         })
