@@ -167,7 +167,7 @@ pub fn plan_claim<P: Clone>(
                 writes.push(rec);
             }
             _ => {
-                transition::promote(&mut rec, meta);
+                transition::promote(&mut rec);
                 candidates.push((rec, true));
             }
         }

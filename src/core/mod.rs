@@ -16,6 +16,7 @@ pub mod progress;
 pub mod repeat;
 pub mod retry;
 pub mod rng;
+pub mod seq;
 pub mod status;
 pub mod time;
 pub mod transition;

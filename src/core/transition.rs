@@ -232,10 +232,11 @@ pub fn recover_stalled<P>(
     vec![stalled]
 }
 
-/// Makes a due delayed job waiting, behind the jobs of its priority already waiting.
-pub fn promote<P>(rec: &mut JobRecord<P>, meta: &mut QueueMeta) {
+/// Makes a due delayed job waiting, behind the jobs of its priority that were waiting when
+/// it came due (see [`super::seq`]).
+pub fn promote<P>(rec: &mut JobRecord<P>) {
     rec.status = JobStatus::Waiting;
-    rec.seq = meta.take_seq();
+    rec.seq = super::seq::due_seq(rec.run_after);
 }
 
 /// The next occurrence of a repeatable job that just ended `completed` or `failed`, with

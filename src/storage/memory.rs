@@ -7,6 +7,7 @@ use std::future::{Future, ready};
 
 use super::traits::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Storage};
 use crate::core::claim::{ClaimView, is_stalled, plan_claim};
+use crate::core::seq;
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
     Settlement, Timestamp, transition,
@@ -27,6 +28,8 @@ struct State<P> {
     /// Jobs by status, indexed by [`status_index`].
     counts: [u32; 6],
     meta: QueueMeta,
+    /// The last claim-order number given (see [`crate::core::seq`]).
+    last_seq: u64,
 }
 
 /// The slot of `status` in [`State::counts`].
@@ -51,6 +54,7 @@ impl<P> Default for State<P> {
             expiry: BTreeSet::new(),
             counts: [0; 6],
             meta: QueueMeta::default(),
+            last_seq: 0,
         }
     }
 }
@@ -125,21 +129,6 @@ impl<P: Clone> State<P> {
     /// Makes due delayed jobs waiting, earliest first, as a claim step would. Enqueue does it
     /// before new jobs take sequence numbers: a job whose run-after has passed queues ahead of
     /// jobs submitted after that, even when no claim ran in between (SEMANTICS.md).
-    fn promote_due(&mut self, now: Timestamp) {
-        let ids: Vec<String> = self
-            .delayed
-            .iter()
-            .take_while(|(t, _)| *t <= now)
-            .map(|(_, id)| id.clone())
-            .collect();
-        for id in ids {
-            if let Some(mut rec) = self.jobs.get(&id).cloned() {
-                transition::promote(&mut rec, &mut self.meta);
-                self.put(rec);
-            }
-        }
-    }
-
     fn claim(&mut self, req: &ClaimRequest, now: Timestamp) -> ClaimBatch<P> {
         let due = |set: &BTreeSet<(Timestamp, String)>| -> Vec<String> {
             set.iter()
@@ -213,10 +202,10 @@ impl<P: Clone> State<P> {
             match transition::settle(&mut rec, s, &mut self.meta, policy, now) {
                 Ok(evs) => {
                     events.extend(evs);
-                    let seq = self.meta.next_seq;
+                    let seq = seq::next_seq(self.last_seq, now);
                     if let Some(next) = transition::follow_up(&rec, seq, now) {
                         if !self.jobs.contains_key(&next.id) {
-                            self.meta.take_seq();
+                            self.last_seq = seq;
                             events.push(JobEvent::Submitted {
                                 id: next.id.clone(),
                             });
@@ -287,7 +276,6 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
         now: Timestamp,
     ) -> impl Future<Output = Result<Vec<Enqueued<P>>, QueueError>> {
         let out = self.with(|st| {
-            st.promote_due(now);
             let mut out = Vec::with_capacity(specs.len());
             for (id, spec) in specs {
                 if let Some(existing) = st.get_live(&id, now) {
@@ -297,7 +285,8 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
                     });
                     continue;
                 }
-                let seq = st.meta.take_seq();
+                let seq = seq::next_seq(st.last_seq, now);
+                st.last_seq = seq;
                 let rec = spec.into_record(id, &self.queue, seq, now);
                 st.put(rec.clone());
                 out.push(Enqueued {
@@ -478,9 +467,9 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
 
     fn delete_all(&self) -> impl Future<Output = Result<(), QueueError>> {
         self.with(|st| {
-            let next_seq = st.meta.next_seq;
+            let last_seq = st.last_seq;
             *st = State::default();
-            st.meta.next_seq = next_seq;
+            st.last_seq = last_seq;
         });
         ready(Ok(()))
     }

@@ -52,6 +52,7 @@ macro_rules! for_each_case {
         $m!(rate_limiter_start_log_shared_across_owners);
         $m!(list_by_status_run_and_fingerprint);
         $m!(one_step_claims_what_its_settlements_freed);
+        $m!(a_retry_queues_where_it_came_due);
     };
 }
 
@@ -760,4 +761,30 @@ pub async fn one_step_claims_what_its_settlements_freed<X: Fixture>(x: &X) {
     assert_eq!(retried.status, JobStatus::Waiting);
     assert!(retried.seq > get(&s, "w2").await.seq);
     assert_eq!(s.count(JobStatus::Active).await.unwrap(), 3);
+}
+
+/// A retry is ordered by the time it came due, not by when a claim got to it: ahead of a
+/// job submitted after that, though no claim ran in between.
+pub async fn a_retry_queues_where_it_came_due<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let mut r = JobSpec::new(x.payload(1));
+    r.backoff = Backoff {
+        kind: BackoffKind::Fixed,
+        delay_ms: 100,
+        max_delay_ms: 100,
+        jitter: 0.0,
+    };
+    enqueue(&s, "retried", r, at(200)).await;
+    let run = claim(&s, "A", 1, at(200)).await.jobs.remove(0);
+    put(x, &s, "before", 2, at(205)).await;
+    let failed = RunOutcome::Failed(RunError::retryable("TypeError", "again"));
+    let policy = CleanupPolicy::default();
+    settle_one(&s, settlement(&run, failed), policy, at(210))
+        .await
+        .unwrap();
+    assert_eq!(get(&s, "retried").await.status, JobStatus::Delayed);
+    // Due at 310; `before` waited since 205, `after` was submitted at 400.
+    put(x, &s, "after", 3, at(400)).await;
+    let b = claim(&s, "A", 3, at(400)).await;
+    assert_eq!(ids(&b.jobs), ["before", "retried", "after"]);
 }

@@ -26,7 +26,8 @@
 //   --quick         fewer jobs (smoke test: 100 jobs, 2,000 for the large drain, 30 latency)
 //   --profile PATH  also take a Chromium CPU profile (DevTools protocol) of one extra run of
 //                   each drain with 4 workers (IndexedDB, and memory with the large count;
-//                   the jobs are queued before the profiler starts),
+//                   the jobs are queued before the profiler starts), or with --only, of each
+//                   measurement it selects,
 //                   write PATH.<kind>.cpuprofile (PATH without its .cpuprofile suffix) and
 //                   print the top-20 self-time entries of each
 //   --timeout-ms MS per-measurement time limit (default 120000)
@@ -309,7 +310,9 @@ async function main() {
     }
     if (opts.profile) {
       const base = opts.profile.replace(/\.cpuprofile$/, '');
-      for (const m of measurements.filter((x) => x.id === 'idb.drain4' || x.id === 'memory.drain4Large')) {
+      // With --only, each selected measurement is profiled; else the two drains with 4 workers.
+      const profiled = (x) => (opts.only ? x.id !== 'raw' && opts.only.test(x.id) : x.id === 'idb.drain4' || x.id === 'memory.drain4Large');
+      for (const m of measurements.filter(profiled)) {
         const file = `${base}.${m.id.replace('.', '-')}.cpuprofile`;
         try {
           const { result, cpuprofile } = await runInPage(env, m.fn, m.args, { timeoutMs: opts.timeoutMs, profile: true });

@@ -1,6 +1,6 @@
-//! Claim order: highest priority first, FIFO by enqueue/promotion order among equal
-//! priorities, never before `run_after`; checked against a model while enqueues and claims
-//! interleave at advancing times.
+//! Claim order: highest priority first, FIFO among equal priorities by when a job became
+//! waiting (its submit, or the moment it came due), never before `run_after`; checked
+//! against a model while enqueues and claims interleave at advancing times.
 
 use futures::executor::block_on;
 use proptest::prelude::*;
@@ -33,31 +33,34 @@ struct Pending {
     id: String,
     priority: i32,
     run_after: i64,
-    /// When it became waiting: (order of the step that made it waiting, its run_after).
-    /// Jobs made waiting by one step share the step's order and go by run_after.
-    key: Option<(u64, i64)>,
+    /// When it became waiting: (millisecond, 0 if it came due then, else 1 + its place
+    /// among the jobs submitted that millisecond). Jobs that came due the same millisecond
+    /// share a key (either may go first).
+    key: Option<(i64, u64)>,
 }
 
 struct Model {
     pending: Vec<Pending>,
-    step: u64,
+    /// Jobs submitted so far in the millisecond `.0`.
+    submitted: (i64, u64),
 }
 
 impl Model {
-    /// A storage step at `now` first makes every due delayed job waiting, earliest first.
+    /// A claim at `now` sees every due delayed job as waiting since its due time.
     fn promote(&mut self, now: i64) {
-        let step = self.step;
         for p in &mut self.pending {
             if p.key.is_none() && p.run_after <= now {
-                p.key = Some((step, p.run_after));
+                p.key = Some((p.run_after, 0));
             }
         }
-        self.step += 1;
     }
 
     fn enqueue(&mut self, id: String, priority: i32, run_after: i64, now: i64) {
-        let key = (run_after <= now).then_some((self.step, 0));
-        self.step += 1;
+        if self.submitted.0 != now {
+            self.submitted = (now, 0);
+        }
+        self.submitted.1 += 1;
+        let key = (run_after <= now).then_some((now, self.submitted.1));
         self.pending.push(Pending {
             id,
             priority,
@@ -202,7 +205,7 @@ proptest! {
         steps in prop::collection::vec((0i64..40, any::<bool>()), 1..40),
     ) {
         let store = MemoryStorage::<u32>::new("props");
-        let mut model = Model { pending: Vec::new(), step: 0 };
+        let mut model = Model { pending: Vec::new(), submitted: (i64::MIN, 0) };
         let mut order: Vec<usize> = (0..jobs.len()).collect();
         order.sort_by_key(|i| jobs[*i].enqueue_at); // stable: random order among equal times
         let mut next = 0;

@@ -1,13 +1,14 @@
 //! The bodies of the storage steps, each run inside one transaction: read what the core
 //! needs through the indexes, call the core, write its result. Mirrors `memory.rs`.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 
 use futures::future::try_join_all;
 use idb::Query;
 use wasm_bindgen::JsValue;
 
-use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, after, prefix_range, up_to};
+use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, prefix_range, up_to};
 use super::schema::{IDX_FINGERPRINT, IDX_RUN, IDX_STATUS};
 use super::tx::{Tx, Write};
 use crate::core::claim::{ClaimView, is_stalled, plan_claim};
@@ -53,46 +54,31 @@ pub fn flush(
 }
 
 /// Stores new jobs; a caller-chosen id used by a live record comes back as a duplicate.
+/// The only reads are of the ids the caller chose: a submit with a generated id is one put
+/// in a transaction over the jobs store alone (its claim-order number comes from `seq`, the
+/// instance's clock, see [`crate::core::seq`]; a due delayed job is promoted by a claim, and
+/// its number puts it where it came due).
 pub async fn enqueue(
     tx: &Tx,
     queue: &str,
     specs: Vec<(String, JobSpec<JsValue>)>,
+    seq: &Cell<u64>,
     now: Timestamp,
 ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
-    // One read phase: the meta and the ids the caller chose; a second one for the due
-    // delayed jobs only when the meta says one may be due.
-    let chosen: Vec<String> = specs
+    let chosen: Vec<&str> = specs
         .iter()
         .filter(|(_, spec)| spec.id.is_some())
-        .map(|(id, _)| id.clone())
+        .map(|(id, _)| id.as_str())
         .collect();
-    let (mut meta, existing) =
-        futures::try_join!(tx.meta(), try_join_all(chosen.iter().map(|id| tx.get(id))))?;
-    let mut due = Vec::new();
-    if meta.may_be_due(now) {
-        // The due jobs, and the earliest one not due, which bounds the next look.
-        let (d, next) = futures::try_join!(
-            tx.index_all(IDX_DUE, up_to(queue, ms(now))?, None),
-            tx.index_all(IDX_DUE, after(queue, ms(now))?, Some(1)),
-        )?;
-        meta.next_due = next.first().map(|r| r.run_after);
-        due = d;
-    }
+    let existing = try_join_all(chosen.iter().map(|id| tx.get(id))).await?;
     let mut known: HashMap<String, Rec> = existing
         .into_iter()
         .flatten()
         .filter(|r| r.expire_at.is_none_or(|t| t > now))
         .map(|r| (r.id.clone(), r))
         .collect();
-    let before = meta.clone();
     let mut out = Vec::with_capacity(specs.len());
     let mut writes = Writes::new();
-    // Due delayed jobs become waiting before the new jobs take sequence numbers, so they
-    // keep their place ahead of jobs submitted after they came due (SEMANTICS.md).
-    for rec in &mut due {
-        transition::promote(rec, &mut meta);
-        write(tx, &mut writes, rec)?;
-    }
     for (id, spec) in specs {
         let chosen_id = spec.id.is_some();
         if chosen_id {
@@ -104,11 +90,7 @@ pub async fn enqueue(
                 continue;
             }
         }
-        let seq = meta.take_seq();
-        let rec = spec.into_record(id, queue, seq, now);
-        if rec.status == JobStatus::Delayed {
-            meta.note_delayed(rec.run_after);
-        }
+        let rec = spec.into_record(id, queue, take_seq(seq, now), now);
         write(tx, &mut writes, &rec)?;
         if chosen_id {
             // A later spec of this batch with the same id is a duplicate of this one.
@@ -119,8 +101,15 @@ pub async fn enqueue(
             duplicate: false,
         });
     }
-    flush(tx, &meta, &before, writes)?;
+    tx.defer(writes);
     Ok(out)
+}
+
+/// Takes the instance's next claim-order number at `now`.
+fn take_seq(seq: &Cell<u64>, now: Timestamp) -> u64 {
+    let n = crate::core::seq::next_seq(seq.get(), now);
+    seq.set(n);
+    n
 }
 
 /// How many of the earliest delayed jobs one claim step reads (and promotes, when due).
@@ -236,8 +225,6 @@ pub fn claim_from(
         None if delayed_full => Some(now),
         None => None,
     };
-    // Every due job read is promoted (or failed) by the plan: the rest are due no sooner.
-    reads.meta.next_due = next_delayed;
     let waiting_truncated = head.len() > req.max as usize;
     head.truncate(req.max as usize);
     let view = ClaimView {
@@ -283,6 +270,7 @@ pub fn settle_from(
     reads: &mut StepReads,
     batch: &[Settlement<JsValue>],
     policy: &CleanupPolicy,
+    seq: &Cell<u64>,
     now: Timestamp,
     writes: &mut Writes,
 ) -> Result<SettleBatch<JsValue>, SettleFail> {
@@ -306,8 +294,7 @@ pub fn settle_from(
         match transition::settle(rec, s.clone(), meta, policy, now) {
             Ok(evs) => {
                 events.extend(evs);
-                if let Some(next) = transition::follow_up(rec, meta.next_seq, now) {
-                    meta.take_seq();
+                if let Some(next) = transition::follow_up(rec, take_seq(seq, now), now) {
                     events.push(JobEvent::Submitted {
                         id: next.id.clone(),
                     });
@@ -338,9 +325,6 @@ pub fn settle_from(
             .filter(|r| r.status != JobStatus::Active)
             .cloned(),
     );
-    for r in moved.iter().filter(|r| r.status == JobStatus::Delayed) {
-        meta.note_delayed(r.run_after);
-    }
     Ok(SettleBatch { results, events })
 }
 
@@ -351,6 +335,7 @@ pub async fn step(
     batch: &[Settlement<JsValue>],
     policy: &CleanupPolicy,
     claim: Option<&ClaimRequest>,
+    seq: &Cell<u64>,
     now: Timestamp,
 ) -> Result<Step<JsValue>, SettleFail> {
     let mut reads = read_step(tx, queue, claim.map(|c| c.max)).await?;
@@ -359,7 +344,7 @@ pub async fn step(
     let settled = if batch.is_empty() {
         SettleBatch::empty()
     } else {
-        settle_from(tx, &mut reads, batch, policy, now, &mut writes)?
+        settle_from(tx, &mut reads, batch, policy, seq, now, &mut writes)?
     };
     let claimed = match claim {
         Some(req) => Some(claim_from(tx, &mut reads, req, now, &mut writes)?),
@@ -492,14 +477,9 @@ pub async fn set_paused(tx: &Tx, paused: bool) -> Result<(), QueueError> {
     tx.put_meta(&meta).await
 }
 
-/// Removes the queue's jobs, hold and start log (the sequence continues).
+/// Removes the queue's jobs, hold and start log (and its pause).
 pub async fn delete_all(tx: &Tx, queue: &str) -> Result<(), QueueError> {
-    let meta = tx.meta().await?;
     tx.delete_jobs(Query::KeyRange(prefix_range(&[q(queue)])?))
         .await?;
-    let fresh = crate::core::QueueMeta {
-        next_seq: meta.next_seq,
-        ..Default::default()
-    };
-    tx.put_meta(&fresh).await
+    tx.put_meta(&crate::core::QueueMeta::default()).await
 }

@@ -167,12 +167,6 @@ pub fn prefix_range(prefix: &[JsValue]) -> Result<KeyRange, QueueError> {
     range(prefix, &upper, false)
 }
 
-/// Keys `[queue, t]` with `t > at`.
-pub fn after(queue: &str, at: f64) -> Result<KeyRange, QueueError> {
-    let q = JsValue::from_str(queue);
-    range(&[q.clone(), JsValue::from_f64(at)], &[q, top()], true)
-}
-
 /// Keys `[queue, t]` with `t <= at`.
 pub fn up_to(queue: &str, at: f64) -> Result<KeyRange, QueueError> {
     let q = JsValue::from_str(queue);

@@ -1,5 +1,5 @@
 //! [`IndexedDbStorage`]: one queue in an IndexedDB database; every trait method is one
-//! transaction over the `jobs` and `meta` stores (readwrite transactions on the same stores
+//! transaction over the `jobs` store, and the `meta` store when it needs the meta (readwrite transactions on the same stores
 //! run one at a time, across tabs too, so each step is atomic).
 
 use std::cell::{Cell, RefCell};
@@ -9,7 +9,7 @@ use wasm_bindgen::JsValue;
 
 use super::ops::{self, SettleFail};
 use super::schema::{Connection, DB_VERSION, DEFAULT_DB_NAME, LostReason, open};
-use super::tx::{Durability, Tx};
+use super::tx::{Durability, Scope, Tx};
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
     Timestamp,
@@ -29,6 +29,8 @@ pub struct IndexedDbStorage {
     version: u32,
     /// The durability hint of readwrite transactions.
     durability: Durability,
+    /// The last claim-order number this instance gave (see [`crate::core::seq`]).
+    seq: Cell<u64>,
 }
 
 impl IndexedDbStorage {
@@ -43,6 +45,7 @@ impl IndexedDbStorage {
             lost: Rc::new(RefCell::new(None)),
             version: DB_VERSION,
             durability: Durability::Default,
+            seq: Cell::new(0),
         }
     }
 
@@ -56,7 +59,7 @@ impl IndexedDbStorage {
     /// (`IDBTransaction.durability`; `None` where the browser has no such property). Opens
     /// and aborts an empty transaction: for diagnostics and tests.
     pub async fn reported_durability(&self) -> Result<Option<String>, QueueError> {
-        let tx = self.tx(true).await?;
+        let tx = self.tx(Scope::Jobs, true).await?;
         let d = tx.durability();
         let _ = tx
             .finish::<()>(Err(QueueError::Storage("probe".into())))
@@ -104,11 +107,12 @@ impl IndexedDbStorage {
         Ok(db)
     }
 
-    async fn tx(&self, write: bool) -> Result<Tx, QueueError> {
+    async fn tx(&self, scope: Scope, write: bool) -> Result<Tx, QueueError> {
         let db = self.connection().await?;
         self.explain(Tx::open(
             &db.raw,
             &self.queue,
+            scope,
             write.then_some(self.durability),
         ))
     }
@@ -150,8 +154,8 @@ impl Storage for IndexedDbStorage {
         specs: Vec<(String, JobSpec<JsValue>)>,
         now: Timestamp,
     ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
-        let tx = self.tx(true).await?;
-        let r = ops::enqueue(&tx, &self.queue, specs, now).await;
+        let tx = self.tx(Scope::Jobs, true).await?;
+        let r = ops::enqueue(&tx, &self.queue, specs, &self.seq, now).await;
         self.explain(tx.finish(r).await)
     }
 
@@ -186,9 +190,9 @@ impl Storage for IndexedDbStorage {
         let mut rest: Vec<(usize, Settlement<JsValue>)> = batch.into_iter().enumerate().collect();
         let mut refused: Vec<(usize, QueueError)> = Vec::new();
         loop {
-            let tx = self.tx(true).await?;
+            let tx = self.tx(Scope::JobsAndMeta, true).await?;
             let items: Vec<Settlement<JsValue>> = rest.iter().map(|(_, s)| s.clone()).collect();
-            match ops::step(&tx, &self.queue, &items, policy, claim, now).await {
+            match ops::step(&tx, &self.queue, &items, policy, claim, &self.seq, now).await {
                 Ok(done) => {
                     let mut out = self.explain(tx.finish(Ok(done)).await)?;
                     for (i, e) in refused {
@@ -217,7 +221,7 @@ impl Storage for IndexedDbStorage {
         message: Option<String>,
         details: Option<JsValue>,
     ) -> Result<JobEvent<JsValue>, QueueError> {
-        let tx = self.tx(true).await?;
+        let tx = self.tx(Scope::Jobs, true).await?;
         let r = ops::progress(&tx, id, token, progress, message, details).await;
         self.explain(tx.finish(r).await)
     }
@@ -227,7 +231,7 @@ impl Storage for IndexedDbStorage {
         leases: Vec<(String, String)>,
         until: Timestamp,
     ) -> Result<Vec<String>, QueueError> {
-        let tx = self.tx(true).await?;
+        let tx = self.tx(Scope::Jobs, true).await?;
         let r = ops::renew(&tx, leases, until).await;
         self.explain(tx.finish(r).await)
     }
@@ -238,43 +242,43 @@ impl Storage for IndexedDbStorage {
         policy: &CleanupPolicy,
         now: Timestamp,
     ) -> Result<Vec<JobEvent<JsValue>>, QueueError> {
-        let tx = self.tx(true).await?;
+        let tx = self.tx(Scope::Jobs, true).await?;
         let r = ops::abort(&tx, &self.queue, target, policy, now).await;
         self.explain(tx.finish(r).await)
     }
 
     async fn get(&self, id: &str) -> Result<Option<JobRecord<JsValue>>, QueueError> {
-        let tx = self.tx(false).await?;
+        let tx = self.tx(Scope::Jobs, false).await?;
         // A read is done once its requests answered: no need to wait for the commit.
         self.explain(tx.get(id).await)
     }
 
     async fn list(&self, query: ListQuery) -> Result<Vec<JobRecord<JsValue>>, QueueError> {
-        let tx = self.tx(false).await?;
+        let tx = self.tx(Scope::Jobs, false).await?;
         // A read is done once its requests answered: no need to wait for the commit.
         self.explain(ops::list(&tx, &self.queue, query).await)
     }
 
     async fn count(&self, status: JobStatus) -> Result<u32, QueueError> {
-        let tx = self.tx(false).await?;
+        let tx = self.tx(Scope::Jobs, false).await?;
         // A read is done once its requests answered: no need to wait for the commit.
         self.explain(ops::count(&tx, &self.queue, status).await)
     }
 
     async fn cleanup(&self, now: Timestamp) -> Result<Vec<String>, QueueError> {
-        let tx = self.tx(true).await?;
+        let tx = self.tx(Scope::Jobs, true).await?;
         let r = ops::cleanup(&tx, &self.queue, now).await;
         self.explain(tx.finish(r).await)
     }
 
     async fn set_paused(&self, paused: bool) -> Result<(), QueueError> {
-        let tx = self.tx(true).await?;
+        let tx = self.tx(Scope::JobsAndMeta, true).await?;
         let r = ops::set_paused(&tx, paused).await;
         self.explain(tx.finish(r).await)
     }
 
     async fn delete_all(&self) -> Result<(), QueueError> {
-        let tx = self.tx(true).await?;
+        let tx = self.tx(Scope::JobsAndMeta, true).await?;
         let r = ops::delete_all(&tx, &self.queue).await;
         self.explain(tx.finish(r).await)
     }

@@ -271,7 +271,7 @@ async function rawIdb({ n }) {
  * The library's own IndexedDB requests written in plain JS (no wasm, no runtime): the floor
  * of its design. Same stores, indexes and stored shape as src/storage/indexeddb (keys,
  * index fields, payload, a JSON body `r`), the same requests per step:
- *   submit:      [get meta, getAll due ≤ now] → put job, put meta
+ *   submit:      put job (a transaction over the jobs store only: no reads, no meta)
  *   submitBatch: the same with `n` jobs in one transaction
  *   drain4:      each step [get meta, getAll lease, getAll due (64), getAll head (5)] →
  *                put the 4 jobs run last step as completed, put 4 new ones as active
@@ -302,13 +302,11 @@ async function modelIdb({ n, workers = 4, latencyN = 200, durability }) {
   const active = (rec) => ({ queue: q, id: rec.id, status: 'active', seq: rec.seq, createdAt: rec.createdAt, r: body(rec.id, 'active', rec.seq), input: rec.input, xLease: Date.now() + 30000 });
   const completed = (rec) => ({ queue: q, id: rec.id, status: 'completed', seq: rec.seq, createdAt: rec.createdAt, r: body(rec.id, 'completed', rec.seq), input: rec.input, output: rec.input });
   let seq = 0;
-  const tx = () => db.transaction(['jobs', 'meta'], 'readwrite', durability ? { durability } : {});
+  const tx = (stores = ['jobs', 'meta']) => db.transaction(stores, 'readwrite', durability ? { durability } : {});
   const submitTx = async (count) => {
-    const t = tx();
+    const t = tx(['jobs']);
     const jobs = t.objectStore('jobs');
-    await Promise.all([request(t.objectStore('meta').get(q)), request(jobs.index('due').getAll(IDBKeyRange.bound([q], [q, Date.now()])))]);
     for (let i = 0; i < count; i++) jobs.put(waiting(`j${seq}`, seq++));
-    t.objectStore('meta').put({ queue: q, r: JSON.stringify({ nextSeq: seq }) });
     await txDone(t);
   };
   // One step: settle `running` (completed), claim up to `max`; resolves with the claimed.
