@@ -55,13 +55,6 @@ extern "C" {
     type RawDatabase;
 
     #[wasm_bindgen(method, catch, js_name = transaction)]
-    fn transaction_in_mode(
-        this: &RawDatabase,
-        stores: &js_sys::Array,
-        mode: &str,
-    ) -> Result<IdbTransaction, JsValue>;
-
-    #[wasm_bindgen(method, catch, js_name = transaction)]
     fn transaction_with_options(
         this: &RawDatabase,
         stores: &js_sys::Array,
@@ -73,9 +66,9 @@ extern "C" {
 /// A write issued in a transaction, not awaited.
 pub type Write = Pin<Box<dyn Future<Output = Result<(), QueueError>>>>;
 
-/// The stores a transaction spans. A transaction over one store costs less in Chromium (a
-/// one-put transaction over two stores takes ~1.4 × as long), so steps that never read or
-/// write the meta (submits) leave it out.
+/// The stores a transaction spans. Steps that never read or write the meta (submits,
+/// progress, renewals, reads) leave it out, so they do not queue behind a transaction that
+/// holds the meta store alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// The jobs store only.
@@ -112,27 +105,22 @@ impl Tx {
             Scope::JobsAndMeta => &STORES,
         };
         let stores: js_sys::Array = names.iter().map(|s| JsValue::from_str(s)).collect();
+        let options = js_sys::Object::new();
+        if let Some(d) = write.filter(|d| *d != Durability::Default) {
+            let _ = js_sys::Reflect::set(
+                &options,
+                &JsValue::from_str("durability"),
+                &JsValue::from_str(d.as_str()),
+            );
+        }
         let mode = if write.is_some() {
             "readwrite"
         } else {
             "readonly"
         };
-        let raw_db = db.unchecked_ref::<RawDatabase>();
-        // Chromium takes ~3 × as long to open a transaction given an options object (even
-        // an empty one), so it is passed only with a durability hint.
-        let opened = match write.filter(|d| *d != Durability::Default) {
-            Some(d) => {
-                let options = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(
-                    &options,
-                    &JsValue::from_str("durability"),
-                    &JsValue::from_str(d.as_str()),
-                );
-                raw_db.transaction_with_options(&stores, mode, &options)
-            }
-            None => raw_db.transaction_in_mode(&stores, mode),
-        };
-        let tx: idb::Transaction = opened
+        let tx: idb::Transaction = db
+            .unchecked_ref::<RawDatabase>()
+            .transaction_with_options(&stores, mode, &options)
             .map_err(|e| {
                 let (name, message) = name_and_message(&e);
                 from_dom(&name, &message, what)

@@ -302,7 +302,7 @@ async function modelIdb({ n, workers = 4, latencyN = 200, durability }) {
   const active = (rec) => ({ queue: q, id: rec.id, status: 'active', seq: rec.seq, createdAt: rec.createdAt, r: body(rec.id, 'active', rec.seq), input: rec.input, xLease: Date.now() + 30000 });
   const completed = (rec) => ({ queue: q, id: rec.id, status: 'completed', seq: rec.seq, createdAt: rec.createdAt, r: body(rec.id, 'completed', rec.seq), input: rec.input, output: rec.input });
   let seq = 0;
-  const tx = (stores = ['jobs', 'meta']) => (durability ? db.transaction(stores, 'readwrite', { durability }) : db.transaction(stores, 'readwrite'));
+  const tx = (stores = ['jobs', 'meta']) => db.transaction(stores, 'readwrite', durability ? { durability } : {});
   const submitTx = async (count) => {
     const t = tx(['jobs']);
     const jobs = t.objectStore('jobs');
