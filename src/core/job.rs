@@ -1,6 +1,6 @@
 //! The job record as stored, and the validated spec a new job is made from.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::repeat::RepeatSpec;
 use super::retry::Backoff;
@@ -11,7 +11,7 @@ use super::time::Timestamp;
 pub const MAX_RUN_HISTORY: usize = 20;
 
 /// Who holds a job while it runs, and until when (SEMANTICS.md, "Leases").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Lease {
     /// The id of the server that claimed the job.
@@ -23,7 +23,7 @@ pub struct Lease {
 }
 
 /// One run of a job, kept in the record's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunEntry {
     /// The attempt number of this run (1 for the first).
@@ -40,7 +40,7 @@ pub struct RunEntry {
 
 /// A job as stored. `P` is the payload type: a JS value in the browser, any `Clone` type in
 /// host tests.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobRecord<P> {
     /// The job id, unique in its queue.

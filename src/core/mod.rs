@@ -8,6 +8,7 @@ pub mod event;
 pub mod fields;
 pub mod fingerprint;
 pub mod job;
+pub mod job_json;
 pub mod limiter;
 pub mod meta;
 pub mod options;

@@ -1,6 +1,6 @@
 //! Repeatable jobs: a fixed interval (`everyMs`) or a cron expression, with an optional limit.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::cron::CronSchedule;
 use super::error::QueueError;
@@ -20,7 +20,7 @@ pub struct RepeatInput {
 }
 
 /// A validated repeat schedule, stored on the job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RepeatSpec {
     /// Interval in ms, when interval-based.
@@ -32,7 +32,6 @@ pub struct RepeatSpec {
     /// How many occurrences have been scheduled so far (1 for the first job).
     pub count: u32,
     /// The id of the first job of the series; later occurrences are `{series}~{n}`.
-    #[serde(default)]
     pub series: String,
 }
 

@@ -1,10 +1,10 @@
 //! Retry policy: how long to wait before retry number `n` (fixed or capped exponential backoff
 //! with optional jitter).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The shape of the backoff curve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BackoffKind {
     /// Always `delayMs`.
@@ -14,7 +14,7 @@ pub enum BackoffKind {
 }
 
 /// A validated backoff policy (SEMANTICS.md, "Retries").
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Backoff {
     /// Fixed or exponential.

@@ -1,13 +1,13 @@
 //! The six job states and which of them are final.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
 
 use super::error::QueueError;
 
 /// Where a job is in its life. See SEMANTICS.md, "Job states".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     /// Eligible to run now.

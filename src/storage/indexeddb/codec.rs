@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::core::job_json::read_record;
 use crate::core::{JobRecord, JobStatus, QueueError, QueueMeta};
 
 /// The largest integer a JS number holds exactly.
@@ -90,16 +91,23 @@ fn body<T: Serialize>(value: &T) -> Result<JsValue, serde_json::Error> {
 
 /// The JSON body of a stored object: its `r` field, or, for an object a schema-1 build
 /// stored whole (no `r`), the object itself as JSON (those were JSON-compatible).
-fn read_body<T: DeserializeOwned>(obj: &JsValue, what: &str) -> Result<T, QueueError> {
-    let unreadable =
-        |e: String| QueueError::Storage(format!("a stored {what} could not be read: {e}"));
-    let text = match Reflect::get(obj, &JsValue::from_str(BODY)).map(|v| v.as_string()) {
-        Ok(Some(text)) => text,
+fn body_text(obj: &JsValue, what: &str) -> Result<String, QueueError> {
+    match Reflect::get(obj, &JsValue::from_str(BODY)).map(|v| v.as_string()) {
+        Ok(Some(text)) => Ok(text),
         _ => js_sys::JSON::stringify(obj)
             .map(String::from)
-            .map_err(|_| unreadable("not JSON".into()))?,
-    };
-    serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))
+            .map_err(|_| unreadable(what, "not JSON")),
+    }
+}
+
+/// The error for a stored `what` that could not be read because of `e`.
+fn unreadable(what: &str, e: &str) -> QueueError {
+    QueueError::Storage(format!("a stored {what} could not be read: {e}"))
+}
+
+/// The value of the JSON body of a stored object (see [`body_text`]).
+fn read_body<T: DeserializeOwned>(obj: &JsValue, what: &str) -> Result<T, QueueError> {
+    serde_json::from_str(&body_text(obj, what)?).map_err(|e| unreadable(what, &e.to_string()))
 }
 
 /// The stored object for `rec`.
@@ -175,7 +183,8 @@ pub fn record_from_js(obj: JsValue) -> Result<JobRecord<JsValue>, QueueError> {
     let input = take(&obj, "input")?.unwrap_or(JsValue::UNDEFINED);
     let output = take(&obj, "output")?;
     let details = take(&obj, "progressDetails")?;
-    let bare: JobRecord<()> = read_body(&obj, "job record")?;
+    let what = "job record";
+    let bare = read_record(&body_text(&obj, what)?).map_err(|e| unreadable(what, &e.message()))?;
     Ok(with_payload(bare, input, output, details))
 }
 
