@@ -1,7 +1,5 @@
 //! Repeatable jobs: a fixed interval (`everyMs`) or a cron expression, with an optional limit.
 
-use serde::Serialize;
-
 use super::cron::CronSchedule;
 use super::error::QueueError;
 use super::fields::Fields;
@@ -20,8 +18,7 @@ pub struct RepeatInput {
 }
 
 /// A validated repeat schedule, stored on the job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepeatSpec {
     /// Interval in ms, when interval-based.
     pub every_ms: Option<u64>,

@@ -5,19 +5,19 @@
 //! `completedAt` and the derived `x*` fields, see `schema`), the user's values (`input`,
 //! `output`, `progressDetails`, stored as they are, so whatever structured clone keeps
 //! survives: Dates, Maps, typed arrays, Blobs), and the rest of the record as one JSON
-//! string `r`. One string crosses the wasm boundary and is cloned by IndexedDB instead of
-//! some thirty fields and the run history: a step spends its time in IndexedDB, not in
-//! conversion. `output` and `progressDetails` are absent when `None` (present, even as
-//! `undefined`, when `Some`). Each `x*` field is written only when the record belongs in
-//! that index, and is always a valid key. Records stored whole by schema-1 builds (no `r`)
-//! are still read.
+//! string `r` (see `core::job_json`). One string crosses the wasm boundary and is cloned by
+//! IndexedDB instead of some thirty fields and the run history: a step spends its time in
+//! IndexedDB, not in conversion. `output` and `progressDetails` are absent when `None`
+//! (present, even as `undefined`, when `Some`). Each `x*` field is written only when the
+//! record belongs in that index, and is always a valid key. Records stored whole by schema-1
+//! builds (no `r`) are still read.
 
 use js_sys::{Object, Reflect};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::core::job_json::read_record;
+use crate::core::job_json::{read_record, write_record};
 use crate::core::{JobRecord, JobStatus, QueueError, QueueMeta};
 
 /// The largest integer a JS number holds exactly.
@@ -124,10 +124,7 @@ pub fn record_to_js(rec: &JobRecord<JsValue>) -> Result<JsValue, QueueError> {
         "createdAt",
         &key_number(id, "createdAt", rec.created_at.0)?,
     )?;
-    let bare = with_payload(rec.clone(), (), None, None);
-    let json = body(&bare)
-        .map_err(|e| QueueError::invalid(format!("job {id:?} cannot be stored: {e}")))?;
-    set(&obj, BODY, &json)?;
+    set(&obj, BODY, &JsValue::from_str(&write_record(rec)))?;
     set(&obj, "input", &rec.input)?;
     if let Some(v) = &rec.output {
         set(&obj, "output", v)?;
