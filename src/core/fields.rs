@@ -73,6 +73,11 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// Whether `key` is absent (not even `null`).
+    pub fn is_absent(&self, key: &str) -> bool {
+        !self.map.contains_key(key)
+    }
+
     /// The value of `key`; `None` when absent or `null`.
     pub fn get(&self, key: &str) -> Option<&'a Value> {
         self.map.get(key).filter(|v| !v.is_null())

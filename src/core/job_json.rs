@@ -5,8 +5,9 @@
 //! record and its parts cost ~20 KB of the release `.wasm`. The bytes written are those the
 //! derives wrote (field order, camelCase names, `null` for `None` and for the payload fields
 //! `input`, `output`, `progressDetails`, which the storage keeps outside the body), so older
-//! builds read new records. Reading ignores unknown fields and the payload fields, and takes
-//! an absent or `null` optional field as `None`.
+//! builds read new records. Reading takes the body as a JSON value (the IndexedDB codec parses
+//! it with the browser's `JSON.parse`), ignores unknown fields and the payload fields, and
+//! takes an absent or `null` optional field as `None`.
 
 use std::fmt::Write;
 
@@ -200,14 +201,9 @@ impl Out {
     }
 }
 
-/// Reads a record from its JSON body; malformed JSON or a field of the wrong type is an
-/// [`QueueError::InvalidOptions`] naming the problem.
-pub fn read_record(text: &str) -> Result<JobRecord<()>, QueueError> {
-    let v: Value = serde_json::from_str(text).map_err(|e| QueueError::invalid(e.to_string()))?;
-    record(&v)
-}
-
-fn record(v: &Value) -> Result<JobRecord<()>, QueueError> {
+/// Reads a record from its JSON body; a missing field or one of the wrong type is an
+/// [`QueueError::InvalidOptions`] naming it.
+pub fn read_record(v: &Value) -> Result<JobRecord<()>, QueueError> {
     let f = Fields::lenient(v, "")?;
     let status = f.required("status", f.string("status")?)?;
     Ok(JobRecord {
@@ -323,6 +319,10 @@ mod tests {
     use super::*;
     use crate::core::JobStatus;
 
+    fn read(text: &str) -> Result<JobRecord<()>, QueueError> {
+        read_record(&serde_json::from_str(text).unwrap())
+    }
+
     /// A record with every field set, and escapes in its strings.
     pub(super) fn full() -> JobRecord<()> {
         JobRecord {
@@ -419,7 +419,7 @@ mod tests {
     #[test]
     fn round_trips_every_field_and_writes_floats_as_serde_json() {
         let mut rec = full();
-        assert_eq!(read_record(&write_record(&rec)).unwrap(), rec);
+        assert_eq!(read(&write_record(&rec)).unwrap(), rec);
         for (progress, text) in [
             (0.0, "0.0"),
             (100.0, "100.0"),
@@ -433,13 +433,13 @@ mod tests {
             assert!(body.contains(&format!("\"progress\":{text},")), "{body}");
         }
         rec.progress = 1e-7;
-        assert_eq!(read_record(&write_record(&rec)).unwrap(), rec);
+        assert_eq!(read(&write_record(&rec)).unwrap(), rec);
     }
 
     #[test]
     fn reads_bodies_written_by_the_serde_derives() {
-        assert_eq!(read_record(FULL).unwrap(), full());
-        assert_eq!(read_record(FRESH).unwrap(), fresh());
+        assert_eq!(read(FULL).unwrap(), full());
+        assert_eq!(read(FRESH).unwrap(), fresh());
     }
 
     #[test]
@@ -454,7 +454,7 @@ mod tests {
             "progressMessage":null,"error":null,"errorName":null,"lease":null,"stalledCount":0,
             "runs":[],"expireAt":null,"resultTtlMs":null,"repeat":null,"xClaim":0,
             "someday":{"nested":[1,"x"]}}"#;
-        let rec = read_record(old).unwrap();
+        let rec = read(old).unwrap();
         assert_eq!(
             (rec.id.as_str(), rec.seq, rec.status),
             ("old", 7, JobStatus::Waiting)
@@ -469,7 +469,7 @@ mod tests {
             "backoff":{"type":"fixed","delayMs":1,"maxDelayMs":2,"jitter":0.5},
             "progress":12.5,"stalledCount":0,"runs":[{"attempt":1,"owner":"o","startedAt":6}],
             "repeat":{"cron":"* * * * *","count":1}}"#;
-        let rec = read_record(minimal).unwrap();
+        let rec = read(minimal).unwrap();
         assert_eq!(rec.status, JobStatus::Delayed);
         assert_eq!((rec.run_after, rec.progress), (Timestamp(9), 12.5));
         assert_eq!(
@@ -488,8 +488,6 @@ mod tests {
     #[test]
     fn malformed_bodies_are_errors_naming_the_problem() {
         let cases = [
-            ("", "EOF"),
-            ("{\"id\":", "EOF"),
             ("[1,2]", "expected an object"),
             (
                 &FRESH.replace("\"priority\":0", "\"priority\":\"0\""),
@@ -520,7 +518,7 @@ mod tests {
             ),
         ];
         for (text, needle) in cases {
-            let err = read_record(text).unwrap_err();
+            let err = read(text).unwrap_err();
             assert!(
                 err.message().contains(needle),
                 "{text}: {} lacks {needle}",

@@ -11,6 +11,7 @@ pub mod job;
 pub mod job_json;
 pub mod limiter;
 pub mod meta;
+pub mod meta_json;
 pub mod options;
 pub mod outcome;
 pub mod progress;

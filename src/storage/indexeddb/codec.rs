@@ -14,11 +14,13 @@
 
 use js_sys::{Object, Reflect};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::job_json::{read_record, write_record};
+use crate::core::meta_json::read_meta;
 use crate::core::{JobRecord, JobStatus, QueueError, QueueMeta};
+use crate::js::json::json_of;
 
 /// The largest integer a JS number holds exactly.
 const MAX_SAFE: i64 = 9_007_199_254_740_991;
@@ -89,25 +91,21 @@ fn body<T: Serialize>(value: &T) -> Result<JsValue, serde_json::Error> {
     serde_json::to_string(value).map(|s| JsValue::from_str(&s))
 }
 
-/// The JSON body of a stored object: its `r` field, or, for an object a schema-1 build
-/// stored whole (no `r`), the object itself as JSON (those were JSON-compatible).
-fn body_text(obj: &JsValue, what: &str) -> Result<String, QueueError> {
-    match Reflect::get(obj, &JsValue::from_str(BODY)).map(|v| v.as_string()) {
-        Ok(Some(text)) => Ok(text),
-        _ => js_sys::JSON::stringify(obj)
-            .map(String::from)
-            .map_err(|_| unreadable(what, "not JSON")),
-    }
+/// The JSON body of a stored object as a JSON value: its `r` field parsed, or, for an object
+/// a schema-1 build stored whole (no `r`), the object itself (those were JSON-compatible).
+fn read_body(obj: &JsValue, what: &str) -> Result<Value, QueueError> {
+    let value = match Reflect::get(obj, &JsValue::from_str(BODY)).map(|v| v.as_string()) {
+        Ok(Some(text)) => {
+            js_sys::JSON::parse(&text).map_err(|_| unreadable(what, "its body is not JSON"))?
+        }
+        _ => obj.clone(),
+    };
+    json_of(&value).map_err(|e| unreadable(what, &e))
 }
 
 /// The error for a stored `what` that could not be read because of `e`.
 fn unreadable(what: &str, e: &str) -> QueueError {
     QueueError::Storage(format!("a stored {what} could not be read: {e}"))
-}
-
-/// The value of the JSON body of a stored object (see [`body_text`]).
-fn read_body<T: DeserializeOwned>(obj: &JsValue, what: &str) -> Result<T, QueueError> {
-    serde_json::from_str(&body_text(obj, what)?).map_err(|e| unreadable(what, &e.to_string()))
 }
 
 /// The stored object for `rec`.
@@ -181,7 +179,7 @@ pub fn record_from_js(obj: JsValue) -> Result<JobRecord<JsValue>, QueueError> {
     let output = take(&obj, "output")?;
     let details = take(&obj, "progressDetails")?;
     let what = "job record";
-    let bare = read_record(&body_text(&obj, what)?).map_err(|e| unreadable(what, &e.message()))?;
+    let bare = read_record(&read_body(&obj, what)?).map_err(|e| unreadable(what, &e.message()))?;
     Ok(with_payload(bare, input, output, details))
 }
 
@@ -198,7 +196,8 @@ pub fn meta_to_js(queue: &str, meta: &QueueMeta) -> Result<JsValue, QueueError> 
 
 /// The meta stored as `obj`.
 pub fn meta_from_js(obj: JsValue) -> Result<QueueMeta, QueueError> {
-    read_body(&obj, "queue meta")
+    let what = "queue meta";
+    read_meta(&read_body(&obj, what)?).map_err(|e| unreadable(what, &e.message()))
 }
 
 /// Which payload field of `rec` structured clone refuses (after a `DataCloneError`).
