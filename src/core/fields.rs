@@ -73,6 +73,11 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// Whether `key` is absent (not even `null`).
+    pub fn is_absent(&self, key: &str) -> bool {
+        !self.map.contains_key(key)
+    }
+
     /// The value of `key`; `None` when absent or `null`.
     pub fn get(&self, key: &str) -> Option<&'a Value> {
         self.map.get(key).filter(|v| !v.is_null())
@@ -90,8 +95,7 @@ impl<'a> Fields<'a> {
 
     /// A number field that must be given.
     pub fn required_f64(&self, key: &str) -> Result<f64, QueueError> {
-        self.f64(key)?
-            .ok_or_else(|| QueueError::invalid(format!("missing field `{}{key}`", self.prefix)))
+        self.required(key, self.f64(key)?)
     }
 
     /// A string field.
@@ -115,17 +119,34 @@ impl<'a> Fields<'a> {
             .transpose()
     }
 
+    /// A whole-number field that fits in `u64` (for internal records).
+    pub fn u64(&self, key: &str) -> Result<Option<u64>, QueueError> {
+        self.get(key)
+            .map(|v| {
+                v.as_u64()
+                    .ok_or_else(|| invalid_type(self.prefix, key, v, "a whole number"))
+            })
+            .transpose()
+    }
+
+    /// An integer field that fits in `i64` (for internal records: timestamps).
+    pub fn i64(&self, key: &str) -> Result<Option<i64>, QueueError> {
+        self.get(key)
+            .map(|v| {
+                v.as_i64()
+                    .ok_or_else(|| invalid_type(self.prefix, key, v, "an integer"))
+            })
+            .transpose()
+    }
+
     /// A whole-number field that must be given and fit in `u64` (for internal records).
     pub fn required_u64(&self, key: &str) -> Result<u64, QueueError> {
-        match self.get(key) {
-            Some(v) => v
-                .as_u64()
-                .ok_or_else(|| invalid_type(self.prefix, key, v, "a whole number")),
-            None => Err(QueueError::invalid(format!(
-                "missing field `{}{key}`",
-                self.prefix
-            ))),
-        }
+        self.required(key, self.u64(key)?)
+    }
+
+    /// `value`, read from field `key`, or a "missing field" error when it is `None`.
+    pub fn required<T>(&self, key: &str, value: Option<T>) -> Result<T, QueueError> {
+        value.ok_or_else(|| QueueError::invalid(format!("missing field `{}{key}`", self.prefix)))
     }
 
     /// A field of another type, read by `read` when present (given the field's value).

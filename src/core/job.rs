@@ -1,7 +1,5 @@
 //! The job record as stored, and the validated spec a new job is made from.
 
-use serde::{Deserialize, Serialize};
-
 use super::repeat::RepeatSpec;
 use super::retry::Backoff;
 use super::status::JobStatus;
@@ -11,8 +9,7 @@ use super::time::Timestamp;
 pub const MAX_RUN_HISTORY: usize = 20;
 
 /// Who holds a job while it runs, and until when (SEMANTICS.md, "Leases").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
     /// The id of the server that claimed the job.
     pub owner: String,
@@ -23,8 +20,7 @@ pub struct Lease {
 }
 
 /// One run of a job, kept in the record's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunEntry {
     /// The attempt number of this run (1 for the first).
     pub attempt: u32,
@@ -40,8 +36,7 @@ pub struct RunEntry {
 
 /// A job as stored. `P` is the payload type: a JS value in the browser, any `Clone` type in
 /// host tests.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobRecord<P> {
     /// The job id, unique in its queue.
     pub id: String,

@@ -1,7 +1,5 @@
 //! Repeatable jobs: a fixed interval (`everyMs`) or a cron expression, with an optional limit.
 
-use serde::{Deserialize, Serialize};
-
 use super::cron::CronSchedule;
 use super::error::QueueError;
 use super::fields::Fields;
@@ -20,8 +18,7 @@ pub struct RepeatInput {
 }
 
 /// A validated repeat schedule, stored on the job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepeatSpec {
     /// Interval in ms, when interval-based.
     pub every_ms: Option<u64>,
@@ -32,7 +29,6 @@ pub struct RepeatSpec {
     /// How many occurrences have been scheduled so far (1 for the first job).
     pub count: u32,
     /// The id of the first job of the series; later occurrences are `{series}~{n}`.
-    #[serde(default)]
     pub series: String,
 }
 

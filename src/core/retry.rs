@@ -1,11 +1,8 @@
 //! Retry policy: how long to wait before retry number `n` (fixed or capped exponential backoff
 //! with optional jitter).
 
-use serde::{Deserialize, Serialize};
-
 /// The shape of the backoff curve.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackoffKind {
     /// Always `delayMs`.
     Fixed,
@@ -14,11 +11,9 @@ pub enum BackoffKind {
 }
 
 /// A validated backoff policy (SEMANTICS.md, "Retries").
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
     /// Fixed or exponential.
-    #[serde(rename = "type")]
     pub kind: BackoffKind,
     /// The base delay in milliseconds (default 1000).
     pub delay_ms: u64,

@@ -1,14 +1,12 @@
 //! The six job states and which of them are final.
 
-use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 use super::error::QueueError;
 
 /// Where a job is in its life. See SEMANTICS.md, "Job states".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobStatus {
     /// Eligible to run now.
     Waiting,

@@ -117,7 +117,7 @@ fn input_fingerprint(input: &JsValue) -> Option<String> {
     if input.is_undefined() {
         return None;
     }
-    let json: serde_json::Value = serde_wasm_bindgen::from_value(input.clone()).ok()?;
+    let json = super::json::json_of(input).ok()?;
     Some(crate::core::fingerprint::fingerprint(&json))
 }
 

@@ -127,8 +127,7 @@ pub fn from_js<T>(
     read: fn(&serde_json::Value) -> Result<T, QueueError>,
 ) -> Result<T, JsValue> {
     check_finite(v, what)?;
-    let json: serde_json::Value = serde_wasm_bindgen::from_value(v.clone())
-        .map_err(|e| invalid(format!("invalid {what}: {e}")))?;
+    let json = super::json::json_of(v).map_err(|e| invalid(format!("invalid {what}: {e}")))?;
     read(&json).map_err(|e| invalid(format!("invalid {what}: {}", e.message())))
 }
 

@@ -8,6 +8,7 @@ mod error;
 mod events;
 mod executor;
 mod handle;
+pub(crate) mod json;
 mod limiter;
 mod options;
 mod platform;

@@ -5,19 +5,22 @@
 //! `completedAt` and the derived `x*` fields, see `schema`), the user's values (`input`,
 //! `output`, `progressDetails`, stored as they are, so whatever structured clone keeps
 //! survives: Dates, Maps, typed arrays, Blobs), and the rest of the record as one JSON
-//! string `r`. One string crosses the wasm boundary and is cloned by IndexedDB instead of
-//! some thirty fields and the run history: a step spends its time in IndexedDB, not in
-//! conversion. `output` and `progressDetails` are absent when `None` (present, even as
-//! `undefined`, when `Some`). Each `x*` field is written only when the record belongs in
-//! that index, and is always a valid key. Records stored whole by schema-1 builds (no `r`)
-//! are still read.
+//! string `r` (see `core::job_json`). One string crosses the wasm boundary and is cloned by
+//! IndexedDB instead of some thirty fields and the run history: a step spends its time in
+//! IndexedDB, not in conversion. `output` and `progressDetails` are absent when `None`
+//! (present, even as `undefined`, when `Some`). Each `x*` field is written only when the
+//! record belongs in that index, and is always a valid key. Records stored whole by schema-1
+//! builds (no `r`) are still read.
 
 use js_sys::{Object, Reflect};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::core::job_json::{read_record, write_record};
+use crate::core::meta_json::read_meta;
 use crate::core::{JobRecord, JobStatus, QueueError, QueueMeta};
+use crate::js::json::json_of;
 
 /// The largest integer a JS number holds exactly.
 const MAX_SAFE: i64 = 9_007_199_254_740_991;
@@ -88,18 +91,21 @@ fn body<T: Serialize>(value: &T) -> Result<JsValue, serde_json::Error> {
     serde_json::to_string(value).map(|s| JsValue::from_str(&s))
 }
 
-/// The JSON body of a stored object: its `r` field, or, for an object a schema-1 build
-/// stored whole (no `r`), the object itself as JSON (those were JSON-compatible).
-fn read_body<T: DeserializeOwned>(obj: &JsValue, what: &str) -> Result<T, QueueError> {
-    let unreadable =
-        |e: String| QueueError::Storage(format!("a stored {what} could not be read: {e}"));
-    let text = match Reflect::get(obj, &JsValue::from_str(BODY)).map(|v| v.as_string()) {
-        Ok(Some(text)) => text,
-        _ => js_sys::JSON::stringify(obj)
-            .map(String::from)
-            .map_err(|_| unreadable("not JSON".into()))?,
+/// The JSON body of a stored object as a JSON value: its `r` field parsed, or, for an object
+/// a schema-1 build stored whole (no `r`), the object itself (those were JSON-compatible).
+fn read_body(obj: &JsValue, what: &str) -> Result<Value, QueueError> {
+    let value = match Reflect::get(obj, &JsValue::from_str(BODY)).map(|v| v.as_string()) {
+        Ok(Some(text)) => {
+            js_sys::JSON::parse(&text).map_err(|_| unreadable(what, "its body is not JSON"))?
+        }
+        _ => obj.clone(),
     };
-    serde_json::from_str(&text).map_err(|e| unreadable(e.to_string()))
+    json_of(&value).map_err(|e| unreadable(what, &e))
+}
+
+/// The error for a stored `what` that could not be read because of `e`.
+fn unreadable(what: &str, e: &str) -> QueueError {
+    QueueError::Storage(format!("a stored {what} could not be read: {e}"))
 }
 
 /// The stored object for `rec`.
@@ -116,10 +122,7 @@ pub fn record_to_js(rec: &JobRecord<JsValue>) -> Result<JsValue, QueueError> {
         "createdAt",
         &key_number(id, "createdAt", rec.created_at.0)?,
     )?;
-    let bare = with_payload(rec.clone(), (), None, None);
-    let json = body(&bare)
-        .map_err(|e| QueueError::invalid(format!("job {id:?} cannot be stored: {e}")))?;
-    set(&obj, BODY, &json)?;
+    set(&obj, BODY, &JsValue::from_str(&write_record(rec)))?;
     set(&obj, "input", &rec.input)?;
     if let Some(v) = &rec.output {
         set(&obj, "output", v)?;
@@ -175,7 +178,8 @@ pub fn record_from_js(obj: JsValue) -> Result<JobRecord<JsValue>, QueueError> {
     let input = take(&obj, "input")?.unwrap_or(JsValue::UNDEFINED);
     let output = take(&obj, "output")?;
     let details = take(&obj, "progressDetails")?;
-    let bare: JobRecord<()> = read_body(&obj, "job record")?;
+    let what = "job record";
+    let bare = read_record(&read_body(&obj, what)?).map_err(|e| unreadable(what, &e.message()))?;
     Ok(with_payload(bare, input, output, details))
 }
 
@@ -192,7 +196,8 @@ pub fn meta_to_js(queue: &str, meta: &QueueMeta) -> Result<JsValue, QueueError> 
 
 /// The meta stored as `obj`.
 pub fn meta_from_js(obj: JsValue) -> Result<QueueMeta, QueueError> {
-    read_body(&obj, "queue meta")
+    let what = "queue meta";
+    read_meta(&read_body(&obj, what)?).map_err(|e| unreadable(what, &e.message()))
 }
 
 /// Which payload field of `rec` structured clone refuses (after a `DataCloneError`).
