@@ -101,6 +101,16 @@ async fn get<S: Storage>(s: &S, id: &str) -> JobRecord<S::Payload> {
         .unwrap_or_else(|| panic!("{id} exists"))
 }
 
+/// A fixed backoff of `ms` without jitter.
+fn fixed_backoff(ms: u64) -> Backoff {
+    Backoff {
+        kind: BackoffKind::Fixed,
+        delay_ms: ms,
+        max_delay_ms: ms,
+        jitter: 0.0,
+    }
+}
+
 fn settlement<P>(rec: &JobRecord<P>, outcome: RunOutcome<P>) -> Settlement<P> {
     Settlement {
         id: rec.id.clone(),
@@ -716,12 +726,7 @@ pub async fn one_step_claims_what_its_settlements_freed<X: Fixture>(x: &X) {
     let s = x.fresh("q").await;
     let lim = LimiterSpec::Concurrency { max: 3 };
     let mut spec = JobSpec::new(x.payload(0));
-    spec.backoff = Backoff {
-        kind: BackoffKind::Fixed,
-        delay_ms: 0,
-        max_delay_ms: 0,
-        jitter: 0.0,
-    };
+    spec.backoff = fixed_backoff(0);
     enqueue(&s, "done", JobSpec::new(x.payload(0)), T).await;
     enqueue(&s, "released", JobSpec::new(x.payload(1)), T).await;
     enqueue(&s, "retried", spec, T).await;
@@ -768,12 +773,7 @@ pub async fn one_step_claims_what_its_settlements_freed<X: Fixture>(x: &X) {
 pub async fn a_retry_queues_where_it_came_due<X: Fixture>(x: &X) {
     let s = x.fresh("q").await;
     let mut r = JobSpec::new(x.payload(1));
-    r.backoff = Backoff {
-        kind: BackoffKind::Fixed,
-        delay_ms: 100,
-        max_delay_ms: 100,
-        jitter: 0.0,
-    };
+    r.backoff = fixed_backoff(100);
     enqueue(&s, "retried", r, at(200)).await;
     let run = claim(&s, "A", 1, at(200)).await.jobs.remove(0);
     put(x, &s, "before", 2, at(205)).await;
