@@ -10,7 +10,7 @@ use wasm_bindgen::JsValue;
 
 use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, prefix_range, up_to};
 use super::schema::{IDX_FINGERPRINT, IDX_RUN, IDX_STATUS};
-use super::tx::{Tx, Write};
+use super::tx::Tx;
 use crate::core::claim::{ClaimView, is_stalled, plan_claim};
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
@@ -28,28 +28,11 @@ fn ms(t: Timestamp) -> f64 {
     t.0 as f64
 }
 
-/// Writes issued but not yet awaited: requests run in order, so later reads in the same
-/// transaction see them.
-pub type Writes = Vec<Write>;
-
-/// Issues a write of `rec` (not awaited).
-fn write(tx: &Tx, writes: &mut Writes, rec: &Rec) -> Result<(), QueueError> {
-    writes.push(Box::pin(tx.put(rec)?));
-    Ok(())
-}
-
-/// Issues the meta write if it changed, and leaves every write to the commit: no round trip
-/// is spent waiting for them before it.
-pub fn flush(
-    tx: &Tx,
-    meta: &QueueMeta,
-    before: &QueueMeta,
-    mut writes: Writes,
-) -> Result<(), QueueError> {
+/// Issues the meta write if the step changed it.
+fn flush(tx: &Tx, meta: &QueueMeta, before: &QueueMeta) -> Result<(), QueueError> {
     if meta != before {
-        writes.push(Box::pin(tx.put_meta_request(meta)?));
+        tx.put_meta(meta)?;
     }
-    tx.defer(writes);
     Ok(())
 }
 
@@ -78,7 +61,6 @@ pub async fn enqueue(
         .map(|r| (r.id.clone(), r))
         .collect();
     let mut out = Vec::with_capacity(specs.len());
-    let mut writes = Writes::new();
     for (id, spec) in specs {
         let chosen_id = spec.id.is_some();
         if chosen_id {
@@ -91,7 +73,7 @@ pub async fn enqueue(
             }
         }
         let rec = spec.into_record(id, queue, take_seq(seq, now), now);
-        write(tx, &mut writes, &rec)?;
+        tx.put(&rec)?;
         if chosen_id {
             // A later spec of this batch with the same id is a duplicate of this one.
             known.insert(rec.id.clone(), rec.clone());
@@ -101,7 +83,6 @@ pub async fn enqueue(
             duplicate: false,
         });
     }
-    tx.defer(writes);
     Ok(out)
 }
 
@@ -179,13 +160,12 @@ fn merge_into<K: Ord>(
 }
 
 /// The claim step on what [`read_step`] read (and a settlement changed), issuing its
-/// writes into `writes`.
+/// writes.
 pub fn claim_from(
     tx: &Tx,
     reads: &mut StepReads,
     req: &ClaimRequest,
     now: Timestamp,
-    writes: &mut Writes,
 ) -> Result<ClaimBatch<JsValue>, QueueError> {
     let active: Vec<Rec> = std::mem::take(&mut reads.active)
         .into_iter()
@@ -239,7 +219,7 @@ pub fn claim_from(
     let plan = plan_claim(&mut reads.meta, view, req, now);
     let jobs = plan.claimed_records();
     for rec in &plan.writes {
-        write(tx, writes, rec)?;
+        tx.put(rec)?;
     }
     Ok(ClaimBatch {
         jobs,
@@ -272,7 +252,6 @@ pub fn settle_from(
     policy: &CleanupPolicy,
     seq: &Cell<u64>,
     now: Timestamp,
-    writes: &mut Writes,
 ) -> Result<SettleBatch<JsValue>, SettleFail> {
     let StepReads {
         meta,
@@ -309,15 +288,14 @@ pub fn settle_from(
         }
     }
     for (at, i) in &changed {
-        let put = tx.put(&active[*at]).map_err(|e| match e {
+        tx.put(&active[*at]).map_err(|e| match e {
             QueueError::InvalidOptions(_) => SettleFail::Uncloneable(*i, e),
             e => SettleFail::Other(e),
         })?;
-        writes.push(Box::pin(put));
     }
     // A repeat's next occurrence is made once, when the previous one ends.
     for next in moved.iter() {
-        write(tx, writes, next)?;
+        tx.put(next)?;
     }
     moved.extend(
         active
@@ -340,17 +318,16 @@ pub async fn step(
 ) -> Result<Step<JsValue>, SettleFail> {
     let mut reads = read_step(tx, queue, claim.map(|c| c.max)).await?;
     let before = reads.meta.clone();
-    let mut writes = Writes::new();
     let settled = if batch.is_empty() {
         SettleBatch::empty()
     } else {
-        settle_from(tx, &mut reads, batch, policy, seq, now, &mut writes)?
+        settle_from(tx, &mut reads, batch, policy, seq, now)?
     };
     let claimed = match claim {
-        Some(req) => Some(claim_from(tx, &mut reads, req, now, &mut writes)?),
+        Some(req) => Some(claim_from(tx, &mut reads, req, now)?),
         None => None,
     };
-    flush(tx, &reads.meta, &before, writes)?;
+    flush(tx, &reads.meta, &before)?;
     Ok(Step { settled, claimed })
 }
 
@@ -368,29 +345,28 @@ pub async fn progress(
         .await?
         .ok_or_else(|| QueueError::lease_lost(id))?;
     let ev = transition::progress(&mut rec, token, value, message, details)?;
-    tx.put(&rec)?.await?;
+    tx.put(&rec)?;
     Ok(ev)
 }
 
-/// Extends leases; returns the ids whose lease was lost.
+/// Extends leases (all read in one round trip); returns the ids whose lease was lost.
 pub async fn renew(
     tx: &Tx,
     leases: Vec<(String, String)>,
     until: Timestamp,
 ) -> Result<Vec<String>, QueueError> {
+    let recs = try_join_all(leases.iter().map(|(id, _)| tx.get(id))).await?;
     let mut lost = Vec::new();
-    let mut pending = Vec::new();
-    for (id, token) in leases {
-        let Some(mut rec) = tx.get(&id).await? else {
+    for ((id, token), rec) in leases.into_iter().zip(recs) {
+        let Some(mut rec) = rec else {
             lost.push(id);
             continue;
         };
         match transition::renew(&mut rec, &token, until) {
-            Ok(()) => pending.push(tx.put(&rec)?),
+            Ok(()) => tx.put(&rec)?,
             Err(_) => lost.push(id),
         }
     }
-    try_join_all(pending).await?;
     Ok(lost)
 }
 
@@ -417,11 +393,9 @@ pub async fn abort(
             changed.push(rec);
         }
     }
-    let mut writes = Writes::new();
     for rec in &changed {
-        write(tx, &mut writes, rec)?;
+        tx.put(rec)?;
     }
-    try_join_all(writes).await?;
     Ok(events)
 }
 
@@ -463,10 +437,9 @@ pub async fn count(tx: &Tx, queue: &str, status: JobStatus) -> Result<u32, Queue
 /// Removes records whose `expire_at` passed.
 pub async fn cleanup(tx: &Tx, queue: &str, now: Timestamp) -> Result<Vec<String>, QueueError> {
     let ids = tx.index_ids(IDX_EXPIRY, up_to(queue, ms(now))?).await?;
-    let pending = ids
-        .iter()
-        .map(|id| tx.delete_jobs(Query::Key(tx.job_key(id))));
-    try_join_all(pending).await?;
+    for id in &ids {
+        tx.delete_jobs(Query::Key(tx.job_key(id)))?;
+    }
     Ok(ids)
 }
 
@@ -474,12 +447,11 @@ pub async fn cleanup(tx: &Tx, queue: &str, now: Timestamp) -> Result<Vec<String>
 pub async fn set_paused(tx: &Tx, paused: bool) -> Result<(), QueueError> {
     let mut meta = tx.meta().await?;
     meta.paused = paused;
-    tx.put_meta(&meta).await
+    tx.put_meta(&meta)
 }
 
 /// Removes the queue's jobs, hold and start log (and its pause).
 pub async fn delete_all(tx: &Tx, queue: &str) -> Result<(), QueueError> {
-    tx.delete_jobs(Query::KeyRange(prefix_range(&[q(queue)])?))
-        .await?;
-    tx.put_meta(&crate::core::QueueMeta::default()).await
+    tx.delete_jobs(Query::KeyRange(prefix_range(&[q(queue)])?))?;
+    tx.put_meta(&crate::core::QueueMeta::default())
 }

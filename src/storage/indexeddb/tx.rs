@@ -1,10 +1,7 @@
 //! One IndexedDB transaction over the jobs store (and the meta store, when the step needs
-//! it), with the reads and writes the storage steps share. Only IDB requests are awaited while it is open (it auto-commits when
-//! control returns to the event loop with nothing pending).
-
-use std::cell::RefCell;
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
+//! it), with the reads and writes the storage steps share. Only reads are awaited while it
+//! is open (it auto-commits when control returns to the event loop with nothing pending);
+//! writes are issued without callbacks and left to the commit, which reports a failed one.
 
 use idb::{KeyRange, ObjectStore, Query, TransactionResult};
 use wasm_bindgen::{JsCast, JsValue};
@@ -63,9 +60,6 @@ extern "C" {
     ) -> Result<IdbTransaction, JsValue>;
 }
 
-/// A write issued in a transaction, not awaited.
-pub type Write = Pin<Box<dyn Future<Output = Result<(), QueueError>>>>;
-
 /// The stores a transaction spans. Steps that never read or write the meta (submits,
 /// progress, renewals, reads) leave it out, so they do not queue behind a transaction that
 /// holds the meta store alone.
@@ -84,10 +78,6 @@ pub struct Tx {
     /// `None` when the transaction spans the jobs store only.
     meta: Option<ObjectStore>,
     queue: String,
-    /// Writes issued and left to the commit: the transaction completes only after all of
-    /// them succeed, and a failed one aborts it (`finish` reports why). They are kept alive
-    /// until then, so their request callbacks stay valid.
-    deferred: RefCell<Vec<Write>>,
 }
 
 impl Tx {
@@ -136,7 +126,6 @@ impl Tx {
             jobs,
             meta,
             queue: queue.to_string(),
-            deferred: RefCell::new(Vec::new()),
         })
     }
 
@@ -150,12 +139,10 @@ impl Tx {
     /// Commits when `result` is `Ok` (waiting for the commit: a quota error surfaces only
     /// there), else aborts so nothing of the step stays written.
     pub async fn finish<T>(self, result: Result<T, QueueError>) -> Result<T, QueueError> {
-        let deferred = self.deferred;
         match result {
             Ok(v) => {
                 let raw = self.raw.clone();
                 let done = idb::Transaction::from(self.raw).await;
-                drop(deferred);
                 match done {
                     Ok(TransactionResult::Committed) => Ok(v),
                     Ok(TransactionResult::Aborted) => Err(match raw.error() {
@@ -181,11 +168,6 @@ impl Tx {
     /// The primary key of job `id`.
     pub fn job_key(&self, id: &str) -> JsValue {
         key(&[JsValue::from_str(&self.queue), JsValue::from_str(id)])
-    }
-
-    /// Leaves writes to the commit (see [`Tx::finish`]).
-    pub fn defer(&self, writes: impl IntoIterator<Item = Write>) {
-        self.deferred.borrow_mut().extend(writes);
     }
 
     /// Reads job `id`.
@@ -248,15 +230,13 @@ impl Tx {
             .collect())
     }
 
-    /// Starts writing `rec`; await the returned future (several may run at once). A payload
-    /// that cannot be cloned fails here, naming the field.
-    pub fn put(
-        &self,
-        rec: &JobRecord<JsValue>,
-    ) -> Result<impl Future<Output = Result<(), QueueError>> + use<>, QueueError> {
+    /// Issues a write of `rec`, left to the commit: no callback is attached, a request that
+    /// fails aborts the transaction and [`Tx::finish`] reports why. A payload that cannot be
+    /// cloned fails here, naming the field.
+    pub fn put(&self, rec: &JobRecord<JsValue>) -> Result<(), QueueError> {
         let what = "writing a job";
         let obj = record_to_js(rec)?;
-        let req = self.jobs.put(&obj, None).map_err(|e| {
+        self.jobs.put(&obj, None).map(drop).map_err(|e| {
             let err = from_idb(e, what);
             if is_data_clone(&err) {
                 QueueError::invalid(format!(
@@ -268,19 +248,16 @@ impl Tx {
             } else {
                 err
             }
-        })?;
-        let fut = req.into_future();
-        Ok(async move { fut.await.map(|_| ()).map_err(|e| from_idb(e, what)) })
+        })
     }
 
-    /// Deletes every record of the jobs store in `range` of primary keys.
-    pub async fn delete_jobs(&self, range: Query) -> Result<(), QueueError> {
-        let what = "deleting jobs";
+    /// Issues the deletion of every record of the jobs store in `range` of primary keys,
+    /// left to the commit like [`Tx::put`].
+    pub fn delete_jobs(&self, range: Query) -> Result<(), QueueError> {
         self.jobs
             .delete(range)
-            .map_err(|e| from_idb(e, what))?
-            .await
-            .map_err(|e| from_idb(e, what))
+            .map(drop)
+            .map_err(|e| from_idb(e, "deleting jobs"))
     }
 
     /// The meta store, if this transaction spans it.
@@ -304,23 +281,12 @@ impl Tx {
             .map(Option::unwrap_or_default)
     }
 
-    /// Writes the queue meta.
-    pub async fn put_meta(&self, meta: &QueueMeta) -> Result<(), QueueError> {
-        self.put_meta_request(meta)?.await
-    }
-
-    /// Starts writing the queue meta; await the returned future (or defer it).
-    pub fn put_meta_request(
-        &self,
-        meta: &QueueMeta,
-    ) -> Result<impl Future<Output = Result<(), QueueError>> + use<>, QueueError> {
-        let what = "writing the queue meta";
+    /// Issues a write of the queue meta, left to the commit like [`Tx::put`].
+    pub fn put_meta(&self, meta: &QueueMeta) -> Result<(), QueueError> {
         let obj = meta_to_js(&self.queue, meta)?;
-        let fut = self
-            .meta_store()?
+        self.meta_store()?
             .put(&obj, None)
-            .map_err(|e| from_idb(e, what))?
-            .into_future();
-        Ok(async move { fut.await.map(|_| ()).map_err(|e| from_idb(e, what)) })
+            .map(drop)
+            .map_err(|e| from_idb(e, "writing the queue meta"))
     }
 }
