@@ -6,7 +6,7 @@
 //! derives wrote (field order, camelCase names, `null` for `None` and for the payload fields
 //! `input`, `output`, `progressDetails`, which the storage keeps outside the body), so older
 //! builds read new records. Reading takes the body as a JSON value (the IndexedDB codec parses
-//! it with the browser's `JSON.parse`), ignores unknown fields and the payload fields, and
+//! it with [`super::json_parse`]), ignores unknown fields and the payload fields, and
 //! takes an absent or `null` optional field as `None`.
 
 use std::fmt::Write;

@@ -3,7 +3,7 @@
 //!
 //! Hand-written with [`Fields`] rather than the derived deserializer: that was the last user
 //! of serde_json's parser and serde's error formatting in the `.wasm` (~29 KB with the record
-//! bodies' parsing, now the browser's `JSON.parse`). It reads what the derive read: every
+//! bodies' parsing, now [`super::json_parse`]). It reads what the derive read: every
 //! field may be absent (its default), unknown fields are ignored (older builds stored
 //! `nextSeq` and `nextDue`), an absent or `null` optional field is `None`. The struct literal
 //! names every field of [`QueueMeta`], so a field added there fails to compile until it is

@@ -9,6 +9,7 @@ pub mod fields;
 pub mod fingerprint;
 pub mod job;
 pub mod job_json;
+pub mod json_parse;
 pub mod limiter;
 pub mod meta;
 pub mod meta_json;

@@ -18,6 +18,7 @@ use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::job_json::{read_record, write_record};
+use crate::core::json_parse::parse_json;
 use crate::core::meta_json::read_meta;
 use crate::core::{JobRecord, JobStatus, QueueError, QueueMeta};
 use crate::js::json::json_of;
@@ -94,13 +95,11 @@ fn body<T: Serialize>(value: &T) -> Result<JsValue, serde_json::Error> {
 /// The JSON body of a stored object as a JSON value: its `r` field parsed, or, for an object
 /// a schema-1 build stored whole (no `r`), the object itself (those were JSON-compatible).
 fn read_body(obj: &JsValue, what: &str) -> Result<Value, QueueError> {
-    let value = match Reflect::get(obj, &JsValue::from_str(BODY)).map(|v| v.as_string()) {
-        Ok(Some(text)) => {
-            js_sys::JSON::parse(&text).map_err(|_| unreadable(what, "its body is not JSON"))?
-        }
-        _ => obj.clone(),
-    };
-    json_of(&value).map_err(|e| unreadable(what, &e))
+    match Reflect::get(obj, &JsValue::from_str(BODY)).map(|v| v.as_string()) {
+        Ok(Some(text)) => parse_json(&text),
+        _ => json_of(obj),
+    }
+    .map_err(|e| unreadable(what, &e))
 }
 
 /// The error for a stored `what` that could not be read because of `e`.
