@@ -518,3 +518,22 @@ async fn durability_hint_reaches_the_transactions_and_jobs_run() {
     assert_eq!(Durability::parse("relaxed"), Some(Durability::Relaxed));
     assert_eq!(Durability::parse("fast"), None);
 }
+
+/// Two contexts (two connections) submitting to one queue: the jobs run in submit-time
+/// order across them, and in submit order within one, even within one millisecond.
+#[wasm_bindgen_test]
+async fn fifo_holds_across_connections_by_submit_time() {
+    let db = unique_db();
+    let a = IndexedDbStorage::new("q", Some(&db));
+    let b = IndexedDbStorage::new("q", Some(&db));
+    let at = |ms: i64| Timestamp(T.0 + ms);
+    let one = |id: &str| vec![(id.to_string(), spec(0.into()))];
+    a.enqueue(one("a1"), at(0)).await.unwrap();
+    b.enqueue(one("b1"), at(1)).await.unwrap();
+    a.enqueue(one("a2"), at(2)).await.unwrap();
+    a.enqueue(one("a3"), at(2)).await.unwrap();
+    b.enqueue(one("b2"), at(3)).await.unwrap();
+    let got = b.claim(&req("B", 10, at(4)), at(4)).await.unwrap().jobs;
+    let ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["a1", "b1", "a2", "a3", "b2"]);
+}
