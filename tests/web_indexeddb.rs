@@ -345,6 +345,14 @@ async fn records_stored_whole_by_schema_1_builds_are_still_read() {
     )
     .unwrap();
     raw_put(&db, "jobs", &old).await;
+    // Its payloads were stored as structured clones, not JSON: bytes read back.
+    let dated = js_sys::JSON::parse(&String::from(js_sys::JSON::stringify(&old).unwrap())).unwrap();
+    Reflect::set(&dated, &"id".into(), &"dated".into()).unwrap();
+    Reflect::set(&dated, &"seq".into(), &6.into()).unwrap();
+    let bytes = Uint8Array::from(&[4u8, 2][..]);
+    Reflect::set(&dated, &"input".into(), &bytes).unwrap();
+    Reflect::set(&dated, &"output".into(), &JsValue::UNDEFINED).unwrap();
+    raw_put(&db, "jobs", &dated).await;
     let meta = js_sys::JSON::parse(
         r#"{"queue":"q","nextSeq":8,"paused":false,"holdUntil":null,"starts":[]}"#,
     )
@@ -360,9 +368,13 @@ async fn records_stored_whole_by_schema_1_builds_are_still_read() {
         .await
         .unwrap();
     assert!(new[0].record.seq > 7);
-    let claimed = s.claim(&req("A", 2, T), T).await.unwrap().jobs;
+    let claimed = s.claim(&req("A", 3, T), T).await.unwrap().jobs;
     let ids: Vec<&str> = claimed.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["old", "new"]);
+    assert_eq!(ids, ["dated", "old", "new"]);
+    let dated = &claimed[0];
+    let input = dated.input.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec);
+    assert_eq!(input, Some(vec![4, 2]));
+    assert!(dated.output.as_ref().is_some_and(JsValue::is_undefined));
 }
 
 #[wasm_bindgen_test]

@@ -161,22 +161,32 @@ pub fn record_to_js(rec: &JobRecord<JsValue>) -> Result<JsValue, QueueError> {
     Ok(obj)
 }
 
-fn take(obj: &JsValue, key: &str) -> Result<Option<JsValue>, QueueError> {
+/// The payload field `key` of a stored object: `None` when absent, `Some(undefined)` when
+/// present as `undefined` (asked with `in` only then).
+fn payload(obj: &JsValue, key: &str) -> Result<Option<JsValue>, QueueError> {
     let k = JsValue::from_str(key);
     let unreadable = || QueueError::Storage(format!("a stored job's {key:?} could not be read"));
-    if !Reflect::has(obj, &k).map_err(|_| unreadable())? {
-        return Ok(None);
-    }
     let v = Reflect::get(obj, &k).map_err(|_| unreadable())?;
-    set(obj, key, &JsValue::NULL)?;
-    Ok(Some(v))
+    if !v.is_undefined() || Reflect::has(obj, &k).map_err(|_| unreadable())? {
+        Ok(Some(v))
+    } else {
+        Ok(None)
+    }
 }
 
-/// The record stored as `obj` (which this consumes: its payload fields are moved out).
+/// The record stored as `obj` (a value IndexedDB just read: its payloads are used as they
+/// are, not copied).
 pub fn record_from_js(obj: JsValue) -> Result<JobRecord<JsValue>, QueueError> {
-    let input = take(&obj, "input")?.unwrap_or(JsValue::UNDEFINED);
-    let output = take(&obj, "output")?;
-    let details = take(&obj, "progressDetails")?;
+    let input = payload(&obj, "input")?.unwrap_or(JsValue::UNDEFINED);
+    let output = payload(&obj, "output")?;
+    let details = payload(&obj, "progressDetails")?;
+    if !Reflect::get(&obj, &JsValue::from_str(BODY)).is_ok_and(|b| b.is_string()) {
+        // Stored whole by a schema-1 build: the body is the object itself, payloads aside
+        // (they need not be JSON).
+        for key in ["input", "output", "progressDetails"] {
+            set(&obj, key, &JsValue::NULL)?;
+        }
+    }
     let what = "job record";
     let bare = read_record(&read_body(&obj, what)?).map_err(|e| unreadable(what, &e.message()))?;
     Ok(with_payload(bare, input, output, details))
