@@ -741,3 +741,36 @@ fn a_synchronous_executor_runs_inline_once_per_job_with_its_events_and_stats() {
         .unwrap();
     assert_eq!(completed, 300);
 }
+
+/// A job submitted here and run by another context whose events never reach this one (no
+/// shared bus, no broadcast): a wait that skipped its first read still ends, by re-reading
+/// storage, and a wait begun after the job ended reads it at once.
+#[test]
+fn a_wait_on_a_job_run_elsewhere_without_any_hint_still_ends() {
+    let q = queue(echo(), ServerConfig::default());
+    let elsewhere = Server::new(
+        q.storage.clone(),
+        Rc::new(EventBus::new()),
+        q.platform.clone(),
+        echo(),
+        ServerConfig::default(),
+    );
+    let client = q.client.clone();
+    let platform = q.platform.clone();
+    let (out, started, ended, again) = q
+        .platform
+        .block_on(async move {
+            elsewhere.start().await.unwrap();
+            let id = submit(&client, json!(5), json!({})).await;
+            let started = platform.now();
+            let out = client.wait_for(&id, None).await;
+            let ended = platform.now();
+            let again = client.wait_for(&id, Some(0)).await;
+            (out, started, ended, again)
+        })
+        .unwrap();
+    assert_eq!(out.unwrap(), json!({ "echo": 5 }));
+    // Found by the fallback re-read (the first comes 100 ms in), not by an event.
+    assert!(ended.0 - started.0 >= 100, "{started:?} .. {ended:?}");
+    assert_eq!(again.unwrap(), json!({ "echo": 5 }));
+}

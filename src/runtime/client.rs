@@ -6,6 +6,7 @@ use std::rc::Rc;
 use futures::future::select;
 
 use super::bus::EventBus;
+use super::fresh::FreshJobs;
 use super::notify::Notify;
 use super::platform::{Platform, PlatformExt};
 use crate::core::{
@@ -36,17 +37,30 @@ impl<P> Subscription<P> {
 /// A queue client over `storage`.
 pub struct Client<S: Storage, X> {
     storage: Rc<S>,
-    buses: RefCell<Vec<SharedBus<S::Payload>>>,
+    /// The buses listened to, each with the registration of the [`FreshJobs`] observer.
+    buses: RefCell<Vec<(SharedBus<S::Payload>, u64)>>,
     platform: X,
+    fresh: Rc<RefCell<FreshJobs>>,
+}
+
+impl<S: Storage, X> Drop for Client<S, X> {
+    fn drop(&mut self) {
+        for (bus, reg) in self.buses.borrow().iter() {
+            bus.unsubscribe(*reg);
+        }
+    }
 }
 
 impl<S: Storage, X: Platform> Client<S, X> {
     /// A client publishing on, and listening to, `bus`.
     pub fn new(storage: Rc<S>, bus: Rc<EventBus<JobEvent<S::Payload>>>, platform: X) -> Self {
+        let fresh = Rc::new(RefCell::new(FreshJobs::default()));
+        let reg = observe(&bus, &fresh);
         Client {
             storage,
-            buses: RefCell::new(vec![bus]),
+            buses: RefCell::new(vec![(bus, reg)]),
             platform,
+            fresh,
         }
     }
 
@@ -58,14 +72,17 @@ impl<S: Storage, X: Platform> Client<S, X> {
     /// Also listens to (and wakes) a server's bus, when it differs from the client's.
     pub fn attach_bus(&self, bus: Rc<EventBus<JobEvent<S::Payload>>>) {
         let mut buses = self.buses.borrow_mut();
-        if !buses.iter().any(|b| Rc::ptr_eq(b, &bus)) {
-            buses.push(bus);
+        if !buses.iter().any(|(b, _)| Rc::ptr_eq(b, &bus)) {
+            let reg = observe(&bus, &self.fresh);
+            buses.push((bus, reg));
         }
     }
 
     /// Stops listening to every bus but the client's own.
     pub fn detach_buses(&self) {
-        self.buses.borrow_mut().truncate(1);
+        for (bus, reg) in self.buses.borrow_mut().drain(1..) {
+            bus.unsubscribe(reg);
+        }
     }
 
     /// Calls `f` with every job event from the client's buses.
@@ -78,7 +95,7 @@ impl<S: Storage, X: Platform> Client<S, X> {
             .buses
             .borrow()
             .iter()
-            .map(|b| {
+            .map(|(b, _)| {
                 let f = f.clone();
                 (b.clone(), b.subscribe(move |e| f(e)))
             })
@@ -87,7 +104,8 @@ impl<S: Storage, X: Platform> Client<S, X> {
     }
 
     fn emit(&self, events: &[JobEvent<S::Payload>]) {
-        let buses = self.buses.borrow().clone();
+        let buses: Vec<SharedBus<S::Payload>> =
+            self.buses.borrow().iter().map(|(b, _)| b.clone()).collect();
         for e in events {
             for b in &buses {
                 b.emit(e);
@@ -140,6 +158,12 @@ impl<S: Storage, X: Platform> Client<S, X> {
             })
             .collect::<Result<_, QueueError>>()?;
         let out = self.storage.enqueue(specs, now).await?;
+        {
+            let mut fresh = self.fresh.borrow_mut();
+            for e in out.iter().filter(|e| !e.duplicate) {
+                fresh.insert(&e.record.id);
+            }
+        }
         let events: Vec<JobEvent<S::Payload>> = out
             .iter()
             .filter(|e| !e.duplicate)
@@ -187,7 +211,9 @@ impl<S: Storage, X: Platform> Client<S, X> {
 
     /// Waits until job `id` ends: its output, or `JobFailedError` / `JobCancelledError` /
     /// `JobNotFoundError` / `TimeoutError` (after `timeout_ms`). Subscribes before reading, so
-    /// no event is lost; re-reads storage on events and, as a fallback, with backoff.
+    /// no event is lost; re-reads storage on events and, as a fallback, with backoff. The
+    /// first wait on a job this client just submitted, untouched since ([`FreshJobs`]), does
+    /// not read first.
     pub async fn wait_for(
         &self,
         id: &str,
@@ -212,7 +238,8 @@ impl<S: Storage, X: Platform> Client<S, X> {
                 }
             })
         };
-        let result = self.wait_loop(id, timeout_ms, &last, &notify).await;
+        let fresh = self.fresh.borrow_mut().take(id);
+        let result = self.wait_loop(id, timeout_ms, &last, &notify, fresh).await;
         sub.cancel();
         result
     }
@@ -223,23 +250,28 @@ impl<S: Storage, X: Platform> Client<S, X> {
         timeout_ms: Option<u64>,
         last: &RefCell<Option<JobEvent<S::Payload>>>,
         notify: &Notify,
+        fresh: bool,
     ) -> Result<S::Payload, QueueError> {
         let deadline = timeout_ms.map(|ms| self.platform.now().plus_ms(ms));
         let mut poll_ms = 100u64;
+        let mut read = !fresh;
         loop {
             let notified = notify.notified();
             let event = last.borrow_mut().take();
             if let Some(done) = event.and_then(|e| result_from_event(id, e)) {
                 return done;
             }
-            match self.storage.get(id).await? {
-                None => return Err(QueueError::JobNotFound(id.to_string())),
-                Some(rec) => {
-                    if let Some(done) = result_from_record(rec) {
-                        return done;
+            if read {
+                match self.storage.get(id).await? {
+                    None => return Err(QueueError::JobNotFound(id.to_string())),
+                    Some(rec) => {
+                        if let Some(done) = result_from_record(rec) {
+                            return done;
+                        }
                     }
                 }
             }
+            read = true;
             let now = self.platform.now();
             let mut ms = poll_ms;
             if let Some(d) = deadline {
@@ -322,6 +354,16 @@ impl<P: Clone> ProgressWatch<P> {
         }
         self.deliver(rec.progress, rec.progress_message, rec.progress_details);
     }
+}
+
+/// Registers `fresh` as an observer of `bus`.
+fn observe<P: 'static>(bus: &SharedBus<P>, fresh: &Rc<RefCell<FreshJobs>>) -> u64 {
+    let fresh = Rc::downgrade(fresh);
+    bus.subscribe(move |e: &JobEvent<P>| {
+        if let Some(f) = fresh.upgrade() {
+            f.borrow_mut().observe(e);
+        }
+    })
 }
 
 fn result_from_event<P>(id: &str, e: JobEvent<P>) -> Option<Result<P, QueueError>> {

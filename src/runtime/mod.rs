@@ -8,6 +8,7 @@ mod client;
 mod config;
 mod dispatch;
 mod executor;
+mod fresh;
 mod notify;
 mod platform;
 mod server;

@@ -562,3 +562,48 @@ test('a synchronous executor: ctx, retries on a throw, unstorable output, timeou
   assert.ok(r.interleaved >= 3, `promise callbacks ran ${r.interleaved} times during the drain`);
   assert.deepEqual(r.stats, { total: 506, completed: 503, retried: 1, failed: 2 });
 });
+
+test('waitFor right after submit reads nothing first; a later waitFor reads the finished job', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, IndexedDbQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    // Every transaction the page opens, by mode, while `counting`.
+    const opened = { readonly: 0, readwrite: 0 };
+    let counting = false;
+    const open = IDBDatabase.prototype.transaction;
+    IDBDatabase.prototype.transaction = function (...args) {
+      if (counting) opened[args[1] === 'readwrite' ? 'readwrite' : 'readonly']++;
+      return open.apply(this, args);
+    };
+    const storage = new IndexedDbQueueStorage(queueName, { dbName: `${queueName}-db` });
+    await storage.setupDatabase();
+    const server = new JobQueueServer({ storage, queueName, executor: (input) => ({ twice: input.n * 2 }), workerCount: 1 });
+    const client = new JobQueueClient({ storage, queueName });
+    client.attach(server);
+    await server.start();
+    await (await client.submit({ n: 0 })).waitFor({ timeoutMs: 10_000 }); // warm-up
+
+    counting = true;
+    const outputs = [];
+    for (let n = 1; n <= 3; n++) {
+      const handle = await client.submit({ n });
+      outputs.push(await handle.waitFor({ timeoutMs: 10_000 }));
+    }
+    counting = false;
+    const fresh = { ...opened };
+
+    const handle = await client.submit({ n: 4 });
+    const first = await handle.waitFor({ timeoutMs: 10_000 });
+    opened.readonly = 0;
+    counting = true;
+    const again = await handle.waitFor({ timeoutMs: 10_000 });
+    counting = false;
+    await server.stop();
+    return { outputs, fresh, first, again, laterReads: opened.readonly };
+  }, `fresh-wait-${Date.now()}`);
+  assert.deepEqual(r.outputs, [{ twice: 2 }, { twice: 4 }, { twice: 6 }]);
+  assert.equal(r.fresh.readonly, 0, 'no read-only transaction for a fresh job');
+  assert.ok(r.fresh.readwrite >= 9, `submit, claim and settle for each job (${r.fresh.readwrite})`);
+  assert.deepEqual([r.first, r.again], [{ twice: 8 }, { twice: 8 }]);
+  assert.equal(r.laterReads, 1, 'a wait on a finished job reads it');
+});
