@@ -40,7 +40,11 @@ export function wjqArgs3(queue, idPtr, idLen, value) {
   return [queue, str(idPtr, idLen), value];
 }
 
-/** How the last `wjqCall` ended: 0 returned a value, 1 threw, 2 returned a thenable. */
+/**
+ * How the last `wjqCall` or `wjqStorable` ended: 0 a value (for `wjqCall`, already made
+ * storable), 1 threw, 2 returned a thenable; 3, 4, 5: the value cannot be stored (a function,
+ * a symbol, refused by `structuredClone`) and the error is returned.
+ */
 let lastState = 0;
 /** With state 2: aborts the run's signal with a reason (idempotent). */
 let lastAbort = null;
@@ -50,7 +54,8 @@ let lastAbort = null;
  * updateProgress }` as own enumerable properties; the `AbortController` behind `signal` is
  * made when `signal` is first read (already aborted if the run was aborted by then).
  * The job id is the string at `idPtr..idPtr+idLen` in wasm memory. `abortedReason` is the reason if the run is aborted before the call, else undefined.
- * Returns the value, the thrown value, or the thenable; `wjqState()` tells which.
+ * Returns the storable copy of the value (see `wjqStorable`), the thrown value, or the
+ * thenable; `wjqState()` tells which.
  */
 export function wjqCall(func, input, idPtr, idLen, attempt, key, update, abortedReason) {
   const jobId = str(idPtr, idLen);
@@ -97,9 +102,9 @@ export function wjqCall(func, input, idPtr, idLen, attempt, key, update, aborted
       return out;
     }
   }
-  lastState = 0;
   lastAbort = null;
-  return out;
+  // Checked here, at once: one call from wasm for a synchronous executor.
+  return wjqStorable(out);
 }
 
 /** How the last `wjqCall` ended (see `lastState`). */
@@ -119,8 +124,8 @@ const clone = typeof globalThis.structuredClone === 'function' ? globalThis.stru
 /**
  * A structured clone of `value` (what IndexedDB would store): primitives as they are, others
  * through `structuredClone` (returned as they are where it is missing). For a function, a
- * symbol, or whatever `structuredClone` refuses, returns the error and `wjqState()` is 1
- * (else 0).
+ * symbol, or whatever `structuredClone` refuses, returns the error and `wjqState()` is 3, 4
+ * or 5 (else 0).
  */
 export function wjqStorable(value) {
   const t = typeof value;
@@ -129,7 +134,7 @@ export function wjqStorable(value) {
     return value;
   }
   if (t === 'function' || t === 'symbol') {
-    lastState = 1;
+    lastState = t === 'function' ? 3 : 4;
     return new TypeError(`a ${t} cannot be stored`);
   }
   if (clone === null) return value;
@@ -139,7 +144,7 @@ export function wjqStorable(value) {
     lastState = 0;
     return copy;
   } catch (e) {
-    lastState = 1;
+    lastState = 5;
     return e;
   }
 }
