@@ -103,8 +103,38 @@ export function wjqCall(func, input, idPtr, idLen, attempt, key, update, aborted
     }
   }
   lastAbort = null;
+  if (out === input && flatRecord(out)) {
+    // The run's own input, still a flat record: its spread is its structured clone.
+    lastState = 0;
+    return { ...out };
+  }
   // Checked here, at once: one call from wasm for a synchronous executor.
   return wjqStorable(out);
+}
+
+const { getPrototypeOf, getOwnPropertySymbols, keys, getOwnPropertyDescriptor, hasOwn } = Object;
+const objectPrototype = Object.prototype;
+
+/**
+ * Whether `{ ...value }` is exactly `structuredClone(value)`, for `value` a job's input as
+ * the executor got it: a structured clone itself (or `undefined` / a primitive), so never a
+ * Proxy or a host object, whatever the executor changed on it since. True for an object of
+ * `Object.prototype` whose own enumerable properties are all data properties holding
+ * primitives, none keyed by a symbol (clone and spread then copy the same keys, in the same
+ * order, to own data properties). Runs no code of the value (no getter is read).
+ */
+function flatRecord(value) {
+  if (typeof value !== 'object' || value === null || getPrototypeOf(value) !== objectPrototype) return false;
+  if (getOwnPropertySymbols(value).length !== 0) return false;
+  const names = keys(value);
+  for (let i = 0; i < names.length; i++) {
+    const d = getOwnPropertyDescriptor(value, names[i]);
+    if (d === undefined || !hasOwn(d, 'value')) return false;
+    const v = d.value;
+    const t = typeof v;
+    if (t === 'object' ? v !== null : t === 'function' || t === 'symbol') return false;
+  }
+  return true;
 }
 
 /** How the last `wjqCall` ended (see `lastState`). */
