@@ -359,7 +359,7 @@ fn a_job_of_a_vanished_worker_is_recovered_after_its_lease_without_using_an_atte
     let attempts = Rc::new(RefCell::new(Vec::new()));
     let log = attempts.clone();
     let exec = FnExecutor(move |_input: Value, ctx: RunContext<Value>| {
-        log.borrow_mut().push(ctx.idempotency_key.clone());
+        log.borrow_mut().push(ctx.idempotency_key());
         std::future::ready(Ok(Value::Null))
     });
     let q = queue(exec, ServerConfig::default());

@@ -22,11 +22,13 @@ where
     X: Platform,
     E: Executor<S::Payload>,
 {
-    let Some(token) = job.token().map(str::to_string) else {
+    let Some(lease) = job.lease else {
         return;
     };
+    let token = lease.token;
+    let id = job.id;
     let now = inner.platform.now();
-    let abort = super::dispatch::register(inner, &job.id, token.clone(), now);
+    let abort = super::dispatch::register(inner, &id, token.clone(), now);
     {
         let mut stats = inner.stats.borrow_mut();
         stats.total_jobs += 1;
@@ -35,13 +37,11 @@ where
     let default_timeout = inner.config.borrow().default_timeout_ms;
     let limit = limit(job.timeout_ms.or(default_timeout), job.deadline_at, now);
     let ctx = RunContext {
-        job_id: job.id.clone(),
+        job_id: id.clone(),
         attempt: job.attempt,
-        idempotency_key: format!("{}:{}", job.id, job.attempt),
+        progress: progress_fn(inner, &id, token, abort.clone()),
         abort: abort.clone(),
-        progress: progress_fn(inner, &job.id, &token, abort.clone()),
     };
-    let id = job.id;
     let mut exec: LocalFuture<Result<S::Payload, RunError>> =
         Box::pin(inner.executor.execute(job.input, ctx));
     // The spawned task polls it again with its own waker, so a pending first poll loses no
@@ -76,7 +76,7 @@ fn limit(
 fn progress_fn<S, X, E>(
     inner: &Rc<Inner<S, X, E>>,
     id: &str,
-    token: &str,
+    token: String,
     abort: super::abort::AbortFlag,
 ) -> ProgressFn<S::Payload>
 where
@@ -86,7 +86,6 @@ where
 {
     let weak = Rc::downgrade(inner);
     let id = id.to_string();
-    let token = token.to_string();
     Rc::new(
         move |p, message, details| -> LocalFuture<Result<(), QueueError>> {
             let weak = weak.clone();
