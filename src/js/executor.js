@@ -40,6 +40,11 @@ export function wjqArgs3(queue, idPtr, idLen, value) {
   return [queue, str(idPtr, idLen), value];
 }
 
+/** Calls listener `f(queue, jobId, value)` (a job_complete listener), the id read as in `wjqArgs3`. */
+export function wjqCall3(f, queue, idPtr, idLen, value) {
+  f(queue, str(idPtr, idLen), value);
+}
+
 /**
  * How the last `wjqCall` or `wjqStorable` ended: 0 a value (for `wjqCall`, already made
  * storable), 1 threw, 2 returned a thenable; 3, 4, 5: the value cannot be stored (a function,

@@ -162,6 +162,14 @@ extern "C" {
     fn share_memory(memory: &JsValue);
     #[wasm_bindgen(js_name = wjqArgs3)]
     fn args3(queue: &JsValue, id_ptr: u32, id_len: u32, value: &JsValue) -> js_sys::Array;
+    #[wasm_bindgen(catch, js_name = wjqCall3)]
+    fn call3(
+        f: &Function,
+        queue: &JsValue,
+        id_ptr: u32,
+        id_len: u32,
+        value: &JsValue,
+    ) -> Result<JsValue, JsValue>;
 }
 
 thread_local! {
@@ -189,6 +197,18 @@ fn refused_output(code: u32, error: &JsValue) -> RunError {
         "DataCloneError",
         refusal(code, error, "the executor's output"),
     )
+}
+
+/// Calls listener `f(queue, id, value)`, with the id passed without a `TextDecoder` call;
+/// `Err` with what it threw.
+pub fn call_listener3(
+    f: &Function,
+    queue: &JsValue,
+    id: &str,
+    value: &JsValue,
+) -> Result<JsValue, JsValue> {
+    let (ptr, len) = str_ref(id);
+    call3(f, queue, ptr, len, value)
 }
 
 /// The executor's output as it will be stored, or the retryable `DataCloneError` a value

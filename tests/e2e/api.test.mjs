@@ -550,6 +550,55 @@ test('an output is stored as its structured clone at return, also when the execu
   assert.deepEqual(r.protoSetter, { status: 'completed', own: 5, setterCalls: 0 });
 });
 
+test('job_complete listeners: a throwing one is reported and the others still run; once and off', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, InMemoryQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const storage = new InMemoryQueueStorage(queueName);
+    await storage.setupDatabase();
+    const logged = [];
+    const consoleError = console.error;
+    console.error = (...args) => logged.push(String(args[0]));
+    const server = new JobQueueServer({ storage, queueName, workerCount: 2, executor: (input) => input });
+    const client = new JobQueueClient({ storage, queueName });
+    client.attach(server);
+    const calls = { thrower: 0, after: 0, once: 0, server: 0, removed: 0 };
+    const args = [];
+    client.on('job_complete', () => {
+      calls.thrower++;
+      throw new Error('listener failure');
+    });
+    client.on('job_complete', (q, id, output) => {
+      calls.after++;
+      args.push([q, id, output]);
+    });
+    client.once('job_complete', () => calls.once++);
+    const removed = () => calls.removed++;
+    client.on('job_complete', removed);
+    // Removed by a listener called before it: still called for that event, not after.
+    client.on('job_complete', () => client.off('job_complete', removed));
+    server.on('job_complete', () => {
+      calls.server++;
+      throw 'not an Error';
+    });
+    await server.start();
+    const handles = await client.submitBatch([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    const outputs = await Promise.all(handles.map((h) => h.waitFor({ timeoutMs: 10_000 })));
+    await window.until(() => calls.after === 3, 5_000, 'three job_complete events');
+    await server.stop();
+    console.error = consoleError;
+    return { calls, outputs, args, ids: handles.map((h) => h.id), logged };
+  }, 'api-listeners');
+
+  assert.deepEqual(r.outputs, [{ n: 1 }, { n: 2 }, { n: 3 }]);
+  assert.deepEqual(r.calls, { thrower: 3, after: 3, once: 1, server: 3, removed: 1 });
+  assert.deepEqual(
+    r.args.map(([q, id, output]) => [q, r.ids.indexOf(id), output.n]).sort((a, b) => a[1] - b[1]),
+    [['api-listeners', 0, 1], ['api-listeners', 1, 2], ['api-listeners', 2, 3]],
+  );
+  assert.equal(r.logged.filter((m) => m === "wasm-job-queue: a 'job_complete' listener threw").length, 6);
+});
+
 test('a synchronous executor: ctx, retries on a throw, unstorable output, timeouts and one event per job', { timeout: TEST_TIMEOUT_MS }, async () => {
   const r = await inPage(async (queueName) => {
     const { default: init, InMemoryQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
