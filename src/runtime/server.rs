@@ -148,8 +148,19 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
             Some(r) => (r.token.clone(), r.started),
             None => return,
         };
+        self.push_settlement(id.to_string(), token, started, outcome);
+    }
+
+    /// Hands the outcome of run `(id, token)` started at `started` to the group committer.
+    pub fn push_settlement(
+        &self,
+        id: String,
+        token: String,
+        started: Timestamp,
+        outcome: RunOutcome<S::Payload>,
+    ) {
         let settlement = Settlement {
-            id: id.to_string(),
+            id,
             token,
             outcome,
             jitter_sample: super::platform::PlatformExt::random_unit(&self.platform),

@@ -48,8 +48,16 @@ where
     // wake-up.
     let mut cx = Context::from_waker(futures::task::noop_waker_ref());
     if let Poll::Ready(result) = exec.as_mut().poll(&mut cx) {
-        settle_returned(inner, &id, result, &abort);
-        finish(inner, &id);
+        let reason = abort.reason();
+        let outcome = outcome_of(result, &reason);
+        count_cancelled(inner, &reason);
+        // The run is over: its entry, taken out, gives the settlement its id and token.
+        let entry = inner.running.borrow_mut().remove_entry(&id);
+        if let (Some((id, run)), Some(outcome)) = (entry, outcome) {
+            inner.push_settlement(id, run.token, run.started, outcome);
+        }
+        inner.idle.notify();
+        inner.wake.notify();
         inner.inline_runs.set(inner.inline_runs.get() + 1);
         return;
     }
@@ -128,14 +136,29 @@ fn settle_returned<S, X, E>(
     E: Executor<S::Payload>,
 {
     let reason = abort.reason();
-    let outcome = match &reason {
+    let outcome = outcome_of(result, &reason);
+    report(inner, id, outcome, reason);
+}
+
+/// The outcome of a run whose executor returned `result`: an abort meanwhile wins.
+fn outcome_of<P>(
+    result: Result<P, RunError>,
+    reason: &Option<AbortReason>,
+) -> Option<RunOutcome<P>> {
+    match reason {
         Some(reason) => outcome_for_abort(reason),
         None => Some(match result {
             Ok(output) => RunOutcome::Completed(output),
             Err(err) => RunOutcome::Failed(err),
         }),
-    };
-    report(inner, id, outcome, reason);
+    }
+}
+
+/// Counts a run that ended because its job was cancelled.
+fn count_cancelled<S: Storage, X, E>(inner: &Inner<S, X, E>, reason: &Option<AbortReason>) {
+    if *reason == Some(AbortReason::Cancelled) {
+        inner.stats.borrow_mut().cancelled_jobs += 1;
+    }
 }
 
 /// Frees the run's worker slot.
@@ -213,9 +236,7 @@ fn report<S, X, E>(
     X: Platform,
     E: Executor<S::Payload>,
 {
-    if reason == Some(AbortReason::Cancelled) {
-        inner.stats.borrow_mut().cancelled_jobs += 1;
-    }
+    count_cancelled(inner, &reason);
     if let Some(outcome) = outcome {
         inner.queue_settlement(id, outcome);
     }
