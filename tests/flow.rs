@@ -741,3 +741,41 @@ fn a_synchronous_executor_runs_inline_once_per_job_with_its_events_and_stats() {
         .unwrap();
     assert_eq!(completed, 300);
 }
+
+#[test]
+fn progress_is_recorded_during_the_run_and_refused_after_it() {
+    let kept: Rc<RefCell<Option<wasm_job_queue::runtime::ProgressFn<Value>>>> =
+        Rc::new(RefCell::new(None));
+    let keep = kept.clone();
+    let exec = FnExecutor(move |input: Value, ctx: RunContext<Value>| {
+        let keep = keep.clone();
+        async move {
+            let progress = ctx.progress();
+            progress(40.0, Some("almost half".into()), Some(json!({ "step": 2 })))
+                .await
+                .unwrap();
+            *keep.borrow_mut() = Some(progress);
+            Ok(input)
+        }
+    });
+    let q = queue(exec, ServerConfig::default());
+    let (client, server) = (q.client.clone(), q.server.clone());
+    let (rec, late) = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let id = submit(&client, json!(1), json!({})).await;
+            client.wait_for(&id, None).await.unwrap();
+            let progress = kept.borrow().clone().unwrap();
+            let late = progress(90.0, None, None).await;
+            server.stop(StopOptions::default()).await.unwrap();
+            (client.get(&id).await.unwrap().unwrap(), late)
+        })
+        .unwrap();
+    assert_eq!(rec.status, JobStatus::Completed);
+    assert_eq!(rec.progress_message.as_deref(), Some("almost half"));
+    assert_eq!(rec.progress_details, Some(json!({ "step": 2 })));
+    assert_eq!(late.unwrap_err().name(), "LeaseLostError");
+    let names: Vec<String> = q.events.borrow().iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names, vec!["job_start", "job_progress", "job_complete"]);
+}

@@ -270,7 +270,7 @@ impl Executor<JsValue> for JsExecutor {
             0 => Either::Left(ready(Ok(returned))),
             1 => Either::Left(ready(Err(classify(&returned)))),
             2 => {
-                self.runs.borrow_mut().insert(key, ctx.progress);
+                self.runs.borrow_mut().insert(key, ctx.progress());
                 Either::Right(run_async(returned, ctx.abort, self.runs.clone(), key))
             }
             code => Either::Left(ready(Err(refused_output(code, &returned)))),

@@ -23,11 +23,20 @@ pub struct RunContext<P> {
     pub attempt: u32,
     /// Set when the run must stop (abort, timeout, deadline, shutdown, lease lost).
     pub abort: AbortFlag,
-    /// Records progress (refused with `LeaseLostError` once the run no longer owns the job).
-    pub progress: ProgressFn<P>,
+    /// Makes the progress reporter of run `(job_id, abort)`: shared by the server's runs.
+    pub(super) reporter: ProgressFactory<P>,
 }
 
+/// Makes the progress reporter of the run of a job id with that abort flag.
+pub(super) type ProgressFactory<P> = Rc<dyn Fn(&str, &AbortFlag) -> ProgressFn<P>>;
+
 impl<P> RunContext<P> {
+    /// Records progress (refused with `LeaseLostError` once the run no longer owns the job).
+    /// Made on demand: an executor that reports no progress costs nothing for it.
+    pub fn progress(&self) -> ProgressFn<P> {
+        (self.reporter)(&self.job_id, &self.abort)
+    }
+
     /// `jobId:attempt`: the same for a re-delivered run (at-least-once delivery). Made on
     /// demand: most executors never ask.
     pub fn idempotency_key(&self) -> String {

@@ -1,12 +1,12 @@
 //! One run of one job: call the executor, race it against its time limit and abort flag, and
 //! hand the outcome to the group committer. The worker slot is free when the executor settles.
 
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
 use futures::future::{Either, select};
 
-use super::abort::AbortReason;
+use super::abort::{AbortFlag, AbortReason};
 use super::executor::{Executor, LocalFuture, ProgressFn, RunContext};
 use super::platform::Platform;
 use super::server::{Inner, outcome_for_abort};
@@ -28,7 +28,7 @@ where
     let token = lease.token;
     let id = job.id;
     let now = inner.platform.now();
-    let abort = super::dispatch::register(inner, &id, token.clone(), now);
+    let abort = super::dispatch::register(inner, &id, token, now);
     {
         let mut stats = inner.stats.borrow_mut();
         stats.total_jobs += 1;
@@ -39,8 +39,8 @@ where
     let ctx = RunContext {
         job_id: id.clone(),
         attempt: job.attempt,
-        progress: progress_fn(inner, &id, token, abort.clone()),
         abort: abort.clone(),
+        reporter: inner.reporter.clone(),
     };
     let mut exec: LocalFuture<Result<S::Payload, RunError>> =
         Box::pin(inner.executor.execute(job.input, ctx));
@@ -81,28 +81,46 @@ fn limit(
     }
 }
 
+/// The server's progress reporter factory: the reporter of the run of job `id` with flag
+/// `abort` writes with that run's lease token (none once the run is over: refused).
+pub(super) fn progress_factory<S, X, E>(
+    weak: Weak<Inner<S, X, E>>,
+) -> super::executor::ProgressFactory<S::Payload>
+where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
+    Rc::new(move |id: &str, abort: &AbortFlag| {
+        let token = weak.upgrade().and_then(|inner| {
+            let running = inner.running.borrow();
+            let run = running.get(id).filter(|r| r.abort.same(abort))?;
+            Some(run.token.clone())
+        });
+        progress_fn(weak.clone(), id.to_string(), token, abort.clone())
+    })
+}
+
 fn progress_fn<S, X, E>(
-    inner: &Rc<Inner<S, X, E>>,
-    id: &str,
-    token: String,
-    abort: super::abort::AbortFlag,
+    weak: Weak<Inner<S, X, E>>,
+    id: String,
+    token: Option<String>,
+    abort: AbortFlag,
 ) -> ProgressFn<S::Payload>
 where
     S: Storage,
     X: Platform,
     E: Executor<S::Payload>,
 {
-    let weak = Rc::downgrade(inner);
-    let id = id.to_string();
     Rc::new(
         move |p, message, details| -> LocalFuture<Result<(), QueueError>> {
             let weak = weak.clone();
             let (id, token, abort) = (id.clone(), token.clone(), abort.clone());
             Box::pin(async move {
                 let inner = weak.upgrade().ok_or_else(|| QueueError::lease_lost(&id))?;
-                if abort.reason().is_some() {
+                let Some(token) = token.filter(|_| abort.reason().is_none()) else {
                     return Err(QueueError::lease_lost(&id));
-                }
+                };
                 match inner
                     .storage
                     .progress(&id, &token, p, message, details)
