@@ -63,23 +63,7 @@ let lastAbort = null;
  * thenable; `wjqState()` tells which.
  */
 export function wjqCall(func, input, idPtr, idLen, attempt, key, update, abortedReason) {
-  const jobId = str(idPtr, idLen);
-  let controller;
-  let reason = abortedReason;
-  const ctx = {
-    jobId,
-    attempt,
-    // `jobId:attempt`, as documented (the same for a re-delivered run).
-    idempotencyKey: jobId + ':' + attempt,
-    get signal() {
-      if (controller === undefined) {
-        controller = new AbortController();
-        if (reason !== undefined) controller.abort(reason);
-      }
-      return controller.signal;
-    },
-    updateProgress: (progress, message, details) => update(key, progress, message, details),
-  };
+  const ctx = Reflect.construct(RunContext, [str(idPtr, idLen), attempt, key, update, abortedReason], PlainObject);
   let out;
   try {
     out = func(input, ctx);
@@ -99,11 +83,7 @@ export function wjqCall(func, input, idPtr, idLen, attempt, key, update, aborted
     }
     if (typeof then === 'function') {
       lastState = 2;
-      lastAbort = (r) => {
-        if (reason !== undefined) return;
-        reason = r;
-        if (controller !== undefined) controller.abort(r);
-      };
+      lastAbort = (r) => RunContext.abort(ctx, r);
       return out;
     }
   }
@@ -140,6 +120,57 @@ function flatRecord(value) {
     if (t === 'object' ? v !== null : t === 'function' || t === 'symbol') return false;
   }
   return true;
+}
+
+/** A constructor whose instances are plain objects (`Object.prototype`), for `Reflect.construct`. */
+function PlainObject() {}
+PlainObject.prototype = Object.prototype;
+
+/** The shared `signal` accessor of every `ctx` (see `RunContext`). */
+let signalAccessor;
+
+/**
+ * A run's `ctx`, made with `Reflect.construct(RunContext, args, PlainObject)`: a plain
+ * object with own enumerable `jobId`, `attempt`, `idempotencyKey`, `signal` (an accessor)
+ * and `updateProgress`; the run's abort state is in private fields. One accessor shared by
+ * all runs keeps the objects' shape shared: a getter made per object is much slower to make.
+ */
+class RunContext {
+  /** The `AbortController` behind `signal`, made when `signal` is first read. */
+  #controller;
+  /** Why the run was aborted, once it was. */
+  #reason;
+
+  constructor(jobId, attempt, key, update, abortedReason) {
+    this.jobId = jobId;
+    this.attempt = attempt;
+    // `jobId:attempt`, as documented (the same for a re-delivered run).
+    this.idempotencyKey = jobId + ':' + attempt;
+    Object.defineProperty(this, 'signal', signalAccessor);
+    this.updateProgress = (progress, message, details) => update(key, progress, message, details);
+    this.#reason = abortedReason;
+  }
+
+  /** Aborts the run of `ctx` with `reason` (idempotent). */
+  static abort(ctx, reason) {
+    if (ctx.#reason !== undefined) return;
+    ctx.#reason = reason;
+    if (ctx.#controller !== undefined) ctx.#controller.abort(reason);
+  }
+
+  static {
+    signalAccessor = {
+      get() {
+        if (this.#controller === undefined) {
+          this.#controller = new AbortController();
+          if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+        }
+        return this.#controller.signal;
+      },
+      enumerable: true,
+      configurable: true,
+    };
+  }
 }
 
 /** How the last `wjqCall` ended (see `lastState`). */

@@ -625,6 +625,7 @@ test('a synchronous executor: ctx, retries on a throw, unstorable output, timeou
               sameSignal: ctx.signal === ctx.signal,
               aborted: ctx.signal.aborted,
               progress: typeof ctx.updateProgress,
+              plain: Object.getPrototypeOf(ctx) === Object.prototype,
             };
             return { ok: true };
           case 'throw':
@@ -709,6 +710,7 @@ test('a synchronous executor: ctx, retries on a throw, unstorable output, timeou
     sameSignal: true,
     aborted: false,
     progress: 'function',
+    plain: true,
   });
   assert.equal(r.thrownOut, 'attempt 2');
   assert.deepEqual(r.thrownJob, { attempt: 2, runs: 2 });
