@@ -359,7 +359,7 @@ fn a_job_of_a_vanished_worker_is_recovered_after_its_lease_without_using_an_atte
     let attempts = Rc::new(RefCell::new(Vec::new()));
     let log = attempts.clone();
     let exec = FnExecutor(move |_input: Value, ctx: RunContext<Value>| {
-        log.borrow_mut().push(ctx.idempotency_key.clone());
+        log.borrow_mut().push(ctx.idempotency_key());
         std::future::ready(Ok(Value::Null))
     });
     let q = queue(exec, ServerConfig::default());
@@ -773,4 +773,42 @@ fn a_wait_on_a_job_run_elsewhere_without_any_hint_still_ends() {
     // Found by the fallback re-read (the first comes 100 ms in), not by an event.
     assert!(ended.0 - started.0 >= 100, "{started:?} .. {ended:?}");
     assert_eq!(again.unwrap(), json!({ "echo": 5 }));
+}
+
+#[test]
+fn progress_is_recorded_during_the_run_and_refused_after_it() {
+    let kept: Rc<RefCell<Option<wasm_job_queue::runtime::ProgressFn<Value>>>> =
+        Rc::new(RefCell::new(None));
+    let keep = kept.clone();
+    let exec = FnExecutor(move |input: Value, ctx: RunContext<Value>| {
+        let keep = keep.clone();
+        async move {
+            let progress = ctx.progress();
+            progress(40.0, Some("almost half".into()), Some(json!({ "step": 2 })))
+                .await
+                .unwrap();
+            *keep.borrow_mut() = Some(progress);
+            Ok(input)
+        }
+    });
+    let q = queue(exec, ServerConfig::default());
+    let (client, server) = (q.client.clone(), q.server.clone());
+    let (rec, late) = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let id = submit(&client, json!(1), json!({})).await;
+            client.wait_for(&id, None).await.unwrap();
+            let progress = kept.borrow().clone().unwrap();
+            let late = progress(90.0, None, None).await;
+            server.stop(StopOptions::default()).await.unwrap();
+            (client.get(&id).await.unwrap().unwrap(), late)
+        })
+        .unwrap();
+    assert_eq!(rec.status, JobStatus::Completed);
+    assert_eq!(rec.progress_message.as_deref(), Some("almost half"));
+    assert_eq!(rec.progress_details, Some(json!({ "step": 2 })));
+    assert_eq!(late.unwrap_err().name(), "LeaseLostError");
+    let names: Vec<String> = q.events.borrow().iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names, vec!["job_start", "job_progress", "job_complete"]);
 }

@@ -11,7 +11,7 @@ use super::convert::{
     count_arg, from_js, id_arg, options_object, status_arg, storable, wait_timeout,
 };
 use super::error::{get, invalid, to_js};
-use super::events::{JOB_EVENTS, Listeners, job_event_args};
+use super::events::{JOB_EVENTS, Listeners, emit_job_event};
 use super::handle::JobHandle;
 use super::options::submit_options;
 use super::platform::JsPlatform;
@@ -47,10 +47,8 @@ impl ClientShared {
                 if remote.connected.get() {
                     wasm_bindgen_futures::spawn_local(remote.clone().check(id.clone()));
                 }
-            } else if e.name().is_some_and(|n| listeners.has(n)) {
-                if let Some((name, args)) = job_event_args(&queue, e) {
-                    listeners.emit(name, &args);
-                }
+            } else {
+                emit_job_event(&listeners, &queue, e);
             }
         });
         *self.subscription.borrow_mut() = Some(sub);

@@ -13,7 +13,7 @@ extern "C" {
     /// A structured clone in one call, or the error (see executor.js).
     #[wasm_bindgen(js_name = wjqStorable)]
     fn storable_clone(value: &JsValue) -> JsValue;
-    /// 1 when the last `storable_clone` gave an error.
+    /// 0 when the last `storable_clone` gave a copy, else a refusal code (see [`refusal`]).
     #[wasm_bindgen(js_name = wjqState)]
     fn storable_state() -> u32;
 }
@@ -22,25 +22,25 @@ extern "C" {
 /// naming `what` when it cannot be stored (a function, a symbol, a DOM node...).
 pub fn storable(value: &JsValue, what: &str) -> Result<JsValue, JsValue> {
     let cloned = storable_clone(value);
-    if storable_state() == 0 {
-        return Ok(cloned);
+    match storable_state() {
+        0 => Ok(cloned),
+        code => Err(invalid(refusal(code, &cloned, what))),
     }
-    let e = cloned;
-    Err({
-        if value.is_function() || value.is_symbol() {
-            invalid(format!(
-                "{what} cannot be stored: it is a {}; use data that structured clone accepts (objects, arrays, strings, numbers, Dates, typed arrays, Blobs, Maps)",
-                if value.is_function() {
-                    "function"
-                } else {
-                    "symbol"
-                }
-            ))
-        } else {
-            let (name, message) = super::error::describe(&e);
-            invalid(format!("{what} cannot be stored ({name}: {message})"))
+}
+
+/// The message for `what` refused by executor.js with `code` (3 a function, 4 a symbol, else
+/// `structuredClone` threw `error`).
+pub fn refusal(code: u32, error: &JsValue, what: &str) -> String {
+    match code {
+        3 | 4 => format!(
+            "{what} cannot be stored: it is a {}; use data that structured clone accepts (objects, arrays, strings, numbers, Dates, typed arrays, Blobs, Maps)",
+            if code == 3 { "function" } else { "symbol" }
+        ),
+        _ => {
+            let (name, message) = super::error::describe(error);
+            format!("{what} cannot be stored ({name}: {message})")
         }
-    })
+    }
 }
 
 /// A JS `Date` for a timestamp.

@@ -41,6 +41,23 @@ fn queue_value(queue: &str) -> JsValue {
     })
 }
 
+/// Calls the listeners of job event `e` of queue `queue`, if it has any; builds their
+/// arguments only then.
+pub fn emit_job_event(listeners: &Listeners, queue: &str, e: &JobEvent<JsValue>) {
+    let Some(name) = e.name().filter(|n| listeners.has(n)) else {
+        return;
+    };
+    if let JobEvent::Complete { id, output } = e {
+        // The most frequent event: each listener called at once, without an arguments array.
+        let q = queue_value(queue);
+        listeners.each(name, |f| super::executor::call_listener3(f, &q, id, output));
+        return;
+    }
+    if let Some((name, args)) = job_event_args(queue, e) {
+        listeners.emit(name, &args);
+    }
+}
+
 /// The listener arguments of a job event, or `None` for internal events.
 pub fn job_event_args(queue: &str, e: &JobEvent<JsValue>) -> Option<(&'static str, Array)> {
     let name = e.name()?;
@@ -139,6 +156,13 @@ impl Listeners {
     /// Calls the listeners of `event` with `args`. A throwing listener is reported on the
     /// console and does not stop the others or the queue.
     pub fn emit(&self, event: &str, args: &Array) {
+        self.each(event, |f| f.apply(&JsValue::UNDEFINED, args));
+    }
+
+    /// Calls `call` with each listener of `event`, as they were when the event came (`once`
+    /// listeners removed first). An `Err` (the listener threw) is reported on the console and
+    /// does not stop the others or the queue.
+    pub fn each(&self, event: &str, call: impl Fn(&Function) -> Result<JsValue, JsValue>) {
         let Some(slot) = self.slot(event) else {
             return;
         };
@@ -150,7 +174,7 @@ impl Listeners {
             fs
         };
         for f in list {
-            if let Err(e) = f.apply(&JsValue::UNDEFINED, args) {
+            if let Err(e) = call(&f) {
                 web_sys::console::error_2(
                     &JsValue::from_str(&format!("wasm-job-queue: a '{event}' listener threw")),
                     &e,

@@ -40,7 +40,16 @@ export function wjqArgs3(queue, idPtr, idLen, value) {
   return [queue, str(idPtr, idLen), value];
 }
 
-/** How the last `wjqCall` ended: 0 returned a value, 1 threw, 2 returned a thenable. */
+/** Calls listener `f(queue, jobId, value)` (a job_complete listener), the id read as in `wjqArgs3`. */
+export function wjqCall3(f, queue, idPtr, idLen, value) {
+  f(queue, str(idPtr, idLen), value);
+}
+
+/**
+ * How the last `wjqCall` or `wjqStorable` ended: 0 a value (for `wjqCall`, already made
+ * storable), 1 threw, 2 returned a thenable; 3, 4, 5: the value cannot be stored (a function,
+ * a symbol, refused by `structuredClone`) and the error is returned.
+ */
 let lastState = 0;
 /** With state 2: aborts the run's signal with a reason (idempotent). */
 let lastAbort = null;
@@ -50,26 +59,11 @@ let lastAbort = null;
  * updateProgress }` as own enumerable properties; the `AbortController` behind `signal` is
  * made when `signal` is first read (already aborted if the run was aborted by then).
  * The job id is the string at `idPtr..idPtr+idLen` in wasm memory. `abortedReason` is the reason if the run is aborted before the call, else undefined.
- * Returns the value, the thrown value, or the thenable; `wjqState()` tells which.
+ * Returns the storable copy of the value (see `wjqStorable`), the thrown value, or the
+ * thenable; `wjqState()` tells which.
  */
 export function wjqCall(func, input, idPtr, idLen, attempt, key, update, abortedReason) {
-  const jobId = str(idPtr, idLen);
-  let controller;
-  let reason = abortedReason;
-  const ctx = {
-    jobId,
-    attempt,
-    // `jobId:attempt`, as documented (the same for a re-delivered run).
-    idempotencyKey: jobId + ':' + attempt,
-    get signal() {
-      if (controller === undefined) {
-        controller = new AbortController();
-        if (reason !== undefined) controller.abort(reason);
-      }
-      return controller.signal;
-    },
-    updateProgress: (progress, message, details) => update(key, progress, message, details),
-  };
+  const ctx = Reflect.construct(RunContext, [str(idPtr, idLen), attempt, key, update, abortedReason], PlainObject);
   let out;
   try {
     out = func(input, ctx);
@@ -89,17 +83,94 @@ export function wjqCall(func, input, idPtr, idLen, attempt, key, update, aborted
     }
     if (typeof then === 'function') {
       lastState = 2;
-      lastAbort = (r) => {
-        if (reason !== undefined) return;
-        reason = r;
-        if (controller !== undefined) controller.abort(r);
-      };
+      lastAbort = (r) => RunContext.abort(ctx, r);
       return out;
     }
   }
-  lastState = 0;
   lastAbort = null;
-  return out;
+  if (out === input && flatRecord(out)) {
+    // The run's own input, still a flat record: its spread is its structured clone.
+    lastState = 0;
+    return { ...out };
+  }
+  // Checked here, at once: one call from wasm for a synchronous executor.
+  return wjqStorable(out);
+}
+
+const { getPrototypeOf, getOwnPropertySymbols, keys, getOwnPropertyDescriptor, hasOwn } = Object;
+const objectPrototype = Object.prototype;
+
+/**
+ * Whether `{ ...value }` is exactly `structuredClone(value)`, for `value` a job's input as
+ * the executor got it: a structured clone itself (or `undefined` / a primitive), so never a
+ * Proxy or a host object, whatever the executor changed on it since. True for an object of
+ * `Object.prototype` whose own enumerable properties are all data properties holding
+ * primitives, none keyed by a symbol (clone and spread then copy the same keys, in the same
+ * order, to own data properties). Runs no code of the value (no getter is read).
+ */
+function flatRecord(value) {
+  if (typeof value !== 'object' || value === null || getPrototypeOf(value) !== objectPrototype) return false;
+  if (getOwnPropertySymbols(value).length !== 0) return false;
+  const names = keys(value);
+  for (let i = 0; i < names.length; i++) {
+    const d = getOwnPropertyDescriptor(value, names[i]);
+    if (d === undefined || !hasOwn(d, 'value')) return false;
+    const v = d.value;
+    const t = typeof v;
+    if (t === 'object' ? v !== null : t === 'function' || t === 'symbol') return false;
+  }
+  return true;
+}
+
+/** A constructor whose instances are plain objects (`Object.prototype`), for `Reflect.construct`. */
+function PlainObject() {}
+PlainObject.prototype = Object.prototype;
+
+/** The shared `signal` accessor of every `ctx` (see `RunContext`). */
+let signalAccessor;
+
+/**
+ * A run's `ctx`, made with `Reflect.construct(RunContext, args, PlainObject)`: a plain
+ * object with own enumerable `jobId`, `attempt`, `idempotencyKey`, `signal` (an accessor)
+ * and `updateProgress`; the run's abort state is in private fields. One accessor shared by
+ * all runs keeps the objects' shape shared: a getter made per object is much slower to make.
+ */
+class RunContext {
+  /** The `AbortController` behind `signal`, made when `signal` is first read. */
+  #controller;
+  /** Why the run was aborted, once it was. */
+  #reason;
+
+  constructor(jobId, attempt, key, update, abortedReason) {
+    this.jobId = jobId;
+    this.attempt = attempt;
+    // `jobId:attempt`, as documented (the same for a re-delivered run).
+    this.idempotencyKey = jobId + ':' + attempt;
+    Object.defineProperty(this, 'signal', signalAccessor);
+    this.updateProgress = (progress, message, details) => update(key, progress, message, details);
+    this.#reason = abortedReason;
+  }
+
+  /** Aborts the run of `ctx` with `reason` (idempotent). */
+  static abort(ctx, reason) {
+    if (ctx.#reason !== undefined) return;
+    ctx.#reason = reason;
+    if (ctx.#controller !== undefined) ctx.#controller.abort(reason);
+  }
+
+  static {
+    signalAccessor = {
+      get() {
+        if (this.#controller === undefined) {
+          this.#controller = new AbortController();
+          if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+        }
+        return this.#controller.signal;
+      },
+      enumerable: true,
+      configurable: true,
+    };
+  }
 }
 
 /** How the last `wjqCall` ended (see `lastState`). */
@@ -119,8 +190,8 @@ const clone = typeof globalThis.structuredClone === 'function' ? globalThis.stru
 /**
  * A structured clone of `value` (what IndexedDB would store): primitives as they are, others
  * through `structuredClone` (returned as they are where it is missing). For a function, a
- * symbol, or whatever `structuredClone` refuses, returns the error and `wjqState()` is 1
- * (else 0).
+ * symbol, or whatever `structuredClone` refuses, returns the error and `wjqState()` is 3, 4
+ * or 5 (else 0).
  */
 export function wjqStorable(value) {
   const t = typeof value;
@@ -129,7 +200,7 @@ export function wjqStorable(value) {
     return value;
   }
   if (t === 'function' || t === 'symbol') {
-    lastState = 1;
+    lastState = t === 'function' ? 3 : 4;
     return new TypeError(`a ${t} cannot be stored`);
   }
   if (clone === null) return value;
@@ -139,7 +210,7 @@ export function wjqStorable(value) {
     lastState = 0;
     return copy;
   } catch (e) {
-    lastState = 1;
+    lastState = 5;
     return e;
   }
 }

@@ -6,10 +6,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
 use std::cell::{Cell, RefCell};
+use std::future::ready;
+
+use futures::future::Either;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use super::convert::storable;
+use super::convert::{refusal, storable};
 use super::error::{describe, get, invalid, named_error, set, to_js};
 use crate::core::{QueueError, RunError, RunErrorKind, Timestamp};
 use crate::runtime::{AbortReason, Executor, ProgressFn, RunContext};
@@ -159,6 +162,14 @@ extern "C" {
     fn share_memory(memory: &JsValue);
     #[wasm_bindgen(js_name = wjqArgs3)]
     fn args3(queue: &JsValue, id_ptr: u32, id_len: u32, value: &JsValue) -> js_sys::Array;
+    #[wasm_bindgen(catch, js_name = wjqCall3)]
+    fn call3(
+        f: &Function,
+        queue: &JsValue,
+        id_ptr: u32,
+        id_len: u32,
+        value: &JsValue,
+    ) -> Result<JsValue, JsValue>;
 }
 
 thread_local! {
@@ -180,6 +191,26 @@ pub fn event_args3(queue: &JsValue, id: &str, value: &JsValue) -> js_sys::Array 
     args3(queue, ptr, len, value)
 }
 
+/// The retryable `DataCloneError` of an output executor.js refused with `code`.
+fn refused_output(code: u32, error: &JsValue) -> RunError {
+    RunError::retryable(
+        "DataCloneError",
+        refusal(code, error, "the executor's output"),
+    )
+}
+
+/// Calls listener `f(queue, id, value)`, with the id passed without a `TextDecoder` call;
+/// `Err` with what it threw.
+pub fn call_listener3(
+    f: &Function,
+    queue: &JsValue,
+    id: &str,
+    value: &JsValue,
+) -> Result<JsValue, JsValue> {
+    let (ptr, len) = str_ref(id);
+    call3(f, queue, ptr, len, value)
+}
+
 /// The executor's output as it will be stored, or the retryable `DataCloneError` a value
 /// that cannot be stored gives.
 fn stored_output(output: &JsValue) -> Result<JsValue, RunError> {
@@ -189,48 +220,30 @@ fn stored_output(output: &JsValue) -> Result<JsValue, RunError> {
     })
 }
 
-/// Calls the JS executor for the run registered under `key`. A value returned at once
-/// resolves at the first poll (the runtime then ends the run without a task).
-async fn run_js(
-    func: Function,
-    update: JsValue,
+/// The rest of a run whose executor returned a thenable: links the run's abort flag to
+/// `ctx.signal`, awaits it, and removes the run's progress reporter when it settles.
+async fn run_async(
+    returned: JsValue,
+    abort: crate::runtime::AbortFlag,
+    runs: Runs,
     key: u32,
-    input: JsValue,
-    ctx: RunContext<JsValue>,
 ) -> Result<JsValue, RunError> {
-    let aborted = ctx
-        .abort
-        .reason()
-        .map_or(JsValue::UNDEFINED, |r| reason_error(&r));
-    let (id_ptr, id_len) = str_ref(&ctx.job_id);
-    let returned = call_executor(
-        &func,
-        &input,
-        id_ptr,
-        id_len,
-        ctx.attempt,
-        key,
-        &update,
-        &aborted,
-    );
-    match call_state() {
-        0 => stored_output(&returned),
-        1 => Err(classify(&returned)),
-        _ => {
-            // A promise or any thenable: link the run's abort flag to `ctx.signal`.
-            let abort = call_abort();
-            ctx.abort.on_abort(move |reason| {
-                let _ = abort.call1(&JsValue::UNDEFINED, &reason_error(reason));
-            });
-            let output = JsFuture::from(Promise::resolve(&returned))
-                .await
-                .map_err(|e| classify(&e))?;
-            stored_output(&output)
-        }
-    }
+    let abort_fn = call_abort();
+    abort.on_abort(move |reason| {
+        let _ = abort_fn.call1(&JsValue::UNDEFINED, &reason_error(reason));
+    });
+    let output = JsFuture::from(Promise::resolve(&returned))
+        .await
+        .map_err(|e| classify(&e));
+    runs.borrow_mut().remove(&key);
+    stored_output(&output?)
 }
 
 impl Executor<JsValue> for JsExecutor {
+    /// Calls the JS executor right away. A value returned or thrown at once gives a ready
+    /// future; a thenable is awaited, with the run's progress reporter registered under its
+    /// key meanwhile (`updateProgress` looks it up from a promise job, so never before the
+    /// call returns: a run that ended at once needs no entry).
     fn execute(
         &self,
         input: JsValue,
@@ -238,19 +251,29 @@ impl Executor<JsValue> for JsExecutor {
     ) -> impl std::future::Future<Output = Result<JsValue, RunError>> + 'static {
         let key = self.next.get();
         self.next.set(key.wrapping_add(1));
-        self.runs.borrow_mut().insert(key, ctx.progress.clone());
-        let runs = self.runs.clone();
-        let run = run_js(
-            self.func.clone(),
-            self.update.as_ref().clone(),
+        let aborted = ctx
+            .abort
+            .reason()
+            .map_or(JsValue::UNDEFINED, |r| reason_error(&r));
+        let (id_ptr, id_len) = str_ref(&ctx.job_id);
+        let returned = call_executor(
+            &self.func,
+            &input,
+            id_ptr,
+            id_len,
+            ctx.attempt,
             key,
-            input,
-            ctx,
+            self.update.as_ref(),
+            &aborted,
         );
-        async move {
-            let result = run.await;
-            runs.borrow_mut().remove(&key);
-            result
+        match call_state() {
+            0 => Either::Left(ready(Ok(returned))),
+            1 => Either::Left(ready(Err(classify(&returned)))),
+            2 => {
+                self.runs.borrow_mut().insert(key, ctx.progress());
+                Either::Right(run_async(returned, ctx.abort, self.runs.clone(), key))
+            }
+            code => Either::Left(ready(Err(refused_output(code, &returned)))),
         }
     }
 }

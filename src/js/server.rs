@@ -9,7 +9,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use super::convert::{from_js, options_object};
 use super::error::{get, invalid, set, to_js};
-use super::events::{JOB_EVENTS, Listeners, job_event_args};
+use super::events::{JOB_EVENTS, Listeners, emit_job_event};
 use super::executor::JsExecutor;
 use super::limiter::spec_of;
 use super::platform::JsPlatform;
@@ -98,13 +98,7 @@ impl JobQueueServer {
                 ServerEvent::Started => l.emit("server_start", &Array::of1(&q())),
                 ServerEvent::Stopped => l.emit("server_stop", &Array::of1(&q())),
                 ServerEvent::Error(err) => l.emit("error", &Array::of2(&to_js(err.clone()), &q())),
-                ServerEvent::Job(ev) => {
-                    if ev.name().is_some_and(|n| l.has(n)) {
-                        if let Some((name, args)) = job_event_args(&queue, ev) {
-                            l.emit(name, &args);
-                        }
-                    }
-                }
+                ServerEvent::Job(ev) => emit_job_event(&l, &queue, ev),
             }
         });
         Ok(JobQueueServer {

@@ -78,6 +78,11 @@ impl AbortFlag {
         self.notify.notify();
     }
 
+    /// Whether `other` is this very flag (a clone of it), not another run's.
+    pub fn same(&self, other: &AbortFlag) -> bool {
+        Rc::ptr_eq(&self.state, &other.state)
+    }
+
     /// The reason, once aborted.
     pub fn reason(&self) -> Option<AbortReason> {
         self.state.borrow().reason.clone()

@@ -21,12 +21,27 @@ pub struct RunContext<P> {
     pub job_id: String,
     /// 1 on the first run; a stalled run given back keeps its number.
     pub attempt: u32,
-    /// `jobId:attempt`: the same for a re-delivered run (at-least-once delivery).
-    pub idempotency_key: String,
     /// Set when the run must stop (abort, timeout, deadline, shutdown, lease lost).
     pub abort: AbortFlag,
+    /// Makes the progress reporter of run `(job_id, abort)`: shared by the server's runs.
+    pub(super) reporter: ProgressFactory<P>,
+}
+
+/// Makes the progress reporter of the run of a job id with that abort flag.
+pub(super) type ProgressFactory<P> = Rc<dyn Fn(&str, &AbortFlag) -> ProgressFn<P>>;
+
+impl<P> RunContext<P> {
     /// Records progress (refused with `LeaseLostError` once the run no longer owns the job).
-    pub progress: ProgressFn<P>,
+    /// Made on demand: an executor that reports no progress costs nothing for it.
+    pub fn progress(&self) -> ProgressFn<P> {
+        (self.reporter)(&self.job_id, &self.abort)
+    }
+
+    /// `jobId:attempt`: the same for a re-delivered run (at-least-once delivery). Made on
+    /// demand: most executors never ask.
+    pub fn idempotency_key(&self) -> String {
+        format!("{}:{}", self.job_id, self.attempt)
+    }
 }
 
 impl<P> std::fmt::Debug for RunContext<P> {

@@ -108,6 +108,8 @@ pub(super) struct Inner<S: Storage, X, E> {
     pub halted: Cell<bool>,
     /// A `start()` is under way.
     pub starting: Cell<bool>,
+    /// Makes the progress reporters of runs (see `RunContext::progress`).
+    pub reporter: super::executor::ProgressFactory<S::Payload>,
 }
 
 impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
@@ -148,8 +150,19 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
             Some(r) => (r.token.clone(), r.started),
             None => return,
         };
+        self.push_settlement(id.to_string(), token, started, outcome);
+    }
+
+    /// Hands the outcome of run `(id, token)` started at `started` to the group committer.
+    pub fn push_settlement(
+        &self,
+        id: String,
+        token: String,
+        started: Timestamp,
+        outcome: RunOutcome<S::Payload>,
+    ) {
         let settlement = Settlement {
-            id: id.to_string(),
+            id,
             token,
             outcome,
             jitter_sample: super::platform::PlatformExt::random_unit(&self.platform),
@@ -195,7 +208,8 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
     ) -> Self {
         let id = format!("srv-{}", super::platform::PlatformExt::random_id(&platform));
         Server {
-            inner: Rc::new(Inner {
+            inner: Rc::new_cyclic(|weak| Inner {
+                reporter: super::worker::progress_factory(weak.clone()),
                 id,
                 storage,
                 bus,

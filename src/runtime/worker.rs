@@ -1,12 +1,12 @@
 //! One run of one job: call the executor, race it against its time limit and abort flag, and
 //! hand the outcome to the group committer. The worker slot is free when the executor settles.
 
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
 use futures::future::{Either, select};
 
-use super::abort::AbortReason;
+use super::abort::{AbortFlag, AbortReason};
 use super::executor::{Executor, LocalFuture, ProgressFn, RunContext};
 use super::platform::Platform;
 use super::server::{Inner, outcome_for_abort};
@@ -22,11 +22,13 @@ where
     X: Platform,
     E: Executor<S::Payload>,
 {
-    let Some(token) = job.token().map(str::to_string) else {
+    let Some(lease) = job.lease else {
         return;
     };
+    let token = lease.token;
+    let id = job.id;
     let now = inner.platform.now();
-    let abort = super::dispatch::register(inner, &job.id, token.clone(), now);
+    let abort = super::dispatch::register(inner, &id, token, now);
     {
         let mut stats = inner.stats.borrow_mut();
         stats.total_jobs += 1;
@@ -35,21 +37,27 @@ where
     let default_timeout = inner.config.borrow().default_timeout_ms;
     let limit = limit(job.timeout_ms.or(default_timeout), job.deadline_at, now);
     let ctx = RunContext {
-        job_id: job.id.clone(),
+        job_id: id.clone(),
         attempt: job.attempt,
-        idempotency_key: format!("{}:{}", job.id, job.attempt),
         abort: abort.clone(),
-        progress: progress_fn(inner, &job.id, &token, abort.clone()),
+        reporter: inner.reporter.clone(),
     };
-    let id = job.id;
     let mut exec: LocalFuture<Result<S::Payload, RunError>> =
         Box::pin(inner.executor.execute(job.input, ctx));
     // The spawned task polls it again with its own waker, so a pending first poll loses no
     // wake-up.
     let mut cx = Context::from_waker(futures::task::noop_waker_ref());
     if let Poll::Ready(result) = exec.as_mut().poll(&mut cx) {
-        settle_returned(inner, &id, result, &abort);
-        finish(inner, &id);
+        let reason = abort.reason();
+        let outcome = outcome_of(result, &reason);
+        count_cancelled(inner, &reason);
+        // The run is over: its entry, taken out, gives the settlement its id and token.
+        let entry = inner.running.borrow_mut().remove_entry(&id);
+        if let (Some((id, run)), Some(outcome)) = (entry, outcome) {
+            inner.push_settlement(id, run.token, run.started, outcome);
+        }
+        inner.idle.notify();
+        inner.wake.notify();
         inner.inline_runs.set(inner.inline_runs.get() + 1);
         return;
     }
@@ -73,29 +81,46 @@ fn limit(
     }
 }
 
+/// The server's progress reporter factory: the reporter of the run of job `id` with flag
+/// `abort` writes with that run's lease token (none once the run is over: refused).
+pub(super) fn progress_factory<S, X, E>(
+    weak: Weak<Inner<S, X, E>>,
+) -> super::executor::ProgressFactory<S::Payload>
+where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
+    Rc::new(move |id: &str, abort: &AbortFlag| {
+        let token = weak.upgrade().and_then(|inner| {
+            let running = inner.running.borrow();
+            let run = running.get(id).filter(|r| r.abort.same(abort))?;
+            Some(run.token.clone())
+        });
+        progress_fn(weak.clone(), id.to_string(), token, abort.clone())
+    })
+}
+
 fn progress_fn<S, X, E>(
-    inner: &Rc<Inner<S, X, E>>,
-    id: &str,
-    token: &str,
-    abort: super::abort::AbortFlag,
+    weak: Weak<Inner<S, X, E>>,
+    id: String,
+    token: Option<String>,
+    abort: AbortFlag,
 ) -> ProgressFn<S::Payload>
 where
     S: Storage,
     X: Platform,
     E: Executor<S::Payload>,
 {
-    let weak = Rc::downgrade(inner);
-    let id = id.to_string();
-    let token = token.to_string();
     Rc::new(
         move |p, message, details| -> LocalFuture<Result<(), QueueError>> {
             let weak = weak.clone();
             let (id, token, abort) = (id.clone(), token.clone(), abort.clone());
             Box::pin(async move {
                 let inner = weak.upgrade().ok_or_else(|| QueueError::lease_lost(&id))?;
-                if abort.reason().is_some() {
+                let Some(token) = token.filter(|_| abort.reason().is_none()) else {
                     return Err(QueueError::lease_lost(&id));
-                }
+                };
                 match inner
                     .storage
                     .progress(&id, &token, p, message, details)
@@ -129,14 +154,29 @@ fn settle_returned<S, X, E>(
     E: Executor<S::Payload>,
 {
     let reason = abort.reason();
-    let outcome = match &reason {
+    let outcome = outcome_of(result, &reason);
+    report(inner, id, outcome, reason);
+}
+
+/// The outcome of a run whose executor returned `result`: an abort meanwhile wins.
+fn outcome_of<P>(
+    result: Result<P, RunError>,
+    reason: &Option<AbortReason>,
+) -> Option<RunOutcome<P>> {
+    match reason {
         Some(reason) => outcome_for_abort(reason),
         None => Some(match result {
             Ok(output) => RunOutcome::Completed(output),
             Err(err) => RunOutcome::Failed(err),
         }),
-    };
-    report(inner, id, outcome, reason);
+    }
+}
+
+/// Counts a run that ended because its job was cancelled.
+fn count_cancelled<S: Storage, X, E>(inner: &Inner<S, X, E>, reason: &Option<AbortReason>) {
+    if *reason == Some(AbortReason::Cancelled) {
+        inner.stats.borrow_mut().cancelled_jobs += 1;
+    }
 }
 
 /// Frees the run's worker slot.
@@ -214,9 +254,7 @@ fn report<S, X, E>(
     X: Platform,
     E: Executor<S::Payload>,
 {
-    if reason == Some(AbortReason::Cancelled) {
-        inner.stats.borrow_mut().cancelled_jobs += 1;
-    }
+    count_cancelled(inner, &reason);
     if let Some(outcome) = outcome {
         inner.queue_settlement(id, outcome);
     }

@@ -60,27 +60,39 @@ impl<P> Default for State<P> {
 }
 
 impl<P: Clone> State<P> {
-    fn unindex(&mut self, rec: &JobRecord<P>) {
-        match rec.status {
-            JobStatus::Waiting => {
+    /// Removes `rec` from the indexes. `id` is its key in `jobs` (handed back): the index
+    /// keys are made from it, without a copy of the id.
+    fn unindex(&mut self, rec: &JobRecord<P>, id: String) -> String {
+        let id = match (rec.status, &rec.lease) {
+            (JobStatus::Waiting, _) => {
                 let (p, s) = rec.claim_key();
-                self.waiting.remove(&(p, s, rec.id.clone()));
+                let key = (p, s, id);
+                self.waiting.remove(&key);
+                key.2
             }
-            JobStatus::Delayed => {
-                self.delayed.remove(&(rec.run_after, rec.id.clone()));
+            (JobStatus::Delayed, _) => {
+                let key = (rec.run_after, id);
+                self.delayed.remove(&key);
+                key.1
             }
-            JobStatus::Active => {
-                if let Some(l) = &rec.lease {
-                    self.leases.remove(&(l.until, rec.id.clone()));
-                }
+            (JobStatus::Active, Some(l)) => {
+                let key = (l.until, id);
+                self.leases.remove(&key);
+                key.1
             }
-            _ => {}
-        }
-        if let Some(t) = rec.expire_at {
-            self.expiry.remove(&(t, rec.id.clone()));
-        }
+            _ => id,
+        };
+        let id = match rec.expire_at {
+            Some(t) => {
+                let key = (t, id);
+                self.expiry.remove(&key);
+                key.1
+            }
+            None => id,
+        };
         let c = &mut self.counts[status_index(rec.status)];
         *c = c.saturating_sub(1);
+        id
     }
 
     fn index(&mut self, rec: &JobRecord<P>) {
@@ -105,18 +117,19 @@ impl<P: Clone> State<P> {
         self.counts[status_index(rec.status)] += 1;
     }
 
-    /// Writes `rec`, keeping every index in step.
+    /// Writes `rec`, keeping every index in step (the old record's key is kept).
     fn put(&mut self, rec: JobRecord<P>) {
-        if let Some(old) = self.jobs.remove(&rec.id) {
-            self.unindex(&old);
-        }
+        let key = match self.jobs.remove_entry(&rec.id) {
+            Some((key, old)) => self.unindex(&old, key),
+            None => rec.id.clone(),
+        };
         self.index(&rec);
-        self.jobs.insert(rec.id.clone(), rec);
+        self.jobs.insert(key, rec);
     }
 
     fn remove(&mut self, id: &str) -> Option<JobRecord<P>> {
-        let old = self.jobs.remove(id)?;
-        self.unindex(&old);
+        let (key, old) = self.jobs.remove_entry(id)?;
+        self.unindex(&old, key);
         Some(old)
     }
 
@@ -155,16 +168,16 @@ impl<P: Clone> State<P> {
                 .filter_map(|id| st.jobs.get(id).cloned())
                 .collect()
         };
-        let head_ids: Vec<String> = self
+        let waiting_head = self
             .waiting
             .iter()
             .take(req.max as usize)
-            .map(|(_, _, id)| id.clone())
+            .filter_map(|(_, _, id)| self.jobs.get(id).cloned())
             .collect();
         let view = ClaimView {
             expired: take(self, expired_ids),
             due: take(self, due_ids),
-            waiting_head: take(self, head_ids),
+            waiting_head,
             waiting_truncated: self.waiting.len() > req.max as usize,
             active: self.leases.len() as u32,
             next_delayed: self.delayed.iter().map(|(t, _)| *t).find(|t| *t > now),

@@ -438,6 +438,167 @@ test('bad input is refused with a typed error and nothing stored is lost', { tim
   assert.equal(r.kept, 'delayed', 'the job stored before the bad calls is untouched');
 });
 
+test('an output is stored as its structured clone at return, also when the executor returns its changed input', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, InMemoryQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const storage = new InMemoryQueueStorage(queueName);
+    await storage.setupDatabase();
+    const kept = {};
+    let getterCalls = 0;
+    let setterCalls = 0;
+    const server = new JobQueueServer({
+      storage,
+      queueName,
+      workerCount: 2,
+      // Synchronous: each case changes its input and returns it.
+      executor: (input) => {
+        switch (input.kind) {
+          case 'same':
+            kept.same = input;
+            break;
+          case 'function':
+            input.f = () => 1;
+            break;
+          case 'proxy-member':
+            input.p = new Proxy({}, {});
+            break;
+          case 'proxy':
+            return new Proxy(input, {});
+          case 'getter':
+            Object.defineProperty(input, 'g', { get: () => ++getterCalls, enumerable: true });
+            break;
+          case 'symbol':
+            input[Symbol('s')] = 1;
+            break;
+          case 'hidden':
+            Object.defineProperty(input, 'h', { value: 1, enumerable: false });
+            break;
+          case 'null-proto':
+            Object.setPrototypeOf(input, null);
+            break;
+          case 'nested':
+            input.inner = { a: [1, 2] };
+            break;
+          case 'proto-setter':
+            Object.defineProperty(Object.prototype, 'wjqKey', { set() { setterCalls++; }, configurable: true });
+            break;
+        }
+        return input;
+      },
+    });
+    const client = new JobQueueClient({ storage, queueName });
+    client.attach(server);
+    await server.start();
+    const run = async (input) => {
+      const h = await client.submit(input, { maxRetries: 0 });
+      const error = await window.errorOf(() => h.waitFor({ timeoutMs: 10_000 }));
+      const job = await h.getJob();
+      return { job, error };
+    };
+    const plain = (job) => ({ status: job.status, output: job.output });
+    const out = {};
+    const same = await run({ kind: 'same', n: 1, s: 'x', b: true, u: undefined, z: null, big: 2n });
+    kept.same.n = 2; // a change after the run's end does not reach the stored output
+    const o = same.job.output;
+    out.same = {
+      status: same.job.status,
+      keys: Object.keys(o),
+      values: [o.kind, o.n, o.s, o.b, o.u === undefined, o.z, o.big === 2n],
+      copied: o !== kept.same,
+    };
+    for (const kind of ['function', 'proxy-member', 'proxy']) {
+      const { job, error } = await run({ kind });
+      out[kind] = { status: job.status, errorName: job.errorName, error: error?.name };
+    }
+    const getter = await run({ kind: 'getter' });
+    out.getter = { ...plain(getter.job), getterCalls };
+    const symbol = await run({ kind: 'symbol', n: 3 });
+    out.symbol = { ...plain(symbol.job), symbols: Object.getOwnPropertySymbols(symbol.job.output).length };
+    out.hidden = plain((await run({ kind: 'hidden' })).job);
+    const nullProto = await run({ kind: 'null-proto' });
+    out.nullProto = { ...plain(nullProto.job), objectProto: Object.getPrototypeOf(nullProto.job.output) === Object.prototype };
+    out.nested = plain((await run({ kind: 'nested' })).job);
+    const protoKey = (await run(JSON.parse('{"kind":"proto-key","__proto__":7}'))).job;
+    out.protoKey = {
+      status: protoKey.status,
+      own: Object.getOwnPropertyDescriptor(protoKey.output, '__proto__')?.value,
+      objectProto: Object.getPrototypeOf(protoKey.output) === Object.prototype,
+    };
+    const setter = (await run(JSON.parse('{"kind":"proto-setter","wjqKey":5}'))).job;
+    out.protoSetter = { status: setter.status, own: Object.getOwnPropertyDescriptor(setter.output, 'wjqKey')?.value, setterCalls };
+    delete Object.prototype.wjqKey;
+    await server.stop();
+    return out;
+  }, 'api-output-clone');
+
+  assert.deepEqual(r.same, {
+    status: 'completed',
+    keys: ['kind', 'n', 's', 'b', 'u', 'z', 'big'],
+    values: ['same', 1, 'x', true, true, null, true],
+    copied: true,
+  });
+  for (const kind of ['function', 'proxy-member', 'proxy']) {
+    assert.deepEqual(r[kind], { status: 'failed', errorName: 'DataCloneError', error: 'JobFailedError' }, kind);
+  }
+  assert.deepEqual(r.getter, { status: 'completed', output: { kind: 'getter', g: 1 }, getterCalls: 1 });
+  assert.deepEqual(r.symbol, { status: 'completed', output: { kind: 'symbol', n: 3 }, symbols: 0 });
+  assert.deepEqual(r.hidden, { status: 'completed', output: { kind: 'hidden' } });
+  assert.deepEqual(r.nullProto, { status: 'completed', output: { kind: 'null-proto' }, objectProto: true });
+  assert.deepEqual(r.nested, { status: 'completed', output: { kind: 'nested', inner: { a: [1, 2] } } });
+  assert.deepEqual(r.protoKey, { status: 'completed', own: 7, objectProto: true });
+  assert.deepEqual(r.protoSetter, { status: 'completed', own: 5, setterCalls: 0 });
+});
+
+test('job_complete listeners: a throwing one is reported and the others still run; once and off', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, InMemoryQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const storage = new InMemoryQueueStorage(queueName);
+    await storage.setupDatabase();
+    const logged = [];
+    const consoleError = console.error;
+    console.error = (...args) => logged.push(String(args[0]));
+    const server = new JobQueueServer({ storage, queueName, workerCount: 2, executor: (input) => input });
+    const client = new JobQueueClient({ storage, queueName });
+    client.attach(server);
+    const calls = { thrower: 0, after: 0, once: 0, server: 0, removed: 0 };
+    const args = [];
+    client.on('job_complete', () => {
+      calls.thrower++;
+      throw new Error('listener failure');
+    });
+    client.on('job_complete', (q, id, output) => {
+      calls.after++;
+      args.push([q, id, output]);
+    });
+    client.once('job_complete', () => calls.once++);
+    const removed = () => calls.removed++;
+    client.on('job_complete', removed);
+    // Removed by a listener called before it: still called for that event, not after.
+    client.on('job_complete', () => client.off('job_complete', removed));
+    server.on('job_complete', () => {
+      calls.server++;
+      throw 'not an Error';
+    });
+    await server.start();
+    const handles = await client.submitBatch([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    const outputs = await Promise.all(handles.map((h) => h.waitFor({ timeoutMs: 10_000 })));
+    await window.until(() => calls.after === 3, 5_000, 'three job_complete events');
+    await server.stop();
+    console.error = consoleError;
+    return { calls, outputs, args, ids: handles.map((h) => h.id), logged };
+  }, 'api-listeners');
+
+  assert.deepEqual(r.outputs, [{ n: 1 }, { n: 2 }, { n: 3 }]);
+  assert.deepEqual(r.calls, { thrower: 3, after: 3, once: 1, server: 3, removed: 1 });
+  assert.deepEqual(
+    r.args.map(([q, id, output]) => [q, r.ids.indexOf(id), output.n]).sort((a, b) => a[1] - b[1]),
+    [['api-listeners', 0, 1], ['api-listeners', 1, 2], ['api-listeners', 2, 3]],
+  );
+  assert.equal(r.logged.filter((m) => m === "wasm-job-queue: a 'job_complete' listener threw").length, 6);
+});
+
 test('a synchronous executor: ctx, retries on a throw, unstorable output, timeouts and one event per job', { timeout: TEST_TIMEOUT_MS }, async () => {
   const r = await inPage(async (queueName) => {
     const { default: init, InMemoryQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
@@ -464,6 +625,7 @@ test('a synchronous executor: ctx, retries on a throw, unstorable output, timeou
               sameSignal: ctx.signal === ctx.signal,
               aborted: ctx.signal.aborted,
               progress: typeof ctx.updateProgress,
+              plain: Object.getPrototypeOf(ctx) === Object.prototype,
             };
             return { ok: true };
           case 'throw':
@@ -548,6 +710,7 @@ test('a synchronous executor: ctx, retries on a throw, unstorable output, timeou
     sameSignal: true,
     aborted: false,
     progress: 'function',
+    plain: true,
   });
   assert.equal(r.thrownOut, 'attempt 2');
   assert.deepEqual(r.thrownJob, { attempt: 2, runs: 2 });
