@@ -92,12 +92,20 @@ fn body<T: Serialize>(value: &T) -> Result<JsValue, serde_json::Error> {
     serde_json::to_string(value).map(|s| JsValue::from_str(&s))
 }
 
-/// The JSON body of a stored object as a JSON value: its `r` field parsed, or, for an object
-/// a schema-1 build stored whole (no `r`), the object itself (those were JSON-compatible).
-fn read_body(obj: &JsValue, what: &str) -> Result<Value, QueueError> {
-    match Reflect::get(obj, &JsValue::from_str(BODY)).map(|v| v.as_string()) {
-        Ok(Some(text)) => parse_json(&text),
-        _ => json_of(obj),
+/// The `r` field of a stored object: its JSON body, absent in what schema-1 builds stored.
+fn body_text(obj: &JsValue) -> Option<String> {
+    Reflect::get(obj, &JsValue::from_str(BODY))
+        .ok()
+        .and_then(|v| v.as_string())
+}
+
+/// The JSON body of a stored object as a JSON value: `text` (its `r` field) parsed, or, for
+/// an object a schema-1 build stored whole (no `r`), the object itself (JSON-compatible, its
+/// payloads aside).
+fn read_body(obj: &JsValue, text: Option<String>, what: &str) -> Result<Value, QueueError> {
+    match text {
+        Some(text) => parse_json(&text),
+        None => json_of(obj),
     }
     .map_err(|e| unreadable(what, &e))
 }
@@ -180,7 +188,8 @@ pub fn record_from_js(obj: JsValue) -> Result<JobRecord<JsValue>, QueueError> {
     let input = payload(&obj, "input")?.unwrap_or(JsValue::UNDEFINED);
     let output = payload(&obj, "output")?;
     let details = payload(&obj, "progressDetails")?;
-    if !Reflect::get(&obj, &JsValue::from_str(BODY)).is_ok_and(|b| b.is_string()) {
+    let text = body_text(&obj);
+    if text.is_none() {
         // Stored whole by a schema-1 build: the body is the object itself, payloads aside
         // (they need not be JSON).
         for key in ["input", "output", "progressDetails"] {
@@ -188,7 +197,8 @@ pub fn record_from_js(obj: JsValue) -> Result<JobRecord<JsValue>, QueueError> {
         }
     }
     let what = "job record";
-    let bare = read_record(&read_body(&obj, what)?).map_err(|e| unreadable(what, &e.message()))?;
+    let body = read_body(&obj, text, what)?;
+    let bare = read_record(&body).map_err(|e| unreadable(what, &e.message()))?;
     Ok(with_payload(bare, input, output, details))
 }
 
@@ -206,7 +216,7 @@ pub fn meta_to_js(queue: &str, meta: &QueueMeta) -> Result<JsValue, QueueError> 
 /// The meta stored as `obj`.
 pub fn meta_from_js(obj: JsValue) -> Result<QueueMeta, QueueError> {
     let what = "queue meta";
-    read_meta(&read_body(&obj, what)?).map_err(|e| unreadable(what, &e.message()))
+    read_meta(&read_body(&obj, body_text(&obj), what)?).map_err(|e| unreadable(what, &e.message()))
 }
 
 /// Which payload field of `rec` structured clone refuses (after a `DataCloneError`).
