@@ -273,7 +273,10 @@ pub fn settle_from(
         match transition::settle(rec, s.clone(), meta, policy, now) {
             Ok(evs) => {
                 events.extend(evs);
-                if let Some(next) = transition::follow_up(rec, take_seq(seq, now), now) {
+                // A number is taken only for an occurrence actually made (as in memory.rs).
+                let n = crate::core::seq::next_seq(seq.get(), now);
+                if let Some(next) = transition::follow_up(rec, n, now) {
+                    seq.set(n);
                     events.push(JobEvent::Submitted {
                         id: next.id.clone(),
                     });
