@@ -118,28 +118,6 @@ impl IndexedDbStorage {
         ))
     }
 
-    /// Runs `op` in a readwrite transaction over `scope`: committed when it succeeds (the
-    /// commit awaited), aborted when it fails.
-    async fn write<T>(
-        &self,
-        scope: Scope,
-        op: impl AsyncFnOnce(&Tx) -> Result<T, QueueError>,
-    ) -> Result<T, QueueError> {
-        let tx = self.tx(scope, true).await?;
-        let r = op(&tx).await;
-        self.explain(tx.finish(r).await)
-    }
-
-    /// Runs `op` in a read-only transaction over the jobs store: done once its requests
-    /// answered, no need to wait for the commit.
-    async fn read<T>(
-        &self,
-        op: impl AsyncFnOnce(&Tx) -> Result<T, QueueError>,
-    ) -> Result<T, QueueError> {
-        let tx = self.tx(Scope::Jobs, false).await?;
-        self.explain(op(&tx).await)
-    }
-
     /// A storage failure after the connection was lost (a transaction aborted by the close,
     /// a request on a closed connection) reports why it was lost, not a bare
     /// `InvalidStateError` or `AbortError`.
@@ -177,10 +155,9 @@ impl Storage for IndexedDbStorage {
         specs: Vec<(String, JobSpec<JsValue>)>,
         now: Timestamp,
     ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
-        self.write(Scope::Jobs, async |tx| {
-            ops::enqueue(tx, &self.queue, specs, &self.seq, now).await
-        })
-        .await
+        let tx = self.tx(Scope::Jobs, true).await?;
+        let r = ops::enqueue(&tx, &self.queue, specs, &self.seq, now).await;
+        self.explain(tx.finish(r).await)
     }
 
     async fn claim(
@@ -245,10 +222,9 @@ impl Storage for IndexedDbStorage {
         message: Option<String>,
         details: Option<JsValue>,
     ) -> Result<JobEvent<JsValue>, QueueError> {
-        self.write(Scope::Jobs, async |tx| {
-            ops::progress(tx, id, token, progress, message, details).await
-        })
-        .await
+        let tx = self.tx(Scope::Jobs, true).await?;
+        let r = ops::progress(&tx, id, token, progress, message, details).await;
+        self.explain(tx.finish(r).await)
     }
 
     async fn renew(
@@ -256,8 +232,9 @@ impl Storage for IndexedDbStorage {
         leases: Vec<(String, String)>,
         until: Timestamp,
     ) -> Result<Vec<String>, QueueError> {
-        self.write(Scope::Jobs, async |tx| ops::renew(tx, leases, until).await)
-            .await
+        let tx = self.tx(Scope::Jobs, true).await?;
+        let r = ops::renew(&tx, leases, until).await;
+        self.explain(tx.finish(r).await)
     }
 
     async fn abort(
@@ -266,44 +243,44 @@ impl Storage for IndexedDbStorage {
         policy: &CleanupPolicy,
         now: Timestamp,
     ) -> Result<Vec<JobEvent<JsValue>>, QueueError> {
-        self.write(Scope::Jobs, async |tx| {
-            ops::abort(tx, &self.queue, target, policy, now).await
-        })
-        .await
+        let tx = self.tx(Scope::Jobs, true).await?;
+        let r = ops::abort(&tx, &self.queue, target, policy, now).await;
+        self.explain(tx.finish(r).await)
     }
 
     async fn get(&self, id: &str) -> Result<Option<JobRecord<JsValue>>, QueueError> {
-        self.read(async |tx| tx.get(id).await).await
+        let tx = self.tx(Scope::Jobs, false).await?;
+        // A read is done once its requests answered: no need to wait for the commit.
+        self.explain(tx.get(id).await)
     }
 
     async fn list(&self, query: ListQuery) -> Result<Vec<JobRecord<JsValue>>, QueueError> {
-        self.read(async |tx| ops::list(tx, &self.queue, query).await)
-            .await
+        let tx = self.tx(Scope::Jobs, false).await?;
+        // A read is done once its requests answered: no need to wait for the commit.
+        self.explain(ops::list(&tx, &self.queue, query).await)
     }
 
     async fn count(&self, status: JobStatus) -> Result<u32, QueueError> {
-        self.read(async |tx| ops::count(tx, &self.queue, status).await)
-            .await
+        let tx = self.tx(Scope::Jobs, false).await?;
+        // A read is done once its requests answered: no need to wait for the commit.
+        self.explain(ops::count(&tx, &self.queue, status).await)
     }
 
     async fn cleanup(&self, now: Timestamp) -> Result<Vec<String>, QueueError> {
-        self.write(Scope::Jobs, async |tx| {
-            ops::cleanup(tx, &self.queue, now).await
-        })
-        .await
+        let tx = self.tx(Scope::Jobs, true).await?;
+        let r = ops::cleanup(&tx, &self.queue, now).await;
+        self.explain(tx.finish(r).await)
     }
 
     async fn set_paused(&self, paused: bool) -> Result<(), QueueError> {
-        self.write(Scope::JobsAndMeta, async |tx| {
-            ops::set_paused(tx, paused).await
-        })
-        .await
+        let tx = self.tx(Scope::JobsAndMeta, true).await?;
+        let r = ops::set_paused(&tx, paused).await;
+        self.explain(tx.finish(r).await)
     }
 
     async fn delete_all(&self) -> Result<(), QueueError> {
-        self.write(Scope::JobsAndMeta, async |tx| {
-            ops::delete_all(tx, &self.queue).await
-        })
-        .await
+        let tx = self.tx(Scope::JobsAndMeta, true).await?;
+        let r = ops::delete_all(&tx, &self.queue).await;
+        self.explain(tx.finish(r).await)
     }
 }
