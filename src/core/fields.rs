@@ -73,24 +73,26 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// Whether `key` is absent (not even `null`).
-    pub fn is_absent(&self, key: &str) -> bool {
-        !self.map.contains_key(key)
-    }
-
     /// The value of `key`; `None` when absent or `null`.
     pub fn get(&self, key: &str) -> Option<&'a Value> {
         self.map.get(key).filter(|v| !v.is_null())
     }
 
+    /// The value of `key` read by `read`, or a wrong-type error expecting `expected`.
+    fn typed<T>(
+        &self,
+        key: &str,
+        read: impl FnOnce(&'a Value) -> Option<T>,
+        expected: &str,
+    ) -> Result<Option<T>, QueueError> {
+        self.get(key)
+            .map(|v| read(v).ok_or_else(|| invalid_type(self.prefix, key, v, expected)))
+            .transpose()
+    }
+
     /// A number field.
     pub fn f64(&self, key: &str) -> Result<Option<f64>, QueueError> {
-        self.get(key)
-            .map(|v| {
-                v.as_f64()
-                    .ok_or_else(|| invalid_type(self.prefix, key, v, "a number"))
-            })
-            .transpose()
+        self.typed(key, Value::as_f64, "a number")
     }
 
     /// A number field that must be given.
@@ -100,43 +102,27 @@ impl<'a> Fields<'a> {
 
     /// A string field.
     pub fn string(&self, key: &str) -> Result<Option<String>, QueueError> {
-        self.get(key)
-            .map(|v| {
-                v.as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| invalid_type(self.prefix, key, v, "a string"))
-            })
-            .transpose()
+        self.typed(key, |v| v.as_str().map(str::to_string), "a string")
+    }
+
+    /// A string field that must be given.
+    pub fn required_string(&self, key: &str) -> Result<String, QueueError> {
+        self.required(key, self.string(key)?)
     }
 
     /// A boolean field.
     pub fn bool(&self, key: &str) -> Result<Option<bool>, QueueError> {
-        self.get(key)
-            .map(|v| {
-                v.as_bool()
-                    .ok_or_else(|| invalid_type(self.prefix, key, v, "a boolean"))
-            })
-            .transpose()
+        self.typed(key, Value::as_bool, "a boolean")
     }
 
     /// A whole-number field that fits in `u64` (for internal records).
     pub fn u64(&self, key: &str) -> Result<Option<u64>, QueueError> {
-        self.get(key)
-            .map(|v| {
-                v.as_u64()
-                    .ok_or_else(|| invalid_type(self.prefix, key, v, "a whole number"))
-            })
-            .transpose()
+        self.typed(key, Value::as_u64, "a whole number")
     }
 
     /// An integer field that fits in `i64` (for internal records: timestamps).
     pub fn i64(&self, key: &str) -> Result<Option<i64>, QueueError> {
-        self.get(key)
-            .map(|v| {
-                v.as_i64()
-                    .ok_or_else(|| invalid_type(self.prefix, key, v, "an integer"))
-            })
-            .transpose()
+        self.typed(key, Value::as_i64, "an integer")
     }
 
     /// A whole-number field that must be given and fit in `u64` (for internal records).

@@ -42,11 +42,7 @@ pub fn write_record<P>(r: &JobRecord<P>) -> String {
     o.uint("maxRetries", r.max_retries.into());
     o.key("backoff");
     o.0.push('{');
-    let kind = match r.backoff.kind {
-        BackoffKind::Fixed => "fixed",
-        BackoffKind::Exponential => "exponential",
-    };
-    o.str("type", kind);
+    o.str("type", r.backoff.kind.as_str());
     o.uint("delayMs", r.backoff.delay_ms);
     o.uint("maxDelayMs", r.backoff.max_delay_ms);
     o.float("jitter", r.backoff.jitter);
@@ -205,10 +201,10 @@ impl Out {
 /// [`QueueError::InvalidOptions`] naming it.
 pub fn read_record(v: &Value) -> Result<JobRecord<()>, QueueError> {
     let f = Fields::lenient(v, "")?;
-    let status = f.required("status", f.string("status")?)?;
+    let status = f.required_string("status")?;
     Ok(JobRecord {
-        id: f.required("id", f.string("id")?)?,
-        queue: f.required("queue", f.string("queue")?)?,
+        id: f.required_string("id")?,
+        queue: f.required_string("queue")?,
         status: status.parse()?,
         priority: int(&f, "priority")?,
         seq: f.required_u64("seq")?,
@@ -255,15 +251,12 @@ fn opt_time(f: &Fields<'_>, key: &str) -> Result<Option<Timestamp>, QueueError> 
 
 fn backoff(v: &Value) -> Result<Backoff, QueueError> {
     let f = Fields::lenient(v, "backoff.")?;
-    let kind = match f.required("type", f.string("type")?)?.as_str() {
-        "fixed" => BackoffKind::Fixed,
-        "exponential" => BackoffKind::Exponential,
-        other => {
-            return Err(QueueError::invalid(format!(
-                "unknown backoff type {other:?}, expected `fixed` or `exponential`"
-            )));
-        }
-    };
+    let name = f.required_string("type")?;
+    let kind = BackoffKind::parse(&name).ok_or_else(|| {
+        QueueError::invalid(format!(
+            "unknown backoff type {name:?}, expected `fixed` or `exponential`"
+        ))
+    })?;
     Ok(Backoff {
         kind,
         delay_ms: f.required_u64("delayMs")?,
@@ -275,8 +268,8 @@ fn backoff(v: &Value) -> Result<Backoff, QueueError> {
 fn lease(v: &Value) -> Result<Lease, QueueError> {
     let f = Fields::lenient(v, "lease.")?;
     Ok(Lease {
-        owner: f.required("owner", f.string("owner")?)?,
-        token: f.required("token", f.string("token")?)?,
+        owner: f.required_string("owner")?,
+        token: f.required_string("token")?,
         until: time(&f, "until")?,
     })
 }
@@ -292,7 +285,7 @@ fn run(v: &Value) -> Result<RunEntry, QueueError> {
     let f = Fields::lenient(v, "runs.")?;
     Ok(RunEntry {
         attempt: int(&f, "attempt")?,
-        owner: f.required("owner", f.string("owner")?)?,
+        owner: f.required_string("owner")?,
         started_at: time(&f, "startedAt")?,
         ended_at: opt_time(&f, "endedAt")?,
         outcome: f.string("outcome")?,

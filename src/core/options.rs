@@ -183,15 +183,11 @@ pub fn priority(p: &PriorityInput) -> Result<i32, QueueError> {
 pub fn backoff(b: &BackoffInput) -> Result<Backoff, QueueError> {
     let mut out = Backoff::default();
     if let Some(kind) = &b.kind {
-        out.kind = match kind.as_str() {
-            "fixed" => BackoffKind::Fixed,
-            "exponential" => BackoffKind::Exponential,
-            other => {
-                return Err(QueueError::invalid(format!(
-                    "backoff.type {other:?} is not supported: use 'fixed' or 'exponential'"
-                )));
-            }
-        };
+        out.kind = BackoffKind::parse(kind).ok_or_else(|| {
+            QueueError::invalid(format!(
+                "backoff.type {kind:?} is not supported: use 'fixed' or 'exponential'"
+            ))
+        })?;
     }
     if let Some(v) = b.delay_ms {
         out.delay_ms = duration_ms("backoff.delayMs", v)?;

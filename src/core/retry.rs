@@ -10,6 +10,23 @@ pub enum BackoffKind {
     Exponential,
 }
 
+impl BackoffKind {
+    /// The name used in options and stored records (`fixed`, `exponential`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackoffKind::Fixed => "fixed",
+            BackoffKind::Exponential => "exponential",
+        }
+    }
+
+    /// The kind named `name` (see [`BackoffKind::as_str`]).
+    pub fn parse(name: &str) -> Option<BackoffKind> {
+        [BackoffKind::Fixed, BackoffKind::Exponential]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+}
+
 /// A validated backoff policy (SEMANTICS.md, "Retries").
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
