@@ -48,16 +48,7 @@ where
     // wake-up.
     let mut cx = Context::from_waker(futures::task::noop_waker_ref());
     if let Poll::Ready(result) = exec.as_mut().poll(&mut cx) {
-        let reason = abort.reason();
-        let outcome = outcome_of(result, &reason);
-        count_cancelled(inner, &reason);
-        // The run is over: its entry, taken out, gives the settlement its id and token.
-        let entry = inner.running.borrow_mut().remove_entry(&id);
-        if let (Some((id, run)), Some(outcome)) = (entry, outcome) {
-            inner.push_settlement(id, run.token, run.started, outcome);
-        }
-        inner.idle.notify();
-        inner.wake.notify();
+        end_returned(inner, &id, result, &abort);
         inner.inline_runs.set(inner.inline_runs.get() + 1);
         return;
     }
@@ -142,12 +133,13 @@ where
     )
 }
 
-/// The outcome of a run whose executor returned `result`: an abort meanwhile wins.
-fn settle_returned<S, X, E>(
+/// Ends a run whose executor returned `result` (an abort meanwhile wins): its entry, taken
+/// out, gives the settlement its id and token, and its worker slot is free.
+fn end_returned<S, X, E>(
     inner: &Rc<Inner<S, X, E>>,
     id: &str,
     result: Result<S::Payload, RunError>,
-    abort: &super::abort::AbortFlag,
+    abort: &AbortFlag,
 ) where
     S: Storage,
     X: Platform,
@@ -155,7 +147,13 @@ fn settle_returned<S, X, E>(
 {
     let reason = abort.reason();
     let outcome = outcome_of(result, &reason);
-    report(inner, id, outcome, reason);
+    count_cancelled(inner, &reason);
+    let entry = inner.running.borrow_mut().remove_entry(id);
+    if let (Some((id, run)), Some(outcome)) = (entry, outcome) {
+        inner.push_settlement(id, run.token, run.started, outcome);
+    }
+    inner.idle.notify();
+    inner.wake.notify();
 }
 
 /// The outcome of a run whose executor returned `result`: an abort meanwhile wins.
@@ -198,7 +196,7 @@ async fn run<S, X, E>(
     id: String,
     exec: LocalFuture<Result<S::Payload, RunError>>,
     limit: Option<(Timestamp, AbortReason)>,
-    abort: super::abort::AbortFlag,
+    abort: AbortFlag,
 ) where
     S: Storage,
     X: Platform,
@@ -232,16 +230,16 @@ async fn run<S, X, E>(
         }
     };
     match select(exec, Box::pin(watch)).await {
-        Either::Left((result, _)) => settle_returned(&inner, &id, result, &abort),
+        Either::Left((result, _)) => end_returned(&inner, &id, result, &abort),
         Either::Right(((), exec)) => {
             let reason = abort.reason();
             let outcome = reason.as_ref().and_then(outcome_for_abort);
             report(&inner, &id, outcome, reason);
             // The worker stays busy until the executor settles; its result is discarded.
             let _ = exec.await;
+            finish(&inner, &id);
         }
     }
-    finish(&inner, &id);
 }
 
 fn report<S, X, E>(
