@@ -139,9 +139,8 @@ impl<P: Clone> State<P> {
             .filter(|r| r.expire_at.is_none_or(|t| t > now))
     }
 
-    /// Makes due delayed jobs waiting, earliest first, as a claim step would. Enqueue does it
-    /// before new jobs take sequence numbers: a job whose run-after has passed queues ahead of
-    /// jobs submitted after that, even when no claim ran in between (SEMANTICS.md).
+    /// One claim step: recovers expired leases, promotes due delayed jobs (numbered by
+    /// their due time, see [`crate::core::seq`]) and leases the first waiting jobs.
     fn claim(&mut self, req: &ClaimRequest, now: Timestamp) -> ClaimBatch<P> {
         let due = |set: &BTreeSet<(Timestamp, String)>| -> Vec<String> {
             set.iter()

@@ -87,9 +87,9 @@ pub struct Connection {
 pub type LostReason = Rc<RefCell<Option<QueueError>>>;
 
 /// Opens (creating or upgrading) the database `name` at `version` ([`DB_VERSION`] but in
-/// tests). Upgrades only add missing stores and indexes: no upgrade drops data. When another context
-/// deletes the database or opens it at a newer version, or the browser closes it (eviction),
-/// the connection is closed (never blocking the other side) and `lost` says why.
+/// tests). Upgrades only add missing stores and indexes: no upgrade drops data. When another
+/// context deletes the database or opens it at a newer version, or the browser closes it
+/// (eviction), the connection is closed (never blocking the other side) and `lost` says why.
 pub async fn open(name: &str, version: u32, lost: LostReason) -> Result<Connection, QueueError> {
     let what = "opening the IndexedDB database";
     if js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB"))

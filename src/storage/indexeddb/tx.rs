@@ -60,9 +60,10 @@ extern "C" {
     ) -> Result<IdbTransaction, JsValue>;
 }
 
-/// The stores a transaction spans. Steps that never read or write the meta (submits,
-/// progress, renewals, reads) leave it out, so they do not queue behind a transaction that
-/// holds the meta store alone.
+/// The stores a transaction spans: steps that never read or write the meta (submits,
+/// progress, renewals, reads) leave it out, and a step that uses it outside its scope fails
+/// instead of silently widening what it locks. (Chromium showed no speed difference between
+/// one and two stores.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// The jobs store only.
