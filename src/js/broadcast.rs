@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use super::error::{get, set};
+use super::props::{get, set};
 use crate::core::JobEvent;
 use crate::runtime::SharedBus;
 

@@ -10,11 +10,12 @@ use wasm_bindgen_futures::future_to_promise;
 use super::convert::{
     count_arg, from_js, id_arg, options_object, status_arg, storable, wait_timeout,
 };
-use super::error::{get, invalid, to_js};
+use super::error::{invalid, to_js};
 use super::events::{JOB_EVENTS, Listeners, emit_job_event};
 use super::handle::JobHandle;
 use super::options::submit_options;
 use super::platform::JsPlatform;
+use super::props::get;
 use super::server::{JobQueueServer, check_queue_name};
 use super::snapshot::snapshot;
 use super::storage::{AnyStorage, StorageHandle, lookup};
@@ -309,7 +310,7 @@ impl JobQueueClient {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let shared = self.shared.clone();
         future_to_promise(async move {
-            let given = super::error::get(&options, "fingerprint");
+            let given = super::props::get(&options, "fingerprint");
             let fp = match given.as_string() {
                 Some(f) => Some(f),
                 None => input_fingerprint(&input),

@@ -4,7 +4,8 @@ use js_sys::{Date, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use super::error::{get, invalid};
+use super::error::invalid;
+use super::props::{self, get, set};
 use crate::core::fields::Fields;
 use crate::core::{JobStatus, QueueError, Timestamp};
 
@@ -71,8 +72,8 @@ pub fn date_to_ms(v: &JsValue) -> JsValue {
 pub fn options_object(
     opts: &JsValue,
     what: &str,
-    date_keys: &[&str],
-    drop_keys: &[&str],
+    date_keys: &[&'static str],
+    drop_keys: &[&'static str],
 ) -> Result<js_sys::Object, JsValue> {
     if opts.is_undefined() || opts.is_null() {
         return Ok(js_sys::Object::new());
@@ -84,11 +85,11 @@ pub fn options_object(
     for key in date_keys {
         let v = get(&copy, key);
         if !v.is_undefined() {
-            let _ = Reflect::set(&copy, &JsValue::from_str(key), &date_to_ms(&v));
+            set(&copy, key, &date_to_ms(&v));
         }
     }
     for key in drop_keys {
-        let _ = Reflect::delete_property(&copy, &JsValue::from_str(key));
+        let _ = Reflect::delete_property(&copy, &props::key(key));
     }
     // `undefined` values mean "not given".
     for key in js_sys::Object::keys(&copy).iter() {

@@ -1,45 +1,11 @@
 //! JS errors: library errors become `Error`s with a stable `name`; helpers build the errors
 //! executors throw to steer retries.
 
-use std::cell::RefCell;
-
-use js_sys::{Error, Reflect};
+use js_sys::Error;
 use wasm_bindgen::prelude::*;
 
+use super::props::{get, set};
 use crate::core::QueueError;
-
-thread_local! {
-    /// Property keys already made into JS strings. The keys are a small fixed set of
-    /// literals, so each crosses into JS once; a list, not wasm-bindgen's `enable-interning`,
-    /// which costs ~4 KB of `.wasm` and a hash lookup on every string passed to JS.
-    static KEYS: RefCell<Vec<(String, JsValue)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// `key` as a JS string, made once.
-fn key(key: &str) -> JsValue {
-    KEYS.with(|keys| {
-        let mut keys = keys.borrow_mut();
-        if let Some((_, k)) = keys.iter().find(|(k, _)| k == key) {
-            return k.clone();
-        }
-        let k = JsValue::from_str(key);
-        keys.push((key.to_string(), k.clone()));
-        k
-    })
-}
-
-/// Sets `obj[key] = value`, ignoring failure (only on frozen objects, which these are not).
-pub fn set(obj: &JsValue, key: &str, value: &JsValue) {
-    let _ = Reflect::set(obj, &self::key(key), value);
-}
-
-/// Reads `obj[key]`, `undefined` when absent or not an object.
-pub fn get(obj: &JsValue, key: &str) -> JsValue {
-    if !obj.is_object() && !obj.is_function() {
-        return JsValue::UNDEFINED;
-    }
-    Reflect::get(obj, &self::key(key)).unwrap_or(JsValue::UNDEFINED)
-}
 
 /// A JS `Error` with this name and message.
 pub fn named_error(name: &str, message: &str) -> Error {

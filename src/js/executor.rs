@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use super::convert::{refusal, storable};
-use super::error::{describe, get, invalid, named_error, set, to_js};
+use super::error::{describe, invalid, named_error, to_js};
+use super::props::{get, set};
 use crate::core::{QueueError, RunError, RunErrorKind, Timestamp};
 use crate::runtime::{AbortReason, Executor, ProgressFn, RunContext};
 

@@ -3,7 +3,8 @@
 use wasm_bindgen::prelude::*;
 
 use super::convert::from_js;
-use super::error::{get, invalid, to_js};
+use super::error::{invalid, to_js};
+use super::props::get;
 use crate::core::LimiterSpec;
 use crate::core::fields::Fields;
 use crate::core::options::{duration_ms, whole_number};

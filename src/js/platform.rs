@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::error::get;
+use super::props::get;
 use crate::core::Timestamp;
 use crate::runtime::{LockGuard, MAX_TIMER_MS, Platform};
 

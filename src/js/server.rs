@@ -8,11 +8,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::convert::{from_js, options_object};
-use super::error::{get, invalid, set, to_js};
+use super::error::{invalid, to_js};
 use super::events::{JOB_EVENTS, Listeners, emit_job_event};
 use super::executor::JsExecutor;
 use super::limiter::spec_of;
 use super::platform::JsPlatform;
+use super::props::{get, set};
 use super::storage::{AnyStorage, StorageHandle, lookup};
 use crate::runtime::{Server, ServerEvent, ServerOptionsInput, StopOptions};
 

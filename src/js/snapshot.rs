@@ -4,7 +4,7 @@ use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{date, date_or_null, str_or_null};
-use super::error::set;
+use super::props::set;
 use crate::core::JobRecord;
 
 /// The snapshot `{ id, input, output, status, progress, ... }` of a job.

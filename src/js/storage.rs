@@ -7,7 +7,8 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use super::error::{get, invalid, to_js};
+use super::error::{invalid, to_js};
+use super::props::get;
 use crate::runtime::{EventBus, SharedBus};
 use crate::storage::indexeddb::schema::DB_VERSION;
 use crate::storage::indexeddb::{Durability, IndexedDbStorage};
