@@ -1,6 +1,7 @@
 // The JS half of JsExecutor (src/js/executor.rs): builds a run's `ctx` and calls the executor
 // in one call from wasm, so a synchronous executor costs one crossing and one string (the job
-// id). Kept small and dependency-free; wasm-bindgen copies it into pkg/snippets/.
+// id). Also builds the objects the IndexedDB storage puts (`wjqStored`), for the same reason.
+// Kept small and dependency-free; wasm-bindgen copies it into pkg/snippets/.
 
 /** The module's `WebAssembly.Memory`, and a byte view of it (renewed when memory grows). */
 let memory = null;
@@ -34,6 +35,27 @@ function str(ptr, len) {
 
 /** Scratch space of `str` (a plain array: `apply` takes it on its fast path). */
 const charCodes = [];
+
+/**
+ * The object the IndexedDB storage puts for a job (src/storage/indexeddb/codec.rs says what
+ * each field is), made as one object literal rather than by a property set per field from
+ * wasm. `flags`: 1 `output` is present, 2 `progressDetails` is present (either may be
+ * present as `undefined`). An index field given as `undefined` is left out, which keeps the
+ * record out of that index.
+ */
+export function wjqStored(queue, idPtr, idLen, status, seq, createdAt, body, input, flags, output, details, xClaim, xDue, xLease, completedAt, xFp, xRun, xExpire) {
+  const o = { queue, id: str(idPtr, idLen), status, seq, createdAt, r: body, input };
+  if (flags & 1) o.output = output;
+  if (flags & 2) o.progressDetails = details;
+  if (xClaim !== undefined) o.xClaim = xClaim;
+  if (xDue !== undefined) o.xDue = xDue;
+  if (xLease !== undefined) o.xLease = xLease;
+  if (completedAt !== undefined) o.completedAt = completedAt;
+  if (xFp !== undefined) o.xFp = xFp;
+  if (xRun !== undefined) o.xRun = xRun;
+  if (xExpire !== undefined) o.xExpire = xExpire;
+  return o;
+}
 
 /** `[queue, jobId, value]`: the listener arguments of most job events. */
 export function wjqArgs3(queue, idPtr, idLen, value) {

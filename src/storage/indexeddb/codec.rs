@@ -13,6 +13,7 @@
 //! builds (no `r`) are still read.
 
 use js_sys::{Object, Reflect};
+
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
@@ -21,7 +22,9 @@ use crate::core::job_json::{read_record, write_record};
 use crate::core::json_parse::parse_json;
 use crate::core::meta_json::read_meta;
 use crate::core::{JobRecord, JobStatus, QueueError, QueueMeta};
+use crate::js::executor::str_ref;
 use crate::js::json::json_of;
+use crate::js::props;
 
 /// The largest integer a JS number holds exactly.
 const MAX_SAFE: i64 = 9_007_199_254_740_991;
@@ -69,16 +72,10 @@ fn with_payload<A, B>(
     }
 }
 
-fn set(obj: &JsValue, key: &str, value: &JsValue) -> Result<(), QueueError> {
-    Reflect::set(obj, &JsValue::from_str(key), value)
-        .map(|_| ())
-        .map_err(|_| QueueError::Storage(format!("could not set field {key:?} of a job record")))
-}
-
 /// An indexed number as a key, refusing what would silently drop the record from the index.
-fn key_number(id: &str, field: &str, v: i64) -> Result<JsValue, QueueError> {
+fn key_number(id: &str, field: &str, v: i64) -> Result<f64, QueueError> {
     if (-MAX_SAFE..=MAX_SAFE).contains(&v) {
-        Ok(JsValue::from_f64(v as f64))
+        Ok(v as f64)
     } else {
         Err(QueueError::invalid(format!(
             "job {id:?}: {field} = {v} is outside the range a JS number holds exactly \
@@ -94,7 +91,7 @@ fn body<T: Serialize>(value: &T) -> Result<JsValue, serde_json::Error> {
 
 /// The `r` field of a stored object: its JSON body, absent in what schema-1 builds stored.
 fn body_text(obj: &JsValue) -> Option<String> {
-    Reflect::get(obj, &JsValue::from_str(BODY))
+    Reflect::get(obj, &props::key(BODY))
         .ok()
         .and_then(|v| v.as_string())
 }
@@ -115,64 +112,81 @@ fn unreadable(what: &str, e: &str) -> QueueError {
     QueueError::Storage(format!("a stored {what} could not be read: {e}"))
 }
 
-/// The stored object for `rec`.
-pub fn record_to_js(rec: &JobRecord<JsValue>) -> Result<JsValue, QueueError> {
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/js/executor.js")]
+extern "C" {
+    /// Builds a stored job object in one call (see `wjqStored` in executor.js).
+    #[wasm_bindgen(js_name = wjqStored)]
+    fn stored(
+        queue: &JsValue,
+        id_ptr: u32,
+        id_len: u32,
+        status: &JsValue,
+        seq: f64,
+        created_at: f64,
+        body: &str,
+        input: &JsValue,
+        flags: u32,
+        output: &JsValue,
+        details: &JsValue,
+        x_claim: Option<f64>,
+        x_due: Option<f64>,
+        x_lease: Option<f64>,
+        completed_at: Option<f64>,
+        x_fp: Option<&str>,
+        x_run: Option<&str>,
+        x_expire: Option<f64>,
+    ) -> JsValue;
+}
+
+/// The stored object for `rec`; `queue` is its queue name as a JS string.
+pub fn record_to_js(rec: &JobRecord<JsValue>, queue: &JsValue) -> Result<JsValue, QueueError> {
     let id = rec.id.as_str();
-    let seq = i64::try_from(rec.seq).unwrap_or(i64::MAX);
-    let obj: JsValue = Object::new().into();
-    set(&obj, "queue", &JsValue::from_str(&rec.queue))?;
-    set(&obj, "id", &JsValue::from_str(id))?;
-    set(&obj, "status", &JsValue::from_str(rec.status.as_str()))?;
-    set(&obj, "seq", &key_number(id, "seq", seq)?)?;
-    set(
-        &obj,
-        "createdAt",
-        &key_number(id, "createdAt", rec.created_at.0)?,
-    )?;
-    set(&obj, BODY, &JsValue::from_str(&write_record(rec)))?;
-    set(&obj, "input", &rec.input)?;
-    if let Some(v) = &rec.output {
-        set(&obj, "output", v)?;
-    }
-    if let Some(v) = &rec.progress_details {
-        set(&obj, "progressDetails", v)?;
-    }
+    let num = |field: &str, v: i64| key_number(id, field, v);
+    let opt = |field: &str, v: Option<i64>| v.map(|v| num(field, v)).transpose();
+    let seq = num("seq", i64::try_from(rec.seq).unwrap_or(i64::MAX))?;
+    let created_at = num("createdAt", rec.created_at.0)?;
+    let (mut claim, mut due, mut lease, mut completed, mut fp) = (None, None, None, None, None);
     match rec.status {
-        JobStatus::Waiting => {
-            let claim = -i64::from(rec.priority);
-            set(&obj, "xClaim", &key_number(id, "priority", claim)?)?;
-        }
-        JobStatus::Delayed => set(&obj, "xDue", &key_number(id, "runAfter", rec.run_after.0)?)?,
-        JobStatus::Active => {
-            if let Some(lease) = &rec.lease {
-                set(
-                    &obj,
-                    "xLease",
-                    &key_number(id, "lease.until", lease.until.0)?,
-                )?;
-            }
-        }
+        JobStatus::Waiting => claim = Some(num("priority", -i64::from(rec.priority))?),
+        JobStatus::Delayed => due = Some(num("runAfter", rec.run_after.0)?),
+        JobStatus::Active => lease = opt("lease.until", rec.lease.as_ref().map(|l| l.until.0))?,
         JobStatus::Completed => {
-            if let (Some(fp), Some(at)) = (&rec.fingerprint, rec.completed_at) {
-                set(&obj, "completedAt", &key_number(id, "completedAt", at.0)?)?;
-                set(&obj, "xFp", &JsValue::from_str(fp))?;
+            if let (Some(f), Some(at)) = (&rec.fingerprint, rec.completed_at) {
+                completed = Some(num("completedAt", at.0)?);
+                fp = Some(f.as_str());
             }
         }
         JobStatus::Failed | JobStatus::Cancelled => {}
     }
-    if let Some(run) = &rec.job_run_id {
-        set(&obj, "xRun", &JsValue::from_str(run))?;
-    }
-    if let Some(at) = rec.expire_at {
-        set(&obj, "xExpire", &key_number(id, "expireAt", at.0)?)?;
-    }
-    Ok(obj)
+    let expire = opt("expireAt", rec.expire_at.map(|t| t.0))?;
+    let flags = u32::from(rec.output.is_some()) | u32::from(rec.progress_details.is_some()) << 1;
+    let (id_ptr, id_len) = str_ref(id);
+    Ok(stored(
+        queue,
+        id_ptr,
+        id_len,
+        &props::key(rec.status.as_str()),
+        seq,
+        created_at,
+        &write_record(rec),
+        &rec.input,
+        flags,
+        rec.output.as_ref().unwrap_or(&JsValue::UNDEFINED),
+        rec.progress_details.as_ref().unwrap_or(&JsValue::UNDEFINED),
+        claim,
+        due,
+        lease,
+        completed,
+        fp,
+        rec.job_run_id.as_deref(),
+        expire,
+    ))
 }
 
 /// The payload field `key` of a stored object: `None` when absent, `Some(undefined)` when
 /// present as `undefined` (asked with `in` only then).
-fn payload(obj: &JsValue, key: &str) -> Result<Option<JsValue>, QueueError> {
-    let k = JsValue::from_str(key);
+fn payload(obj: &JsValue, key: &'static str) -> Result<Option<JsValue>, QueueError> {
+    let k = props::key(key);
     let unreadable = || QueueError::Storage(format!("a stored job's {key:?} could not be read"));
     let v = Reflect::get(obj, &k).map_err(|_| unreadable())?;
     if !v.is_undefined() || Reflect::has(obj, &k).map_err(|_| unreadable())? {
@@ -193,7 +207,7 @@ pub fn record_from_js(obj: JsValue) -> Result<JobRecord<JsValue>, QueueError> {
         // Stored whole by a schema-1 build: the body is the object itself, payloads aside
         // (they need not be JSON).
         for key in ["input", "output", "progressDetails"] {
-            set(&obj, key, &JsValue::NULL)?;
+            props::set(&obj, key, &JsValue::NULL);
         }
     }
     let what = "job record";
@@ -208,8 +222,8 @@ pub fn meta_to_js(queue: &str, meta: &QueueMeta) -> Result<JsValue, QueueError> 
         QueueError::Storage(format!("the meta of queue {queue:?} cannot be stored: {e}"))
     })?;
     let obj: JsValue = Object::new().into();
-    set(&obj, "queue", &JsValue::from_str(queue))?;
-    set(&obj, BODY, &json)?;
+    props::set(&obj, "queue", &JsValue::from_str(queue));
+    props::set(&obj, BODY, &json);
     Ok(obj)
 }
 

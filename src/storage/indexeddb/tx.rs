@@ -12,6 +12,7 @@ use super::error::{from_dom, from_idb, is_data_clone, name_and_message};
 use super::schema::{JOBS, META, STORES, key};
 
 use crate::core::{JobRecord, QueueError, QueueMeta};
+use crate::js::props;
 
 /// How a readwrite transaction commits (IndexedDB's `durability` hint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -55,7 +56,7 @@ extern "C" {
     fn transaction_with_options(
         this: &RawDatabase,
         stores: &js_sys::Array,
-        mode: &str,
+        mode: &JsValue,
         options: &js_sys::Object,
     ) -> Result<IdbTransaction, JsValue>;
 }
@@ -79,6 +80,8 @@ pub struct Tx {
     /// `None` when the transaction spans the jobs store only.
     meta: Option<ObjectStore>,
     queue: String,
+    /// `queue` as a JS string, made once per transaction.
+    queue_js: JsValue,
 }
 
 impl Tx {
@@ -95,14 +98,10 @@ impl Tx {
             Scope::Jobs => &STORES[..1],
             Scope::JobsAndMeta => &STORES,
         };
-        let stores: js_sys::Array = names.iter().map(|s| JsValue::from_str(s)).collect();
+        let stores: js_sys::Array = names.iter().map(|s| props::key(s)).collect();
         let options = js_sys::Object::new();
         if let Some(d) = write.filter(|d| *d != Durability::Default) {
-            let _ = js_sys::Reflect::set(
-                &options,
-                &JsValue::from_str("durability"),
-                &JsValue::from_str(d.as_str()),
-            );
+            props::set(&options, "durability", &props::key(d.as_str()));
         }
         let mode = if write.is_some() {
             "readwrite"
@@ -111,7 +110,7 @@ impl Tx {
         };
         let tx: idb::Transaction = db
             .unchecked_ref::<RawDatabase>()
-            .transaction_with_options(&stores, mode, &options)
+            .transaction_with_options(&stores, &props::key(mode), &options)
             .map_err(|e| {
                 let (name, message) = name_and_message(&e);
                 from_dom(&name, &message, what)
@@ -127,12 +126,13 @@ impl Tx {
             jobs,
             meta,
             queue: queue.to_string(),
+            queue_js: JsValue::from_str(queue),
         })
     }
 
     /// The durability the browser reports for this transaction (`IDBTransaction.durability`).
     pub fn durability(&self) -> Option<String> {
-        js_sys::Reflect::get(&self.raw, &JsValue::from_str("durability"))
+        js_sys::Reflect::get(&self.raw, &props::key("durability"))
             .ok()
             .and_then(|v| v.as_string())
     }
@@ -168,7 +168,7 @@ impl Tx {
 
     /// The primary key of job `id`.
     pub fn job_key(&self, id: &str) -> JsValue {
-        key(&[JsValue::from_str(&self.queue), JsValue::from_str(id)])
+        key(&[self.queue_js.clone(), JsValue::from_str(id)])
     }
 
     /// Reads job `id`.
@@ -236,7 +236,7 @@ impl Tx {
     /// cloned fails here, naming the field.
     pub fn put(&self, rec: &JobRecord<JsValue>) -> Result<(), QueueError> {
         let what = "writing a job";
-        let obj = record_to_js(rec)?;
+        let obj = record_to_js(rec, &self.queue_js)?;
         self.jobs.put(&obj, None).map(drop).map_err(|e| {
             let err = from_idb(e, what);
             if is_data_clone(&err) {
@@ -273,7 +273,7 @@ impl Tx {
         let what = "reading the queue meta";
         let v = self
             .meta_store()?
-            .get(Query::Key(JsValue::from_str(&self.queue)))
+            .get(Query::Key(self.queue_js.clone()))
             .map_err(|e| from_idb(e, what))?
             .await
             .map_err(|e| from_idb(e, what))?;
