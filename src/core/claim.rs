@@ -96,6 +96,9 @@ pub struct ClaimPlan<P> {
     pub writes: Vec<JobRecord<P>>,
     /// The ids of the claimed jobs, in claim order (their records are in `writes`).
     pub claimed: Vec<String>,
+    /// The records read but left unchanged, handed back for a storage that took them out
+    /// of its store to read them (the memory storage); others drop them.
+    pub kept: Vec<JobRecord<P>>,
     /// Events to publish once the step is committed.
     pub events: Vec<JobEvent<P>>,
     /// When to look again.
@@ -207,6 +210,7 @@ pub fn plan_claim<P: Clone>(
     // queue is expected to use the same limiter); others leave the meta record untouched.
     let records_starts = req.limiter.horizon(now).is_some();
     let mut claimed = Vec::new();
+    // `allowed` counts tokens too: every job claimed below has one.
     let mut tokens = req.tokens.iter();
     let mut rest = candidates.into_iter();
     while claimed.len() < allowed {
@@ -218,8 +222,8 @@ pub fn plan_claim<P: Clone>(
             writes.push(rec);
             continue;
         }
-        let Some(token) = tokens.next() else { break };
-        transition::start(&mut rec, &req.owner, token.clone(), req.lease_ms, now);
+        let token = tokens.next().cloned().unwrap_or_default();
+        transition::start(&mut rec, &req.owner, token, req.lease_ms, now);
         if records_starts {
             meta.starts.push(now);
         }
@@ -229,12 +233,10 @@ pub fn plan_claim<P: Clone>(
     }
     let leftover: Vec<(JobRecord<P>, bool)> = rest.collect();
     let more_waiting = !leftover.is_empty() || view.waiting_truncated;
-    writes.extend(
-        leftover
-            .into_iter()
-            .filter(|(_, changed)| *changed)
-            .map(|(r, _)| r),
-    );
+    let mut kept = Vec::new();
+    for (rec, changed) in leftover {
+        if changed { &mut writes } else { &mut kept }.push(rec);
+    }
     if claimed.len() < req.max as usize && permits as usize > claimed.len() && more_waiting {
         wake.now = true;
     }
@@ -244,6 +246,7 @@ pub fn plan_claim<P: Clone>(
     ClaimPlan {
         writes,
         claimed,
+        kept,
         events,
         wake,
     }

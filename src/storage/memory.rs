@@ -2,11 +2,12 @@
 //! runtimes and pages that need no persistence.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::future::{Future, ready};
 
 use super::traits::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Storage};
 use crate::core::claim::{ClaimView, is_stalled, plan_claim};
+use crate::core::id_hash::IdMap;
 use crate::core::seq;
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
@@ -16,7 +17,7 @@ use crate::core::{
 /// Jobs, their ordering indexes and the queue meta, kept in memory.
 #[derive(Debug)]
 struct State<P> {
-    jobs: HashMap<String, JobRecord<P>>,
+    jobs: IdMap<String, JobRecord<P>>,
     /// Waiting jobs in claim order: (-priority, seq, id).
     waiting: BTreeSet<(i64, u64, String)>,
     /// Delayed jobs by due time.
@@ -47,7 +48,7 @@ fn status_index(status: JobStatus) -> usize {
 impl<P> Default for State<P> {
     fn default() -> Self {
         State {
-            jobs: HashMap::new(),
+            jobs: IdMap::default(),
             waiting: BTreeSet::new(),
             delayed: BTreeSet::new(),
             leases: BTreeSet::new(),
@@ -167,17 +168,22 @@ impl<P: Clone> State<P> {
                 .filter_map(|id| st.jobs.get(id).cloned())
                 .collect()
         };
-        let waiting_head = self
-            .waiting
-            .iter()
-            .take(req.max as usize)
-            .filter_map(|(_, _, id)| self.jobs.get(id).cloned())
-            .collect();
+        let expired = take(self, expired_ids);
+        let due = take(self, due_ids);
+        // The head is taken out, not copied: the plan hands every record back (written,
+        // or kept as it was), and each is put back below.
+        let mut waiting_head = Vec::with_capacity(req.max as usize);
+        while waiting_head.len() < req.max as usize {
+            let Some((_, _, id)) = self.waiting.pop_first() else {
+                break;
+            };
+            waiting_head.extend(self.remove(&id));
+        }
         let view = ClaimView {
-            expired: take(self, expired_ids),
-            due: take(self, due_ids),
+            expired,
+            due,
             waiting_head,
-            waiting_truncated: self.waiting.len() > req.max as usize,
+            waiting_truncated: !self.waiting.is_empty(),
             active: self.leases.len() as u32,
             next_delayed: self.delayed.iter().map(|(t, _)| *t).find(|t| *t > now),
             next_lease_expiry: self.leases.iter().map(|(t, _)| *t).find(|t| *t > now),
@@ -186,7 +192,7 @@ impl<P: Clone> State<P> {
         let plan = plan_claim(&mut meta, view, req, now);
         self.meta = meta;
         let jobs = plan.claimed_records();
-        for rec in plan.writes {
+        for rec in plan.writes.into_iter().chain(plan.kept) {
             self.put(rec);
         }
         ClaimBatch {
