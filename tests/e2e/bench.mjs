@@ -18,8 +18,9 @@
 //   memory drain  also with a large count (20,000) and 4 workers (steady state)
 //   .wasm size    raw and gzip -9 (node zlib) of pkg/wasm_job_queue_bg.wasm
 //
-// for IndexedDB and memory storage; the median of --runs runs is reported. Prints a table,
-// the ratios of the issue's targets (information only), then one line `BENCH_JSON {...}`.
+// for IndexedDB and memory storage; the median of --runs runs is reported. The runs go in
+// rounds (each round runs every measurement once) so machine drift hits all alike. Prints a
+// table, the ratios of the issue's targets (information only), then one line `BENCH_JSON`.
 //
 // Usage: node tests/e2e/bench.mjs [--runs N] [--quick] [--profile PATH] [--timeout-ms MS] [--only REGEX] [--durability D]
 //   --runs N        runs per measurement (default 3; the median is reported)
@@ -292,22 +293,25 @@ async function main() {
         await page.close().catch(() => {});
       }
     }
-    for (const m of measurements) {
-      if (opts.only && !opts.only.test(m.id)) continue;
-      const runs = [];
-      for (let r = 0; r < opts.runs; r++) {
+    // Round-robin: round r runs every selected measurement once, so a slow spell of a
+    // shared machine lands on the raw ceiling and the library alike instead of on whichever
+    // measurement's runs happened to fall in it.
+    const selected = measurements.filter((m) => !opts.only || opts.only.test(m.id));
+    const runsOf = new Map(selected.map((m) => [m.id, []]));
+    for (let r = 0; r < opts.runs; r++) {
+      for (const m of selected) {
         const t = Date.now();
         try {
           const { result } = await runInPage(env, m.fn, m.args, { timeoutMs: opts.timeoutMs });
-          runs.push(result);
+          runsOf.get(m.id).push(result);
           process.stderr.write(`  ${m.id} run ${r + 1}/${opts.runs}: ${summaryOf(result)} (${Date.now() - t} ms)\n`);
         } catch (err) {
           errors.push({ measurement: m.id, run: r + 1, error: String(err?.message ?? err) });
           process.stderr.write(`  ${m.id} run ${r + 1}/${opts.runs}: ERROR ${err?.message ?? err}\n`);
         }
       }
-      results[m.id] = runs.length ? { ...medianOf(runs), runs: runs.length } : null;
     }
+    for (const [id, runs] of runsOf) results[id] = runs.length ? { ...medianOf(runs), runs: runs.length } : null;
     if (opts.profile) {
       const base = opts.profile.replace(/\.cpuprofile$/, '');
       // With --only, each selected measurement is profiled; else the two drains with 4 workers.
