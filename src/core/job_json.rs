@@ -157,12 +157,30 @@ impl Out {
 
     fn int(&mut self, key: &str, n: i64) {
         self.key(key);
-        let _ = write!(self.0, "{n}");
+        if n < 0 {
+            self.0.push('-');
+        }
+        self.digits(n.unsigned_abs());
     }
 
     fn uint(&mut self, key: &str, n: u64) {
         self.key(key);
-        let _ = write!(self.0, "{n}");
+        self.digits(n);
+    }
+
+    /// `n` in decimal, without `core::fmt` (several numbers go into every record written).
+    fn digits(&mut self, mut n: u64) {
+        let mut buf = [0u8; 20];
+        let mut i = buf.len();
+        loop {
+            i -= 1;
+            buf[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.0.extend(buf[i..].iter().map(|&d| char::from(d)));
     }
 
     fn opt_uint(&mut self, key: &str, n: Option<u64>) {
@@ -188,6 +206,16 @@ impl Out {
     /// A number as serde_json writes an `f64` (`0.0`, `42.5`, `1e-7`; `null` when not finite).
     fn float(&mut self, key: &str, x: f64) {
         self.key(key);
+        // Whole numbers (progress 0 or 100, no jitter) skip the shortest-float printer: the
+        // same text, `-0.0` aside.
+        if x.fract() == 0.0 && x.abs() < 1e15 && !(x == 0.0 && x.is_sign_negative()) {
+            if x < 0.0 {
+                self.0.push('-');
+            }
+            self.digits(x.abs() as u64);
+            self.0.push_str(".0");
+            return;
+        }
         match Number::from_f64(x) {
             Some(n) => {
                 let _ = write!(self.0, "{n}");
@@ -419,6 +447,10 @@ mod tests {
             (1e-7, "1e-7"),
             (33.333333333333336, "33.333333333333336"),
             (1e21, "1e+21"),
+            (-2.0, "-2.0"),
+            (-0.0, "-0.0"),
+            (999_999_999_999_999.0, "999999999999999.0"),
+            (1e15, "1000000000000000.0"),
             (f64::NAN, "null"),
         ] {
             rec.progress = progress;
