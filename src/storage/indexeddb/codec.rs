@@ -13,7 +13,6 @@
 //! builds (no `r`) are still read.
 
 use js_sys::{Object, Reflect};
-
 use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
@@ -216,13 +215,14 @@ pub fn record_from_js(obj: JsValue) -> Result<JobRecord<JsValue>, QueueError> {
     Ok(with_payload(bare, input, output, details))
 }
 
-/// The stored meta object for `queue`.
-pub fn meta_to_js(queue: &str, meta: &QueueMeta) -> Result<JsValue, QueueError> {
+/// The stored meta object for `queue` (the queue name as a JS string).
+pub fn meta_to_js(queue: &JsValue, meta: &QueueMeta) -> Result<JsValue, QueueError> {
     let json = body(meta).map_err(|e| {
-        QueueError::Storage(format!("the meta of queue {queue:?} cannot be stored: {e}"))
+        let name = queue.as_string().unwrap_or_default();
+        QueueError::Storage(format!("the meta of queue {name:?} cannot be stored: {e}"))
     })?;
     let obj: JsValue = Object::new().into();
-    props::set(&obj, "queue", &JsValue::from_str(queue));
+    props::set(&obj, "queue", queue);
     props::set(&obj, BODY, &json);
     Ok(obj)
 }

@@ -79,9 +79,8 @@ pub struct Tx {
     jobs: ObjectStore,
     /// `None` when the transaction spans the jobs store only.
     meta: Option<ObjectStore>,
-    queue: String,
-    /// `queue` as a JS string, made once per transaction.
-    queue_js: JsValue,
+    /// The queue name as a JS string, made once per transaction.
+    queue: JsValue,
 }
 
 impl Tx {
@@ -125,8 +124,7 @@ impl Tx {
             raw: tx.into(),
             jobs,
             meta,
-            queue: queue.to_string(),
-            queue_js: JsValue::from_str(queue),
+            queue: JsValue::from_str(queue),
         })
     }
 
@@ -168,7 +166,7 @@ impl Tx {
 
     /// The primary key of job `id`.
     pub fn job_key(&self, id: &str) -> JsValue {
-        key(&[self.queue_js.clone(), JsValue::from_str(id)])
+        key(&[self.queue.clone(), JsValue::from_str(id)])
     }
 
     /// Reads job `id`.
@@ -236,7 +234,7 @@ impl Tx {
     /// cloned fails here, naming the field.
     pub fn put(&self, rec: &JobRecord<JsValue>) -> Result<(), QueueError> {
         let what = "writing a job";
-        let obj = record_to_js(rec, &self.queue_js)?;
+        let obj = record_to_js(rec, &self.queue)?;
         self.jobs.put(&obj, None).map(drop).map_err(|e| {
             let err = from_idb(e, what);
             if is_data_clone(&err) {
@@ -273,7 +271,7 @@ impl Tx {
         let what = "reading the queue meta";
         let v = self
             .meta_store()?
-            .get(Query::Key(self.queue_js.clone()))
+            .get(Query::Key(self.queue.clone()))
             .map_err(|e| from_idb(e, what))?
             .await
             .map_err(|e| from_idb(e, what))?;
