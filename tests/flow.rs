@@ -812,3 +812,39 @@ fn progress_is_recorded_during_the_run_and_refused_after_it() {
     let names: Vec<String> = q.events.borrow().iter().map(|(n, _)| n.clone()).collect();
     assert_eq!(names, vec!["job_start", "job_progress", "job_complete"]);
 }
+
+#[test]
+fn submit_each_gives_every_input_its_own_fingerprint_unless_one_is_given() {
+    let q = queue(echo(), ServerConfig::default());
+    let client = q.client.clone();
+    let print = |v: &Value| Some(format!("fp-{v}"));
+    let (computed, given) = q
+        .platform
+        .block_on(async move {
+            let computed = client
+                .submit_each(vec![json!(1), json!(2)], opts(json!({})), print)
+                .await
+                .unwrap();
+            let given = client
+                .submit_each(
+                    vec![json!(3), json!(4)],
+                    opts(json!({"fingerprint": "mine"})),
+                    print,
+                )
+                .await
+                .unwrap();
+            (computed, given)
+        })
+        .unwrap();
+    let prints = |out: &[wasm_job_queue::storage::Enqueued<Value>]| -> Vec<Option<String>> {
+        out.iter().map(|e| e.record.fingerprint.clone()).collect()
+    };
+    assert_eq!(
+        prints(&computed),
+        vec![Some("fp-1".to_string()), Some("fp-2".to_string())]
+    );
+    assert_eq!(
+        prints(&given),
+        vec![Some("mine".to_string()), Some("mine".to_string())]
+    );
+}

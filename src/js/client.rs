@@ -19,7 +19,7 @@ use super::props::get;
 use super::server::{JobQueueServer, check_queue_name};
 use super::snapshot::snapshot;
 use super::storage::{AnyStorage, StorageHandle, lookup};
-use crate::core::{JobEvent, JobStatus};
+use crate::core::{JobEvent, JobStatus, SubmitOptionsInput};
 use crate::runtime::{Client, Subscription};
 use crate::storage::{AbortTarget, ListQuery, Storage};
 
@@ -111,13 +111,32 @@ pub struct JobQueueClient {
     shared: Rc<ClientShared>,
 }
 
-/// The fingerprint of an input's JSON form (`None` when it has none, e.g. a BigInt).
+/// The fingerprint of an input's JSON form (`None` when it has none, e.g. a BigInt out of
+/// range or a cycle). The canonical text comes from executor.js's walk when it can write it,
+/// else from `json_of` and serde_json (the same text, see `wjqCanonical`).
 fn input_fingerprint(input: &JsValue) -> Option<String> {
+    use crate::core::fingerprint::{fingerprint, fingerprint_text};
     if input.is_undefined() {
         return None;
     }
-    let json = super::json::json_of(input).ok()?;
-    Some(crate::core::fingerprint::fingerprint(&json))
+    match super::executor::canonical_json(input).as_string() {
+        Some(text) => Some(fingerprint_text(&text)),
+        None => Some(fingerprint(&super::json::json_of(input).ok()?)),
+    }
+}
+
+/// Enqueues `inputs` (already storable copies), each with its own input fingerprint unless
+/// the options give one for all.
+async fn enqueue(
+    shared: &Rc<ClientShared>,
+    inputs: Vec<JsValue>,
+    opts: SubmitOptionsInput,
+) -> Result<Vec<crate::storage::Enqueued<JsValue>>, JsValue> {
+    let client = &shared.client;
+    client
+        .submit_each(inputs, opts, input_fingerprint)
+        .await
+        .map_err(to_js)
 }
 
 fn handles(shared: &Rc<ClientShared>, out: Vec<crate::storage::Enqueued<JsValue>>) -> Array {
@@ -195,15 +214,8 @@ impl JobQueueClient {
         let shared = self.shared.clone();
         future_to_promise(async move {
             let input = storable(&input, "the job input")?;
-            let mut opts = submit_options(&options)?;
-            if opts.fingerprint.is_none() {
-                opts.fingerprint = input_fingerprint(&input);
-            }
-            let out = shared
-                .client
-                .submit_many(vec![input], opts)
-                .await
-                .map_err(to_js)?;
+            let opts = submit_options(&options)?;
+            let out = enqueue(&shared, vec![input], opts).await?;
             Ok(handles(&shared, out).get(0))
         })
     }
@@ -227,11 +239,7 @@ impl JobQueueClient {
                 .map(|(i, v)| storable(&v, &format!("input #{i}")))
                 .collect::<Result<Vec<_>, _>>()?;
             let opts = submit_options(&options)?;
-            let out = shared
-                .client
-                .submit_many(inputs, opts)
-                .await
-                .map_err(to_js)?;
+            let out = enqueue(&shared, inputs, opts).await?;
             Ok(handles(&shared, out).into())
         })
     }

@@ -106,15 +106,26 @@ pub fn options_object(
 /// Rejects non-finite numbers anywhere in a plain options value (JSON has no NaN, so they
 /// would otherwise read as "not given").
 fn check_finite(v: &JsValue, path: &str) -> Result<(), JsValue> {
+    check_finite_at(v, path, 0)
+}
+
+/// [`check_finite`] for a value nested `depth` levels deep (bounded like `json_of`).
+fn check_finite_at(v: &JsValue, path: &str, depth: usize) -> Result<(), JsValue> {
     if let Some(n) = v.as_f64() {
         if !n.is_finite() {
             return Err(invalid(format!("{path} must be a finite number, got {n}")));
         }
     } else if v.is_object() && v.dyn_ref::<Date>().is_none() {
+        if depth >= super::json::MAX_DEPTH {
+            return Err(invalid(format!(
+                "invalid {path}: {}",
+                super::json::too_deep()
+            )));
+        }
         for entry in js_sys::Object::entries(v.unchecked_ref()).iter() {
             let pair: js_sys::Array = entry.unchecked_into();
             let key = pair.get(0).as_string().unwrap_or_default();
-            check_finite(&pair.get(1), &format!("{path}.{key}"))?;
+            check_finite_at(&pair.get(1), &format!("{path}.{key}"), depth + 1)?;
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 // The JS half of JsExecutor (src/js/executor.rs): builds a run's `ctx` and calls the executor
 // in one call from wasm, so a synchronous executor costs one crossing and one string (the job
-// id). Also builds the objects the IndexedDB storage puts (`wjqStored`), for the same reason.
+// id). Also builds the objects the IndexedDB storage puts (`wjqStored`), for the same reason,
+// and writes inputs' canonical JSON for their fingerprints (`wjqCanonical`).
 // Kept small and dependency-free; wasm-bindgen copies it into pkg/snippets/.
 
 /** The module's `WebAssembly.Memory`, and a byte view of it (renewed when memory grows). */
@@ -235,4 +236,71 @@ export function wjqStorable(value) {
     lastState = 5;
     return e;
   }
+}
+
+/** Thrown inside `canonical` to hand a value over to the Rust path. */
+const RUST_PATH = Symbol('rust path');
+/** As `MAX_DEPTH` in src/js/json.rs: deeper (or cyclic) values go to the Rust path. */
+const MAX_DEPTH = 128;
+const { isSafeInteger } = Number;
+const { isArray } = Array;
+const { stringify } = JSON;
+const asciiOnly = /^[\x00-\x7f]*$/;
+const surrogate = /[\ud800-\udfff]/;
+
+/**
+ * The canonical JSON text of a job input (a structured-clone copy) for its fingerprint, the
+ * very text the Rust path writes (`js::json::json_of`, then serde_json: compact, object keys
+ * sorted, `undefined` as `null`), or `undefined` when the value holds anything whose text
+ * the two could write differently (a number that is not a safe integer, a BigInt, a string
+ * with surrogates, a key that is not ASCII, a Date, Map or typed array, nesting deeper than
+ * `MAX_DEPTH`): the Rust path then decides. A plain-JS walk is much cheaper than one wasm
+ * call per value.
+ */
+export function wjqCanonical(value) {
+  try {
+    return canonical(value, 0);
+  } catch (e) {
+    if (e === RUST_PATH) return undefined;
+    throw e;
+  }
+}
+
+function canonical(v, depth) {
+  switch (typeof v) {
+    case 'undefined':
+      return 'null';
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'number':
+      // -0 is written 0, as Rust writes the integer it becomes.
+      if (isSafeInteger(v)) return v === 0 ? '0' : String(v);
+      throw RUST_PATH;
+    case 'string':
+      // Without surrogates, JSON.stringify escapes exactly what serde_json escapes.
+      if (surrogate.test(v)) throw RUST_PATH;
+      return stringify(v);
+    case 'object':
+      break;
+    default:
+      throw RUST_PATH;
+  }
+  if (v === null) return 'null';
+  if (depth >= MAX_DEPTH) throw RUST_PATH;
+  if (isArray(v)) {
+    let s = '[';
+    for (let i = 0; i < v.length; i++) s += (i === 0 ? '' : ',') + canonical(v[i], depth + 1);
+    return s + ']';
+  }
+  const proto = getPrototypeOf(v);
+  if ((proto !== objectPrototype && proto !== null) || Symbol.iterator in v) throw RUST_PATH;
+  // ASCII keys sort the same by UTF-16 code units (here) as by UTF-8 bytes (serde_json's map).
+  const names = keys(v).sort();
+  let s = '{';
+  for (let i = 0; i < names.length; i++) {
+    const k = names[i];
+    if (!asciiOnly.test(k)) throw RUST_PATH;
+    s += (i === 0 ? '' : ',') + stringify(k) + ':' + canonical(v[k], depth + 1);
+  }
+  return s + '}';
 }

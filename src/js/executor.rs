@@ -159,6 +159,10 @@ extern "C" {
     /// The abort function of the last `call_executor` that returned a thenable.
     #[wasm_bindgen(js_name = wjqAbort)]
     fn call_abort() -> Function;
+    /// An input's canonical JSON text for its fingerprint, or `undefined` when only the Rust
+    /// path can write it (see executor.js).
+    #[wasm_bindgen(js_name = wjqCanonical)]
+    pub(crate) fn canonical_json(value: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = wjqMemory)]
     fn share_memory(memory: &JsValue);
     #[wasm_bindgen(js_name = wjqArgs3)]

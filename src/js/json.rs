@@ -10,8 +10,19 @@ use js_sys::{Array, ArrayBuffer, Map, Number, Object, Symbol, Uint8Array};
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
-/// The JSON form of `v`, or why it has none (a function, a symbol, bytes, a `Set`...).
+/// How deep arrays and objects may nest in a value converted here (serde_json's own parsing
+/// limit). Deeper values, and cyclic ones (structured clone keeps cycles), have no JSON form:
+/// without the limit the recursion would overflow the wasm stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// The JSON form of `v`, or why it has none (a function, a symbol, bytes, a `Set`, a cycle,
+/// nesting deeper than [`MAX_DEPTH`]...).
 pub fn json_of(v: &JsValue) -> Result<Value, String> {
+    json_at(v, 0)
+}
+
+/// [`json_of`] for a value nested `depth` levels deep.
+fn json_at(v: &JsValue, depth: usize) -> Result<Value, String> {
     if v.loose_eq(&JsValue::NULL) {
         Ok(Value::Null)
     } else if let Some(b) = v.as_bool() {
@@ -31,15 +42,17 @@ pub fn json_of(v: &JsValue) -> Result<Value, String> {
         })
     } else if let Some(s) = v.as_string() {
         Ok(Value::String(s))
+    } else if depth >= MAX_DEPTH && v.is_object() {
+        Err(too_deep())
     } else if let Some(a) = v.dyn_ref::<Array>() {
         a.iter()
-            .map(|x| json_of(&x))
+            .map(|x| json_at(&x, depth + 1))
             .collect::<Result<_, _>>()
             .map(Value::Array)
     } else if v.is_instance_of::<Uint8Array>() || v.is_instance_of::<ArrayBuffer>() {
         Err("invalid type: byte array, expected any valid JSON value".into())
     } else if v.is_object() && (!Symbol::iterator().js_in(v) || v.is_instance_of::<Map>()) {
-        object(v)
+        object(v, depth)
     } else {
         Err(format!(
             "invalid type: {}, expected any valid JSON value",
@@ -49,7 +62,7 @@ pub fn json_of(v: &JsValue) -> Result<Value, String> {
 }
 
 /// An object's (or a `Map`'s) entries as a JSON object.
-fn object(v: &JsValue) -> Result<Value, String> {
+fn object(v: &JsValue, depth: usize) -> Result<Value, String> {
     let entries = match js_sys::try_iter(v) {
         Ok(Some(iter)) => iter
             .collect::<Result<Vec<_>, _>>()
@@ -64,7 +77,12 @@ fn object(v: &JsValue) -> Result<Value, String> {
             .get(0)
             .as_string()
             .ok_or("invalid type: a key that is not a string, expected a string")?;
-        map.insert(key, json_of(&pair.get(1))?);
+        map.insert(key, json_at(&pair.get(1), depth + 1)?);
     }
     Ok(Value::Object(map))
+}
+
+/// Why a value nested too deep (or cyclic) has no JSON form.
+pub fn too_deep() -> String {
+    format!("it nests deeper than {MAX_DEPTH} levels (or refers to itself)")
 }

@@ -113,15 +113,19 @@ impl<S: Storage, X: Platform> Client<S, X> {
         }
     }
 
-    /// Like [`Client::submit_many`], with each input's fingerprint computed by `fingerprint`.
+    /// Like [`Client::submit_many`], with each input's fingerprint computed by `fingerprint`
+    /// unless the options give one for all.
     pub async fn submit_each(
         &self,
         inputs: Vec<S::Payload>,
         opts: SubmitOptionsInput,
         fingerprint: impl Fn(&S::Payload) -> Option<String>,
     ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
-        let prints: Vec<Option<String>> = inputs.iter().map(&fingerprint).collect();
-        self.enqueue_specs(inputs, opts, Some(prints)).await
+        let prints = match opts.fingerprint {
+            Some(_) => None,
+            None => Some(inputs.iter().map(&fingerprint).collect()),
+        };
+        self.enqueue_specs(inputs, opts, prints).await
     }
 
     /// Validates options and enqueues one job per input, all or nothing.

@@ -770,3 +770,105 @@ test('waitFor right after submit reads nothing first; a later waitFor reads the 
   assert.deepEqual([r.first, r.again], [{ twice: 8 }, { twice: 8 }]);
   assert.equal(r.laterReads, 1, 'a wait on a finished job reads it');
 });
+
+test('outputForInput finds the output of a job submitted alone or in a batch, by input or by a given fingerprint', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const m = await import('/pkg/wasm_job_queue.js');
+    await m.default();
+    const out = {};
+    for (const kind of ['memory', 'idb']) {
+      const storage = kind === 'memory'
+        ? new m.InMemoryQueueStorage(queueName)
+        : new m.IndexedDbQueueStorage(queueName, { dbName: `${queueName}-fp` });
+      await storage.setupDatabase();
+      const server = new m.JobQueueServer({ storage, queueName, executor: (input) => ({ sum: input.a + input.b }) });
+      const client = new m.JobQueueClient({ storage, queueName });
+      client.attach(server);
+      await server.start();
+      const single = await client.submit({ a: 1, b: 2 });
+      const batch = await client.submitBatch([{ a: 10, b: 20 }, { b: 200, a: 100 }]);
+      const named = await client.submitBatch([{ a: 5, b: 5 }], { fingerprint: 'mine' });
+      for (const h of [single, ...batch, ...named]) await h.waitFor({ timeoutMs: 10_000 });
+      const snapshots = await Promise.all([single, ...batch].map((h) => h.getJob()));
+      out[kind] = {
+        single: await client.outputForInput({ a: 1, b: 2 }),
+        // Key order does not matter: the fingerprint is of the canonical JSON.
+        batchFirst: await client.outputForInput({ b: 20, a: 10 }),
+        batchSecond: await client.outputForInput({ a: 100, b: 200 }),
+        given: await client.outputForInput({ anything: true }, { fingerprint: 'mine' }),
+        unknown: await client.outputForInput({ a: 0, b: 0 }),
+        fingerprints: snapshots.map((s) => typeof s.fingerprint === 'string' && s.fingerprint.length === 32),
+        sameInputSamePrint: snapshots[0].fingerprint === (await client.getJob(single.id)).fingerprint,
+      };
+      await server.stop();
+    }
+    return out;
+  }, `fp-${Math.random().toString(36).slice(2)}`);
+  for (const kind of ['memory', 'idb']) {
+    assert.deepEqual(r[kind], {
+      single: { sum: 3 },
+      batchFirst: { sum: 30 },
+      batchSecond: { sum: 300 },
+      given: { sum: 10 },
+      unknown: undefined,
+      fingerprints: [true, true, true],
+      sameInputSamePrint: true,
+    }, kind);
+  }
+});
+
+test('input fingerprints stay what earlier builds stored; a cyclic input has none and a cyclic options object is refused', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const m = await import('/pkg/wasm_job_queue.js');
+    await m.default();
+    const storage = new m.InMemoryQueueStorage(queueName);
+    const client = new m.JobQueueClient({ storage, queueName });
+    const print = async (input) => (await (await client.submit(input)).getJob()).fingerprint;
+    const cyclic = { n: 1 };
+    cyclic.self = cyclic;
+    const cyclicOptions = { repeat: { everyMs: 1000 } };
+    cyclicOptions.repeat.again = cyclicOptions;
+    let refused;
+    try {
+      await client.submit({ n: 1 }, cyclicOptions);
+    } catch (e) {
+      refused = e.name;
+    }
+    const deep = (n) => (n === 0 ? 1 : [deep(n - 1)]);
+    return {
+      // The pinned values of src/core/fingerprint.rs (the first builds' fingerprints); the
+      // second goes through the Rust path (a float, a key that is not ASCII), the others
+      // through executor.js.
+      pinned: [
+        await print({ n: 1 }),
+        await print({ b: [1, 'x\n"y\u0001', null, true], a: { z: -5, é: 0.5 } }),
+        await print('text'),
+        await print(12),
+        await print({ y: [1, 'q"\\\u001f\t', [], {}], x: { k10: 0, k2: -7, 10: null } }),
+      ],
+      sameTextEitherPath: (await print({ a: 1.5, b: 'c' })) === (await print({ b: 'c', a: 1.5 })),
+      undefinedIsNull: (await print({ a: undefined })) === (await print({ a: null })),
+      cyclic: await print(cyclic),
+      deepOk: typeof (await print(deep(127))) === 'string',
+      tooDeep: await print(deep(129)),
+      refused,
+      stillWorks: await print({ n: 1 }),
+    };
+  }, `pins-${Math.random().toString(36).slice(2)}`);
+  assert.deepEqual(r, {
+    pinned: [
+      'a6b88cfbea33285abe72315214ef13cb',
+      '20bb3597f7e0a3c1dd15951f7d1f8039',
+      'b465892e208d60e231bda9c0a1ea1420',
+      '6ed026c1db7637ccdebbce00590984d9',
+      '84a2c7da872ba08b9be7b505a7cf685e',
+    ],
+    sameTextEitherPath: true,
+    undefinedIsNull: true,
+    cyclic: null,
+    deepOk: true,
+    tooDeep: null,
+    refused: 'InvalidOptionsError',
+    stillWorks: 'a6b88cfbea33285abe72315214ef13cb',
+  });
+});
