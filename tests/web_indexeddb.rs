@@ -549,3 +549,44 @@ async fn fifo_holds_across_connections_by_submit_time() {
     let ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["a1", "b1", "a2", "a3", "b2"]);
 }
+
+/// `enqueue_then` calls back once the puts are issued, before the commit is awaited (so hints
+/// go out while it runs): a reader on another connection that starts from that callback, as
+/// a tab woken by the hint would, must already find the jobs (its transaction is ordered
+/// after the submit's).
+#[wasm_bindgen_test]
+async fn a_read_started_from_the_enqueue_callback_sees_the_committed_jobs() {
+    let db = unique_db();
+    let writer = IndexedDbStorage::new("q", Some(&db));
+    let reader = Rc::new(IndexedDbStorage::new("q", Some(&db)));
+    writer.setup().await.unwrap();
+    reader.setup().await.unwrap();
+    let found = Rc::new(RefCell::new(None));
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    let tx = RefCell::new(Some(tx));
+    let specs = vec![
+        ("a".to_string(), spec(1.into())),
+        ("b".to_string(), spec(2.into())),
+    ];
+    let issued = |out: &[wasm_job_queue::storage::Enqueued<JsValue>]| {
+        let ids: Vec<String> = out.iter().map(|e| e.record.id.clone()).collect();
+        let (reader, found, done) = (reader.clone(), found.clone(), tx.borrow_mut().take());
+        wasm_bindgen_futures::spawn_local(async move {
+            let mut seen = Vec::new();
+            for id in ids {
+                seen.push(reader.get(&id).await.unwrap().map(|r| r.status));
+            }
+            *found.borrow_mut() = Some(seen);
+            if let Some(done) = done {
+                let _ = done.send(());
+            }
+        });
+    };
+    let out = writer.enqueue_then(specs, T, &issued).await.unwrap();
+    assert_eq!(out.len(), 2);
+    rx.await.unwrap();
+    assert_eq!(
+        found.borrow().clone(),
+        Some(vec![Some(JobStatus::Waiting), Some(JobStatus::Waiting)])
+    );
+}

@@ -39,7 +39,7 @@ mod any_impl {
         Settlement, Timestamp,
     };
     use crate::storage::{
-        AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Step, Storage,
+        AbortTarget, ClaimBatch, Enqueued, Issued, ListQuery, SettleBatch, Step, Storage,
     };
     use wasm_bindgen::JsValue;
 
@@ -72,6 +72,15 @@ mod any_impl {
             now: Timestamp,
         ) -> Result<Vec<Enqueued<P>>, QueueError> {
             delegate!(self, s => s.enqueue(specs, now))
+        }
+
+        async fn enqueue_then(
+            &self,
+            specs: Vec<(String, JobSpec<P>)>,
+            now: Timestamp,
+            issued: &Issued<'_, P>,
+        ) -> Result<Vec<Enqueued<P>>, QueueError> {
+            delegate!(self, s => s.enqueue_then(specs, now, issued))
         }
 
         async fn claim(

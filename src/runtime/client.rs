@@ -161,21 +161,23 @@ impl<S: Storage, X: Platform> Client<S, X> {
                 Ok((id, spec))
             })
             .collect::<Result<_, QueueError>>()?;
-        let out = self.storage.enqueue(specs, now).await?;
-        {
-            let mut fresh = self.fresh.borrow_mut();
-            for e in out.iter().filter(|e| !e.duplicate) {
-                fresh.insert(&e.record.id);
-            }
+        // The submitted events (internal: they wake servers here and, as hints, elsewhere)
+        // go out while the commit runs (see `Storage::enqueue_then`).
+        let submitted = |out: &[Enqueued<S::Payload>]| {
+            let events: Vec<JobEvent<S::Payload>> = out
+                .iter()
+                .filter(|e| !e.duplicate)
+                .map(|e| JobEvent::Submitted {
+                    id: e.record.id.clone(),
+                })
+                .collect();
+            self.emit(&events);
+        };
+        let out = self.storage.enqueue_then(specs, now, &submitted).await?;
+        let mut fresh = self.fresh.borrow_mut();
+        for e in out.iter().filter(|e| !e.duplicate) {
+            fresh.insert(&e.record.id);
         }
-        let events: Vec<JobEvent<S::Payload>> = out
-            .iter()
-            .filter(|e| !e.duplicate)
-            .map(|e| JobEvent::Submitted {
-                id: e.record.id.clone(),
-            })
-            .collect();
-        self.emit(&events);
         Ok(out)
     }
 

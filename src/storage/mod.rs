@@ -9,5 +9,6 @@ pub mod indexeddb;
 
 pub use memory::MemoryStorage;
 pub use traits::{
-    AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Step, Storage, settle_then_claim,
+    AbortTarget, ClaimBatch, Enqueued, Issued, ListQuery, SettleBatch, Step, Storage,
+    settle_then_claim,
 };

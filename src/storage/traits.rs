@@ -17,6 +17,9 @@ pub struct Enqueued<P> {
     pub duplicate: bool,
 }
 
+/// What [`Storage::enqueue_then`] calls with the enqueued jobs once their writes are made.
+pub type Issued<'a, P> = dyn Fn(&[Enqueued<P>]) + 'a;
+
 /// The result of a claim step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimBatch<P> {
@@ -123,6 +126,26 @@ pub trait Storage: 'static {
         specs: Vec<(String, JobSpec<Self::Payload>)>,
         now: Timestamp,
     ) -> impl Future<Output = Result<Vec<Enqueued<Self::Payload>>, QueueError>>;
+
+    /// [`Storage::enqueue`], calling `issued` with its result as soon as the writes are
+    /// made, which may be before they are durable: IndexedDB calls it once the puts are
+    /// issued in the open transaction, before awaiting the commit. Hints that wake readers
+    /// elsewhere can then go out while the commit runs: a reader's transaction opened after
+    /// the hint is ordered after this one (IndexedDB starts transactions over the same store
+    /// in the order they were created), and if the commit fails the hint was spurious, which
+    /// readers tolerate (they re-read storage). Not called when the step fails before that.
+    fn enqueue_then(
+        &self,
+        specs: Vec<(String, JobSpec<Self::Payload>)>,
+        now: Timestamp,
+        issued: &Issued<'_, Self::Payload>,
+    ) -> impl Future<Output = Result<Vec<Enqueued<Self::Payload>>, QueueError>> {
+        async move {
+            let out = self.enqueue(specs, now).await?;
+            issued(&out);
+            Ok(out)
+        }
+    }
 
     /// One claim step (see [`crate::core::claim`]).
     fn claim(

@@ -15,7 +15,9 @@ use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
     Timestamp,
 };
-use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Step, Storage};
+use crate::storage::{
+    AbortTarget, ClaimBatch, Enqueued, Issued, ListQuery, SettleBatch, Step, Storage,
+};
 
 /// A queue stored in IndexedDB. Payloads are JS values kept by structured clone.
 #[derive(Debug)]
@@ -155,8 +157,20 @@ impl Storage for IndexedDbStorage {
         specs: Vec<(String, JobSpec<JsValue>)>,
         now: Timestamp,
     ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
+        self.enqueue_then(specs, now, &|_| {}).await
+    }
+
+    async fn enqueue_then(
+        &self,
+        specs: Vec<(String, JobSpec<JsValue>)>,
+        now: Timestamp,
+        issued: &Issued<'_, JsValue>,
+    ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
         let tx = self.tx(Scope::Jobs, true).await?;
         let r = ops::enqueue(&tx, &self.queue, specs, &self.seq, now).await;
+        if let Ok(out) = &r {
+            issued(out);
+        }
         self.explain(tx.finish(r).await)
     }
 
