@@ -848,3 +848,96 @@ fn submit_each_gives_every_input_its_own_fingerprint_unless_one_is_given() {
         vec![Some("mine".to_string()), Some("mine".to_string())]
     );
 }
+
+/// Runs start inside the claim step while the executor returns at once, and a step then
+/// claims more jobs than there are workers (see `storage::Inline`). An executor that is
+/// sometimes asynchronous must still never have more runs going than workers, run every job
+/// once, and give back the jobs its step claimed but could not start as if never claimed
+/// (no attempt, no run entry, no `job_start`).
+#[test]
+fn a_sometimes_asynchronous_executor_keeps_the_worker_count_and_runs_each_job_once() {
+    let state = Rc::new(RefCell::new((0u32, 0u32, Vec::<i64>::new())));
+    let platform = Rc::new(RefCell::new(None::<VirtualPlatform>));
+    let (st, pl) = (state.clone(), platform.clone());
+    let exec = FnExecutor(move |input: Value, _ctx: RunContext<Value>| {
+        let n = input.as_i64().unwrap();
+        st.borrow_mut().2.push(n);
+        let (st, pl) = (st.clone(), pl.borrow().clone().unwrap());
+        let run: std::pin::Pin<Box<dyn std::future::Future<Output = _>>> = if n % 5 == 4 {
+            Box::pin(async move {
+                {
+                    let mut g = st.borrow_mut();
+                    g.0 += 1;
+                    g.1 = g.1.max(g.0);
+                }
+                pl.sleep(30).await;
+                st.borrow_mut().0 -= 1;
+                Ok(json!(n))
+            })
+        } else {
+            Box::pin(std::future::ready(Ok(json!(n))))
+        };
+        run
+    });
+    let q = queue(
+        exec,
+        ServerConfig {
+            worker_count: 2,
+            ..ServerConfig::default()
+        },
+    );
+    *platform.borrow_mut() = Some(q.platform.clone());
+    let (client, server) = (q.client.clone(), q.server.clone());
+    let outputs = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let out = client
+                .submit_many((0..60).map(|n| json!(n)).collect(), opts(json!({})))
+                .await
+                .unwrap();
+            let mut outputs = Vec::new();
+            for e in &out {
+                outputs.push(client.wait_for(&e.record.id, None).await.unwrap());
+            }
+            server.stop(StopOptions::default()).await.unwrap();
+            outputs
+        })
+        .unwrap();
+    assert_eq!(outputs, (0..60).map(|n| json!(n)).collect::<Vec<_>>());
+    let (_, max_async, mut ran) = state.borrow().clone();
+    assert!(max_async <= 2, "at most 2 runs at once, saw {max_async}");
+    ran.sort_unstable();
+    assert_eq!(ran, (0..60).collect::<Vec<_>>(), "every job ran once");
+    let jobs = q
+        .platform
+        .block_on({
+            let storage = q.storage.clone();
+            async move {
+                storage
+                    .list(ListQuery::Status(JobStatus::Completed, 100))
+                    .await
+            }
+        })
+        .unwrap()
+        .unwrap();
+    assert_eq!(jobs.len(), 60);
+    assert!(
+        jobs.iter().all(|j| j.attempt == 1),
+        "no attempt used by a give-back"
+    );
+    // A give-back undoes the claim: no run entry is left of it.
+    assert!(
+        jobs.iter().all(|j| j.runs.len() == 1),
+        "one run entry per job"
+    );
+    let stats = q.server.stats();
+    assert_eq!((stats.total_jobs, stats.completed_jobs), (60, 60));
+    let starts = q
+        .events
+        .borrow()
+        .iter()
+        .filter(|(n, _)| n == "job_start")
+        .count();
+    assert_eq!(starts, 60, "one job_start per job");
+}

@@ -590,3 +590,58 @@ async fn a_read_started_from_the_enqueue_callback_sees_the_committed_jobs() {
         Some(vec![Some(JobStatus::Waiting), Some(JobStatus::Waiting)])
     );
 }
+
+/// A run that ended inside a claim step with an output IndexedDB cannot store is settled as
+/// a retryable `DataCloneError` in that same step: the run cannot be taken back, so the step
+/// must not fail (which would lose the run and undo the claim).
+#[wasm_bindgen_test]
+async fn an_inline_output_indexeddb_refuses_becomes_a_retryable_data_clone_error() {
+    use wasm_job_queue::core::{Backoff, BackoffKind, RunOutcome, Settlement};
+    use wasm_job_queue::storage::InlineRun;
+    let s = IndexedDbStorage::new("q", Some(&unique_db()));
+    s.setup().await.unwrap();
+    let mut job = spec(1.into());
+    job.backoff = Backoff {
+        kind: BackoffKind::Fixed,
+        delay_ms: 10,
+        max_delay_ms: 10,
+        jitter: 0.0,
+    };
+    s.enqueue(vec![("x".to_string(), job)], T).await.unwrap();
+    let unstorable: JsValue = js_sys::Function::new_no_args("return 1").into();
+    let inline = |rec: &wasm_job_queue::core::JobRecord<JsValue>| {
+        InlineRun::Done(Settlement {
+            id: rec.id.clone(),
+            token: rec.token().unwrap().to_string(),
+            outcome: RunOutcome::Completed(unstorable.clone()),
+            jitter_sample: 0.0,
+        })
+    };
+    let req = ClaimRequest {
+        owner: "A".into(),
+        max: 1,
+        lease_ms: 1000,
+        limiter: LimiterSpec::Unlimited,
+        max_stalled: 1,
+        tokens: vec!["t".into()],
+        policy: CleanupPolicy::default(),
+        live_owners: None,
+    };
+    let step = s
+        .step(
+            Vec::new(),
+            &CleanupPolicy::default(),
+            Some(&req),
+            Some(&inline),
+            T,
+        )
+        .await
+        .unwrap();
+    let names: Vec<&str> = step.inline.events.iter().filter_map(|e| e.name()).collect();
+    assert_eq!(names, ["job_retry"]);
+    let rec = s.get("x").await.unwrap().unwrap();
+    assert_eq!(rec.status, JobStatus::Delayed);
+    assert_eq!(rec.error_name.as_deref(), Some("DataCloneError"));
+    assert_eq!((rec.attempt, rec.runs.len()), (1, 1));
+    assert_eq!(rec.output, None);
+}

@@ -76,6 +76,9 @@ pub enum RunOutcome<P> {
     /// The server gave the job back unfinished (stop without grace): back to waiting, no
     /// attempt used.
     Released,
+    /// The server gave the job back before starting it (it claimed more than it could
+    /// start): the claim is undone, as if it never happened (no attempt, no run entry).
+    Unclaimed,
 }
 
 /// A worker's report of a finished run, presented with its lease token.

@@ -100,6 +100,16 @@ pub fn settle<P: Clone>(
             );
             JobEvent::Complete { id, output }
         }
+        RunOutcome::Unclaimed => {
+            if rec.runs.last().is_some_and(|r| r.ended_at.is_none()) {
+                rec.runs.pop();
+            }
+            rec.started_at = rec.runs.last().map(|r| r.started_at);
+            rec.status = JobStatus::Waiting;
+            rec.lease = None;
+            rec.attempt = rec.attempt.saturating_sub(1);
+            return Ok(vec![]);
+        }
         RunOutcome::Released => {
             rec.end_run("released", now);
             rec.status = JobStatus::Waiting;

@@ -39,7 +39,7 @@ mod any_impl {
         Settlement, Timestamp,
     };
     use crate::storage::{
-        AbortTarget, ClaimBatch, Enqueued, Issued, ListQuery, SettleBatch, Step, Storage,
+        AbortTarget, ClaimBatch, Enqueued, Inline, Issued, ListQuery, SettleBatch, Step, Storage,
     };
     use wasm_bindgen::JsValue;
 
@@ -105,9 +105,10 @@ mod any_impl {
             batch: Vec<Settlement<P>>,
             policy: &CleanupPolicy,
             claim: Option<&ClaimRequest>,
+            inline: Option<&Inline<'_, P>>,
             now: Timestamp,
         ) -> Result<Step<P>, QueueError> {
-            delegate!(self, s => s.step(batch, policy, claim, now))
+            delegate!(self, s => s.step(batch, policy, claim, inline, now))
         }
 
         async fn progress(

@@ -2,6 +2,7 @@
 //! and claims jobs for the idle workers (group commit: one transaction for many jobs), then
 //! starts them; with nothing to do it sleeps exactly until the next due time or an event.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::future::select;
@@ -12,13 +13,19 @@ use super::server::{Inner, Pending, Phase, Running};
 use crate::core::{
     ClaimRequest, JobEvent, JobRecord, QueueError, RunOutcome, Settlement, Timestamp,
 };
-use crate::storage::{ClaimBatch, SettleBatch, Storage};
+use crate::storage::{ClaimBatch, Inline, InlineRun, SettleBatch, Storage};
 
 /// The longest single timer: browsers take a signed 32-bit millisecond delay.
 pub const MAX_TIMER_MS: u64 = 2_147_483_647;
 
 /// Runs ended inside the cycle (synchronous executors) after which the cycle yields once.
 const INLINE_RUNS_PER_YIELD: u32 = 32;
+
+/// The most jobs a step claims to run inside it (see [`Inline`]), whatever the free workers.
+pub(super) const INLINE_BATCH: u32 = 16;
+
+/// How long (ms) a step keeps starting runs inside it: later claimed jobs are given back.
+const INLINE_BUDGET_MS: u64 = 20;
 
 /// Runs until the server has stopped (it keeps settling while stopping) or restarted.
 pub(super) async fn dispatch_loop<S, X, E>(inner: Rc<Inner<S, X, E>>, epoch: u64)
@@ -47,7 +54,14 @@ where
         };
         let free = workers.saturating_sub(inner.running.borrow().len() as u32);
         let batch: Vec<Pending<S::Payload>> = std::mem::take(&mut *inner.pending.borrow_mut());
-        let claim = (claiming && free > 0).then(|| claim_request(&inner, free));
+        // Runs start inside the claim step while the executor keeps returning at once (see
+        // `Inline`): each ends before the next starts, so a step may claim more jobs than
+        // there are free workers, the more the longer the streak. The first run, and every
+        // run after one that did not end at once, starts after its step.
+        let streak = inner.sync_streak.get();
+        let use_inline = streak > 0;
+        let max = free.max(streak.min(INLINE_BATCH));
+        let claim = (claiming && free > 0).then(|| claim_request(&inner, max));
         if batch.is_empty() && claim.is_none() {
             // All workers busy (a finishing run wakes us) or stopping with nothing to settle.
             notified.await;
@@ -61,10 +75,20 @@ where
             batch.into_iter().map(|p| p.settlement).collect();
         let policy = inner.config.borrow().cleanup;
         let now = inner.platform.now();
+        let inline = InlineStarts::default();
+        let start_inline =
+            |job: &JobRecord<S::Payload>| inline.start(&inner, epoch, workers, now, job);
+        let use_inline = use_inline && claim.is_some();
         inner.in_step.set(true);
         let step = inner
             .storage
-            .step(settlements, &policy, claim.as_ref(), now)
+            .step(
+                settlements,
+                &policy,
+                claim.as_ref(),
+                use_inline.then_some(&start_inline as &Inline<'_, S::Payload>),
+                now,
+            )
             .await;
         inner.in_step.set(false);
         let mut wake_at = None;
@@ -73,7 +97,9 @@ where
                 error_backoff_ms = 0;
                 settled(&inner, step.settled, &started, now).await;
                 if let Some(batch) = step.claimed {
-                    match claimed(&inner, epoch, batch).await {
+                    let next = claimed(&inner, epoch, batch).await;
+                    settled(&inner, step.inline, &inline.ended.take(), now).await;
+                    match next {
                         Next::Now => {
                             inner.idle.notify();
                             continue;
@@ -83,8 +109,15 @@ where
                 }
             }
             // Settlements are lost with the step: their jobs stay leased until the leases
-            // expire and another worker runs them again (at least once).
+            // expire and another worker runs them again (at least once). Runs started inside
+            // it have no lease: their jobs are still waiting, so they are aborted (as if the
+            // lease were lost), and those that ended will run again.
             Err(err) => {
+                for id in inline.running.take() {
+                    if let Some(run) = inner.running.borrow().get(&id) {
+                        run.abort.abort(super::abort::AbortReason::LeaseLost);
+                    }
+                }
                 let superseded = matches!(err, QueueError::SchemaVersion(_));
                 inner.report(err);
                 if superseded {
@@ -126,6 +159,65 @@ where
         }
         let sleep = inner.platform.sleep(ms);
         select(Box::pin(notified), Box::pin(sleep)).await;
+    }
+}
+
+/// The runs one step started inside its claim (see [`Inline`]).
+#[derive(Default)]
+struct InlineStarts {
+    /// Runs that ended at once, with when they started (for the stats).
+    ended: RefCell<Vec<(String, Timestamp)>>,
+    /// Runs still going.
+    running: RefCell<Vec<String>>,
+}
+
+impl InlineStarts {
+    /// Starts the run of `job`, claimed by the step under way: a run that ends at once hands
+    /// its settlement back to the step instead of to the next one.
+    /// Not started (left to [`claimed`], which gives back what no worker can take): when
+    /// the server is stopping, every worker runs a job that did not end at once, or the
+    /// step has run jobs for [`INLINE_BUDGET_MS`] since `began`.
+    fn start<S, X, E>(
+        &self,
+        inner: &Rc<Inner<S, X, E>>,
+        epoch: u64,
+        workers: u32,
+        began: Timestamp,
+        job: &JobRecord<S::Payload>,
+    ) -> InlineRun<S::Payload>
+    where
+        S: Storage,
+        X: Platform,
+        E: Executor<S::Payload>,
+    {
+        if !inner.live(epoch) {
+            return InlineRun::NotStarted;
+        }
+        if inner.running.borrow().len() as u32 >= workers {
+            return InlineRun::NotStarted;
+        }
+        if began.until(inner.platform.now()) >= INLINE_BUDGET_MS {
+            // Runs this long: claim no more next time than fitted in the budget now.
+            let fitted = self.ended.borrow().len() as u32;
+            inner
+                .sync_streak
+                .set(inner.sync_streak.get().min(fitted.max(1)));
+            return InlineRun::NotStarted;
+        }
+        let before = inner.pending.borrow().len();
+        inner.in_inline_start.set(true);
+        super::worker::start_run(inner, job.clone());
+        inner.in_inline_start.set(false);
+        let mut pending = inner.pending.borrow_mut();
+        if pending.len() > before && pending.last().is_some_and(|p| p.settlement.id == job.id) {
+            if let Some(p) = pending.pop() {
+                self.ended.borrow_mut().push((job.id.clone(), p.started));
+                return InlineRun::Done(p.settlement);
+            }
+        }
+        // Still running, or ended with nothing to settle (as after a claim).
+        self.running.borrow_mut().push(job.id.clone());
+        InlineRun::Running
     }
 }
 
@@ -192,7 +284,8 @@ enum Next {
     At(Option<Timestamp>),
 }
 
-/// Publishes a claim's events and starts its jobs (or gives them back when stopping).
+/// Publishes a claim's events and starts its jobs; gives back those it cannot start (all
+/// when stopping; beyond the free workers when runs started inside the step took them).
 async fn claimed<S, X, E>(
     inner: &Rc<Inner<S, X, E>>,
     epoch: u64,
@@ -203,23 +296,41 @@ where
     X: Platform,
     E: Executor<S::Payload>,
 {
-    inner.publish(batch.events);
-    if !inner.live(epoch) {
-        release_unstarted(inner, batch.jobs).await;
-        return Next::At(None);
-    }
+    let live = inner.live(epoch);
+    let workers = inner.config.borrow().worker_count as usize;
+    let mut slots = workers.saturating_sub(inner.running.borrow().len());
+    let (mut start, mut unstarted) = (Vec::new(), Vec::new());
     for job in batch.jobs {
+        if live && slots > 0 {
+            slots -= 1;
+            start.push(job);
+        } else {
+            unstarted.push(job);
+        }
+    }
+    let mut events = batch.events;
+    if !unstarted.is_empty() {
+        events.retain(
+            |e| !matches!(e, JobEvent::Start { id } if unstarted.iter().any(|j| &j.id == id)),
+        );
+    }
+    inner.publish(events);
+    for job in start {
         super::worker::start_run(inner, job);
     }
-    if batch.wake.now {
+    let gave_back = !unstarted.is_empty();
+    give_back(inner, unstarted).await;
+    if !live {
+        Next::At(None)
+    } else if batch.wake.now || gave_back {
         Next::Now
     } else {
         Next::At(batch.wake.at)
     }
 }
 
-/// Gives back jobs claimed while the server was stopping.
-async fn release_unstarted<S, X, E>(inner: &Rc<Inner<S, X, E>>, jobs: Vec<JobRecord<S::Payload>>)
+/// Gives back jobs claimed but not started: their claims are undone.
+async fn give_back<S, X, E>(inner: &Rc<Inner<S, X, E>>, jobs: Vec<JobRecord<S::Payload>>)
 where
     S: Storage,
     X: Platform,
@@ -234,7 +345,7 @@ where
             Some(Settlement {
                 token: j.token()?.to_string(),
                 id: j.id,
-                outcome: RunOutcome::Released,
+                outcome: RunOutcome::Unclaimed,
                 jitter_sample: 0.0,
             })
         })

@@ -94,6 +94,13 @@ pub(super) struct Inner<S: Storage, X, E> {
     pub in_step: Cell<bool>,
     /// Runs that ended inside the dispatcher's cycle (their executor finished at once).
     pub inline_runs: Cell<u32>,
+    /// How many runs in a row ended at once (a synchronous executor), 0 after one that did
+    /// not: while it is above 0, claims start their runs inside the claim step, up to this
+    /// many (at most `dispatch::INLINE_BATCH`) beyond the free workers (see
+    /// `storage::Inline`).
+    pub sync_streak: Cell<u32>,
+    /// Set while a claim step starts a run inside it (see `dispatch::InlineStarts`).
+    pub in_inline_start: Cell<bool>,
     pub stats: RefCell<ServerStats>,
     pub bus_subscription: Cell<Option<u64>>,
     /// Held while running: tells other contexts this server is alive (Web Locks).
@@ -226,6 +233,8 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                 pending: RefCell::new(Vec::new()),
                 in_step: Cell::new(false),
                 inline_runs: Cell::new(0),
+                sync_streak: Cell::new(0),
+                in_inline_start: Cell::new(false),
                 stats: RefCell::new(ServerStats::default()),
                 bus_subscription: Cell::new(None),
                 owner_lock: RefCell::new(None),

@@ -47,7 +47,14 @@ where
     // The spawned task polls it again with its own waker, so a pending first poll loses no
     // wake-up.
     let mut cx = Context::from_waker(futures::task::noop_waker_ref());
-    if let Poll::Ready(result) = exec.as_mut().poll(&mut cx) {
+    let ready = exec.as_mut().poll(&mut cx);
+    let streak = inner.sync_streak.get();
+    inner.sync_streak.set(if ready.is_ready() {
+        streak.saturating_add(1)
+    } else {
+        0
+    });
+    if let Poll::Ready(result) = ready {
         end_returned(inner, &id, result, &abort);
         inner.inline_runs.set(inner.inline_runs.get() + 1);
         return;
@@ -153,7 +160,10 @@ fn end_returned<S, X, E>(
         inner.push_settlement(id, run.token, run.started, outcome);
     }
     inner.idle.notify();
-    inner.wake.notify();
+    // A run that ended inside a claim step is settled by that step: no need to wake.
+    if !inner.in_inline_start.get() {
+        inner.wake.notify();
+    }
 }
 
 /// The outcome of a run whose executor returned `result`: an abort meanwhile wins.

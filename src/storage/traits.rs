@@ -40,12 +40,54 @@ pub struct SettleBatch<P> {
     pub events: Vec<JobEvent<P>>,
 }
 
-/// [`Storage::step`] as two separate steps: [`Storage::settle`], then [`Storage::claim`].
+/// How a run started by an [`Inline`] callback stands when the callback returns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InlineRun<P> {
+    /// Not started (the server is stopping): the job stays in [`ClaimBatch::jobs`].
+    NotStarted,
+    /// Started and still running (an asynchronous executor): its claim is written.
+    Running,
+    /// Started and already ended (a synchronous executor): the step settles it too.
+    Done(Settlement<P>),
+}
+
+/// What [`Storage::step`] calls with each job it claims (leased, in claim order) before
+/// writing the claims: the server starts the run right there. A run that ends before the call
+/// returns is settled in the same step, so its job goes from waiting to its end in one atomic
+/// step, with one write; other contexts never see it active. Its settlement's results and
+/// events come back in [`Step::inline`].
+pub type Inline<'a, P> = dyn Fn(&JobRecord<P>) -> InlineRun<P> + 'a;
+
+/// Calls `inline` on each job of `claimed` (when given): jobs not started stay in it, ended
+/// runs' settlements are returned in claim order.
+pub fn run_inline<P: Clone>(
+    claimed: &mut ClaimBatch<P>,
+    inline: Option<&Inline<'_, P>>,
+) -> Vec<Settlement<P>> {
+    let Some(inline) = inline else {
+        return Vec::new();
+    };
+    let mut done = Vec::new();
+    claimed.jobs.retain(|job| match inline(job) {
+        InlineRun::NotStarted => true,
+        InlineRun::Running => false,
+        InlineRun::Done(s) => {
+            done.push(s);
+            false
+        }
+    });
+    done
+}
+
+/// [`Storage::step`] as separate steps: [`Storage::settle`], [`Storage::claim`], then (after
+/// the `inline` calls) [`Storage::settle`] of the runs that ended at once. For a storage
+/// whose steps complete without yielding (memory) the three are one atomic step.
 pub async fn settle_then_claim<S: Storage + ?Sized>(
     storage: &S,
     batch: Vec<Settlement<S::Payload>>,
     policy: &CleanupPolicy,
     claim: Option<&ClaimRequest>,
+    inline: Option<&Inline<'_, S::Payload>>,
     now: Timestamp,
 ) -> Result<Step<S::Payload>, QueueError> {
     let settled = if batch.is_empty() {
@@ -53,11 +95,23 @@ pub async fn settle_then_claim<S: Storage + ?Sized>(
     } else {
         storage.settle(batch, policy, now).await?
     };
+    let mut inline_settled = SettleBatch::empty();
     let claimed = match claim {
-        Some(req) => Some(storage.claim(req, now).await?),
+        Some(req) => {
+            let mut claimed = storage.claim(req, now).await?;
+            let done = run_inline(&mut claimed, inline);
+            if !done.is_empty() {
+                inline_settled = storage.settle(done, policy, now).await?;
+            }
+            Some(claimed)
+        }
         None => None,
     };
-    Ok(Step { settled, claimed })
+    Ok(Step {
+        settled,
+        claimed,
+        inline: inline_settled,
+    })
 }
 
 impl<P> SettleBatch<P> {
@@ -75,8 +129,12 @@ impl<P> SettleBatch<P> {
 pub struct Step<P> {
     /// The settlements' results.
     pub settled: SettleBatch<P>,
-    /// The claim's result, when one was asked for.
+    /// The claim's result, when one was asked for (its `jobs`: those the `inline` callback
+    /// did not start).
     pub claimed: Option<ClaimBatch<P>>,
+    /// The settlements of the runs that ended inside the step (see [`Inline`]): results and
+    /// events, to publish after the claim's.
+    pub inline: SettleBatch<P>,
 }
 
 /// Which jobs to abort.
@@ -163,16 +221,19 @@ pub trait Storage: 'static {
     ) -> impl Future<Output = Result<SettleBatch<Self::Payload>, QueueError>>;
 
     /// Settles finished runs and then claims new jobs, as one atomic step where the backend
-    /// allows it (one IndexedDB transaction): the group commit of a server's cycle. The
-    /// default runs [`Storage::settle`] then [`Storage::claim`].
+    /// allows it (one IndexedDB transaction): the group commit of a server's cycle. With
+    /// `inline`, each claimed job is handed to it before the claims are written, and runs
+    /// that ended at once are settled in the step (see [`Inline`]). The default is
+    /// [`settle_then_claim`].
     fn step(
         &self,
         batch: Vec<Settlement<Self::Payload>>,
         policy: &CleanupPolicy,
         claim: Option<&ClaimRequest>,
+        inline: Option<&Inline<'_, Self::Payload>>,
         now: Timestamp,
     ) -> impl Future<Output = Result<Step<Self::Payload>, QueueError>> {
-        settle_then_claim(self, batch, policy, claim, now)
+        settle_then_claim(self, batch, policy, claim, inline, now)
     }
 
     /// Records progress from the lease holder.

@@ -14,7 +14,7 @@ use wasm_job_queue::core::{
     Backoff, BackoffKind, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus,
     LimiterSpec, QueueError, RunError, RunErrorKind, RunOutcome, Settlement, Timestamp,
 };
-use wasm_job_queue::storage::{AbortTarget, ClaimBatch, ListQuery, Storage};
+use wasm_job_queue::storage::{AbortTarget, ClaimBatch, InlineRun, ListQuery, Storage};
 
 /// Makes storages and payloads for the suite.
 pub trait Fixture {
@@ -53,6 +53,8 @@ macro_rules! for_each_case {
         $m!(list_by_status_run_and_fingerprint);
         $m!(one_step_claims_what_its_settlements_freed);
         $m!(a_retry_queues_where_it_came_due);
+        $m!(a_step_settles_the_runs_its_inline_callback_ended);
+        $m!(an_unclaimed_job_is_as_before_its_claim);
     };
 }
 
@@ -751,6 +753,7 @@ pub async fn one_step_claims_what_its_settlements_freed<X: Fixture>(x: &X) {
             batch,
             &CleanupPolicy::default(),
             Some(&req("A", 4, at(5), lim)),
+            None,
             at(5),
         )
         .await
@@ -787,4 +790,125 @@ pub async fn a_retry_queues_where_it_came_due<X: Fixture>(x: &X) {
     put(x, &s, "after", 3, at(400)).await;
     let b = claim(&s, "A", 3, at(400)).await;
     assert_eq!(ids(&b.jobs), ["before", "retried", "after"]);
+}
+
+/// With an inline callback a step hands it each job it claims (leased, in claim order)
+/// before writing: a run that ended is settled in the same step (completed, or a retry), one
+/// still running keeps its claim, and a job not started stays in the claimed batch. The
+/// starts come with the claim's events, the ends in `inline`.
+pub async fn a_step_settles_the_runs_its_inline_callback_ended<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let mut retried = JobSpec::new(x.payload(3));
+    retried.backoff = fixed_backoff(50);
+    put(x, &s, "sync", 1, T).await;
+    put(x, &s, "async", 2, T).await;
+    enqueue(&s, "failing", retried, T).await;
+    put(x, &s, "left", 4, T).await;
+    put(x, &s, "later", 5, T).await;
+    let calls = std::cell::RefCell::new(Vec::new());
+    let inline = |job: &JobRecord<X::P>| {
+        assert_eq!(job.status, JobStatus::Active);
+        assert_eq!(job.lease.as_ref().map(|l| l.owner.as_str()), Some("A"));
+        calls.borrow_mut().push(job.id.clone());
+        match job.id.as_str() {
+            "sync" => InlineRun::Done(settlement(job, RunOutcome::Completed(x.payload(10)))),
+            "failing" => InlineRun::Done(settlement(
+                job,
+                RunOutcome::Failed(RunError::retryable("TypeError", "again")),
+            )),
+            "async" => InlineRun::Running,
+            _ => InlineRun::NotStarted,
+        }
+    };
+    let step = s
+        .step(
+            Vec::new(),
+            &CleanupPolicy::default(),
+            Some(&req("A", 4, at(5), LimiterSpec::Unlimited)),
+            Some(&inline),
+            at(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(*calls.borrow(), ["sync", "async", "failing", "left"]);
+    let claimed = step.claimed.unwrap();
+    assert_eq!(ids(&claimed.jobs), ["left"]);
+    let starts: Vec<&str> = claimed
+        .events
+        .iter()
+        .filter(|e| matches!(e, JobEvent::Start { .. }))
+        .map(|e| e.job_id())
+        .collect();
+    assert_eq!(starts, ["sync", "async", "failing", "left"]);
+    assert!(step.inline.results.iter().all(Result::is_ok));
+    let ends: Vec<(&str, &str)> = step
+        .inline
+        .events
+        .iter()
+        .filter_map(|e| Some((e.name()?, e.job_id())))
+        .collect();
+    assert_eq!(ends, [("job_complete", "sync"), ("job_retry", "failing")]);
+    let done = get(&s, "sync").await;
+    assert_eq!(done.status, JobStatus::Completed);
+    assert_eq!(done.output.as_ref().and_then(|p| x.read(p)), Some(10));
+    assert_eq!((done.attempt, done.runs.len()), (1, 1));
+    assert_eq!(done.lease, None);
+    let failing = get(&s, "failing").await;
+    assert_eq!(failing.status, JobStatus::Delayed);
+    assert_eq!(failing.run_after, at(55));
+    assert_eq!(failing.error.as_deref(), Some("again"));
+    assert_eq!(get(&s, "async").await.status, JobStatus::Active);
+    assert_eq!(get(&s, "left").await.status, JobStatus::Active);
+    assert_eq!(get(&s, "later").await.status, JobStatus::Waiting);
+    assert_eq!(s.count(JobStatus::Active).await.unwrap(), 2);
+}
+
+/// `Unclaimed` undoes a claim whose run never started: the job waits in its old place with
+/// the attempt, run history and start time it had before.
+pub async fn an_unclaimed_job_is_as_before_its_claim<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let mut spec = JobSpec::new(x.payload(1));
+    spec.backoff = fixed_backoff(0);
+    enqueue(&s, "j", spec, T).await;
+    put(x, &s, "other", 2, at(1)).await;
+    let first = claim(&s, "A", 1, at(2)).await.jobs.remove(0);
+    let failed = RunOutcome::Failed(RunError::retryable("TypeError", "again"));
+    settle_one(
+        &s,
+        settlement(&first, failed),
+        CleanupPolicy::default(),
+        at(3),
+    )
+    .await
+    .unwrap();
+    // Promoted behind `other` by this claim, which takes both.
+    let batch = claim(&s, "B", 2, at(4)).await.jobs;
+    assert_eq!(ids(&batch), ["other", "j"]);
+    let before = get(&s, "other").await;
+    for job in &batch {
+        settle_one(
+            &s,
+            settlement(job, RunOutcome::Unclaimed),
+            CleanupPolicy::default(),
+            at(5),
+        )
+        .await
+        .unwrap();
+    }
+    let other = get(&s, "other").await;
+    assert_eq!(other.status, JobStatus::Waiting);
+    assert_eq!(
+        (other.attempt, other.runs.len(), other.started_at),
+        (0, 0, None)
+    );
+    assert_eq!(other.lease, None);
+    assert_eq!(other.seq, before.seq);
+    let j = get(&s, "j").await;
+    assert_eq!(j.status, JobStatus::Waiting);
+    assert_eq!((j.attempt, j.runs.len()), (1, 1));
+    assert_eq!(j.started_at, Some(at(2)));
+    assert_eq!(j.runs[0].outcome.as_deref(), Some("retry"));
+    let again = claim(&s, "C", 2, at(6)).await.jobs;
+    assert_eq!(ids(&again), ["other", "j"]);
+    assert_eq!(again[1].attempt, 2);
 }

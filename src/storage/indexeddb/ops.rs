@@ -14,9 +14,11 @@ use super::tx::Tx;
 use crate::core::claim::{ClaimView, is_stalled, plan_claim};
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
-    Settlement, Timestamp, transition,
+    RunError, RunOutcome, Settlement, Timestamp, transition,
 };
-use crate::storage::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Step};
+use crate::storage::{
+    AbortTarget, ClaimBatch, Enqueued, Inline, ListQuery, SettleBatch, Step, run_inline,
+};
 
 type Rec = JobRecord<JsValue>;
 
@@ -160,13 +162,16 @@ fn merge_into<K: Ord>(
 }
 
 /// The claim step on what [`read_step`] read (and a settlement changed), issuing its
-/// writes.
+/// writes; with `inline`, the claimed jobs' runs start before the writes and those that end
+/// at once are settled in the step (see [`Inline`]).
 pub fn claim_from(
     tx: &Tx,
     reads: &mut StepReads,
     req: &ClaimRequest,
+    inline: Option<&Inline<'_, JsValue>>,
+    (policy, seq): (&CleanupPolicy, &Cell<u64>),
     now: Timestamp,
-) -> Result<ClaimBatch<JsValue>, QueueError> {
+) -> Result<(ClaimBatch<JsValue>, SettleBatch<JsValue>), QueueError> {
     let active: Vec<Rec> = std::mem::take(&mut reads.active)
         .into_iter()
         .filter(|r| r.status == JobStatus::Active)
@@ -217,15 +222,69 @@ pub fn claim_from(
         next_lease_expiry,
     };
     let plan = plan_claim(&mut reads.meta, view, req, now);
-    let jobs = plan.claimed_records();
-    for rec in &plan.writes {
-        tx.put(rec)?;
-    }
-    Ok(ClaimBatch {
-        jobs,
+    let mut batch = ClaimBatch {
+        jobs: plan.claimed_records(),
         events: plan.events,
         wake: plan.wake,
-    })
+    };
+    // Runs that end inside `inline` are written once, settled, by `settle_inline`.
+    let done = run_inline(&mut batch, inline);
+    let mut ended = Vec::with_capacity(done.len());
+    for rec in plan.writes {
+        if done.iter().any(|s| s.id == rec.id) {
+            ended.push(rec);
+        } else {
+            tx.put(&rec)?;
+        }
+    }
+    let settled = settle_inline(tx, &mut reads.meta, ended, done, policy, seq, now)?;
+    Ok((batch, settled))
+}
+
+/// Settles the runs that ended inside a claim step (`done`, in claim order) on their claimed
+/// records, issuing one write per job. An output IndexedDB refuses to store (structured
+/// clone took it, the put does not: a `WebAssembly.Module`, a `SharedArrayBuffer`) fails
+/// that run with a retryable `DataCloneError` instead: the run cannot be taken back.
+fn settle_inline(
+    tx: &Tx,
+    meta: &mut QueueMeta,
+    mut records: Vec<Rec>,
+    done: Vec<Settlement<JsValue>>,
+    policy: &CleanupPolicy,
+    seq: &Cell<u64>,
+    now: Timestamp,
+) -> Result<SettleBatch<JsValue>, QueueError> {
+    let mut out = SettleBatch::empty();
+    for s in done {
+        let Some(at) = records.iter().position(|r| r.id == s.id) else {
+            out.results.push(Err(QueueError::lease_lost(&s.id)));
+            continue;
+        };
+        let claimed = records.swap_remove(at);
+        let (token, jitter) = (s.token.clone(), s.jitter_sample);
+        let mut rec = claimed.clone();
+        let mut events = transition::settle(&mut rec, s, meta, policy, now)?;
+        if let Err(QueueError::InvalidOptions(message)) = tx.put(&rec) {
+            rec = claimed;
+            let refused = Settlement {
+                id: rec.id.clone(),
+                token,
+                outcome: RunOutcome::Failed(RunError::retryable("DataCloneError", message)),
+                jitter_sample: jitter,
+            };
+            events = transition::settle(&mut rec, refused, meta, policy, now)?;
+            tx.put(&rec)?;
+        }
+        out.events.extend(events);
+        let n = crate::core::seq::next_seq(seq.get(), now);
+        if let Some(next) = transition::follow_up(&rec, n, now) {
+            seq.set(n);
+            tx.put(&next)?;
+            out.events.push(JobEvent::Submitted { id: next.id });
+        }
+        out.results.push(Ok(()));
+    }
+    Ok(out)
 }
 
 /// Why a settle attempt stopped.
@@ -309,16 +368,34 @@ pub fn settle_from(
     Ok(SettleBatch { results, events })
 }
 
-/// One step in one transaction and one read phase: settle `batch`, then claim with `claim`.
+/// What one step is asked: settle `batch`, then claim with `claim`, running claimed jobs
+/// through `inline`.
+pub struct StepRequest<'a> {
+    /// The finished runs to settle.
+    pub batch: &'a [Settlement<JsValue>],
+    /// How long finished records are kept.
+    pub policy: &'a CleanupPolicy,
+    /// The claim, if any.
+    pub claim: Option<&'a ClaimRequest>,
+    /// Starts claimed runs before the claims are written (see [`Inline`]).
+    pub inline: Option<&'a Inline<'a, JsValue>>,
+}
+
+/// One step in one transaction and one read phase: settle, then claim (see
+/// [`StepRequest`]).
 pub async fn step(
     tx: &Tx,
     queue: &str,
-    batch: &[Settlement<JsValue>],
-    policy: &CleanupPolicy,
-    claim: Option<&ClaimRequest>,
+    req: &StepRequest<'_>,
     seq: &Cell<u64>,
     now: Timestamp,
 ) -> Result<Step<JsValue>, SettleFail> {
+    let StepRequest {
+        batch,
+        policy,
+        claim,
+        inline,
+    } = *req;
     let mut reads = read_step(tx, queue, claim.map(|c| c.max)).await?;
     let before = reads.meta.clone();
     let settled = if batch.is_empty() {
@@ -326,12 +403,19 @@ pub async fn step(
     } else {
         settle_from(tx, &mut reads, batch, policy, seq, now)?
     };
-    let claimed = match claim {
-        Some(req) => Some(claim_from(tx, &mut reads, req, now)?),
-        None => None,
+    let (claimed, inline) = match claim {
+        Some(c) => {
+            let (claimed, inline) = claim_from(tx, &mut reads, c, inline, (policy, seq), now)?;
+            (Some(claimed), inline)
+        }
+        None => (None, SettleBatch::empty()),
     };
     flush(tx, &reads.meta, &before)?;
-    Ok(Step { settled, claimed })
+    Ok(Step {
+        settled,
+        claimed,
+        inline,
+    })
 }
 
 /// Records progress from the lease holder.

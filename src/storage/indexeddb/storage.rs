@@ -16,7 +16,7 @@ use crate::core::{
     Timestamp,
 };
 use crate::storage::{
-    AbortTarget, ClaimBatch, Enqueued, Issued, ListQuery, SettleBatch, Step, Storage,
+    AbortTarget, ClaimBatch, Enqueued, Inline, Issued, ListQuery, SettleBatch, Step, Storage,
 };
 
 /// A queue stored in IndexedDB. Payloads are JS values kept by structured clone.
@@ -179,7 +179,9 @@ impl Storage for IndexedDbStorage {
         req: &ClaimRequest,
         now: Timestamp,
     ) -> Result<ClaimBatch<JsValue>, QueueError> {
-        let step = self.step(Vec::new(), &req.policy, Some(req), now).await?;
+        let step = self
+            .step(Vec::new(), &req.policy, Some(req), None, now)
+            .await?;
         step.claimed
             .ok_or_else(|| QueueError::Storage("a claim step claimed nothing".into()))
     }
@@ -190,7 +192,9 @@ impl Storage for IndexedDbStorage {
         policy: &CleanupPolicy,
         now: Timestamp,
     ) -> Result<SettleBatch<JsValue>, QueueError> {
-        self.step(batch, policy, None, now).await.map(|s| s.settled)
+        self.step(batch, policy, None, None, now)
+            .await
+            .map(|s| s.settled)
     }
 
     async fn step(
@@ -198,6 +202,7 @@ impl Storage for IndexedDbStorage {
         batch: Vec<Settlement<JsValue>>,
         policy: &CleanupPolicy,
         claim: Option<&ClaimRequest>,
+        inline: Option<&Inline<'_, JsValue>>,
         now: Timestamp,
     ) -> Result<Step<JsValue>, QueueError> {
         // A settlement whose output cannot be stored is refused alone: the step is retried
@@ -207,7 +212,13 @@ impl Storage for IndexedDbStorage {
         loop {
             let tx = self.tx(Scope::JobsAndMeta, true).await?;
             let items: Vec<Settlement<JsValue>> = rest.iter().map(|(_, s)| s.clone()).collect();
-            match ops::step(&tx, &self.queue, &items, policy, claim, &self.seq, now).await {
+            let req = ops::StepRequest {
+                batch: &items,
+                policy,
+                claim,
+                inline,
+            };
+            match ops::step(&tx, &self.queue, &req, &self.seq, now).await {
                 Ok(done) => {
                     let mut out = self.explain(tx.finish(Ok(done)).await)?;
                     for (i, e) in refused {
