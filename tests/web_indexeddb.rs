@@ -169,7 +169,7 @@ async fn structured_clone_payloads_survive() {
 }
 
 #[wasm_bindgen_test]
-async fn uncloneable_values_are_refused_and_nothing_is_written() {
+async fn uncloneable_inputs_are_refused_and_outputs_fail_their_run() {
     let s = Idb.fresh("q").await;
     let f = js_sys::Function::new_no_args("return 1");
     let err = s
@@ -187,7 +187,8 @@ async fn uncloneable_values_are_refused_and_nothing_is_written() {
     assert!(s.get("ok").await.unwrap().is_none(), "all or nothing");
     assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 0);
 
-    // An output that cannot be stored refuses that settlement alone.
+    // An output IndexedDB cannot store fails that run alone, as a retryable DataCloneError
+    // (the job is not left active until its lease runs out).
     s.enqueue(
         vec![("x".into(), spec(1.into())), ("y".into(), spec(2.into()))],
         T,
@@ -197,11 +198,16 @@ async fn uncloneable_values_are_refused_and_nothing_is_written() {
     let jobs = s.claim(&req("A", 2, T), T).await.unwrap().jobs;
     let batch = vec![completed(&jobs[0], f.into()), completed(&jobs[1], 7.into())];
     let out = s.settle(batch, &CleanupPolicy::default(), T).await.unwrap();
-    let err = out.results[0].clone().unwrap_err();
-    assert_eq!(err.name(), "InvalidOptionsError");
-    assert!(err.message().contains("output"), "{}", err.message());
-    assert!(out.results[1].is_ok());
-    assert_eq!(s.get("x").await.unwrap().unwrap().status, JobStatus::Active);
+    assert!(out.results.iter().all(Result::is_ok));
+    let x = s.get("x").await.unwrap().unwrap();
+    assert_eq!(x.status, JobStatus::Delayed);
+    assert_eq!(x.error_name.as_deref(), Some("DataCloneError"));
+    assert!(
+        x.error.as_deref().unwrap_or("").contains("output"),
+        "{:?}",
+        x.error
+    );
+    assert_eq!((x.output.is_none(), x.attempt), (true, 1));
     assert_eq!(
         s.get("y").await.unwrap().unwrap().status,
         JobStatus::Completed

@@ -237,21 +237,18 @@ pub fn claim_from(
             tx.put(&rec)?;
         }
     }
-    let settled = settle_inline(tx, &mut reads.meta, ended, done, policy, seq, now)?;
+    let settled = settle_inline(tx, &mut reads.meta, ended, done, (policy, seq), now)?;
     Ok((batch, settled))
 }
 
 /// Settles the runs that ended inside a claim step (`done`, in claim order) on their claimed
-/// records, issuing one write per job. An output IndexedDB refuses to store (structured
-/// clone took it, the put does not: a `WebAssembly.Module`, a `SharedArrayBuffer`) fails
-/// that run with a retryable `DataCloneError` instead: the run cannot be taken back.
+/// `records`, issuing one write per job (see [`settle_one`]).
 fn settle_inline(
     tx: &Tx,
     meta: &mut QueueMeta,
     mut records: Vec<Rec>,
     done: Vec<Settlement<JsValue>>,
-    policy: &CleanupPolicy,
-    seq: &Cell<u64>,
+    (policy, seq): (&CleanupPolicy, &Cell<u64>),
     now: Timestamp,
 ) -> Result<SettleBatch<JsValue>, QueueError> {
     let mut out = SettleBatch::empty();
@@ -260,50 +257,73 @@ fn settle_inline(
             out.results.push(Err(QueueError::lease_lost(&s.id)));
             continue;
         };
-        let claimed = records.swap_remove(at);
-        let (token, jitter) = (s.token.clone(), s.jitter_sample);
-        let mut rec = claimed.clone();
-        let mut events = transition::settle(&mut rec, s, meta, policy, now)?;
-        if let Err(QueueError::InvalidOptions(message)) = tx.put(&rec) {
-            rec = claimed;
-            let refused = Settlement {
-                id: rec.id.clone(),
-                token,
-                outcome: RunOutcome::Failed(RunError::retryable("DataCloneError", message)),
-                jitter_sample: jitter,
-            };
-            events = transition::settle(&mut rec, refused, meta, policy, now)?;
-            tx.put(&rec)?;
+        let mut rec = records.swap_remove(at);
+        match settle_one(tx, &mut rec, s, meta, (policy, seq), now, &mut Vec::new())? {
+            Ok(events) => {
+                out.events.extend(events);
+                out.results.push(Ok(()));
+            }
+            // Refused (it cannot be: the lease was just taken): the claim is written as is.
+            Err(e) => {
+                tx.put(&rec)?;
+                out.results.push(Err(e));
+            }
         }
-        out.events.extend(events);
-        let n = crate::core::seq::next_seq(seq.get(), now);
-        if let Some(next) = transition::follow_up(&rec, n, now) {
-            seq.set(n);
-            tx.put(&next)?;
-            out.events.push(JobEvent::Submitted { id: next.id });
-        }
-        out.results.push(Ok(()));
     }
     Ok(out)
 }
 
-/// Why a settle attempt stopped.
-pub enum SettleFail {
-    /// Settlement number `.0` carries a value that cannot be stored.
-    Uncloneable(usize, QueueError),
-    /// Anything else: the step failed.
-    Other(QueueError),
-}
-
-impl From<QueueError> for SettleFail {
-    fn from(e: QueueError) -> Self {
-        SettleFail::Other(e)
+/// Settles `rec` with `s` and writes it, with the next occurrence of a repeat (also pushed to
+/// `made`). `Ok(Err(e))`: the settlement was refused (a lost lease) and nothing changed;
+/// `Err`: the step fails. An output structured clone took but IndexedDB refuses to store (a
+/// `WebAssembly.Module`, a `SharedArrayBuffer`) fails the run with a retryable
+/// `DataCloneError` instead, as an output structured clone refuses does.
+fn settle_one(
+    tx: &Tx,
+    rec: &mut Rec,
+    s: Settlement<JsValue>,
+    meta: &mut QueueMeta,
+    (policy, seq): (&CleanupPolicy, &Cell<u64>),
+    now: Timestamp,
+    made: &mut Vec<Rec>,
+) -> Result<Result<Vec<JobEvent<JsValue>>, QueueError>, QueueError> {
+    let before = rec.clone();
+    let (token, jitter_sample) = (s.token.clone(), s.jitter_sample);
+    let mut events = match transition::settle(rec, s, meta, policy, now) {
+        Ok(events) => events,
+        Err(e) => return Ok(Err(e)),
+    };
+    if let Err(e) = tx.put(rec) {
+        let QueueError::InvalidOptions(message) = e else {
+            return Err(e);
+        };
+        *rec = before;
+        let refused = Settlement {
+            id: rec.id.clone(),
+            token,
+            outcome: RunOutcome::Failed(RunError::retryable("DataCloneError", message)),
+            jitter_sample,
+        };
+        events = transition::settle(rec, refused, meta, policy, now)?;
+        tx.put(rec)?;
     }
+    // A number is taken only for an occurrence actually made (as in memory.rs); a repeat's
+    // next occurrence is made once, when the previous one ends.
+    let n = crate::core::seq::next_seq(seq.get(), now);
+    if let Some(next) = transition::follow_up(rec, n, now) {
+        seq.set(n);
+        tx.put(&next)?;
+        events.push(JobEvent::Submitted {
+            id: next.id.clone(),
+        });
+        made.push(next);
+    }
+    Ok(Ok(events))
 }
 
 /// Applies settlements to the active jobs [`read_step`] read (a job not among them lost its
-/// lease), issuing the writes. A later settlement of the same job sees the earlier one's
-/// result. The settled jobs and new records move to `reads.moved`.
+/// lease), issuing the writes (see [`settle_one`]). A later settlement of the same job sees
+/// the earlier one's result. The settled jobs and new records move to `reads.moved`.
 pub fn settle_from(
     tx: &Tx,
     reads: &mut StepReads,
@@ -311,53 +331,24 @@ pub fn settle_from(
     policy: &CleanupPolicy,
     seq: &Cell<u64>,
     now: Timestamp,
-) -> Result<SettleBatch<JsValue>, SettleFail> {
+) -> Result<SettleBatch<JsValue>, QueueError> {
     let StepReads {
         meta,
         active,
         moved,
         ..
     } = reads;
-    let mut results = Vec::with_capacity(batch.len());
-    let mut events = Vec::new();
-    // The settled jobs (indexes into `active`), each with the index of its first
-    // settlement in the batch.
-    let mut changed: Vec<(usize, usize)> = Vec::new();
-    for (i, s) in batch.iter().enumerate() {
-        let Some(at) = active.iter().position(|r| r.id == s.id) else {
-            results.push(Err(QueueError::lease_lost(&s.id)));
+    let mut out = SettleBatch::empty();
+    for s in batch {
+        let Some(rec) = active.iter_mut().find(|r| r.id == s.id) else {
+            out.results.push(Err(QueueError::lease_lost(&s.id)));
             continue;
         };
-        let rec = &mut active[at];
-        match transition::settle(rec, s.clone(), meta, policy, now) {
-            Ok(evs) => {
-                events.extend(evs);
-                // A number is taken only for an occurrence actually made (as in memory.rs).
-                let n = crate::core::seq::next_seq(seq.get(), now);
-                if let Some(next) = transition::follow_up(rec, n, now) {
-                    seq.set(n);
-                    events.push(JobEvent::Submitted {
-                        id: next.id.clone(),
-                    });
-                    moved.push(next);
-                }
-                if !changed.iter().any(|(a, _)| *a == at) {
-                    changed.push((at, i));
-                }
-                results.push(Ok(()));
-            }
-            Err(e) => results.push(Err(e)),
+        let result = settle_one(tx, rec, s.clone(), meta, (policy, seq), now, moved)?;
+        if let Ok(events) = &result {
+            out.events.extend_from_slice(events);
         }
-    }
-    for (at, i) in &changed {
-        tx.put(&active[*at]).map_err(|e| match e {
-            QueueError::InvalidOptions(_) => SettleFail::Uncloneable(*i, e),
-            e => SettleFail::Other(e),
-        })?;
-    }
-    // A repeat's next occurrence is made once, when the previous one ends.
-    for next in moved.iter() {
-        tx.put(next)?;
+        out.results.push(result.map(|_| ()));
     }
     moved.extend(
         active
@@ -365,7 +356,7 @@ pub fn settle_from(
             .filter(|r| r.status != JobStatus::Active)
             .cloned(),
     );
-    Ok(SettleBatch { results, events })
+    Ok(out)
 }
 
 /// What one step is asked: settle `batch`, then claim with `claim`, running claimed jobs
@@ -389,7 +380,7 @@ pub async fn step(
     req: &StepRequest<'_>,
     seq: &Cell<u64>,
     now: Timestamp,
-) -> Result<Step<JsValue>, SettleFail> {
+) -> Result<Step<JsValue>, QueueError> {
     let StepRequest {
         batch,
         policy,

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
 
-use super::ops::{self, SettleFail};
+use super::ops;
 use super::schema::{Connection, DB_VERSION, DEFAULT_DB_NAME, LostReason, open};
 use super::tx::{Durability, Scope, Tx};
 use crate::core::{
@@ -205,38 +205,15 @@ impl Storage for IndexedDbStorage {
         inline: Option<&Inline<'_, JsValue>>,
         now: Timestamp,
     ) -> Result<Step<JsValue>, QueueError> {
-        // A settlement whose output cannot be stored is refused alone: the step is retried
-        // without it (the failed attempt was aborted, nothing of it stays).
-        let mut rest: Vec<(usize, Settlement<JsValue>)> = batch.into_iter().enumerate().collect();
-        let mut refused: Vec<(usize, QueueError)> = Vec::new();
-        loop {
-            let tx = self.tx(Scope::JobsAndMeta, true).await?;
-            let items: Vec<Settlement<JsValue>> = rest.iter().map(|(_, s)| s.clone()).collect();
-            let req = ops::StepRequest {
-                batch: &items,
-                policy,
-                claim,
-                inline,
-            };
-            match ops::step(&tx, &self.queue, &req, &self.seq, now).await {
-                Ok(done) => {
-                    let mut out = self.explain(tx.finish(Ok(done)).await)?;
-                    for (i, e) in refused {
-                        let results = &mut out.settled.results;
-                        results.insert(i.min(results.len()), Err(e));
-                    }
-                    return Ok(out);
-                }
-                Err(SettleFail::Uncloneable(i, e)) => {
-                    let _ = tx.finish::<()>(Err(e.clone())).await;
-                    let (orig, _) = rest.remove(i);
-                    // Kept in batch order (an insertion, not a sort: one sort less in the .wasm).
-                    let at = refused.partition_point(|(j, _)| *j < orig);
-                    refused.insert(at, (orig, e));
-                }
-                Err(SettleFail::Other(e)) => return self.explain(tx.finish(Err(e)).await),
-            }
-        }
+        let tx = self.tx(Scope::JobsAndMeta, true).await?;
+        let req = ops::StepRequest {
+            batch: &batch,
+            policy,
+            claim,
+            inline,
+        };
+        let r = ops::step(&tx, &self.queue, &req, &self.seq, now).await;
+        self.explain(tx.finish(r).await)
     }
 
     async fn progress(
