@@ -67,7 +67,7 @@ where
             notified.await;
             continue;
         }
-        let started: Vec<(String, Timestamp)> = batch
+        let mut started: Vec<(String, Timestamp)> = batch
             .iter()
             .map(|p| (p.settlement.id.clone(), p.started))
             .collect();
@@ -95,17 +95,22 @@ where
         match step {
             Ok(step) => {
                 error_backoff_ms = 0;
-                settled(&inner, step.settled, &started, now).await;
-                if let Some(batch) = step.claimed {
-                    let next = claimed(&inner, epoch, batch).await;
-                    settled(&inner, step.inline, &inline.ended.take(), now).await;
-                    match next {
-                        Next::Now => {
-                            inner.idle.notify();
-                            continue;
-                        }
-                        Next::At(t) => wake_at = t,
+                // The claim's starts first (runs that ended inside the step end after them).
+                let next = match step.claimed {
+                    Some(batch) => Some(claimed(&inner, epoch, batch).await),
+                    None => None,
+                };
+                let mut ends = step.settled;
+                ends.events.extend(step.inline.events);
+                started.extend(inline.ended.take());
+                settled(&inner, ends, &started, now).await;
+                match next {
+                    Some(Next::Now) => {
+                        inner.idle.notify();
+                        continue;
                     }
+                    Some(Next::At(t)) => wake_at = t,
+                    None => {}
                 }
             }
             // Settlements are lost with the step: their jobs stay leased until the leases

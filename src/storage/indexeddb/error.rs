@@ -74,7 +74,12 @@ pub(crate) fn from_idb(err: idb::Error, what: &str) -> QueueError {
     };
     let (name, message) = js.as_ref().map(name_and_message).unwrap_or_default();
     if name.is_empty() {
-        QueueError::Storage(format!("{what}: {err}"))
+        // Not a DOMException: the value's own text if it has one (the `idb` crate's `Display`
+        // would cost ~1 KB of the `.wasm` for its internal failures, which do not happen).
+        let text = js
+            .and_then(|v| v.as_string())
+            .unwrap_or_else(|| "the IndexedDB request failed".into());
+        QueueError::Storage(format!("{what}: {text}"))
     } else {
         from_dom(&name, &message, what)
     }
