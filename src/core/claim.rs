@@ -94,8 +94,8 @@ pub struct Wake {
 pub struct ClaimPlan<P> {
     /// Every record this step changed (the claimed ones included).
     pub writes: Vec<JobRecord<P>>,
-    /// The ids of the claimed jobs, in claim order (their records are in `writes`).
-    pub claimed: Vec<String>,
+    /// Where the claimed jobs are in `writes`, in claim order.
+    pub claimed: Vec<usize>,
     /// The records read but left unchanged, handed back for a storage that took them out
     /// of its store to read them (the memory storage); others drop them.
     pub kept: Vec<JobRecord<P>>,
@@ -110,7 +110,7 @@ impl<P: Clone> ClaimPlan<P> {
     pub fn claimed_records(&self) -> Vec<JobRecord<P>> {
         self.claimed
             .iter()
-            .filter_map(|id| self.writes.iter().find(|r| &r.id == id).cloned())
+            .filter_map(|i| self.writes.get(*i).cloned())
             .collect()
     }
 }
@@ -228,7 +228,7 @@ pub fn plan_claim<P: Clone>(
             meta.starts.push(now);
         }
         events.push(JobEvent::Start { id: rec.id.clone() });
-        claimed.push(rec.id.clone());
+        claimed.push(writes.len());
         writes.push(rec);
     }
     let leftover: Vec<(JobRecord<P>, bool)> = rest.collect();

@@ -77,7 +77,7 @@ where
         let now = inner.platform.now();
         let inline = InlineStarts::default();
         let start_inline =
-            |job: &JobRecord<S::Payload>| inline.start(&inner, epoch, workers, now, job);
+            |job: JobRecord<S::Payload>| inline.start(&inner, epoch, workers, now, job);
         let use_inline = use_inline && claim.is_some();
         inner.in_step.set(true);
         let step = inner
@@ -188,18 +188,15 @@ impl InlineStarts {
         epoch: u64,
         workers: u32,
         began: Timestamp,
-        job: &JobRecord<S::Payload>,
+        job: JobRecord<S::Payload>,
     ) -> InlineRun<S::Payload>
     where
         S: Storage,
         X: Platform,
         E: Executor<S::Payload>,
     {
-        if !inner.live(epoch) {
-            return InlineRun::NotStarted;
-        }
-        if inner.running.borrow().len() as u32 >= workers {
-            return InlineRun::NotStarted;
+        if !inner.live(epoch) || inner.running.borrow().len() as u32 >= workers {
+            return InlineRun::NotStarted(Box::new(job));
         }
         if began.until(inner.platform.now()) >= INLINE_BUDGET_MS {
             // Runs this long: claim no more next time than fitted in the budget now.
@@ -207,21 +204,22 @@ impl InlineStarts {
             inner
                 .sync_streak
                 .set(inner.sync_streak.get().min(fitted.max(1)));
-            return InlineRun::NotStarted;
+            return InlineRun::NotStarted(Box::new(job));
         }
         let before = inner.pending.borrow().len();
+        let id = job.id.clone();
         inner.in_inline_start.set(true);
-        super::worker::start_run(inner, job.clone());
+        super::worker::start_run(inner, job);
         inner.in_inline_start.set(false);
         let mut pending = inner.pending.borrow_mut();
-        if pending.len() > before && pending.last().is_some_and(|p| p.settlement.id == job.id) {
+        if pending.len() > before && pending.last().is_some_and(|p| p.settlement.id == id) {
             if let Some(p) = pending.pop() {
-                self.ended.borrow_mut().push((job.id.clone(), p.started));
+                self.ended.borrow_mut().push((id, p.started));
                 return InlineRun::Done(p.settlement);
             }
         }
         // Still running, or ended with nothing to settle (as after a claim).
-        self.running.borrow_mut().push(job.id.clone());
+        self.running.borrow_mut().push(id);
         InlineRun::Running
     }
 }

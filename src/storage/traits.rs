@@ -43,8 +43,9 @@ pub struct SettleBatch<P> {
 /// How a run started by an [`Inline`] callback stands when the callback returns.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InlineRun<P> {
-    /// Not started (the server is stopping): the job stays in [`ClaimBatch::jobs`].
-    NotStarted,
+    /// Not started (the server is stopping, no worker is free): the job, handed back, stays
+    /// in [`ClaimBatch::jobs`].
+    NotStarted(Box<JobRecord<P>>),
     /// Started and still running (an asynchronous executor): its claim is written.
     Running,
     /// Started and already ended (a synchronous executor): the step settles it too.
@@ -56,7 +57,7 @@ pub enum InlineRun<P> {
 /// returns is settled in the same step, so its job goes from waiting to its end in one atomic
 /// step, with one write; other contexts never see it active. Its settlement's results and
 /// events come back in [`Step::inline`].
-pub type Inline<'a, P> = dyn Fn(&JobRecord<P>) -> InlineRun<P> + 'a;
+pub type Inline<'a, P> = dyn Fn(JobRecord<P>) -> InlineRun<P> + 'a;
 
 /// Calls `inline` on each job of `claimed` (when given): jobs not started stay in it, ended
 /// runs' settlements are returned in claim order.
@@ -68,14 +69,13 @@ pub fn run_inline<P: Clone>(
         return Vec::new();
     };
     let mut done = Vec::new();
-    claimed.jobs.retain(|job| match inline(job) {
-        InlineRun::NotStarted => true,
-        InlineRun::Running => false,
-        InlineRun::Done(s) => {
-            done.push(s);
-            false
+    for job in std::mem::take(&mut claimed.jobs) {
+        match inline(job) {
+            InlineRun::NotStarted(job) => claimed.jobs.push(*job),
+            InlineRun::Running => {}
+            InlineRun::Done(s) => done.push(s),
         }
-    });
+    }
     done
 }
 
