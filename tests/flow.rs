@@ -707,16 +707,24 @@ fn a_synchronous_executor_runs_inline_once_per_job_with_its_events_and_stats() {
         },
     );
     let (client, server) = (q.client.clone(), q.server.clone());
-    q.platform
+    let platform = q.platform.clone();
+    let waited = q
+        .platform
         .block_on(async move {
             let inputs: Vec<Value> = (0..300).map(|i| json!(i)).collect();
             let out = client.submit_many(inputs, opts(json!({}))).await.unwrap();
             let last = out.last().unwrap().record.id.clone();
+            let t0 = platform.now();
             server.start().await.unwrap();
             client.wait_for(&last, None).await.unwrap();
+            let waited = t0.until(platform.now());
             server.stop(StopOptions::default()).await.unwrap();
+            waited
         })
         .unwrap();
+    // Runs that end inside the claim step leave the workers free: the next step follows at
+    // once, never after a poll interval (virtual time would show it).
+    assert_eq!(waited, 0, "the drain waited {waited} ms of virtual time");
     let events = q.events.borrow();
     for name in ["job_start", "job_complete"] {
         let mut ids: Vec<&String> = events

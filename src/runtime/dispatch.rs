@@ -95,9 +95,18 @@ where
         match step {
             Ok(step) => {
                 error_backoff_ms = 0;
+                // A claim as large as asked whose runs ended inside the step left the workers
+                // free: more may be waiting (nothing else wakes the cycle for them).
+                let ended_inline = inline.ended.borrow().len();
+                let full = step.claimed.as_ref().is_some_and(|b| {
+                    b.jobs.len() + ended_inline + inline.running.borrow().len() >= max as usize
+                });
                 // The claim's starts first (runs that ended inside the step end after them).
                 let next = match step.claimed {
-                    Some(batch) => Some(claimed(&inner, epoch, batch).await),
+                    Some(batch) => Some(match claimed(&inner, epoch, batch).await {
+                        Next::At(_) if full && ended_inline > 0 => Next::Now,
+                        next => next,
+                    }),
                     None => None,
                 };
                 let mut ends = step.settled;

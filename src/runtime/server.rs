@@ -178,8 +178,11 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
             settlement,
             started,
         });
-        // The cycle settles it with the next step, together with any others by then.
-        self.wake.notify();
+        // The cycle settles it with the next step, together with any others by then (a run
+        // that ended inside a claim step is settled by that step: no wake-up).
+        if !self.in_inline_start.get() {
+            self.wake.notify();
+        }
     }
 
     /// Marks a run as reported (its settlement queued, or none needed).
