@@ -188,6 +188,7 @@ struct InlineStarts {
 impl InlineStarts {
     /// Starts the run of `job`, claimed by the step under way: a run that ends at once hands
     /// its settlement back to the step instead of to the next one.
+    ///
     /// Not started (left to [`claimed`], which gives back what no worker can take): when
     /// the server is stopping, every worker runs a job that did not end at once, or the
     /// step has run jobs for [`INLINE_BUDGET_MS`] since `began`.
@@ -233,19 +234,19 @@ impl InlineStarts {
     }
 }
 
-/// A claim of up to `free` jobs with this server's settings.
+/// A claim of up to `max` jobs with this server's settings.
 pub(super) fn claim_request<S: Storage, X: Platform, E>(
     inner: &Inner<S, X, E>,
-    free: u32,
+    max: u32,
 ) -> ClaimRequest {
     let c = inner.config.borrow();
     ClaimRequest {
         owner: inner.id.clone(),
-        max: free,
+        max,
         lease_ms: c.lease_ms,
         limiter: c.limiter.clone(),
         max_stalled: c.max_stalled_count,
-        tokens: (0..free).map(|_| inner.platform.random_id()).collect(),
+        tokens: (0..max).map(|_| inner.platform.random_id()).collect(),
         policy: c.cleanup,
         live_owners: None,
     }
