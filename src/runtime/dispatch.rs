@@ -22,7 +22,7 @@ pub const MAX_TIMER_MS: u64 = 2_147_483_647;
 const INLINE_RUNS_PER_YIELD: u32 = 32;
 
 /// The most jobs a step claims to run inside it (see [`Inline`]), whatever the free workers.
-pub(super) const INLINE_BATCH: u32 = 16;
+pub(super) const INLINE_BATCH: u32 = 32;
 
 /// How long (ms) a step keeps starting runs inside it: later claimed jobs are given back.
 const INLINE_BUDGET_MS: u64 = 20;

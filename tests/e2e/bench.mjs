@@ -354,7 +354,7 @@ async function main() {
   const model = results.model;
   rows.push([`model (same requests, plain JS): submit`, fmtInt(model?.submitOpsPerSec), '', 'jobs/s']);
   rows.push([`model: submitBatch x${N}`, fmtInt(model?.submitBatchOpsPerSec), '', 'jobs/s']);
-  rows.push([`model: drain x${N}, 16 per step`, fmtInt(model?.drainJobsPerSec), '', 'jobs/s']);
+  rows.push([`model: drain x${N}, 32 per step`, fmtInt(model?.drainJobsPerSec), '', 'jobs/s']);
   rows.push([`model: latency p50`, fmtMs(model?.latencyP50Ms), '', 'ms']);
   rows.push(['.wasm size raw / gzip -9', `${fmtInt(size.wasmBytes)} B`, `${fmtInt(size.wasmGzipBytes)} B`, 'bytes']);
   rows.push(['.wasm without custom sections raw / gzip', `${fmtInt(size.wasmStrippedBytes)} B`, `${fmtInt(size.wasmStrippedGzipBytes)} B`, 'bytes']);

@@ -274,8 +274,8 @@ async function rawIdb({ n }) {
  *   submit:      put job (a transaction over the jobs store only: no reads, no meta)
  *   submitBatch: the same with `n` jobs in one transaction
  *   drain4:      a synchronous executor runs inside the claim step: each step [get meta,
- *                getAll lease, getAll due (64), getAll head (17)] → put each of the (up to
- *                16) jobs it claimed as completed
+ *                getAll lease, getAll due (64), getAll head (33)] → put each of the (up to
+ *                32) jobs it claimed as completed
  *   latency:     submit, and the claim step (1 job, run and settled in it) opened as soon as
  *                the submit's put is issued, as the library's hint does (waitFor on a job
  *                just submitted reads nothing: the step's completion event answers it)
@@ -329,8 +329,8 @@ async function modelIdb({ n, workers = 4, latencyN = 200, durability }) {
     let t0 = performance.now();
     for (let i = 0; i < n; i++) await submitTx(1);
     const submitMs = performance.now() - t0;
-    // Drain the n jobs just submitted, up to 16 per step (whatever the `workers`).
-    const perStep = Math.max(workers, 16);
+    // Drain the n jobs just submitted, up to 32 per step (whatever the `workers`).
+    const perStep = Math.max(workers, 32);
     t0 = performance.now();
     let done = 0;
     for (let took; (took = await step(perStep)) > 0;) done += took;
@@ -346,7 +346,7 @@ async function modelIdb({ n, workers = 4, latencyN = 200, durability }) {
       // The step's transaction is created right after the submit's: it runs once that
       // commits.
       const submitted = submitTx(1);
-      const stepped = step(16);
+      const stepped = step(32);
       await submitted;
       await stepped;
       samples.push(performance.now() - s);
