@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::error::QueueError;
 use super::fields::Fields;
 use super::job::JobSpec;
+use super::js_number::js_number;
 use super::repeat::{RepeatInput, RepeatSpec};
 use super::retry::{Backoff, BackoffKind};
 use super::time::Timestamp;
@@ -130,7 +131,9 @@ impl SubmitOptionsInput {
 pub fn whole_number(field: &str, v: f64, max: f64) -> Result<u64, QueueError> {
     if !v.is_finite() || v < 0.0 || v.fract() != 0.0 || v > max {
         return Err(QueueError::invalid(format!(
-            "{field} must be a whole number from 0 to {max}, got {v}"
+            "{field} must be a whole number from 0 to {}, got {}",
+            js_number(max),
+            js_number(v)
         )));
     }
     Ok(v as u64)
@@ -140,7 +143,9 @@ pub fn whole_number(field: &str, v: f64, max: f64) -> Result<u64, QueueError> {
 pub fn duration_ms(field: &str, v: f64) -> Result<u64, QueueError> {
     if !v.is_finite() || !(0.0..=MAX_DURATION_MS).contains(&v) {
         return Err(QueueError::invalid(format!(
-            "{field} must be a number of milliseconds from 0 to {MAX_DURATION_MS}, got {v}"
+            "{field} must be a number of milliseconds from 0 to {}, got {}",
+            js_number(MAX_DURATION_MS),
+            js_number(v)
         )));
     }
     Ok(v.ceil() as u64)
@@ -150,7 +155,8 @@ pub fn duration_ms(field: &str, v: f64) -> Result<u64, QueueError> {
 pub fn instant(field: &str, v: f64) -> Result<Timestamp, QueueError> {
     if !v.is_finite() || v < 0.0 || v > Timestamp::MAX.0 as f64 {
         return Err(QueueError::invalid(format!(
-            "{field} must be a Date or a number of milliseconds since the epoch, got {v}"
+            "{field} must be a Date or a number of milliseconds since the epoch, got {}",
+            js_number(v)
         )));
     }
     Ok(Timestamp(v.round() as i64))
@@ -162,7 +168,8 @@ pub fn priority(p: &PriorityInput) -> Result<i32, QueueError> {
         PriorityInput::Number(v) => {
             if !v.is_finite() || v.fract() != 0.0 || v.abs() > MAX_PRIORITY as f64 {
                 return Err(QueueError::invalid(format!(
-                    "priority must be an integer from -{MAX_PRIORITY} to {MAX_PRIORITY} or one of 'critical', 'high', 'normal', 'low', got {v}"
+                    "priority must be an integer from -{MAX_PRIORITY} to {MAX_PRIORITY} or one of 'critical', 'high', 'normal', 'low', got {}",
+                    js_number(*v)
                 )));
             }
             Ok(*v as i32)
@@ -198,7 +205,8 @@ pub fn backoff(b: &BackoffInput) -> Result<Backoff, QueueError> {
     if let Some(j) = b.jitter {
         if !(0.0..=1.0).contains(&j) {
             return Err(QueueError::invalid(format!(
-                "backoff.jitter must be a number from 0 to 1, got {j}"
+                "backoff.jitter must be a number from 0 to 1, got {}",
+                js_number(j)
             )));
         }
         out.jitter = j;

@@ -6,7 +6,8 @@ use super::error::QueueError;
 pub fn clamp(progress: f64) -> Result<f64, QueueError> {
     if !progress.is_finite() {
         return Err(QueueError::invalid(format!(
-            "progress must be a finite number from 0 to 100, got {progress}"
+            "progress must be a finite number from 0 to 100, got {}",
+            super::js_number::js_number(progress)
         )));
     }
     Ok(progress.clamp(0.0, 100.0))

@@ -113,7 +113,10 @@ fn check_finite(v: &JsValue, path: &str) -> Result<(), JsValue> {
 fn check_finite_at(v: &JsValue, path: &str, depth: usize) -> Result<(), JsValue> {
     if let Some(n) = v.as_f64() {
         if !n.is_finite() {
-            return Err(invalid(format!("{path} must be a finite number, got {n}")));
+            return Err(invalid(format!(
+                "{path} must be a finite number, got {}",
+                crate::core::js_number::js_number(n)
+            )));
         }
     } else if v.is_object() && v.dyn_ref::<Date>().is_none() {
         if depth >= super::json::MAX_DEPTH {

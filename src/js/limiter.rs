@@ -114,7 +114,8 @@ impl RateLimiter {
         })?;
         if !secs.is_finite() || secs <= 0.0 {
             return Err(invalid(format!(
-                "windowSizeInSeconds must be a number of seconds greater than 0, got {secs}"
+                "windowSizeInSeconds must be a number of seconds greater than 0, got {}",
+                crate::core::js_number::js_number(secs)
             )));
         }
         Ok(RateLimiter {

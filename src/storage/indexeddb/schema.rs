@@ -118,9 +118,12 @@ pub async fn open(name: &str, version: u32, lost: LostReason) -> Result<Connecti
     let (db_name, on_change, on_close) = (name.to_string(), lost.clone(), lost);
     let closing = raw.clone();
     db.on_version_change(move |event| {
+        // A version number (a whole number), as text: `f64`'s `Display` would bring float
+        // printing into the `.wasm`.
         let newer = js_sys::Reflect::get(&event, &JsValue::from_str("newVersion"))
             .ok()
-            .and_then(|v| v.as_f64());
+            .and_then(|v| v.as_f64())
+            .map(crate::core::js_number::js_number);
         *on_change.borrow_mut() = Some(match newer {
             Some(v) => QueueError::SchemaVersion(format!(
                 "a newer version of wasm-job-queue opened this database ({db_name:?}, schema \
