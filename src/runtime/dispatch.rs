@@ -10,6 +10,7 @@ use futures::future::select;
 use super::executor::Executor;
 use super::platform::{Platform, PlatformExt};
 use super::server::{Inner, Pending, Phase, Running};
+use super::worker::Started;
 use crate::core::{
     ClaimRequest, JobEvent, JobRecord, QueueError, RunOutcome, Settlement, Timestamp,
 };
@@ -216,21 +217,18 @@ impl InlineStarts {
                 .set(inner.sync_streak.get().min(fitted.max(1)));
             return InlineRun::NotStarted(Box::new(job));
         }
-        let before = inner.pending.borrow().len();
         let id = job.id.clone();
-        inner.in_inline_start.set(true);
-        super::worker::start_run(inner, job);
-        inner.in_inline_start.set(false);
-        let mut pending = inner.pending.borrow_mut();
-        if pending.len() > before && pending.last().is_some_and(|p| p.settlement.id == id) {
-            if let Some(p) = pending.pop() {
+        match super::worker::start_run(inner, job) {
+            Started::Ended(Some(p)) => {
                 self.ended.borrow_mut().push((id, p.started));
-                return InlineRun::Done(p.settlement);
+                InlineRun::Done(p.settlement)
+            }
+            // Still running, or ended with nothing to settle (as after a claim).
+            Started::Going | Started::Ended(None) => {
+                self.running.borrow_mut().push(id);
+                InlineRun::Running
             }
         }
-        // Still running, or ended with nothing to settle (as after a claim).
-        self.running.borrow_mut().push(id);
-        InlineRun::Running
     }
 }
 
@@ -329,7 +327,9 @@ where
     }
     inner.publish(events);
     for job in start {
-        super::worker::start_run(inner, job);
+        if let Started::Ended(ended) = super::worker::start_run(inner, job) {
+            super::worker::settle_later(inner, ended);
+        }
     }
     let gave_back = !unstarted.is_empty();
     give_back(inner, unstarted).await;

@@ -99,8 +99,6 @@ pub(super) struct Inner<S: Storage, X, E> {
     /// many (at most `dispatch::INLINE_BATCH`) beyond the free workers (see
     /// `storage::Inline`).
     pub sync_streak: Cell<u32>,
-    /// Set while a claim step starts a run inside it (see `dispatch::InlineStarts`).
-    pub in_inline_start: Cell<bool>,
     pub stats: RefCell<ServerStats>,
     pub bus_subscription: Cell<Option<u64>>,
     /// Held while running: tells other contexts this server is alive (Web Locks).
@@ -157,32 +155,34 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
             Some(r) => (r.token.clone(), r.started),
             None => return,
         };
-        self.push_settlement(id.to_string(), token, started, outcome);
+        self.push_settlement(self.settlement(id.to_string(), token, started, outcome));
     }
 
-    /// Hands the outcome of run `(id, token)` started at `started` to the group committer.
-    pub fn push_settlement(
+    /// The settlement of run `(id, token)` started at `started`, ended with `outcome`.
+    pub fn settlement(
         &self,
         id: String,
         token: String,
         started: Timestamp,
         outcome: RunOutcome<S::Payload>,
-    ) {
+    ) -> Pending<S::Payload> {
         let settlement = Settlement {
             id,
             token,
             outcome,
             jitter_sample: super::platform::PlatformExt::random_unit(&self.platform),
         };
-        self.pending.borrow_mut().push(Pending {
+        Pending {
             settlement,
             started,
-        });
-        // The cycle settles it with the next step, together with any others by then (a run
-        // that ended inside a claim step is settled by that step: no wake-up).
-        if !self.in_inline_start.get() {
-            self.wake.notify();
         }
+    }
+
+    /// Hands a settlement to the group committer: the cycle settles it with the next step,
+    /// together with any others by then.
+    pub fn push_settlement(&self, p: Pending<S::Payload>) {
+        self.pending.borrow_mut().push(p);
+        self.wake.notify();
     }
 
     /// Marks a run as reported (its settlement queued, or none needed).
@@ -237,7 +237,6 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                 in_step: Cell::new(false),
                 inline_runs: Cell::new(0),
                 sync_streak: Cell::new(0),
-                in_inline_start: Cell::new(false),
                 stats: RefCell::new(ServerStats::default()),
                 bus_subscription: Cell::new(None),
                 owner_lock: RefCell::new(None),

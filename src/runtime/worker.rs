@@ -9,21 +9,33 @@ use futures::future::{Either, select};
 use super::abort::{AbortFlag, AbortReason};
 use super::executor::{Executor, LocalFuture, ProgressFn, RunContext};
 use super::platform::Platform;
-use super::server::{Inner, outcome_for_abort};
+use super::server::{Inner, Pending, outcome_for_abort};
 use crate::core::{JobRecord, QueueError, RunError, RunOutcome, Timestamp};
 use crate::storage::Storage;
+
+/// How a run stands when [`start_run`] returns.
+pub(super) enum Started<P> {
+    /// Still going (the rest of the run is spawned), or not started (a job without a lease).
+    Going,
+    /// Ended at once (a synchronous executor): its settlement, for the caller to hand on,
+    /// unless an abort meanwhile left nothing to settle.
+    Ended(Option<Pending<P>>),
+}
 
 /// Registers `job` as running and starts its run. The executor is called right here: when
 /// its future is ready at the first poll (a synchronous JS executor), the run ends at once
 /// without a task, a timer or a watch; otherwise the rest of the run is spawned.
-pub(super) fn start_run<S, X, E>(inner: &Rc<Inner<S, X, E>>, job: JobRecord<S::Payload>)
+pub(super) fn start_run<S, X, E>(
+    inner: &Rc<Inner<S, X, E>>,
+    job: JobRecord<S::Payload>,
+) -> Started<S::Payload>
 where
     S: Storage,
     X: Platform,
     E: Executor<S::Payload>,
 {
     let Some(lease) = job.lease else {
-        return;
+        return Started::Going;
     };
     let token = lease.token;
     let id = job.id;
@@ -55,13 +67,27 @@ where
         0
     });
     if let Poll::Ready(result) = ready {
-        end_returned(inner, &id, result, &abort);
         inner.inline_runs.set(inner.inline_runs.get() + 1);
-        return;
+        return Started::Ended(end_now(inner, &id, result, &abort));
     }
     inner
         .platform
         .spawn(run(inner.clone(), id, exec, limit, abort));
+    Started::Going
+}
+
+/// Hands the settlement of a run that ended to the group committer, and wakes the cycle
+/// (its worker slot is free).
+pub(super) fn settle_later<S, X, E>(inner: &Inner<S, X, E>, ended: Option<Pending<S::Payload>>)
+where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
+    match ended {
+        Some(p) => inner.push_settlement(p),
+        None => inner.wake.notify(),
+    }
 }
 
 /// The time limit of a run started at `now`: the job's or server's timeout, or the deadline.
@@ -141,13 +167,15 @@ where
 }
 
 /// Ends a run whose executor returned `result` (an abort meanwhile wins): its entry, taken
-/// out, gives the settlement its id and token, and its worker slot is free.
-fn end_returned<S, X, E>(
+/// out, gives the settlement its id and token, and its worker slot is free. `None` when
+/// there is nothing to settle.
+fn end_now<S, X, E>(
     inner: &Rc<Inner<S, X, E>>,
     id: &str,
     result: Result<S::Payload, RunError>,
     abort: &AbortFlag,
-) where
+) -> Option<Pending<S::Payload>>
+where
     S: Storage,
     X: Platform,
     E: Executor<S::Payload>,
@@ -156,14 +184,9 @@ fn end_returned<S, X, E>(
     let outcome = outcome_of(result, &reason);
     count_cancelled(inner, &reason);
     let entry = inner.running.borrow_mut().remove_entry(id);
-    if let (Some((id, run)), Some(outcome)) = (entry, outcome) {
-        inner.push_settlement(id, run.token, run.started, outcome);
-    }
     inner.idle.notify();
-    // A run that ended inside a claim step is settled by that step: no need to wake.
-    if !inner.in_inline_start.get() {
-        inner.wake.notify();
-    }
+    let ((id, run), outcome) = (entry?, outcome?);
+    Some(inner.settlement(id, run.token, run.started, outcome))
 }
 
 /// The outcome of a run whose executor returned `result`: an abort meanwhile wins.
@@ -240,7 +263,7 @@ async fn run<S, X, E>(
         }
     };
     match select(exec, Box::pin(watch)).await {
-        Either::Left((result, _)) => end_returned(&inner, &id, result, &abort),
+        Either::Left((result, _)) => settle_later(&inner, end_now(&inner, &id, result, &abort)),
         Either::Right(((), exec)) => {
             let reason = abort.reason();
             let outcome = reason.as_ref().and_then(outcome_for_abort);
