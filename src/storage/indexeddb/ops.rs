@@ -287,25 +287,28 @@ fn settle_one(
     now: Timestamp,
     made: &mut Vec<Rec>,
 ) -> Result<Result<Vec<JobEvent<JsValue>>, QueueError>, QueueError> {
-    let before = rec.clone();
+    // Only a new output can make the put fail (the record's other payloads are stored
+    // already): the record as it was is kept for that case alone.
+    let before = matches!(s.outcome, RunOutcome::Completed(_)).then(|| rec.clone());
     let (token, jitter_sample) = (s.token.clone(), s.jitter_sample);
     let mut events = match transition::settle(rec, s, meta, policy, now) {
         Ok(events) => events,
         Err(e) => return Ok(Err(e)),
     };
-    if let Err(e) = tx.put(rec) {
-        let QueueError::InvalidOptions(message) = e else {
-            return Err(e);
-        };
-        *rec = before;
-        let refused = Settlement {
-            id: rec.id.clone(),
-            token,
-            outcome: RunOutcome::Failed(RunError::retryable("DataCloneError", message)),
-            jitter_sample,
-        };
-        events = transition::settle(rec, refused, meta, policy, now)?;
-        tx.put(rec)?;
+    match (tx.put(rec), before) {
+        (Ok(()), _) => {}
+        (Err(QueueError::InvalidOptions(message)), Some(before)) => {
+            *rec = before;
+            let refused = Settlement {
+                id: rec.id.clone(),
+                token,
+                outcome: RunOutcome::Failed(RunError::retryable("DataCloneError", message)),
+                jitter_sample,
+            };
+            events = transition::settle(rec, refused, meta, policy, now)?;
+            tx.put(rec)?;
+        }
+        (Err(e), _) => return Err(e),
     }
     // A number is taken only for an occurrence actually made (as in memory.rs); a repeat's
     // next occurrence is made once, when the previous one ends.
