@@ -24,20 +24,11 @@ pub fn fingerprint(value: &serde_json::Value) -> String {
 /// The fingerprint of a value's canonical JSON text: compact, as serde_json writes it, object
 /// keys sorted (what [`fingerprint`] hashes).
 pub fn fingerprint_text(canonical: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let b = canonical.as_bytes();
-    let mut out = String::with_capacity(32);
-    for h in [
+    super::hex::hex128([
         hash64(b, 0xCBF2_9CE4_8422_2325),
         hash64(b, 0x6C62_272E_07BB_0142),
-    ] {
-        out.extend(
-            (0..16)
-                .rev()
-                .map(|i| char::from(HEX[(h >> (4 * i)) as usize & 15])),
-        );
-    }
-    out
+    ])
 }
 
 #[cfg(test)]

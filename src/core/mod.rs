@@ -7,6 +7,7 @@ pub mod error;
 pub mod event;
 pub mod fields;
 pub mod fingerprint;
+pub mod hex;
 pub mod id_hash;
 pub mod job;
 pub mod job_json;

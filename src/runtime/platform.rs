@@ -66,14 +66,7 @@ impl std::fmt::Debug for LockGuard {
 pub trait PlatformExt: Platform {
     /// A random 128-bit id as 32 hex digits.
     fn random_id(&self) -> String {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut id = String::with_capacity(32);
-        for word in [self.random_u64(), self.random_u64()] {
-            for shift in (0..16).rev() {
-                id.push(HEX[((word >> (shift * 4)) & 0xf) as usize] as char);
-            }
-        }
-        id
+        crate::core::hex::hex128([self.random_u64(), self.random_u64()])
     }
 
     /// A uniform sample in `[0, 1)`.
