@@ -615,7 +615,7 @@ async fn an_inline_output_indexeddb_refuses_becomes_a_retryable_data_clone_error
     };
     s.enqueue(vec![("x".to_string(), job)], T).await.unwrap();
     let unstorable: JsValue = js_sys::Function::new_no_args("return 1").into();
-    let inline = |rec: wasm_job_queue::core::JobRecord<JsValue>| {
+    let inline = |rec: &wasm_job_queue::core::JobRecord<JsValue>| {
         InlineRun::Done(Settlement {
             id: rec.id.clone(),
             token: rec.token().unwrap().to_string(),

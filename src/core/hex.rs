@@ -4,15 +4,13 @@
 /// writes).
 pub fn hex128(words: [u64; 2]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(32);
-    for word in words {
-        out.extend(
-            (0..16)
-                .rev()
-                .map(|i| char::from(HEX[(word >> (4 * i)) as usize & 15])),
-        );
+    let mut digits = vec![0u8; 32];
+    for (i, d) in digits.iter_mut().enumerate() {
+        let shift = 4 * (15 - i % 16);
+        *d = HEX[(words[i / 16] >> shift) as usize & 15];
     }
-    out
+    // ASCII digits: always valid UTF-8.
+    String::from_utf8(digits).unwrap_or_default()
 }
 
 #[cfg(test)]

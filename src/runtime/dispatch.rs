@@ -78,7 +78,7 @@ where
         let now = inner.platform.now();
         let inline = InlineStarts::default();
         let start_inline =
-            |job: JobRecord<S::Payload>| inline.start(&inner, epoch, workers, now, job);
+            |job: &JobRecord<S::Payload>| inline.start(&inner, epoch, workers, now, job);
         let use_inline = use_inline && claim.is_some();
         inner.in_step.set(true);
         let step = inner
@@ -199,7 +199,7 @@ impl InlineStarts {
         epoch: u64,
         workers: u32,
         began: Timestamp,
-        job: JobRecord<S::Payload>,
+        job: &JobRecord<S::Payload>,
     ) -> InlineRun<S::Payload>
     where
         S: Storage,
@@ -207,25 +207,25 @@ impl InlineStarts {
         E: Executor<S::Payload>,
     {
         if !inner.live(epoch) || inner.running.borrow().len() as u32 >= workers {
-            return InlineRun::NotStarted(Box::new(job));
+            return InlineRun::NotStarted;
         }
-        if began.until(inner.platform.now()) >= INLINE_BUDGET_MS {
+        let now = inner.platform.now();
+        if began.until(now) >= INLINE_BUDGET_MS {
             // Runs this long: claim no more next time than fitted in the budget now.
             let fitted = self.ended.borrow().len() as u32;
             inner
                 .sync_streak
                 .set(inner.sync_streak.get().min(fitted.max(1)));
-            return InlineRun::NotStarted(Box::new(job));
+            return InlineRun::NotStarted;
         }
-        let id = job.id.clone();
-        match super::worker::start_run(inner, job) {
+        match super::worker::start_run(inner, job, now) {
             Started::Ended(Some(p)) => {
-                self.ended.borrow_mut().push((id, p.started));
+                self.ended.borrow_mut().push((job.id.clone(), p.started));
                 InlineRun::Done(p.settlement)
             }
             // Still running, or ended with nothing to settle (as after a claim).
             Started::Going | Started::Ended(None) => {
-                self.running.borrow_mut().push(id);
+                self.running.borrow_mut().push(job.id.clone());
                 InlineRun::Running
             }
         }
@@ -326,8 +326,9 @@ where
         );
     }
     inner.publish(events);
-    for job in start {
-        if let Started::Ended(ended) = super::worker::start_run(inner, job) {
+    for job in &start {
+        let now = inner.platform.now();
+        if let Started::Ended(ended) = super::worker::start_run(inner, job, now) {
             super::worker::settle_later(inner, ended);
         }
     }

@@ -22,25 +22,25 @@ pub(super) enum Started<P> {
     Ended(Option<Pending<P>>),
 }
 
-/// Registers `job` as running and starts its run. The executor is called right here: when
-/// its future is ready at the first poll (a synchronous JS executor), the run ends at once
-/// without a task, a timer or a watch; otherwise the rest of the run is spawned.
+/// Registers `job` (claimed at `now`) as running and starts its run. The executor is called
+/// right here: when its future is ready at the first poll (a synchronous JS executor), the
+/// run ends at once without a task, a timer or a watch; otherwise the rest of the run is
+/// spawned.
 pub(super) fn start_run<S, X, E>(
     inner: &Rc<Inner<S, X, E>>,
-    job: JobRecord<S::Payload>,
+    job: &JobRecord<S::Payload>,
+    now: Timestamp,
 ) -> Started<S::Payload>
 where
     S: Storage,
     X: Platform,
     E: Executor<S::Payload>,
 {
-    let Some(lease) = job.lease else {
+    let Some(lease) = &job.lease else {
         return Started::Going;
     };
-    let token = lease.token;
-    let id = job.id;
-    let now = inner.platform.now();
-    let abort = super::dispatch::register(inner, &id, token, now);
+    let id = &job.id;
+    let abort = super::dispatch::register(inner, id, lease.token.clone(), now);
     {
         let mut stats = inner.stats.borrow_mut();
         stats.total_jobs += 1;
@@ -55,7 +55,7 @@ where
         reporter: inner.reporter.clone(),
     };
     let mut exec: LocalFuture<Result<S::Payload, RunError>> =
-        Box::pin(inner.executor.execute(job.input, ctx));
+        Box::pin(inner.executor.execute(job.input.clone(), ctx));
     // The spawned task polls it again with its own waker, so a pending first poll loses no
     // wake-up.
     let mut cx = Context::from_waker(futures::task::noop_waker_ref());
@@ -68,11 +68,11 @@ where
     });
     if let Poll::Ready(result) = ready {
         inner.inline_runs.set(inner.inline_runs.get() + 1);
-        return Started::Ended(end_now(inner, &id, result, &abort));
+        return Started::Ended(end_now(inner, id, result, &abort));
     }
     inner
         .platform
-        .spawn(run(inner.clone(), id, exec, limit, abort));
+        .spawn(run(inner.clone(), id.clone(), exec, limit, abort));
     Started::Going
 }
 

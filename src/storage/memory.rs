@@ -5,8 +5,10 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::future::{Future, ready};
 
-use super::traits::{AbortTarget, ClaimBatch, Enqueued, ListQuery, SettleBatch, Storage};
-use crate::core::claim::{ClaimView, is_stalled, plan_claim};
+use super::traits::{
+    AbortTarget, ClaimBatch, Enqueued, Inline, ListQuery, SettleBatch, Step, Storage, start_claimed,
+};
+use crate::core::claim::{ClaimPlan, ClaimView, is_stalled, plan_claim};
 use crate::core::id_hash::IdMap;
 use crate::core::seq;
 use crate::core::{
@@ -140,9 +142,11 @@ impl<P: Clone> State<P> {
             .filter(|r| r.expire_at.is_none_or(|t| t > now))
     }
 
-    /// One claim step: recovers expired leases, promotes due delayed jobs (numbered by
-    /// their due time, see [`crate::core::seq`]) and leases the first waiting jobs.
-    fn claim(&mut self, req: &ClaimRequest, now: Timestamp) -> ClaimBatch<P> {
+    /// Plans a claim step: recovers expired leases, promotes due delayed jobs (numbered by
+    /// their due time, see [`crate::core::seq`]) and leases the first waiting jobs. The
+    /// waiting head is taken out of the store to be planned (not copied): every record the
+    /// plan holds comes back through [`State::write_claim`].
+    fn plan_claim(&mut self, req: &ClaimRequest, now: Timestamp) -> ClaimPlan<P> {
         let due = |set: &BTreeSet<(Timestamp, String)>| -> Vec<String> {
             set.iter()
                 .take_while(|(t, _)| *t <= now)
@@ -170,8 +174,6 @@ impl<P: Clone> State<P> {
         };
         let expired = take(self, expired_ids);
         let due = take(self, due_ids);
-        // The head is taken out, not copied: the plan hands every record back (written,
-        // or kept as it was), and each is put back below.
         let mut waiting_head = Vec::with_capacity(req.max as usize);
         while waiting_head.len() < req.max as usize {
             let Some((_, _, id)) = self.waiting.pop_first() else {
@@ -191,15 +193,32 @@ impl<P: Clone> State<P> {
         let mut meta = std::mem::take(&mut self.meta);
         let plan = plan_claim(&mut meta, view, req, now);
         self.meta = meta;
-        let jobs = plan.claimed_records();
-        for rec in plan.writes.into_iter().chain(plan.kept) {
+        plan
+    }
+
+    /// Writes what [`State::plan_claim`] planned: `writes` and `kept` (every record it
+    /// read); the records at the positions of `ended` in `writes` (runs that ended inside the
+    /// step) are settled as they are written.
+    fn write_claim(
+        &mut self,
+        writes: Vec<JobRecord<P>>,
+        kept: Vec<JobRecord<P>>,
+        ended: Vec<(usize, Settlement<P>)>,
+        policy: &CleanupPolicy,
+        now: Timestamp,
+    ) -> SettleBatch<P> {
+        let mut out = SettleBatch::empty();
+        let mut writes: Vec<Option<JobRecord<P>>> = writes.into_iter().map(Some).collect();
+        for (at, s) in ended {
+            match writes.get_mut(at).and_then(Option::take) {
+                Some(rec) => self.settle_record(rec, s, policy, now, &mut out),
+                None => out.results.push(Err(QueueError::lease_lost(&s.id))),
+            }
+        }
+        for rec in writes.into_iter().flatten().chain(kept) {
             self.put(rec);
         }
-        ClaimBatch {
-            jobs,
-            events: plan.events,
-            wake: plan.wake,
-        }
+        out
     }
 
     fn settle(
@@ -208,38 +227,49 @@ impl<P: Clone> State<P> {
         policy: &CleanupPolicy,
         now: Timestamp,
     ) -> SettleBatch<P> {
-        let mut results = Vec::with_capacity(batch.len());
-        let mut events = Vec::new();
+        let mut out = SettleBatch {
+            results: Vec::with_capacity(batch.len()),
+            events: Vec::new(),
+        };
         for s in batch {
             // Taken out (no copy) and put back in either case: `settle` checks the lease
             // before it changes anything.
-            let Some(mut rec) = self.remove(&s.id) else {
-                results.push(Err(QueueError::lease_lost(&s.id)));
-                continue;
-            };
-            match transition::settle(&mut rec, s, &mut self.meta, policy, now) {
-                Ok(evs) => {
-                    events.extend(evs);
-                    let seq = seq::next_seq(self.last_seq, now);
-                    if let Some(next) = transition::follow_up(&rec, seq, now) {
-                        if !self.jobs.contains_key(&next.id) {
-                            self.last_seq = seq;
-                            events.push(JobEvent::Submitted {
-                                id: next.id.clone(),
-                            });
-                            self.put(next);
-                        }
-                    }
-                    self.put(rec);
-                    results.push(Ok(()));
-                }
-                Err(e) => {
-                    self.put(rec);
-                    results.push(Err(e));
-                }
+            match self.remove(&s.id) {
+                Some(rec) => self.settle_record(rec, s, policy, now, &mut out),
+                None => out.results.push(Err(QueueError::lease_lost(&s.id))),
             }
         }
-        SettleBatch { results, events }
+        out
+    }
+
+    /// Settles `rec` with `s` and writes it (as it was if the settlement is refused), with
+    /// the next occurrence of a repeat; the result and events go to `out`.
+    fn settle_record(
+        &mut self,
+        mut rec: JobRecord<P>,
+        s: Settlement<P>,
+        policy: &CleanupPolicy,
+        now: Timestamp,
+        out: &mut SettleBatch<P>,
+    ) {
+        match transition::settle(&mut rec, s, &mut self.meta, policy, now) {
+            Ok(evs) => {
+                out.events.extend(evs);
+                let seq = seq::next_seq(self.last_seq, now);
+                if let Some(next) = transition::follow_up(&rec, seq, now) {
+                    if !self.jobs.contains_key(&next.id) {
+                        self.last_seq = seq;
+                        out.events.push(JobEvent::Submitted {
+                            id: next.id.clone(),
+                        });
+                        self.put(next);
+                    }
+                }
+                out.results.push(Ok(()));
+            }
+            Err(e) => out.results.push(Err(e)),
+        }
+        self.put(rec);
     }
 }
 
@@ -322,7 +352,58 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
         req: &ClaimRequest,
         now: Timestamp,
     ) -> impl Future<Output = Result<ClaimBatch<P>, QueueError>> {
-        ready(Ok(self.with(|st| st.claim(req, now))))
+        ready(Ok(self.with(|st| {
+            let plan = st.plan_claim(req, now);
+            let jobs = plan.claimed_records();
+            let policy = &req.policy;
+            st.write_claim(plan.writes, plan.kept, Vec::new(), policy, now);
+            ClaimBatch {
+                jobs,
+                events: plan.events,
+                wake: plan.wake,
+            }
+        })))
+    }
+
+    /// One step: the settlements, then the claim. `inline` is called on the claimed records
+    /// as planned, lent (not copied), with the state not borrowed; meanwhile the waiting jobs
+    /// the step claims are out of the store, which only a synchronous read from inside an
+    /// inline run could see (the JS API cannot: its calls run as tasks after the step), as
+    /// IndexedDB shows them waiting until the step commits. The runs that ended are settled
+    /// as their claims are written, one write per job.
+    fn step(
+        &self,
+        batch: Vec<Settlement<P>>,
+        policy: &CleanupPolicy,
+        claim: Option<&ClaimRequest>,
+        inline: Option<&Inline<'_, P>>,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Step<P>, QueueError>> {
+        let settled = if batch.is_empty() {
+            SettleBatch::empty()
+        } else {
+            self.with(|st| st.settle(batch, policy, now))
+        };
+        let (claimed, inline) = match claim {
+            None => (None, SettleBatch::empty()),
+            Some(req) => {
+                let plan = self.with(|st| st.plan_claim(req, now));
+                let handed = start_claimed(&plan, inline);
+                let ended = self
+                    .with(|st| st.write_claim(plan.writes, plan.kept, handed.ended, policy, now));
+                let batch = ClaimBatch {
+                    jobs: handed.jobs,
+                    events: plan.events,
+                    wake: plan.wake,
+                };
+                (Some(batch), ended)
+            }
+        };
+        ready(Ok(Step {
+            settled,
+            claimed,
+            inline,
+        }))
     }
 
     fn settle(

@@ -9,6 +9,6 @@ pub mod indexeddb;
 
 pub use memory::MemoryStorage;
 pub use traits::{
-    AbortTarget, ClaimBatch, Enqueued, Inline, InlineRun, Issued, ListQuery, SettleBatch, Step,
-    Storage, run_inline, settle_then_claim,
+    AbortTarget, ClaimBatch, Enqueued, Handed, Inline, InlineRun, Issued, ListQuery, SettleBatch,
+    Step, Storage, run_inline, settle_then_claim, start_claimed,
 };

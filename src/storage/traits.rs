@@ -4,8 +4,8 @@
 use std::future::Future;
 
 use crate::core::{
-    ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
-    Timestamp, Wake,
+    ClaimPlan, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError,
+    Settlement, Timestamp, Wake,
 };
 
 /// The result of enqueuing one job.
@@ -43,9 +43,9 @@ pub struct SettleBatch<P> {
 /// How a run started by an [`Inline`] callback stands when the callback returns.
 #[derive(Debug, Clone, PartialEq)]
 pub enum InlineRun<P> {
-    /// Not started (the server is stopping, no worker is free): the job, handed back, stays
-    /// in [`ClaimBatch::jobs`].
-    NotStarted(Box<JobRecord<P>>),
+    /// Not started (the server is stopping, no worker is free): the job stays in
+    /// [`ClaimBatch::jobs`].
+    NotStarted,
     /// Started and still running (an asynchronous executor): its claim is written.
     Running,
     /// Started and already ended (a synchronous executor): the step settles it too.
@@ -53,30 +53,69 @@ pub enum InlineRun<P> {
 }
 
 /// What [`Storage::step`] calls with each job it claims (leased, in claim order) before
-/// writing the claims: the server starts the run right there. A run that ends before the call
-/// returns is settled in the same step, so its job goes from waiting to its end in one atomic
-/// step, with one write; other contexts never see it active. Its settlement's results and
-/// events come back in [`Step::inline`].
-pub type Inline<'a, P> = dyn Fn(JobRecord<P>) -> InlineRun<P> + 'a;
+/// writing the claims: the server starts the run right there, from the record as the step
+/// will write it (lent, not copied). A run that ends before the call returns is settled in
+/// the same step, so its job goes from waiting to its end in one atomic step, with one write;
+/// other contexts never see it active. Its settlement's results and events come back in
+/// [`Step::inline`].
+pub type Inline<'a, P> = dyn Fn(&JobRecord<P>) -> InlineRun<P> + 'a;
 
-/// Calls `inline` on each job of `claimed` (when given): jobs not started stay in it, ended
+/// Calls `inline` (when given) on each job of `claimed`: jobs not started stay in it, ended
 /// runs' settlements are returned in claim order.
-pub fn run_inline<P: Clone>(
-    claimed: &mut ClaimBatch<P>,
+pub fn run_inline<P>(
+    claimed: &mut Vec<JobRecord<P>>,
     inline: Option<&Inline<'_, P>>,
 ) -> Vec<Settlement<P>> {
     let Some(inline) = inline else {
         return Vec::new();
     };
     let mut done = Vec::new();
-    for job in std::mem::take(&mut claimed.jobs) {
-        match inline(job) {
-            InlineRun::NotStarted(job) => claimed.jobs.push(*job),
+    claimed.retain(|job| match inline(job) {
+        InlineRun::NotStarted => true,
+        InlineRun::Running => false,
+        InlineRun::Done(s) => {
+            done.push(s);
+            false
+        }
+    });
+    done
+}
+
+/// What [`start_claimed`] made of a plan's claimed jobs.
+#[derive(Debug)]
+pub struct Handed<P> {
+    /// Copies of the claimed records not started, for [`ClaimBatch::jobs`].
+    pub jobs: Vec<JobRecord<P>>,
+    /// The settlements of the runs that ended, each with its record's position in
+    /// `plan.writes`, in claim order.
+    pub ended: Vec<(usize, Settlement<P>)>,
+}
+
+/// For a storage that writes a [`ClaimPlan`] itself: calls `inline` (when given) on each
+/// claimed record of `plan`, lent from `plan.writes`; without it, every claimed job is
+/// handed over.
+pub fn start_claimed<P: Clone>(plan: &ClaimPlan<P>, inline: Option<&Inline<'_, P>>) -> Handed<P> {
+    let Some(inline) = inline else {
+        return Handed {
+            jobs: plan.claimed_records(),
+            ended: Vec::new(),
+        };
+    };
+    let mut out = Handed {
+        jobs: Vec::new(),
+        ended: Vec::new(),
+    };
+    for &at in &plan.claimed {
+        let Some(rec) = plan.writes.get(at) else {
+            continue;
+        };
+        match inline(rec) {
+            InlineRun::NotStarted => out.jobs.push(rec.clone()),
             InlineRun::Running => {}
-            InlineRun::Done(s) => done.push(s),
+            InlineRun::Done(s) => out.ended.push((at, s)),
         }
     }
-    done
+    out
 }
 
 /// [`Storage::step`] as separate steps: [`Storage::settle`], [`Storage::claim`], then (after
@@ -99,7 +138,7 @@ pub async fn settle_then_claim<S: Storage + ?Sized>(
     let claimed = match claim {
         Some(req) => {
             let mut claimed = storage.claim(req, now).await?;
-            let done = run_inline(&mut claimed, inline);
+            let done = run_inline(&mut claimed.jobs, inline);
             if !done.is_empty() {
                 inline_settled = storage.settle(done, policy, now).await?;
             }

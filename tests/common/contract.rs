@@ -806,18 +806,18 @@ pub async fn a_step_settles_the_runs_its_inline_callback_ended<X: Fixture>(x: &X
     put(x, &s, "left", 4, T).await;
     put(x, &s, "later", 5, T).await;
     let calls = std::cell::RefCell::new(Vec::new());
-    let inline = |job: JobRecord<X::P>| {
+    let inline = |job: &JobRecord<X::P>| {
         assert_eq!(job.status, JobStatus::Active);
         assert_eq!(job.lease.as_ref().map(|l| l.owner.as_str()), Some("A"));
         calls.borrow_mut().push(job.id.clone());
         match job.id.as_str() {
-            "sync" => InlineRun::Done(settlement(&job, RunOutcome::Completed(x.payload(10)))),
+            "sync" => InlineRun::Done(settlement(job, RunOutcome::Completed(x.payload(10)))),
             "failing" => InlineRun::Done(settlement(
-                &job,
+                job,
                 RunOutcome::Failed(RunError::retryable("TypeError", "again")),
             )),
             "async" => InlineRun::Running,
-            _ => InlineRun::NotStarted(Box::new(job)),
+            _ => InlineRun::NotStarted,
         }
     };
     let step = s

@@ -17,7 +17,7 @@ use crate::core::{
     RunError, RunOutcome, Settlement, Timestamp, transition,
 };
 use crate::storage::{
-    AbortTarget, ClaimBatch, Enqueued, Inline, ListQuery, SettleBatch, Step, run_inline,
+    AbortTarget, ClaimBatch, Enqueued, Inline, ListQuery, SettleBatch, Step, start_claimed,
 };
 
 type Rec = JobRecord<JsValue>;
@@ -222,42 +222,38 @@ pub fn claim_from(
         next_lease_expiry,
     };
     let plan = plan_claim(&mut reads.meta, view, req, now);
-    let mut batch = ClaimBatch {
-        jobs: plan.claimed_records(),
+    // Runs that end inside `inline` are written once, settled, by `settle_inline`.
+    let handed = start_claimed(&plan, inline);
+    let mut writes: Vec<Option<Rec>> = plan.writes.into_iter().map(Some).collect();
+    let mut ended = Vec::with_capacity(handed.ended.len());
+    for (at, s) in handed.ended {
+        if let Some(rec) = writes.get_mut(at).and_then(Option::take) {
+            ended.push((rec, s));
+        }
+    }
+    for rec in writes.iter().flatten() {
+        tx.put(rec)?;
+    }
+    let settled = settle_inline(tx, &mut reads.meta, ended, (policy, seq), now)?;
+    let batch = ClaimBatch {
+        jobs: handed.jobs,
         events: plan.events,
         wake: plan.wake,
     };
-    // Runs that end inside `inline` are written once, settled, by `settle_inline`.
-    let done = run_inline(&mut batch, inline);
-    let mut ended = Vec::with_capacity(done.len());
-    for rec in plan.writes {
-        if done.iter().any(|s| s.id == rec.id) {
-            ended.push(rec);
-        } else {
-            tx.put(&rec)?;
-        }
-    }
-    let settled = settle_inline(tx, &mut reads.meta, ended, done, (policy, seq), now)?;
     Ok((batch, settled))
 }
 
-/// Settles the runs that ended inside a claim step (`done`, in claim order) on their claimed
-/// `records`, issuing one write per job (see [`settle_one`]).
+/// Settles the runs that ended inside a claim step (`ended`: each claimed record with its
+/// run's settlement, in claim order), issuing one write per job (see [`settle_one`]).
 fn settle_inline(
     tx: &Tx,
     meta: &mut QueueMeta,
-    mut records: Vec<Rec>,
-    done: Vec<Settlement<JsValue>>,
+    ended: Vec<(Rec, Settlement<JsValue>)>,
     (policy, seq): (&CleanupPolicy, &Cell<u64>),
     now: Timestamp,
 ) -> Result<SettleBatch<JsValue>, QueueError> {
     let mut out = SettleBatch::empty();
-    for s in done {
-        let Some(at) = records.iter().position(|r| r.id == s.id) else {
-            out.results.push(Err(QueueError::lease_lost(&s.id)));
-            continue;
-        };
-        let mut rec = records.swap_remove(at);
+    for (mut rec, s) in ended {
         match settle_one(tx, &mut rec, s, meta, (policy, seq), now, &mut Vec::new())? {
             Ok(events) => {
                 out.events.extend(events);

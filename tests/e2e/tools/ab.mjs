@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// A/B of two or more builds of pkg/ in the same minutes (issue 4): the figures of a single
+// bench run move by ±20 % on a shared machine, more than most changes are worth. Each build
+// is copied below target/ab/ and loaded in its own tab; the tabs take turns, each turn one
+// measurement, so machine drift hits every build alike. Prints, per build, the best and the
+// median of its turns (the best is the least disturbed run).
+//
+// Measurements (--what):
+//   memory-drain  N jobs (default 20,000) queued in memory storage, then a server with 4
+//                 workers and a synchronous no-op executor, timed until N job_complete events
+//   idb-submit    N jobs (default 1,000), one `await client.submit()` after another, IndexedDB
+//
+// Usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit] [--turns T] [--n N] DIR...
+//   DIR  a wasm-pack --target web output directory (wasm_job_queue.js, its .wasm, snippets/)
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT, startBrowser } from '../helpers.mjs';
+
+const args = process.argv.slice(2);
+const opts = { what: 'memory-drain', turns: 8, n: null, dirs: [] };
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--what') opts.what = args[++i];
+  else if (args[i] === '--turns') opts.turns = Number(args[++i]);
+  else if (args[i] === '--n') opts.n = Number(args[++i]);
+  else opts.dirs.push(args[i]);
+}
+if (opts.dirs.length < 1) {
+  console.error('usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit] [--turns T] [--n N] DIR...');
+  process.exit(2);
+}
+const n = opts.n ?? (opts.what === 'memory-drain' ? 20_000 : 1_000);
+
+const abRoot = path.join(REPO_ROOT, 'target', 'ab');
+rmSync(abRoot, { recursive: true, force: true });
+opts.dirs.forEach((dir, i) => {
+  mkdirSync(path.join(abRoot, String(i)), { recursive: true });
+  cpSync(dir, path.join(abRoot, String(i)), { recursive: true });
+});
+
+/** One measurement in the page; returns jobs/s. */
+async function measure(page, what, n) {
+  return page.evaluate(async ({ what, n }) => {
+    const m = window.wjq;
+    const noop = (input) => input;
+    const queueName = `ab-${Math.random().toString(36).slice(2)}`;
+    const inputs = Array.from({ length: n }, (_, i) => ({ n: i }));
+    if (what === 'memory-drain') {
+      const storage = new m.InMemoryQueueStorage(queueName);
+      const client = new m.JobQueueClient({ storage, queueName });
+      (await client.submitBatch(inputs)).forEach((h) => h.free());
+      const server = new m.JobQueueServer({ storage, queueName, executor: noop, workerCount: 4 });
+      let done = 0;
+      let finish;
+      const all = new Promise((resolve) => { finish = resolve; });
+      client.on('job_complete', () => { if (++done === n) finish(performance.now()); });
+      const t0 = performance.now();
+      await server.start();
+      const t1 = await all;
+      await server.stop({ graceful: false });
+      server.free();
+      client.free();
+      return (n * 1000) / (t1 - t0);
+    }
+    if (what === 'idb-submit') {
+      const dbName = `ab-db-${Math.random().toString(36).slice(2)}`;
+      const storage = new m.IndexedDbQueueStorage(queueName, { dbName });
+      await storage.setupDatabase();
+      const client = new m.JobQueueClient({ storage, queueName });
+      const t0 = performance.now();
+      for (const input of inputs) (await client.submit(input)).free();
+      const t1 = performance.now();
+      client.free();
+      storage.close?.();
+      await new Promise((resolve) => {
+        const req = indexedDB.deleteDatabase(dbName);
+        req.onsuccess = req.onerror = req.onblocked = () => resolve();
+      });
+      return (n * 1000) / (t1 - t0);
+    }
+    throw new Error(`unknown measurement ${what}`);
+  }, { what, n });
+}
+
+const env = await startBrowser();
+try {
+  const pages = [];
+  for (let i = 0; i < opts.dirs.length; i++) {
+    const page = await env.newPage();
+    await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
+    await page.evaluate(async (url) => {
+      window.wjq = await import(url);
+      await window.wjq.default();
+    }, `/target/ab/${i}/wasm_job_queue.js`);
+    await measure(page, opts.what, Math.min(n, 1000)); // warm-up, not counted
+    pages.push(page);
+  }
+  const results = opts.dirs.map(() => []);
+  for (let t = 0; t < opts.turns; t++) {
+    for (let i = 0; i < pages.length; i++) {
+      await pages[i].bringToFront();
+      results[i].push(await measure(pages[i], opts.what, n));
+    }
+  }
+  const fmt = (x) => Math.round(x).toLocaleString('en-US');
+  console.log(`${opts.what}, n = ${n}, ${opts.turns} turns each (jobs/s):`);
+  opts.dirs.forEach((dir, i) => {
+    const sorted = [...results[i]].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    console.log(`  ${dir.padEnd(30)} best ${fmt(sorted[sorted.length - 1]).padStart(8)}  median ${fmt(median).padStart(8)}  all ${results[i].map(fmt).join(' ')}`);
+  });
+  if (env.pageErrors.length) console.log(env.pageErrors.join('\n'));
+} finally {
+  await env.close();
+  rmSync(abRoot, { recursive: true, force: true });
+}
