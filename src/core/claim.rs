@@ -141,12 +141,14 @@ pub fn plan_claim<P: Clone>(
     req: &ClaimRequest,
     now: Timestamp,
 ) -> ClaimPlan<P> {
-    let mut writes: Vec<JobRecord<P>> = Vec::new();
-    let mut events = Vec::new();
+    // Every record read is written, kept or claimed (and a claim is one event): sized once.
+    let read = view.waiting_head.len() + view.expired.len() + view.due.len();
+    let mut writes: Vec<JobRecord<P>> = Vec::with_capacity(read);
+    let mut events = Vec::with_capacity(read);
     // (record, changed in this step): recovered and promoted records must be written even
     // when not claimed; untouched waiting-head records need no write.
-    let mut candidates: Vec<(JobRecord<P>, bool)> =
-        view.waiting_head.into_iter().map(|r| (r, false)).collect();
+    let mut candidates: Vec<(JobRecord<P>, bool)> = Vec::with_capacity(read);
+    candidates.extend(view.waiting_head.into_iter().map(|r| (r, false)));
     let mut active = view.active;
 
     for mut rec in view.expired {
@@ -209,7 +211,7 @@ pub fn plan_claim<P: Clone>(
     // Only limiters that look at past starts need the shared start log (every server of a
     // queue is expected to use the same limiter); others leave the meta record untouched.
     let records_starts = req.limiter.horizon(now).is_some();
-    let mut claimed = Vec::new();
+    let mut claimed = Vec::with_capacity(allowed);
     // `allowed` counts tokens too: every job claimed below has one.
     let mut tokens = req.tokens.iter();
     let mut rest = candidates.into_iter();
