@@ -17,7 +17,7 @@ use wasm_job_queue::core::{
     Timestamp,
 };
 use wasm_job_queue::runtime::{
-    Client, EventBus, FnExecutor, Platform, RunContext, Server, ServerConfig, StopOptions,
+    Client, EventBus, FnExecutor, Handoff, Platform, RunContext, Server, ServerConfig, StopOptions,
     VirtualPlatform,
 };
 use wasm_job_queue::storage::{ListQuery, MemoryStorage, Storage};
@@ -47,6 +47,10 @@ where
         executor,
         config,
     );
+    // As the JS classes link a storage object's clients and servers.
+    let handoff = Rc::new(Handoff::default());
+    client.hand_submits_to(handoff.clone());
+    server.take_submits_from(handoff);
     let events = Rc::new(RefCell::new(Vec::new()));
     let log = events.clone();
     bus.subscribe(move |e: &JobEvent<Value>| {
@@ -948,4 +952,102 @@ fn a_sometimes_asynchronous_executor_keeps_the_worker_count_and_runs_each_job_on
         .filter(|(n, _)| n == "job_start")
         .count();
     assert_eq!(starts, 60, "one job_start per job");
+}
+
+/// A submit to a running server with a free worker joins the server's next step: the job is
+/// stored, claimed and (a synchronous executor) run and settled by that one step, so the
+/// submit resolves with the job already completed, and the wait needs no read.
+#[test]
+fn a_submit_handed_to_a_running_server_is_stored_and_run_by_one_step() {
+    let q = queue(echo(), ServerConfig::default());
+    let (client, server, events) = (q.client.clone(), q.server.clone(), q.events.clone());
+    let (status, seen, out) = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            // The first run of a server starts after its step; the next ones inside it.
+            let first = submit(&client, json!(0), json!({})).await;
+            client.wait_for(&first, None).await.unwrap();
+            events.borrow_mut().clear();
+            let id = submit(&client, json!(1), json!({})).await;
+            let seen: Vec<String> = events.borrow().iter().map(|(n, _)| n.clone()).collect();
+            let status = client.get(&id).await.unwrap().unwrap().status;
+            (status, seen, client.wait_for(&id, None).await)
+        })
+        .unwrap();
+    assert_eq!(status, JobStatus::Completed);
+    assert_eq!(seen, ["job_start", "job_complete"]);
+    assert_eq!(out.unwrap(), json!({ "echo": 1 }));
+}
+
+/// With every worker busy the server takes no submits: a submit stores its job itself, at
+/// once, and the job waits for a free worker.
+#[test]
+fn a_submit_while_every_worker_is_busy_is_stored_by_the_client() {
+    let exec = FnExecutor(|input: Value, ctx: RunContext<Value>| async move {
+        if input == json!("hold") {
+            ctx.abort.aborted().await;
+        }
+        Ok(input)
+    });
+    let config = ServerConfig {
+        worker_count: 1,
+        ..ServerConfig::default()
+    };
+    let q = queue(exec, config);
+    let (client, server, pl) = (q.client.clone(), q.server.clone(), q.platform.clone());
+    let status = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            submit(&client, json!("hold"), json!({})).await;
+            pl.sleep(5).await;
+            assert_eq!(server.active_count(), 1);
+            let id = submit(&client, json!(2), json!({})).await;
+            let status = client.get(&id).await.unwrap().unwrap().status;
+            server
+                .stop(StopOptions {
+                    graceful: false,
+                    timeout_ms: None,
+                })
+                .await
+                .unwrap();
+            status
+        })
+        .unwrap();
+    assert_eq!(status, JobStatus::Waiting);
+}
+
+/// A submit handed to a server that stops before its cycle wakes for it is not lost: the
+/// stopping server's last step stores it, or the server gives it back and the client stores
+/// the job itself; either way it waits, not run.
+#[test]
+fn a_submit_handed_to_a_server_that_stops_is_not_lost() {
+    let q = queue(echo(), ServerConfig::default());
+    let (client, server) = (q.client.clone(), q.server.clone());
+    let rec = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let submitting = {
+                let client = client.clone();
+                async move { submit(&client, json!(3), json!({})).await }
+            };
+            let stopping = async {
+                server
+                    .stop(StopOptions {
+                        graceful: false,
+                        timeout_ms: None,
+                    })
+                    .await
+                    .unwrap()
+            };
+            // The submit is handed first (the server runs), then the stop comes before
+            // the server's cycle wakes for it.
+            let (id, ()) = futures::join!(submitting, stopping);
+            client.get(&id).await.unwrap().unwrap()
+        })
+        .unwrap();
+    assert_eq!(rec.status, JobStatus::Waiting);
+    assert_eq!(rec.attempt, 0);
 }

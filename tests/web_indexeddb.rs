@@ -636,6 +636,7 @@ async fn an_inline_output_indexeddb_refuses_becomes_a_retryable_data_clone_error
     let step = s
         .step(
             Vec::new(),
+            Vec::new(),
             &CleanupPolicy::default(),
             Some(&req),
             Some(&inline),

@@ -87,6 +87,9 @@ pub struct Wake {
     pub on_finish: bool,
     /// At once: more jobs may be ready.
     pub now: bool,
+    /// More jobs were ready than the step claimed (it claimed as many as asked): a server
+    /// whose claimed runs all ended inside the step looks again at once.
+    pub more: bool,
 }
 
 /// The outcome of planning a claim step; storage writes `writes` and `meta` atomically.
@@ -185,6 +188,7 @@ pub fn plan_claim<P: Clone>(
         at: earliest(view.next_delayed, view.next_lease_expiry),
         on_finish: false,
         now: false,
+        more: false,
     };
     let mut permits = 0u32;
     if meta.paused {
@@ -239,8 +243,9 @@ pub fn plan_claim<P: Clone>(
     for (rec, changed) in leftover {
         if changed { &mut writes } else { &mut kept }.push(rec);
     }
-    if claimed.len() < req.max as usize && permits as usize > claimed.len() && more_waiting {
-        wake.now = true;
+    if permits as usize > claimed.len() && more_waiting {
+        wake.more = true;
+        wake.now = claimed.len() < req.max as usize;
     }
     if records_starts && !claimed.is_empty() {
         req.limiter.prune(&mut meta.starts, now);

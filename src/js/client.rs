@@ -164,6 +164,7 @@ impl JobQueueClient {
         })?;
         check_queue_name(&queue_name, &handle)?;
         let client = Client::new(handle.storage.clone(), handle.bus.clone(), JsPlatform);
+        client.hand_submits_to(handle.handoff.clone());
         let listeners = Rc::new(Listeners::new(&JOB_EVENTS));
         let remote = super::remote::Remote::new(handle.storage.clone(), listeners.clone());
         let shared = Rc::new(ClientShared {

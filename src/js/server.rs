@@ -90,6 +90,7 @@ impl JobQueueServer {
             JsExecutor::new(executor),
             config,
         );
+        server.take_submits_from(handle.handoff.clone());
         let listeners = Rc::new(Listeners::new(&SERVER_EVENTS));
         let queue = crate::storage::Storage::queue_name(&*handle.storage).to_string();
         let l = listeners.clone();

@@ -102,13 +102,14 @@ mod any_impl {
 
         async fn step(
             &self,
+            submits: Vec<(String, JobSpec<P>)>,
             batch: Vec<Settlement<P>>,
             policy: &CleanupPolicy,
             claim: Option<&ClaimRequest>,
             inline: Option<&Inline<'_, P>>,
             now: Timestamp,
         ) -> Result<Step<P>, QueueError> {
-            delegate!(self, s => s.step(batch, policy, claim, inline, now))
+            delegate!(self, s => s.step(submits, batch, policy, claim, inline, now))
         }
 
         async fn progress(
@@ -173,6 +174,8 @@ pub struct StorageHandle {
     pub bus: SharedBus<JsValue>,
     /// The cross-context bridge (IndexedDB storages where `BroadcastChannel` exists).
     pub broadcast: RefCell<Option<Rc<super::broadcast::Broadcast>>>,
+    /// Where clients hand submits to a running server of this storage object.
+    pub handoff: Rc<crate::runtime::Handoff<JsValue>>,
 }
 
 thread_local! {
@@ -197,6 +200,7 @@ fn register(storage: AnyStorage) -> (u32, Rc<StorageHandle>) {
         storage: Rc::new(storage),
         bus,
         broadcast: RefCell::new(broadcast),
+        handoff: Rc::default(),
     });
     let id = NEXT_ID.with(|n| {
         let id = n.get();

@@ -6,7 +6,8 @@ use std::rc::Rc;
 use futures::future::select;
 
 use super::bus::EventBus;
-use super::fresh::FreshJobs;
+use super::fresh::{Fresh, FreshJobs};
+use super::handoff::Handoff;
 use super::notify::Notify;
 use super::platform::{Platform, PlatformExt};
 use crate::core::{
@@ -40,7 +41,9 @@ pub struct Client<S: Storage, X> {
     /// The buses listened to, each with the registration of the [`FreshJobs`] observer.
     buses: RefCell<Vec<(SharedBus<S::Payload>, u64)>>,
     platform: X,
-    fresh: Rc<RefCell<FreshJobs>>,
+    fresh: Rc<RefCell<FreshJobs<S::Payload>>>,
+    /// Where submits go to join a running server's step (see [`Handoff`]).
+    handoff: RefCell<Option<Rc<Handoff<S::Payload>>>>,
 }
 
 impl<S: Storage, X> Drop for Client<S, X> {
@@ -61,7 +64,14 @@ impl<S: Storage, X: Platform> Client<S, X> {
             buses: RefCell::new(vec![(bus, reg)]),
             platform,
             fresh,
+            handoff: RefCell::new(None),
         }
+    }
+
+    /// Hands submits to the servers taking them from `handoff` (those of the same storage
+    /// object), when one takes them: its next step stores and claims them in one transaction.
+    pub fn hand_submits_to(&self, handoff: Rc<Handoff<S::Payload>>) {
+        *self.handoff.borrow_mut() = Some(handoff);
     }
 
     /// The storage.
@@ -161,6 +171,43 @@ impl<S: Storage, X: Platform> Client<S, X> {
                 Ok((id, spec))
             })
             .collect::<Result<_, QueueError>>()?;
+        let ids: Vec<String> = specs.iter().map(|(id, _)| id.clone()).collect();
+        // Fresh from now on: a job handed to a server's step ends before its submit resolves.
+        {
+            let mut fresh = self.fresh.borrow_mut();
+            for id in &ids {
+                fresh.insert(id);
+            }
+        }
+        let out = self.store(specs, now).await;
+        let mut fresh = self.fresh.borrow_mut();
+        match &out {
+            Ok(out) => out
+                .iter()
+                .filter(|e| e.duplicate)
+                .for_each(|e| fresh.forget(&e.record.id)),
+            Err(_) => ids.iter().for_each(|id| fresh.forget(id)),
+        }
+        out
+    }
+
+    /// Stores new jobs: through a server's step when one takes submits (see [`Handoff`]),
+    /// else in a transaction of their own.
+    async fn store(
+        &self,
+        specs: Vec<(String, JobSpec<S::Payload>)>,
+        now: crate::core::Timestamp,
+    ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
+        let handoff = self.handoff.borrow().clone();
+        if let Some(answer) = handoff
+            .filter(|h| h.open())
+            .and_then(|h| h.offer(specs.clone()))
+        {
+            if let Ok(Ok(out)) = answer.await {
+                return Ok(out);
+            }
+            // The step failed, which stored nothing, or its server went away: store them here.
+        }
         // The submitted events (internal: they wake servers here and, as hints, elsewhere)
         // go out while the commit runs (see `Storage::enqueue_then`).
         let submitted = |out: &[Enqueued<S::Payload>]| {
@@ -173,12 +220,7 @@ impl<S: Storage, X: Platform> Client<S, X> {
                 .collect();
             self.emit(&events);
         };
-        let out = self.storage.enqueue_then(specs, now, &submitted).await?;
-        let mut fresh = self.fresh.borrow_mut();
-        for e in out.iter().filter(|e| !e.duplicate) {
-            fresh.insert(&e.record.id);
-        }
-        Ok(out)
+        self.storage.enqueue_then(specs, now, &submitted).await
     }
 
     /// Reads one job.
@@ -244,7 +286,14 @@ impl<S: Storage, X: Platform> Client<S, X> {
                 }
             })
         };
-        let fresh = self.fresh.borrow_mut().take(id);
+        let fresh = match self.fresh.borrow_mut().take(id) {
+            Fresh::Ended(e) => {
+                *last.borrow_mut() = Some(e);
+                true
+            }
+            Fresh::Untouched => true,
+            Fresh::Unknown => false,
+        };
         let result = self.wait_loop(id, timeout_ms, &last, &notify, fresh).await;
         sub.cancel();
         result
@@ -363,7 +412,7 @@ impl<P: Clone> ProgressWatch<P> {
 }
 
 /// Registers `fresh` as an observer of `bus`.
-fn observe<P: 'static>(bus: &SharedBus<P>, fresh: &Rc<RefCell<FreshJobs>>) -> u64 {
+fn observe<P: Clone + 'static>(bus: &SharedBus<P>, fresh: &Rc<RefCell<FreshJobs<P>>>) -> u64 {
     let fresh = Rc::downgrade(fresh);
     bus.subscribe(move |e: &JobEvent<P>| {
         if let Some(f) = fresh.upgrade() {

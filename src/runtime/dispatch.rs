@@ -14,7 +14,7 @@ use super::worker::Started;
 use crate::core::{
     ClaimRequest, JobEvent, JobRecord, QueueError, RunOutcome, Settlement, Timestamp,
 };
-use crate::storage::{ClaimBatch, Inline, InlineRun, SettleBatch, Storage};
+use crate::storage::{ClaimBatch, Enqueued, Inline, InlineRun, SettleBatch, Storage};
 
 /// The longest single timer: browsers take a signed 32-bit millisecond delay.
 pub const MAX_TIMER_MS: u64 = 2_147_483_647;
@@ -63,7 +63,9 @@ where
         let use_inline = streak > 0;
         let max = free.max(streak.min(INLINE_BATCH));
         let claim = (claiming && free > 0).then(|| claim_request(&inner, max));
-        if batch.is_empty() && claim.is_none() {
+        // Submits handed to this server join the step (see `Handoff`).
+        let mut handed = inner.handed_submits();
+        if batch.is_empty() && claim.is_none() && handed.is_empty() {
             // All workers busy (a finishing run wakes us) or stopping with nothing to settle.
             notified.await;
             continue;
@@ -74,6 +76,15 @@ where
             .collect();
         let settlements: Vec<Settlement<S::Payload>> =
             batch.into_iter().map(|p| p.settlement).collect();
+        let mut submits = Vec::new();
+        let counts: Vec<usize> = handed
+            .iter_mut()
+            .map(|h| {
+                let n = h.specs.len();
+                submits.append(&mut h.specs);
+                n
+            })
+            .collect();
         let policy = inner.config.borrow().cleanup;
         let now = inner.platform.now();
         let inline = InlineStarts::default();
@@ -84,6 +95,7 @@ where
         let step = inner
             .storage
             .step(
+                submits,
                 settlements,
                 &policy,
                 claim.as_ref(),
@@ -96,16 +108,16 @@ where
         match step {
             Ok(step) => {
                 error_backoff_ms = 0;
-                // A claim as large as asked whose runs ended inside the step left the workers
-                // free: more may be waiting (nothing else wakes the cycle for them).
+                // Runs that ended inside the step left their workers free: if more jobs were
+                // ready than the step claimed, look again at once (nothing else wakes the
+                // cycle for them).
                 let ended_inline = inline.ended.borrow().len();
-                let full = step.claimed.as_ref().is_some_and(|b| {
-                    b.jobs.len() + ended_inline + inline.running.borrow().len() >= max as usize
-                });
+                let more = step.claimed.as_ref().is_some_and(|b| b.wake.more);
+                let answers = handed_jobs(&inner, step.enqueued, &counts, step.claimed.as_ref());
                 // The claim's starts first (runs that ended inside the step end after them).
                 let next = match step.claimed {
                     Some(batch) => Some(match claimed(&inner, epoch, batch).await {
-                        Next::At(_) if full && ended_inline > 0 => Next::Now,
+                        Next::At(_) if more && ended_inline > 0 => Next::Now,
                         next => next,
                     }),
                     None => None,
@@ -114,6 +126,9 @@ where
                 ends.events.extend(step.inline.events);
                 started.extend(inline.ended.take());
                 settled(&inner, ends, &started, now).await;
+                for (h, answer) in handed.into_iter().zip(answers) {
+                    h.reply(Ok(answer));
+                }
                 match next {
                     Some(Next::Now) => {
                         inner.idle.notify();
@@ -128,6 +143,10 @@ where
             // it have no lease: their jobs are still waiting, so they are aborted (as if the
             // lease were lost), and those that ended will run again.
             Err(err) => {
+                // The step stored none of them: their clients store them themselves.
+                for h in handed {
+                    h.reply(Err(err.clone()));
+                }
                 for id in inline.running.take() {
                     if let Some(run) = inner.running.borrow().get(&id) {
                         run.abort.abort(super::abort::AbortReason::LeaseLost);
@@ -175,6 +194,48 @@ where
         let sleep = inner.platform.sleep(ms);
         select(Box::pin(notified), Box::pin(sleep)).await;
     }
+    // Submits handed meanwhile go back to their clients, which store them themselves.
+    for h in inner.handed_submits() {
+        h.reply(Err(QueueError::Storage("the server stopped".into())));
+    }
+}
+
+/// Splits what a step stored for handed submits (`counts`: how many jobs each handed)
+/// into each one's answer, and tells of the jobs the step did not claim: they wait, so
+/// servers here and (as hints) in other contexts are woken for them, as after any submit.
+fn handed_jobs<S, X, E>(
+    inner: &Inner<S, X, E>,
+    enqueued: Vec<Enqueued<S::Payload>>,
+    counts: &[usize],
+    claimed: Option<&ClaimBatch<S::Payload>>,
+) -> Vec<Vec<Enqueued<S::Payload>>>
+where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
+    if counts.is_empty() {
+        return Vec::new();
+    }
+    let started = |id: &str| {
+        claimed.is_some_and(|b| {
+            b.events
+                .iter()
+                .any(|e| matches!(e, JobEvent::Start { id: s } if s == id))
+        })
+    };
+    for e in enqueued.iter().filter(|e| !e.duplicate) {
+        if !started(&e.record.id) {
+            inner.bus.emit(&JobEvent::Submitted {
+                id: e.record.id.clone(),
+            });
+        }
+    }
+    let mut rest = enqueued.into_iter();
+    counts
+        .iter()
+        .map(|n| rest.by_ref().take(*n).collect())
+        .collect()
 }
 
 /// The runs one step started inside its claim (see [`Inline`]).

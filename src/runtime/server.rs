@@ -3,7 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use futures::future::select;
 
@@ -11,6 +11,7 @@ use super::abort::{AbortFlag, AbortReason};
 use super::bus::EventBus;
 use super::config::{ServerConfig, worker_count};
 use super::executor::Executor;
+use super::handoff::{HandedSubmit, Handoff, Taker};
 use super::notify::Notify;
 use super::platform::{LockGuard, Platform};
 use super::stats::ServerStats;
@@ -115,9 +116,33 @@ pub(super) struct Inner<S: Storage, X, E> {
     pub starting: Cell<bool>,
     /// Makes the progress reporters of runs (see `RunContext::progress`).
     pub reporter: super::executor::ProgressFactory<S::Payload>,
+    /// Where the clients of the same storage object hand their submits (see `Handoff`).
+    pub handoff: RefCell<Option<Rc<Handoff<S::Payload>>>>,
+}
+
+impl<S: Storage, X: Platform, E: Executor<S::Payload>> Taker for Inner<S, X, E> {
+    /// Running, with a free worker: its next step comes at once and claims.
+    fn takes_submits(&self) -> bool {
+        self.phase.get() == Phase::Running
+            && !self.halted.get()
+            && (self.running.borrow().len() as u32) < self.config.borrow().worker_count
+    }
+
+    fn wake(&self) {
+        self.wake.notify();
+    }
 }
 
 impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
+    /// Takes the submits handed to this server so far.
+    pub fn handed_submits(&self) -> Vec<HandedSubmit<S::Payload>> {
+        self.handoff
+            .borrow()
+            .as_ref()
+            .map(|h| h.take())
+            .unwrap_or_default()
+    }
+
     /// Publishes events to the shared bus and to this server's listeners.
     pub fn publish(&self, events: Vec<JobEvent<S::Payload>>) {
         for e in events {
@@ -245,8 +270,17 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                 liveness: Cell::new(false),
                 halted: Cell::new(false),
                 starting: Cell::new(false),
+                handoff: RefCell::new(None),
             }),
         }
+    }
+
+    /// Takes the submits the clients of the same storage object hand to `handoff` into its
+    /// steps while it runs with a free worker (see [`Handoff`]).
+    pub fn take_submits_from(&self, handoff: Rc<Handoff<S::Payload>>) {
+        let taker: Weak<dyn Taker> = Rc::downgrade(&self.inner) as Weak<Inner<S, X, E>>;
+        handoff.add_taker(taker);
+        *self.inner.handoff.borrow_mut() = Some(handoff);
     }
 
     /// This server's owner id (written on the leases it takes).

@@ -142,6 +142,34 @@ impl<P: Clone> State<P> {
             .filter(|r| r.expire_at.is_none_or(|t| t > now))
     }
 
+    /// Stores new jobs; an id used by a live record comes back as a duplicate.
+    fn enqueue(
+        &mut self,
+        specs: Vec<(String, JobSpec<P>)>,
+        queue: &str,
+        now: Timestamp,
+    ) -> Vec<Enqueued<P>> {
+        let mut out = Vec::with_capacity(specs.len());
+        for (id, spec) in specs {
+            if let Some(existing) = self.get_live(&id, now) {
+                out.push(Enqueued {
+                    record: existing.clone(),
+                    duplicate: true,
+                });
+                continue;
+            }
+            let seq = seq::next_seq(self.last_seq, now);
+            self.last_seq = seq;
+            let rec = spec.into_record(id, queue, seq, now);
+            self.put(rec.clone());
+            out.push(Enqueued {
+                record: rec,
+                duplicate: false,
+            });
+        }
+        out
+    }
+
     /// Plans a claim step: recovers expired leases, promotes due delayed jobs (numbered by
     /// their due time, see [`crate::core::seq`]) and leases the first waiting jobs. The
     /// waiting head is taken out of the store to be planned (not copied): every record the
@@ -323,28 +351,7 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
         specs: Vec<(String, JobSpec<P>)>,
         now: Timestamp,
     ) -> impl Future<Output = Result<Vec<Enqueued<P>>, QueueError>> {
-        let out = self.with(|st| {
-            let mut out = Vec::with_capacity(specs.len());
-            for (id, spec) in specs {
-                if let Some(existing) = st.get_live(&id, now) {
-                    out.push(Enqueued {
-                        record: existing.clone(),
-                        duplicate: true,
-                    });
-                    continue;
-                }
-                let seq = seq::next_seq(st.last_seq, now);
-                st.last_seq = seq;
-                let rec = spec.into_record(id, &self.queue, seq, now);
-                st.put(rec.clone());
-                out.push(Enqueued {
-                    record: rec,
-                    duplicate: false,
-                });
-            }
-            Ok(out)
-        });
-        ready(out)
+        ready(Ok(self.with(|st| st.enqueue(specs, &self.queue, now))))
     }
 
     fn claim(
@@ -365,7 +372,7 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
         })))
     }
 
-    /// One step: the settlements, then the claim. `inline` is called on the claimed records
+    /// One step: the submits, the settlements, then the claim. `inline` is called on the claimed records
     /// as planned, lent (not copied), with the state not borrowed; meanwhile the waiting jobs
     /// the step claims are out of the store, which only a synchronous read from inside an
     /// inline run could see (the JS API cannot: its calls run as tasks after the step), as
@@ -373,12 +380,18 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
     /// as their claims are written, one write per job.
     fn step(
         &self,
+        submits: Vec<(String, JobSpec<P>)>,
         batch: Vec<Settlement<P>>,
         policy: &CleanupPolicy,
         claim: Option<&ClaimRequest>,
         inline: Option<&Inline<'_, P>>,
         now: Timestamp,
     ) -> impl Future<Output = Result<Step<P>, QueueError>> {
+        let enqueued = if submits.is_empty() {
+            Vec::new()
+        } else {
+            self.with(|st| st.enqueue(submits, &self.queue, now))
+        };
         let settled = if batch.is_empty() {
             SettleBatch::empty()
         } else {
@@ -400,6 +413,7 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
             }
         };
         ready(Ok(Step {
+            enqueued,
             settled,
             claimed,
             inline,

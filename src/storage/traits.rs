@@ -118,17 +118,24 @@ pub fn start_claimed<P: Clone>(plan: &ClaimPlan<P>, inline: Option<&Inline<'_, P
     out
 }
 
-/// [`Storage::step`] as separate steps: [`Storage::settle`], [`Storage::claim`], then (after
+/// [`Storage::step`] as separate steps: [`Storage::enqueue`], [`Storage::settle`],
+/// [`Storage::claim`], then (after
 /// the `inline` calls) [`Storage::settle`] of the runs that ended at once. For a storage
 /// whose steps complete without yielding (memory) the three are one atomic step.
 pub async fn settle_then_claim<S: Storage + ?Sized>(
     storage: &S,
+    submits: Vec<(String, JobSpec<S::Payload>)>,
     batch: Vec<Settlement<S::Payload>>,
     policy: &CleanupPolicy,
     claim: Option<&ClaimRequest>,
     inline: Option<&Inline<'_, S::Payload>>,
     now: Timestamp,
 ) -> Result<Step<S::Payload>, QueueError> {
+    let enqueued = if submits.is_empty() {
+        Vec::new()
+    } else {
+        storage.enqueue(submits, now).await?
+    };
     let settled = if batch.is_empty() {
         SettleBatch::empty()
     } else {
@@ -147,6 +154,7 @@ pub async fn settle_then_claim<S: Storage + ?Sized>(
         None => None,
     };
     Ok(Step {
+        enqueued,
         settled,
         claimed,
         inline: inline_settled,
@@ -166,6 +174,8 @@ impl<P> SettleBatch<P> {
 /// The result of a [`Storage::step`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step<P> {
+    /// The submitted jobs, in order (as [`Storage::enqueue`] returns them).
+    pub enqueued: Vec<Enqueued<P>>,
     /// The settlements' results.
     pub settled: SettleBatch<P>,
     /// The claim's result, when one was asked for (its `jobs`: those the `inline` callback
@@ -259,20 +269,22 @@ pub trait Storage: 'static {
         now: Timestamp,
     ) -> impl Future<Output = Result<SettleBatch<Self::Payload>, QueueError>>;
 
-    /// Settles finished runs and then claims new jobs, as one atomic step where the backend
-    /// allows it (one IndexedDB transaction): the group commit of a server's cycle. With
-    /// `inline`, each claimed job is handed to it before the claims are written, and runs
-    /// that ended at once are settled in the step (see [`Inline`]). The default is
-    /// [`settle_then_claim`].
+    /// Stores `submits` (as [`Storage::enqueue`] does), settles finished runs and then claims
+    /// new jobs, as one atomic step where the backend allows it (one IndexedDB transaction):
+    /// the group commit of a server's cycle, which a submit handed to an idle server joins
+    /// (its job is claimed by the step that stores it). With `inline`, each claimed job is
+    /// handed to it before the claims are written, and runs that ended at once are settled
+    /// in the step (see [`Inline`]). The default is [`settle_then_claim`].
     fn step(
         &self,
+        submits: Vec<(String, JobSpec<Self::Payload>)>,
         batch: Vec<Settlement<Self::Payload>>,
         policy: &CleanupPolicy,
         claim: Option<&ClaimRequest>,
         inline: Option<&Inline<'_, Self::Payload>>,
         now: Timestamp,
     ) -> impl Future<Output = Result<Step<Self::Payload>, QueueError>> {
-        settle_then_claim(self, batch, policy, claim, inline, now)
+        settle_then_claim(self, submits, batch, policy, claim, inline, now)
     }
 
     /// Records progress from the lease holder.

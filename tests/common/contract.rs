@@ -55,6 +55,7 @@ macro_rules! for_each_case {
         $m!(a_retry_queues_where_it_came_due);
         $m!(a_step_settles_the_runs_its_inline_callback_ended);
         $m!(an_unclaimed_job_is_as_before_its_claim);
+        $m!(a_step_stores_its_submits_before_it_claims);
     };
 }
 
@@ -750,6 +751,7 @@ pub async fn one_step_claims_what_its_settlements_freed<X: Fixture>(x: &X) {
     ];
     let step = s
         .step(
+            Vec::new(),
             batch,
             &CleanupPolicy::default(),
             Some(&req("A", 4, at(5), lim)),
@@ -822,6 +824,7 @@ pub async fn a_step_settles_the_runs_its_inline_callback_ended<X: Fixture>(x: &X
     };
     let step = s
         .step(
+            Vec::new(),
             Vec::new(),
             &CleanupPolicy::default(),
             Some(&req("A", 4, at(5), LimiterSpec::Unlimited)),
@@ -911,4 +914,45 @@ pub async fn an_unclaimed_job_is_as_before_its_claim<X: Fixture>(x: &X) {
     let again = claim(&s, "C", 2, at(6)).await.jobs;
     assert_eq!(ids(&again), ["other", "j"]);
     assert_eq!(again[1].attempt, 2);
+}
+
+/// A step's submits are stored before its claim reads: a job submitted into a step is
+/// claimed by it in its place in the claim order (behind a job with a higher priority that
+/// waited already), and a duplicate id comes back as the existing job, unchanged.
+pub async fn a_step_stores_its_submits_before_it_claims<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let mut urgent = JobSpec::new(x.payload(1));
+    urgent.priority = 5;
+    enqueue(&s, "urgent", urgent, T).await;
+    enqueue(&s, "dup", JobSpec::new(x.payload(2)), T).await;
+    let mut again = JobSpec::new(x.payload(3));
+    again.id = Some("dup".into());
+    let submits = vec![
+        ("new".to_string(), JobSpec::new(x.payload(4))),
+        ("dup".to_string(), again),
+        ("later".to_string(), JobSpec::new(x.payload(5))),
+    ];
+    let step = s
+        .step(
+            submits,
+            Vec::new(),
+            &CleanupPolicy::default(),
+            Some(&req("A", 3, at(1), LimiterSpec::Unlimited)),
+            None,
+            at(1),
+        )
+        .await
+        .unwrap();
+    let stored: Vec<(&str, bool)> = step
+        .enqueued
+        .iter()
+        .map(|e| (e.record.id.as_str(), e.duplicate))
+        .collect();
+    assert_eq!(stored, [("new", false), ("dup", true), ("later", false)]);
+    assert_eq!(x.read(&step.enqueued[1].record.input), Some(2));
+    let claimed = step.claimed.unwrap();
+    assert_eq!(ids(&claimed.jobs), ["urgent", "dup", "new"]);
+    assert_eq!(get(&s, "later").await.status, JobStatus::Waiting);
+    assert_eq!(get(&s, "new").await.status, JobStatus::Active);
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 1);
 }

@@ -358,9 +358,12 @@ pub fn settle_from(
     Ok(out)
 }
 
-/// What one step is asked: settle `batch`, then claim with `claim`, running claimed jobs
-/// through `inline`.
+/// What one step is asked: store `submits`, settle `batch`, then claim with `claim`, running
+/// claimed jobs through `inline`.
 pub struct StepRequest<'a> {
+    /// New jobs, stored first (their puts come before the step's reads, so the claim sees
+    /// them).
+    pub submits: Vec<(String, JobSpec<JsValue>)>,
     /// The finished runs to settle.
     pub batch: &'a [Settlement<JsValue>],
     /// How long finished records are kept.
@@ -376,16 +379,22 @@ pub struct StepRequest<'a> {
 pub async fn step(
     tx: &Tx,
     queue: &str,
-    req: &StepRequest<'_>,
+    req: StepRequest<'_>,
     seq: &Cell<u64>,
     now: Timestamp,
 ) -> Result<Step<JsValue>, QueueError> {
     let StepRequest {
+        submits,
         batch,
         policy,
         claim,
         inline,
-    } = *req;
+    } = req;
+    let enqueued = if submits.is_empty() {
+        Vec::new()
+    } else {
+        enqueue(tx, queue, submits, seq, now).await?
+    };
     let mut reads = read_step(tx, queue, claim.map(|c| c.max)).await?;
     let before = reads.meta.clone();
     let settled = if batch.is_empty() {
@@ -402,6 +411,7 @@ pub async fn step(
     };
     flush(tx, &reads.meta, &before)?;
     Ok(Step {
+        enqueued,
         settled,
         claimed,
         inline,

@@ -180,7 +180,7 @@ impl Storage for IndexedDbStorage {
         now: Timestamp,
     ) -> Result<ClaimBatch<JsValue>, QueueError> {
         let step = self
-            .step(Vec::new(), &req.policy, Some(req), None, now)
+            .step(Vec::new(), Vec::new(), &req.policy, Some(req), None, now)
             .await?;
         step.claimed
             .ok_or_else(|| QueueError::Storage("a claim step claimed nothing".into()))
@@ -192,13 +192,14 @@ impl Storage for IndexedDbStorage {
         policy: &CleanupPolicy,
         now: Timestamp,
     ) -> Result<SettleBatch<JsValue>, QueueError> {
-        self.step(batch, policy, None, None, now)
+        self.step(Vec::new(), batch, policy, None, None, now)
             .await
             .map(|s| s.settled)
     }
 
     async fn step(
         &self,
+        submits: Vec<(String, JobSpec<JsValue>)>,
         batch: Vec<Settlement<JsValue>>,
         policy: &CleanupPolicy,
         claim: Option<&ClaimRequest>,
@@ -207,12 +208,13 @@ impl Storage for IndexedDbStorage {
     ) -> Result<Step<JsValue>, QueueError> {
         let tx = self.tx(Scope::JobsAndMeta, true).await?;
         let req = ops::StepRequest {
+            submits,
             batch: &batch,
             policy,
             claim,
             inline,
         };
-        let r = ops::step(&tx, &self.queue, &req, &self.seq, now).await;
+        let r = ops::step(&tx, &self.queue, req, &self.seq, now).await;
         self.explain(tx.finish(r).await)
     }
 

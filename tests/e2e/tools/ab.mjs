@@ -9,8 +9,10 @@
 //   memory-drain  N jobs (default 20,000) queued in memory storage, then a server with 4
 //                 workers and a synchronous no-op executor, timed until N job_complete events
 //   idb-submit    N jobs (default 1,000), one `await client.submit()` after another, IndexedDB
+//   idb-latency   N jobs (default 200), each `submit` + `waitFor` before the next, 1 worker,
+//                 IndexedDB: 1000 / p50 ms (higher is better)
 //
-// Usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit] [--turns T] [--n N] DIR...
+// Usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit|idb-latency] [--turns T] [--n N] DIR...
 //   DIR  a wasm-pack --target web output directory (wasm_job_queue.js, its .wasm, snippets/)
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -25,10 +27,10 @@ for (let i = 0; i < args.length; i++) {
   else opts.dirs.push(args[i]);
 }
 if (opts.dirs.length < 1) {
-  console.error('usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit] [--turns T] [--n N] DIR...');
+  console.error('usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit|idb-latency] [--turns T] [--n N] DIR...');
   process.exit(2);
 }
-const n = opts.n ?? (opts.what === 'memory-drain' ? 20_000 : 1_000);
+const n = opts.n ?? { 'memory-drain': 20_000, 'idb-latency': 200 }[opts.what] ?? 1_000;
 
 const abRoot = path.join(REPO_ROOT, 'target', 'ab');
 rmSync(abRoot, { recursive: true, force: true });
@@ -76,6 +78,32 @@ async function measure(page, what, n) {
         req.onsuccess = req.onerror = req.onblocked = () => resolve();
       });
       return (n * 1000) / (t1 - t0);
+    }
+    if (what === 'idb-latency') {
+      // p50 of submit + waitFor, one job at a time, 1 worker: reported as jobs/s of 1/p50.
+      const dbName = `ab-db-${Math.random().toString(36).slice(2)}`;
+      const storage = new m.IndexedDbQueueStorage(queueName, { dbName });
+      await storage.setupDatabase();
+      const client = new m.JobQueueClient({ storage, queueName });
+      const server = new m.JobQueueServer({ storage, queueName, executor: noop, workerCount: 1 });
+      await server.start();
+      const times = [];
+      for (let i = 0; i < n + 5; i++) {
+        const t0 = performance.now();
+        const handle = await client.submit({ n: i });
+        await handle.waitFor();
+        handle.free();
+        if (i >= 5) times.push(performance.now() - t0);
+      }
+      await server.stop();
+      server.free();
+      client.free();
+      await new Promise((resolve) => {
+        const req = indexedDB.deleteDatabase(dbName);
+        req.onsuccess = req.onerror = req.onblocked = () => resolve();
+      });
+      times.sort((a, b) => a - b);
+      return 1000 / times[Math.floor(times.length / 2)];
     }
     throw new Error(`unknown measurement ${what}`);
   }, { what, n });
