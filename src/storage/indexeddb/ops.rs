@@ -50,6 +50,22 @@ pub async fn enqueue(
     seq: &Cell<u64>,
     now: Timestamp,
 ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
+    let (out, made) = new_records(tx, queue, specs, seq, now).await?;
+    for rec in &made {
+        tx.put(rec)?;
+    }
+    Ok(out)
+}
+
+/// The records of new jobs, for [`enqueue`] or a step to write (a step claims some of them
+/// first, and writes those once, claimed): what each spec came to, and the records made.
+async fn new_records(
+    tx: &Tx,
+    queue: &str,
+    specs: Vec<(String, JobSpec<JsValue>)>,
+    seq: &Cell<u64>,
+    now: Timestamp,
+) -> Result<(Vec<Enqueued<JsValue>>, Vec<Rec>), QueueError> {
     let chosen: Vec<&str> = specs
         .iter()
         .filter(|(_, spec)| spec.id.is_some())
@@ -63,6 +79,7 @@ pub async fn enqueue(
         .map(|r| (r.id.clone(), r))
         .collect();
     let mut out = Vec::with_capacity(specs.len());
+    let mut made = Vec::with_capacity(specs.len());
     for (id, spec) in specs {
         let chosen_id = spec.id.is_some();
         if chosen_id {
@@ -75,17 +92,17 @@ pub async fn enqueue(
             }
         }
         let rec = spec.into_record(id, queue, take_seq(seq, now), now);
-        tx.put(&rec)?;
         if chosen_id {
             // A later spec of this batch with the same id is a duplicate of this one.
             known.insert(rec.id.clone(), rec.clone());
         }
+        made.push(rec.clone());
         out.push(Enqueued {
             record: rec,
             duplicate: false,
         });
     }
-    Ok(out)
+    Ok((out, made))
 }
 
 /// Takes the instance's next claim-order number at `now`.
@@ -161,9 +178,10 @@ fn merge_into<K: Ord>(
     cut
 }
 
-/// The claim step on what [`read_step`] read (and a settlement changed), issuing its
-/// writes; with `inline`, the claimed jobs' runs start before the writes and those that end
-/// at once are settled in the step (see [`Inline`]).
+/// The claim step on what [`read_step`] read (and a settlement changed, and new records in
+/// `reads.moved`), issuing its writes; with `inline`, the claimed jobs' runs start before
+/// the writes and those that end at once are settled in the step (see [`Inline`]). The
+/// records of `unwritten` that the step writes are taken out of it.
 pub fn claim_from(
     tx: &Tx,
     reads: &mut StepReads,
@@ -171,6 +189,7 @@ pub fn claim_from(
     inline: Option<&Inline<'_, JsValue>>,
     (policy, seq): (&CleanupPolicy, &Cell<u64>),
     now: Timestamp,
+    unwritten: &mut Vec<Rec>,
 ) -> Result<(ClaimBatch<JsValue>, SettleBatch<JsValue>), QueueError> {
     let active: Vec<Rec> = std::mem::take(&mut reads.active)
         .into_iter()
@@ -222,6 +241,7 @@ pub fn claim_from(
         next_lease_expiry,
     };
     let plan = plan_claim(&mut reads.meta, view, req, now);
+    unwritten.retain(|r| !plan.writes.iter().any(|w| w.id == r.id));
     // Runs that end inside `inline` are written once, settled, by `settle_inline`.
     let handed = start_claimed(&plan, inline);
     let mut writes: Vec<Option<Rec>> = plan.writes.into_iter().map(Some).collect();
@@ -390,10 +410,10 @@ pub async fn step(
         claim,
         inline,
     } = req;
-    let enqueued = if submits.is_empty() {
-        Vec::new()
+    let (enqueued, mut made) = if submits.is_empty() {
+        (Vec::new(), Vec::new())
     } else {
-        enqueue(tx, queue, submits, seq, now).await?
+        new_records(tx, queue, submits, seq, now).await?
     };
     let mut reads = read_step(tx, queue, claim.map(|c| c.max)).await?;
     let before = reads.meta.clone();
@@ -402,13 +422,20 @@ pub async fn step(
     } else {
         settle_from(tx, &mut reads, batch, policy, seq, now)?
     };
+    // The claim sees the new jobs where the indexes will list them; those it writes (claimed)
+    // are written once, as claimed.
+    reads.moved.extend(made.iter().cloned());
     let (claimed, inline) = match claim {
         Some(c) => {
-            let (claimed, inline) = claim_from(tx, &mut reads, c, inline, (policy, seq), now)?;
+            let (claimed, inline) =
+                claim_from(tx, &mut reads, c, inline, (policy, seq), now, &mut made)?;
             (Some(claimed), inline)
         }
         None => (None, SettleBatch::empty()),
     };
+    for rec in &made {
+        tx.put(rec)?;
+    }
     flush(tx, &reads.meta, &before)?;
     Ok(Step {
         enqueued,
