@@ -46,6 +46,17 @@ async function measure(page, what, n) {
     const noop = (input) => input;
     const queueName = `ab-${Math.random().toString(36).slice(2)}`;
     const inputs = Array.from({ length: n }, (_, i) => ({ n: i }));
+    // A fresh IndexedDB queue; `drop()` deletes its database.
+    const idb = async () => {
+      const dbName = `ab-db-${Math.random().toString(36).slice(2)}`;
+      const storage = new m.IndexedDbQueueStorage(queueName, { dbName });
+      await storage.setupDatabase();
+      const drop = () => new Promise((resolve) => {
+        const req = indexedDB.deleteDatabase(dbName);
+        req.onsuccess = req.onerror = req.onblocked = () => resolve();
+      });
+      return { storage, drop };
+    };
     if (what === 'memory-drain') {
       const storage = new m.InMemoryQueueStorage(queueName);
       const client = new m.JobQueueClient({ storage, queueName });
@@ -64,26 +75,18 @@ async function measure(page, what, n) {
       return (n * 1000) / (t1 - t0);
     }
     if (what === 'idb-submit') {
-      const dbName = `ab-db-${Math.random().toString(36).slice(2)}`;
-      const storage = new m.IndexedDbQueueStorage(queueName, { dbName });
-      await storage.setupDatabase();
+      const { storage, drop } = await idb();
       const client = new m.JobQueueClient({ storage, queueName });
       const t0 = performance.now();
       for (const input of inputs) (await client.submit(input)).free();
       const t1 = performance.now();
       client.free();
-      storage.close?.();
-      await new Promise((resolve) => {
-        const req = indexedDB.deleteDatabase(dbName);
-        req.onsuccess = req.onerror = req.onblocked = () => resolve();
-      });
+      await drop();
       return (n * 1000) / (t1 - t0);
     }
     if (what === 'idb-latency') {
       // p50 of submit + waitFor, one job at a time, 1 worker: reported as jobs/s of 1/p50.
-      const dbName = `ab-db-${Math.random().toString(36).slice(2)}`;
-      const storage = new m.IndexedDbQueueStorage(queueName, { dbName });
-      await storage.setupDatabase();
+      const { storage, drop } = await idb();
       const client = new m.JobQueueClient({ storage, queueName });
       const server = new m.JobQueueServer({ storage, queueName, executor: noop, workerCount: 1 });
       await server.start();
@@ -98,10 +101,7 @@ async function measure(page, what, n) {
       await server.stop();
       server.free();
       client.free();
-      await new Promise((resolve) => {
-        const req = indexedDB.deleteDatabase(dbName);
-        req.onsuccess = req.onerror = req.onblocked = () => resolve();
-      });
+      await drop();
       times.sort((a, b) => a - b);
       return 1000 / times[Math.floor(times.length / 2)];
     }
@@ -136,7 +136,9 @@ try {
     const median = sorted[Math.floor(sorted.length / 2)];
     console.log(`  ${dir.padEnd(30)} best ${fmt(sorted[sorted.length - 1]).padStart(8)}  median ${fmt(median).padStart(8)}  all ${results[i].map(fmt).join(' ')}`);
   });
-  if (env.pageErrors.length) console.log(env.pageErrors.join('\n'));
+  // (A tab's request for /favicon.ico is a 404: not an error of the builds.)
+  const errors = env.pageErrors.filter((e) => !e.includes('Failed to load resource'));
+  if (errors.length) console.log(errors.join('\n'));
 } finally {
   await env.close();
   rmSync(abRoot, { recursive: true, force: true });
