@@ -143,14 +143,19 @@ where
             // it have no lease: their jobs are still waiting, so they are aborted (as if the
             // lease were lost), and those that ended will run again.
             Err(err) => {
-                // The step stored none of them: their clients store them themselves.
-                for h in handed {
-                    h.reply(Err(err.clone()));
-                }
                 for id in inline.running.take() {
                     if let Some(run) = inner.running.borrow().get(&id) {
                         run.abort.abort(super::abort::AbortReason::LeaseLost);
                     }
+                }
+                if !handed.is_empty() {
+                    // The step stored none of them: their clients store them themselves (and
+                    // get the error if it was theirs: an input IndexedDB refuses). Not the
+                    // server's failure: the next step, without them, tells.
+                    for h in handed {
+                        h.reply(Err(err.clone()));
+                    }
+                    continue;
                 }
                 let superseded = matches!(err, QueueError::SchemaVersion(_));
                 inner.report(err);

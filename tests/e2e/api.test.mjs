@@ -773,6 +773,44 @@ test('waitFor right after submit reads nothing first; a later waitFor reads the 
   assert.equal(r.laterReads, 1, 'a wait on a finished job reads it');
 });
 
+test('a submit handed to a running server: the job has ended when submit resolves; an input IndexedDB refuses rejects the submit, not the server', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, IndexedDbQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const storage = new IndexedDbQueueStorage(queueName, { dbName: `${queueName}-db` });
+    await storage.setupDatabase();
+    const server = new JobQueueServer({ storage, queueName, executor: (input) => ({ got: input.n }), workerCount: 2 });
+    const client = new JobQueueClient({ storage, queueName });
+    const serverErrors = [];
+    server.on('error', (e) => serverErrors.push(e.name));
+    await server.start();
+    await (await client.submit({ n: 0 })).waitFor({ timeoutMs: 10_000 }); // the first run starts after its step
+    const order = [];
+    client.on('job_complete', () => order.push('job_complete'));
+    const handle = await client.submit({ n: 1 });
+    order.push('submit resolved');
+    const orderAtSubmit = [...order];
+    const statusAtSubmit = (await client.getJob(handle.id)).status;
+    const output = await handle.waitFor({ timeoutMs: 10_000 });
+    // Structured clone takes a WebAssembly.Module; IndexedDB refuses to store it.
+    const module = new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
+    const refused = await client.submit({ n: 2, module }).then(() => 'stored', (e) => e.name);
+    const after = await (await client.submit({ n: 3 })).waitFor({ timeoutMs: 10_000 });
+    const batch = await client.submitBatch([{ n: 4 }, { n: 5 }, { n: 6 }]);
+    const batchOut = await Promise.all(batch.map((h) => h.waitFor({ timeoutMs: 10_000 })));
+    await server.stop();
+    return { order: orderAtSubmit, statusAtSubmit, output, refused, after, batchOut, serverErrors, waiting: await client.size('waiting') };
+  }, `handoff-${Date.now()}`);
+  assert.deepEqual(r.order, ['job_complete', 'submit resolved']);
+  assert.equal(r.statusAtSubmit, 'completed');
+  assert.deepEqual(r.output, { got: 1 });
+  assert.equal(r.refused, 'InvalidOptionsError');
+  assert.deepEqual(r.after, { got: 3 });
+  assert.deepEqual(r.batchOut, [{ got: 4 }, { got: 5 }, { got: 6 }]);
+  assert.deepEqual(r.serverErrors, [], 'the refused input is the submit\'s error, not the server\'s');
+  assert.equal(r.waiting, 0);
+});
+
 test('outputForInput finds the output of a job submitted alone or in a batch, by input or by a given fingerprint', { timeout: TEST_TIMEOUT_MS }, async () => {
   const r = await inPage(async (queueName) => {
     const m = await import('/pkg/wasm_job_queue.js');
