@@ -139,6 +139,23 @@ async fn enqueue(
         .map_err(to_js)
 }
 
+/// The structured clones of a batch's `inputs` and its parsed `options`, or why they are
+/// refused.
+fn batch_inputs(
+    inputs: &JsValue,
+    options: &JsValue,
+) -> Result<(Vec<JsValue>, SubmitOptionsInput), JsValue> {
+    if !Array::is_array(inputs) {
+        return Err(invalid("submitBatch takes an array of inputs"));
+    }
+    let inputs = Array::from(inputs)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| storable(&v, &format!("input #{i}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((inputs, submit_options(options)?))
+}
+
 fn handles(shared: &Rc<ClientShared>, out: Vec<crate::storage::Enqueued<JsValue>>) -> Array {
     out.into_iter()
         .map(|e| JsValue::from(JobHandle::new(e.record.id, e.duplicate, shared.clone())))
@@ -212,10 +229,15 @@ impl JobQueueClient {
         #[wasm_bindgen(unchecked_optional_param_type = "SubmitOptions")] options: Option<JsValue>,
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
+        // Taken at the call (a change to the input or options after it is not stored).
+        let taken = storable(&input, "the job input")
+            .and_then(|input| Ok((input, submit_options(&options)?)));
+        let (input, opts) = match taken {
+            Ok(taken) => taken,
+            Err(e) => return Promise::reject(&e),
+        };
         let shared = self.shared.clone();
         future_to_promise(async move {
-            let input = storable(&input, "the job input")?;
-            let opts = submit_options(&options)?;
             let out = enqueue(&shared, vec![input], opts).await?;
             Ok(handles(&shared, out).get(0))
         })
@@ -229,17 +251,13 @@ impl JobQueueClient {
         #[wasm_bindgen(unchecked_optional_param_type = "SubmitOptions")] options: Option<JsValue>,
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
+        // Taken at the call (a change to the inputs or options after it is not stored).
+        let (inputs, opts) = match batch_inputs(&inputs, &options) {
+            Ok(taken) => taken,
+            Err(e) => return Promise::reject(&e),
+        };
         let shared = self.shared.clone();
         future_to_promise(async move {
-            if !Array::is_array(&inputs) {
-                return Err(invalid("submitBatch takes an array of inputs"));
-            }
-            let inputs = Array::from(&inputs)
-                .iter()
-                .enumerate()
-                .map(|(i, v)| storable(&v, &format!("input #{i}")))
-                .collect::<Result<Vec<_>, _>>()?;
-            let opts = submit_options(&options)?;
             let out = enqueue(&shared, inputs, opts).await?;
             Ok(handles(&shared, out).into())
         })

@@ -438,6 +438,37 @@ test('bad input is refused with a typed error and nothing stored is lost', { tim
   assert.equal(r.kept, 'delayed', 'the job stored before the bad calls is untouched');
 });
 
+test('submit and submitBatch take their inputs and options at the call: later changes are not stored', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, InMemoryQueueStorage, IndexedDbQueueStorage, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const out = {};
+    for (const kind of ['memory', 'idb']) {
+      const storage = kind === 'memory'
+        ? new InMemoryQueueStorage(queueName)
+        : new IndexedDbQueueStorage(queueName, { dbName: `${queueName}-db` });
+      await storage.setupDatabase();
+      const client = new JobQueueClient({ storage, queueName });
+      const input = { x: 1, list: [1] };
+      const options = { priority: 5 };
+      const pending = client.submit(input, options);
+      input.x = 2;
+      input.list.push(2);
+      options.priority = -5;
+      const batchInput = { y: 1 };
+      const pendingBatch = client.submitBatch([batchInput]);
+      batchInput.y = 2;
+      const job = await client.getJob((await pending).id);
+      const batchJob = await client.getJob((await pendingBatch)[0].id);
+      out[kind] = { input: job.input, priority: job.priority, batchInput: batchJob.input };
+    }
+    return out;
+  }, `taken-at-call-${Date.now()}`);
+  for (const kind of ['memory', 'idb']) {
+    assert.deepEqual(r[kind], { input: { x: 1, list: [1] }, priority: 5, batchInput: { y: 1 } }, kind);
+  }
+});
+
 test('an output is stored as its structured clone at return, also when the executor returns its changed input', { timeout: TEST_TIMEOUT_MS }, async () => {
   const r = await inPage(async (queueName) => {
     const { default: init, InMemoryQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
