@@ -133,21 +133,20 @@ pub struct StepReads {
 }
 
 /// Reads what a step needs (see [`StepReads`]); `claim` is the claim's `max`, if it claims.
-pub async fn read_step(tx: &Tx, queue: &str, claim: Option<u32>) -> Result<StepReads, QueueError> {
-    let all = || prefix_range(&[q(queue)]);
+pub async fn read_step(tx: &Tx, claim: Option<u32>) -> Result<StepReads, QueueError> {
     let (meta, active, delayed, head) = futures::try_join!(
         tx.meta(),
-        tx.index_all(IDX_LEASE, all()?, None),
+        tx.index_all(IDX_LEASE, tx.all(), None),
         async {
             match claim {
-                Some(_) => tx.index_all(IDX_DUE, all()?, Some(DUE_BATCH)).await,
+                Some(_) => tx.index_all(IDX_DUE, tx.all(), Some(DUE_BATCH)).await,
                 None => Ok(Vec::new()),
             }
         },
         async {
             match claim {
                 Some(max) if max > 0 => {
-                    tx.index_all(IDX_CLAIM, all()?, Some(max.saturating_add(1)))
+                    tx.index_all(IDX_CLAIM, tx.all(), Some(max.saturating_add(1)))
                         .await
                 }
                 _ => Ok(Vec::new()),
@@ -415,7 +414,7 @@ pub async fn step(
     } else {
         new_records(tx, queue, submits, seq, now).await?
     };
-    let mut reads = read_step(tx, queue, claim.map(|c| c.max)).await?;
+    let mut reads = read_step(tx, claim.map(|c| c.max)).await?;
     let before = reads.meta.clone();
     let settled = if batch.is_empty() {
         SettleBatch::empty()
@@ -520,8 +519,7 @@ pub async fn list(tx: &Tx, queue: &str, query: ListQuery) -> Result<Vec<Rec>, Qu
     match query {
         ListQuery::Status(_, 0) => Ok(Vec::new()),
         ListQuery::Status(JobStatus::Waiting, limit) => {
-            tx.index_all(IDX_CLAIM, prefix_range(&[q(queue)])?, Some(limit))
-                .await
+            tx.index_all(IDX_CLAIM, tx.all(), Some(limit)).await
         }
         ListQuery::Status(status, limit) => {
             let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;

@@ -3,14 +3,14 @@
 //! (readwrite transactions on the same stores run one at a time, across tabs too, so each
 //! step is atomic).
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
 
 use super::ops;
 use super::schema::{Connection, DB_VERSION, DEFAULT_DB_NAME, LostReason, open};
-use super::tx::{Durability, Scope, Tx};
+use super::tx::{Durability, QueueKeys, Scope, Tx};
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
     Timestamp,
@@ -34,6 +34,8 @@ pub struct IndexedDbStorage {
     durability: Durability,
     /// The last claim-order number this instance gave (see [`crate::core::seq`]).
     seq: Cell<u64>,
+    /// The queue's JS keys, made at the first transaction.
+    keys: OnceCell<Result<QueueKeys, QueueError>>,
 }
 
 impl IndexedDbStorage {
@@ -49,6 +51,7 @@ impl IndexedDbStorage {
             version: DB_VERSION,
             durability: Durability::Default,
             seq: Cell::new(0),
+            keys: OnceCell::new(),
         }
     }
 
@@ -112,12 +115,12 @@ impl IndexedDbStorage {
 
     async fn tx(&self, scope: Scope, write: bool) -> Result<Tx, QueueError> {
         let db = self.connection().await?;
-        self.explain(Tx::open(
-            &db.raw,
-            &self.queue,
-            scope,
-            write.then_some(self.durability),
-        ))
+        let keys = self.keys.get_or_init(|| QueueKeys::new(&self.queue));
+        self.explain(
+            keys.as_ref()
+                .map_err(Clone::clone)
+                .and_then(|keys| Tx::open(&db.raw, keys, scope, write.then_some(self.durability))),
+        )
     }
 
     /// A storage failure after the connection was lost (a transaction aborted by the close,

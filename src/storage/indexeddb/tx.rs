@@ -9,7 +9,7 @@ use web_sys::IdbTransaction;
 
 use super::codec::{meta_from_js, meta_to_js, record_from_js, record_to_js, uncloneable_field};
 use super::error::{from_dom, from_idb, is_data_clone, name_and_message};
-use super::schema::{JOBS, META, STORES, key};
+use super::schema::{JOBS, META, STORES, key, prefix_range};
 
 use crate::core::{JobRecord, QueueError, QueueMeta};
 use crate::js::props;
@@ -73,14 +73,33 @@ pub enum Scope {
     JobsAndMeta,
 }
 
+/// A queue's name as a JS string and the key range of all its index keys, made once per
+/// storage instance rather than per transaction.
+#[derive(Debug)]
+pub struct QueueKeys {
+    queue: JsValue,
+    all: KeyRange,
+}
+
+impl QueueKeys {
+    /// The keys of queue `queue`.
+    pub fn new(queue: &str) -> Result<QueueKeys, QueueError> {
+        let queue = JsValue::from_str(queue);
+        let all = prefix_range(std::slice::from_ref(&queue))?;
+        Ok(QueueKeys { queue, all })
+    }
+}
+
 /// An open transaction on `jobs` (and `meta`) for one queue.
 pub struct Tx {
     raw: IdbTransaction,
     jobs: ObjectStore,
     /// `None` when the transaction spans the jobs store only.
     meta: Option<ObjectStore>,
-    /// The queue name as a JS string, made once per transaction.
+    /// The queue name as a JS string.
     queue: JsValue,
+    /// Every index key of the queue (`[queue]` to `[queue, []]`).
+    all: KeyRange,
 }
 
 impl Tx {
@@ -88,7 +107,7 @@ impl Tx {
     /// given durability when `write` is `Some`, else `readonly`.
     pub fn open(
         db: &web_sys::IdbDatabase,
-        queue: &str,
+        keys: &QueueKeys,
         scope: Scope,
         write: Option<Durability>,
     ) -> Result<Tx, QueueError> {
@@ -124,8 +143,14 @@ impl Tx {
             raw: tx.into(),
             jobs,
             meta,
-            queue: JsValue::from_str(queue),
+            queue: keys.queue.clone(),
+            all: keys.all.clone(),
         })
+    }
+
+    /// The key range of every index key of the queue.
+    pub fn all(&self) -> KeyRange {
+        self.all.clone()
     }
 
     /// The durability the browser reports for this transaction (`IDBTransaction.durability`).
