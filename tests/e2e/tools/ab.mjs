@@ -9,10 +9,11 @@
 //   memory-drain  N jobs (default 20,000) queued in memory storage, then a server with 4
 //                 workers and a synchronous no-op executor, timed until N job_complete events
 //   idb-submit    N jobs (default 1,000), one `await client.submit()` after another, IndexedDB
+//   idb-batch     N jobs (default 1,000) in one `client.submitBatch()`, IndexedDB
 //   idb-latency   N jobs (default 200), each `submit` + `waitFor` before the next, 1 worker,
 //                 IndexedDB: 1000 / p50 ms (higher is better)
 //
-// Usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit|idb-latency] [--turns T] [--n N] DIR...
+// Usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] DIR...
 //   DIR  a wasm-pack --target web output directory (wasm_job_queue.js, its .wasm, snippets/)
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -27,7 +28,7 @@ for (let i = 0; i < args.length; i++) {
   else opts.dirs.push(args[i]);
 }
 if (opts.dirs.length < 1) {
-  console.error('usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit|idb-latency] [--turns T] [--n N] DIR...');
+  console.error('usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] DIR...');
   process.exit(2);
 }
 const n = opts.n ?? { 'memory-drain': 20_000, 'idb-latency': 200 }[opts.what] ?? 1_000;
@@ -79,6 +80,16 @@ async function measure(page, what, n) {
       const client = new m.JobQueueClient({ storage, queueName });
       const t0 = performance.now();
       for (const input of inputs) (await client.submit(input)).free();
+      const t1 = performance.now();
+      client.free();
+      await drop();
+      return (n * 1000) / (t1 - t0);
+    }
+    if (what === 'idb-batch') {
+      const { storage, drop } = await idb();
+      const client = new m.JobQueueClient({ storage, queueName });
+      const t0 = performance.now();
+      (await client.submitBatch(inputs)).forEach((h) => h.free());
       const t1 = performance.now();
       client.free();
       await drop();
