@@ -258,3 +258,56 @@ pub fn plan_claim<P: Clone>(
         wake,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::JobSpec;
+
+    fn waiting(n: u64) -> JobRecord<()> {
+        JobSpec::new(()).into_record(format!("j{n}"), "q", n, Timestamp(0))
+    }
+
+    /// A claim of `max` over `ready` waiting jobs (the head read holds `max`, as storage
+    /// reads it, and says whether more are waiting).
+    fn wake_of(ready: u64, max: u32, limiter: LimiterSpec) -> (usize, Wake) {
+        let head: Vec<JobRecord<()>> = (0..ready.min(u64::from(max))).map(waiting).collect();
+        let view = ClaimView {
+            expired: Vec::new(),
+            due: Vec::new(),
+            waiting_truncated: ready > u64::from(max),
+            waiting_head: head,
+            active: 0,
+            next_delayed: None,
+            next_lease_expiry: None,
+        };
+        let req = ClaimRequest {
+            owner: "A".into(),
+            max,
+            lease_ms: 1000,
+            limiter,
+            max_stalled: 1,
+            tokens: (0..max).map(|i| i.to_string()).collect(),
+            policy: CleanupPolicy::default(),
+            live_owners: None,
+        };
+        let plan = plan_claim(&mut QueueMeta::default(), view, &req, Timestamp(1));
+        (plan.claimed.len(), plan.wake)
+    }
+
+    #[test]
+    fn a_full_claim_says_whether_more_jobs_were_ready() {
+        let (claimed, wake) = wake_of(3, 2, LimiterSpec::Unlimited);
+        assert_eq!(claimed, 2);
+        assert!(wake.more, "a third job waits");
+        assert!(!wake.now, "the claim took all it asked for");
+        let (claimed, wake) = wake_of(2, 2, LimiterSpec::Unlimited);
+        assert_eq!(claimed, 2);
+        assert!(!wake.more && !wake.now, "nothing else waits");
+        // A limiter that allows one start: more are ready but none may start now.
+        let one = LimiterSpec::Concurrency { max: 1 };
+        let (claimed, wake) = wake_of(3, 2, one);
+        assert_eq!(claimed, 1);
+        assert!(!wake.more && !wake.now);
+    }
+}
