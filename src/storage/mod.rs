@@ -10,5 +10,5 @@ pub mod indexeddb;
 pub use memory::MemoryStorage;
 pub use traits::{
     AbortTarget, ClaimBatch, Enqueued, Handed, Inline, InlineRun, Issued, ListQuery, SettleBatch,
-    Step, Storage, run_inline, settle_then_claim, start_claimed,
+    Step, Storage, start_claimed,
 };

@@ -60,27 +60,6 @@ pub enum InlineRun<P> {
 /// [`Step::inline`].
 pub type Inline<'a, P> = dyn Fn(&JobRecord<P>) -> InlineRun<P> + 'a;
 
-/// Calls `inline` (when given) on each job of `claimed`: jobs not started stay in it, ended
-/// runs' settlements are returned in claim order.
-pub fn run_inline<P>(
-    claimed: &mut Vec<JobRecord<P>>,
-    inline: Option<&Inline<'_, P>>,
-) -> Vec<Settlement<P>> {
-    let Some(inline) = inline else {
-        return Vec::new();
-    };
-    let mut done = Vec::new();
-    claimed.retain(|job| match inline(job) {
-        InlineRun::NotStarted => true,
-        InlineRun::Running => false,
-        InlineRun::Done(s) => {
-            done.push(s);
-            false
-        }
-    });
-    done
-}
-
 /// What [`start_claimed`] made of a plan's claimed jobs.
 #[derive(Debug)]
 pub struct Handed<P> {
@@ -116,49 +95,6 @@ pub fn start_claimed<P: Clone>(plan: &ClaimPlan<P>, inline: Option<&Inline<'_, P
         }
     }
     out
-}
-
-/// [`Storage::step`] as separate steps: [`Storage::enqueue`], [`Storage::settle`],
-/// [`Storage::claim`], then (after
-/// the `inline` calls) [`Storage::settle`] of the runs that ended at once. For a storage
-/// whose steps complete without yielding (memory) the three are one atomic step.
-pub async fn settle_then_claim<S: Storage + ?Sized>(
-    storage: &S,
-    submits: Vec<(String, JobSpec<S::Payload>)>,
-    batch: Vec<Settlement<S::Payload>>,
-    policy: &CleanupPolicy,
-    claim: Option<&ClaimRequest>,
-    inline: Option<&Inline<'_, S::Payload>>,
-    now: Timestamp,
-) -> Result<Step<S::Payload>, QueueError> {
-    let enqueued = if submits.is_empty() {
-        Vec::new()
-    } else {
-        storage.enqueue(submits, now).await?
-    };
-    let settled = if batch.is_empty() {
-        SettleBatch::empty()
-    } else {
-        storage.settle(batch, policy, now).await?
-    };
-    let mut inline_settled = SettleBatch::empty();
-    let claimed = match claim {
-        Some(req) => {
-            let mut claimed = storage.claim(req, now).await?;
-            let done = run_inline(&mut claimed.jobs, inline);
-            if !done.is_empty() {
-                inline_settled = storage.settle(done, policy, now).await?;
-            }
-            Some(claimed)
-        }
-        None => None,
-    };
-    Ok(Step {
-        enqueued,
-        settled,
-        claimed,
-        inline: inline_settled,
-    })
 }
 
 impl<P> SettleBatch<P> {
@@ -274,7 +210,7 @@ pub trait Storage: 'static {
     /// the group commit of a server's cycle, which a submit handed to an idle server joins
     /// (its job is claimed by the step that stores it). With `inline`, each claimed job is
     /// handed to it before the claims are written, and runs that ended at once are settled
-    /// in the step (see [`Inline`]). The default is [`settle_then_claim`].
+    /// in the step (see [`Inline`]).
     fn step(
         &self,
         submits: Vec<(String, JobSpec<Self::Payload>)>,
@@ -283,9 +219,7 @@ pub trait Storage: 'static {
         claim: Option<&ClaimRequest>,
         inline: Option<&Inline<'_, Self::Payload>>,
         now: Timestamp,
-    ) -> impl Future<Output = Result<Step<Self::Payload>, QueueError>> {
-        settle_then_claim(self, submits, batch, policy, claim, inline, now)
-    }
+    ) -> impl Future<Output = Result<Step<Self::Payload>, QueueError>>;
 
     /// Records progress from the lease holder.
     fn progress(
