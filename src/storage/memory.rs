@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use std::future::{Future, ready};
 
 use super::traits::{
-    AbortTarget, ClaimBatch, Enqueued, Inline, ListQuery, SettleBatch, Step, Storage, start_claimed,
+    AbortTarget, ClaimBatch, Enqueued, Handed, Inline, ListQuery, SettleBatch, Step, Storage,
+    start_claimed,
 };
 use crate::core::claim::{ClaimPlan, ClaimView, is_stalled, plan_claim};
 use crate::core::id_hash::IdMap;
@@ -224,26 +225,22 @@ impl<P: Clone> State<P> {
         plan
     }
 
-    /// Writes what [`State::plan_claim`] planned: `writes` and `kept` (every record it
-    /// read); the records at the positions of `ended` in `writes` (runs that ended inside the
-    /// step) are settled as they are written.
+    /// Writes a claim plan after [`start_claimed`]: its writes and kept records (every
+    /// record it read), and the records of the runs that ended, settled as they are written.
     fn write_claim(
         &mut self,
-        writes: Vec<JobRecord<P>>,
-        kept: Vec<JobRecord<P>>,
-        ended: Vec<(usize, Settlement<P>)>,
+        handed: &mut Handed<P>,
         policy: &CleanupPolicy,
         now: Timestamp,
     ) -> SettleBatch<P> {
         let mut out = SettleBatch::empty();
-        let mut writes: Vec<Option<JobRecord<P>>> = writes.into_iter().map(Some).collect();
-        for (at, s) in ended {
-            match writes.get_mut(at).and_then(Option::take) {
-                Some(rec) => self.settle_record(rec, s, policy, now, &mut out),
-                None => out.results.push(Err(QueueError::lease_lost(&s.id))),
-            }
+        for (rec, s) in std::mem::take(&mut handed.ended) {
+            self.settle_record(rec, s, policy, now, &mut out);
         }
-        for rec in writes.into_iter().flatten().chain(kept) {
+        for rec in std::mem::take(&mut handed.writes)
+            .into_iter()
+            .chain(std::mem::take(&mut handed.kept))
+        {
             self.put(rec);
         }
         out
@@ -360,15 +357,9 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
         now: Timestamp,
     ) -> impl Future<Output = Result<ClaimBatch<P>, QueueError>> {
         ready(Ok(self.with(|st| {
-            let plan = st.plan_claim(req, now);
-            let jobs = plan.claimed_records();
-            let policy = &req.policy;
-            st.write_claim(plan.writes, plan.kept, Vec::new(), policy, now);
-            ClaimBatch {
-                jobs,
-                events: plan.events,
-                wake: plan.wake,
-            }
+            let mut handed = start_claimed(st.plan_claim(req, now), None);
+            st.write_claim(&mut handed, &req.policy, now);
+            handed.batch()
         })))
     }
 
@@ -401,15 +392,9 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
             None => (None, SettleBatch::empty()),
             Some(req) => {
                 let plan = self.with(|st| st.plan_claim(req, now));
-                let handed = start_claimed(&plan, inline);
-                let ended = self
-                    .with(|st| st.write_claim(plan.writes, plan.kept, handed.ended, policy, now));
-                let batch = ClaimBatch {
-                    jobs: handed.jobs,
-                    events: plan.events,
-                    wake: plan.wake,
-                };
-                (Some(batch), ended)
+                let mut handed = start_claimed(plan, inline);
+                let ended = self.with(|st| st.write_claim(&mut handed, policy, now));
+                (Some(handed.batch()), ended)
             }
         };
         ready(Ok(Step {

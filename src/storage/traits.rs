@@ -60,41 +60,70 @@ pub enum InlineRun<P> {
 /// [`Step::inline`].
 pub type Inline<'a, P> = dyn Fn(&JobRecord<P>) -> InlineRun<P> + 'a;
 
-/// What [`start_claimed`] made of a plan's claimed jobs.
+/// A claim plan after [`start_claimed`]: what the storage writes, and what it hands back.
 #[derive(Debug)]
 pub struct Handed<P> {
     /// Copies of the claimed records not started, for [`ClaimBatch::jobs`].
     pub jobs: Vec<JobRecord<P>>,
-    /// The settlements of the runs that ended, each with its record's position in
-    /// `plan.writes`, in claim order.
-    pub ended: Vec<(usize, Settlement<P>)>,
+    /// The records of the runs that ended, each with its run's settlement, in claim order:
+    /// to settle as they are written.
+    pub ended: Vec<(JobRecord<P>, Settlement<P>)>,
+    /// The plan's other writes (claims of runs going on or not started, recoveries,
+    /// promotions, deadline failures).
+    pub writes: Vec<JobRecord<P>>,
+    /// The plan's [`ClaimPlan::kept`].
+    pub kept: Vec<JobRecord<P>>,
+    /// The plan's events.
+    pub events: Vec<JobEvent<P>>,
+    /// The plan's wake.
+    pub wake: Wake,
+}
+
+impl<P> Handed<P> {
+    /// The claim's result for the server (the writes taken out first).
+    pub fn batch(self) -> ClaimBatch<P> {
+        ClaimBatch {
+            jobs: self.jobs,
+            events: self.events,
+            wake: self.wake,
+        }
+    }
 }
 
 /// For a storage that writes a [`ClaimPlan`] itself: calls `inline` (when given) on each
 /// claimed record of `plan`, lent from `plan.writes`; without it, every claimed job is
 /// handed over.
-pub fn start_claimed<P: Clone>(plan: &ClaimPlan<P>, inline: Option<&Inline<'_, P>>) -> Handed<P> {
-    let Some(inline) = inline else {
-        return Handed {
-            jobs: plan.claimed_records(),
-            ended: Vec::new(),
-        };
-    };
-    let mut out = Handed {
-        jobs: Vec::new(),
-        ended: Vec::new(),
-    };
-    for &at in &plan.claimed {
-        let Some(rec) = plan.writes.get(at) else {
-            continue;
-        };
-        match inline(rec) {
-            InlineRun::NotStarted => out.jobs.push(rec.clone()),
-            InlineRun::Running => {}
-            InlineRun::Done(s) => out.ended.push((at, s)),
+pub fn start_claimed<P: Clone>(plan: ClaimPlan<P>, inline: Option<&Inline<'_, P>>) -> Handed<P> {
+    let mut jobs = Vec::new();
+    let mut ended_at = Vec::new();
+    match inline {
+        None => jobs = plan.claimed_records(),
+        Some(inline) => {
+            for &at in &plan.claimed {
+                let Some(rec) = plan.writes.get(at) else {
+                    continue;
+                };
+                match inline(rec) {
+                    InlineRun::NotStarted => jobs.push(rec.clone()),
+                    InlineRun::Running => {}
+                    InlineRun::Done(s) => ended_at.push((at, s)),
+                }
+            }
         }
     }
-    out
+    let mut writes: Vec<Option<JobRecord<P>>> = plan.writes.into_iter().map(Some).collect();
+    let ended = ended_at
+        .into_iter()
+        .filter_map(|(at, s)| Some((writes.get_mut(at)?.take()?, s)))
+        .collect();
+    Handed {
+        jobs,
+        ended,
+        writes: writes.into_iter().flatten().collect(),
+        kept: plan.kept,
+        events: plan.events,
+        wake: plan.wake,
+    }
 }
 
 impl<P> SettleBatch<P> {

@@ -242,24 +242,13 @@ pub fn claim_from(
     let plan = plan_claim(&mut reads.meta, view, req, now);
     unwritten.retain(|r| !plan.writes.iter().any(|w| w.id == r.id));
     // Runs that end inside `inline` are written once, settled, by `settle_inline`.
-    let handed = start_claimed(&plan, inline);
-    let mut writes: Vec<Option<Rec>> = plan.writes.into_iter().map(Some).collect();
-    let mut ended = Vec::with_capacity(handed.ended.len());
-    for (at, s) in handed.ended {
-        if let Some(rec) = writes.get_mut(at).and_then(Option::take) {
-            ended.push((rec, s));
-        }
-    }
-    for rec in writes.iter().flatten() {
+    let mut handed = start_claimed(plan, inline);
+    for rec in &handed.writes {
         tx.put(rec)?;
     }
+    let ended = std::mem::take(&mut handed.ended);
     let settled = settle_inline(tx, &mut reads.meta, ended, (policy, seq), now)?;
-    let batch = ClaimBatch {
-        jobs: handed.jobs,
-        events: plan.events,
-        wake: plan.wake,
-    };
-    Ok((batch, settled))
+    Ok((handed.batch(), settled))
 }
 
 /// Settles the runs that ended inside a claim step (`ended`: each claimed record with its
