@@ -334,7 +334,7 @@ fn settle_one(
 pub fn settle_from(
     tx: &Tx,
     reads: &mut StepReads,
-    batch: &[Settlement<JsValue>],
+    batch: Vec<Settlement<JsValue>>,
     policy: &CleanupPolicy,
     seq: &Cell<u64>,
     now: Timestamp,
@@ -351,11 +351,13 @@ pub fn settle_from(
             out.results.push(Err(QueueError::lease_lost(&s.id)));
             continue;
         };
-        let result = settle_one(tx, rec, s.clone(), meta, (policy, seq), now, moved)?;
-        if let Ok(events) = &result {
-            out.events.extend_from_slice(events);
+        match settle_one(tx, rec, s, meta, (policy, seq), now, moved)? {
+            Ok(events) => {
+                out.events.extend(events);
+                out.results.push(Ok(()));
+            }
+            Err(e) => out.results.push(Err(e)),
         }
-        out.results.push(result.map(|_| ()));
     }
     moved.extend(
         active
@@ -373,7 +375,7 @@ pub struct StepRequest<'a> {
     /// them).
     pub submits: Vec<(String, JobSpec<JsValue>)>,
     /// The finished runs to settle.
-    pub batch: &'a [Settlement<JsValue>],
+    pub batch: Vec<Settlement<JsValue>>,
     /// How long finished records are kept.
     pub policy: &'a CleanupPolicy,
     /// The claim, if any.

@@ -212,7 +212,7 @@ impl Storage for IndexedDbStorage {
         let tx = self.tx(Scope::JobsAndMeta, true).await?;
         let req = ops::StepRequest {
             submits,
-            batch: &batch,
+            batch,
             policy,
             claim,
             inline,
