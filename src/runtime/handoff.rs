@@ -5,7 +5,7 @@
 //! fails stores nothing, and the client then stores the jobs itself.
 
 use std::cell::RefCell;
-use std::rc::Weak;
+use std::rc::{Rc, Weak};
 
 use futures::channel::oneshot;
 
@@ -61,12 +61,18 @@ impl<P> Handoff<P> {
         takers.push(taker);
     }
 
-    /// Whether a server takes submits now.
-    pub fn open(&self) -> bool {
+    /// A server that takes submits now.
+    fn taker(&self) -> Option<Rc<dyn Taker>> {
         self.takers
             .borrow()
             .iter()
-            .any(|t| t.upgrade().is_some_and(|t| t.takes_submits()))
+            .filter_map(Weak::upgrade)
+            .find(|t| t.takes_submits())
+    }
+
+    /// Whether a server takes submits now.
+    pub fn open(&self) -> bool {
+        self.taker().is_some()
     }
 
     /// Hands `specs` to a server that takes submits now, and wakes it; `None` when none
@@ -75,12 +81,7 @@ impl<P> Handoff<P> {
         &self,
         specs: Vec<(String, JobSpec<P>)>,
     ) -> Option<oneshot::Receiver<HandedResult<P>>> {
-        let taker = self
-            .takers
-            .borrow()
-            .iter()
-            .filter_map(Weak::upgrade)
-            .find(|t| t.takes_submits())?;
+        let taker = self.taker()?;
         let (reply, answer) = oneshot::channel();
         self.inbox.borrow_mut().push(HandedSubmit { specs, reply });
         taker.wake();
