@@ -363,12 +363,12 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
         })))
     }
 
-    /// One step: the submits, the settlements, then the claim. `inline` is called on the claimed records
-    /// as planned, lent (not copied), with the state not borrowed; meanwhile the waiting jobs
-    /// the step claims are out of the store, which only a synchronous read from inside an
-    /// inline run could see (the JS API cannot: its calls run as tasks after the step), as
-    /// IndexedDB shows them waiting until the step commits. The runs that ended are settled
-    /// as their claims are written, one write per job.
+    /// One step: the submits, the settlements, then the claim. `inline` is called on the
+    /// claimed records as planned, lent (not copied), with the state not borrowed; meanwhile
+    /// the waiting jobs the step claims are out of the store, which only a synchronous read
+    /// from inside an inline run could see (the JS API cannot: its calls run as tasks after
+    /// the step), as IndexedDB shows them waiting until the step commits. The runs that
+    /// ended are settled as their claims are written, one write per job.
     fn step(
         &self,
         submits: Vec<(String, JobSpec<P>)>,
