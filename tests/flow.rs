@@ -1051,3 +1051,133 @@ fn a_submit_handed_to_a_server_that_stops_is_not_lost() {
     assert_eq!(rec.status, JobStatus::Waiting);
     assert_eq!(rec.attempt, 0);
 }
+
+/// A waiting executor that records when its signal aborts.
+fn until_aborted(
+    seen: Rc<RefCell<Option<Timestamp>>>,
+    platform: VirtualPlatform,
+) -> FnExecutor<
+    impl Fn(
+        Value,
+        RunContext<Value>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, RunError>>>>,
+> {
+    FnExecutor(move |_input: Value, ctx: RunContext<Value>| {
+        let (seen, platform) = (seen.clone(), platform.clone());
+        Box::pin(async move {
+            ctx.abort.aborted().await;
+            *seen.borrow_mut() = Some(platform.now());
+            Err(RunError {
+                kind: RunErrorKind::Aborted,
+                name: "AbortError".into(),
+                message: "aborted".into(),
+            })
+        }) as std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, RunError>>>>
+    })
+}
+
+#[test]
+fn a_queue_wide_hint_makes_this_context_catch_up_on_what_another_did_untold() {
+    // Two contexts on one storage, each with its own bus: nothing one does reaches the
+    // other's listeners but the hint this test emits (as a BroadcastChannel resync does).
+    let platform = VirtualPlatform::new(Timestamp(1_000_000), 7);
+    let storage = Rc::new(Store::new("q"));
+    let (bus_a, bus_b) = (Rc::new(EventBus::new()), Rc::new(EventBus::new()));
+    let client_a = Rc::new(Client::new(
+        storage.clone(),
+        bus_a.clone(),
+        platform.clone(),
+    ));
+    let client_b = Rc::new(Client::new(
+        storage.clone(),
+        bus_b.clone(),
+        platform.clone(),
+    ));
+    let aborted = Rc::new(RefCell::new(None));
+    let config = ServerConfig {
+        poll_interval_ms: 60_000,
+        ..ServerConfig::default()
+    };
+    let server_a = Server::new(
+        storage.clone(),
+        bus_a.clone(),
+        platform.clone(),
+        until_aborted(aborted.clone(), platform.clone()),
+        config.clone(),
+    );
+    let server_b = Server::new(
+        storage.clone(),
+        bus_b.clone(),
+        platform.clone(),
+        echo(),
+        config,
+    );
+    let hint = move || {
+        bus_a.emit(&JobEvent::Changed {
+            id: String::new(),
+            wake: true,
+        })
+    };
+    let pl = platform.clone();
+    let (waited, woke, cancelled) = platform
+        .block_on(async move {
+            // A waits on a job it just submitted (fresh: no first read); B runs it, untold.
+            server_b.start().await.unwrap();
+            let id = submit(&client_a, json!(1), json!({})).await;
+            let t0 = pl.now();
+            let wait = client_a.wait_for(&id, None);
+            let late = {
+                let (hint, pl) = (hint.clone(), pl.clone());
+                async move {
+                    pl.sleep(5).await;
+                    hint();
+                    futures::future::pending::<()>().await
+                }
+            };
+            let out = match futures::future::select(Box::pin(wait), Box::pin(late)).await {
+                futures::future::Either::Left((out, _)) => out.unwrap(),
+                futures::future::Either::Right(_) => unreachable!(),
+            };
+            assert_eq!(out, json!({ "echo": 1 }));
+            let waited = pl.now().0 - t0.0;
+            server_b.stop(StopOptions::default()).await.unwrap();
+
+            // B submits, untold to A's idle server (60 s poll): the hint wakes it at once.
+            server_a.start().await.unwrap();
+            pl.sleep(10).await;
+            let id = submit(&client_b, json!(2), json!({})).await;
+            pl.sleep(10).await;
+            let before = client_b.get(&id).await.unwrap().unwrap().status;
+            let t1 = pl.now();
+            hint();
+            pl.sleep(1).await;
+            let woke = (before, client_b.get(&id).await.unwrap().unwrap().status);
+
+            // B aborts A's running job, untold: the hint makes A check its running jobs.
+            client_b
+                .abort(wasm_job_queue::storage::AbortTarget::Job(id.clone()))
+                .await
+                .unwrap();
+            pl.sleep(10).await;
+            let untold = aborted.borrow().is_some();
+            hint();
+            pl.sleep(1).await;
+            let at = aborted.borrow().map(|t| t.0 - t1.0);
+            server_a.stop(StopOptions::default()).await.unwrap();
+            (waited, woke, (untold, at))
+        })
+        .unwrap();
+    assert!(
+        waited < 50,
+        "the waiter read again on the hint, not its 100 ms fallback: {waited} ms"
+    );
+    assert_eq!(woke, (JobStatus::Waiting, JobStatus::Active));
+    assert!(
+        !cancelled.0,
+        "no abort reached A's executor before the hint"
+    );
+    assert!(
+        cancelled.1.is_some_and(|ms| ms <= 12),
+        "aborted on the hint: {cancelled:?}"
+    );
+}

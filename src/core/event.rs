@@ -72,7 +72,8 @@ pub enum JobEvent<P> {
     /// re-read storage). `wake` when servers should look for work (a submit, a retry, a
     /// finished job freeing a limit).
     Changed {
-        /// The job (empty for queue-wide changes such as resume).
+        /// The job; empty when any job may have changed (a batch submitted elsewhere, or a
+        /// context found that it had not been told of another's changes).
         id: String,
         /// Whether idle servers should try to claim.
         wake: bool,
@@ -110,6 +111,12 @@ impl<P> JobEvent<P> {
             JobEvent::Cancelled { .. } => "job_cancelled",
             JobEvent::Stalled { .. } => "job_stalled",
         })
+    }
+
+    /// Whether this is a hint that job `id` may have changed: a [`JobEvent::Changed`] for
+    /// it, or one for any job (empty id).
+    pub fn may_change(&self, id: &str) -> bool {
+        matches!(self, JobEvent::Changed { id: j, .. } if j == id || j.is_empty())
     }
 
     /// Whether the job can no longer change after this event.

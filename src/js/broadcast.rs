@@ -4,9 +4,19 @@
 //! received becomes a [`JobEvent::Changed`] hint on the local bus, so listeners re-read
 //! storage before they resolve anything. A forged or lost message therefore changes nothing.
 //! A message `{ kind, id }` (one hint) is understood too.
+//!
+//! Hints are posted only once another context is known to listen, so a context alone pays
+//! nothing per job. A channel says `{ presence: "hello" }` when it opens; a channel that
+//! hears it answers `"here"` and posts from then on. Until a context learns of another it
+//! posts nothing, so changes may have gone untold both ways; that is caught up when it
+//! learns: the newcomer re-reads on `"here"`, and a context that learns of another from
+//! anything but a hello posts `"resync"`, on which the others re-read. Re-reading is a
+//! queue-wide `Changed` (empty id): servers look for work and check their running jobs for
+//! aborts, waits and progress watches read their job, connected clients their unfinished
+//! jobs.
 
-use std::cell::RefCell;
-use std::rc::Rc;
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
 
 use js_sys::{Array, Object};
 use wasm_bindgen::JsCast;
@@ -23,7 +33,15 @@ pub struct Broadcast {
     _on_message: Closure<dyn Fn(MessageEvent)>,
     /// Hints not posted yet, `[kind, id, ..]`: posted together in a microtask.
     pending: RefCell<Vec<JsValue>>,
+    /// Whether another context was heard on the channel (hints are posted only then).
+    peers: Cell<bool>,
 }
+
+/// The field of a presence message, and its values (see the module docs).
+const PRESENCE: &str = "presence";
+const HELLO: &str = "hello";
+const HERE: &str = "here";
+const RESYNC: &str = "resync";
 
 /// The longest id a received hint may carry, and the most hints one message may carry.
 const MAX_ID: usize = 1024;
@@ -69,43 +87,30 @@ impl Broadcast {
         }
         let channel = BroadcastChannel::new(name).ok()?;
         let weak_bus = Rc::downgrade(bus);
-        let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |m: MessageEvent| {
-            let Some(bus) = weak_bus.upgrade() else {
-                return;
-            };
-            let data = m.data();
-            let hint = |kind: JsValue, id: JsValue| {
-                let (Some(kind), Some(id)) = (kind.as_string(), id.as_string()) else {
-                    return;
-                };
-                if id.len() <= MAX_ID {
-                    bus.emit(&JobEvent::Changed {
-                        wake: wakes(&kind),
-                        id,
-                    });
+        let out = Rc::new_cyclic(|weak: &Weak<Broadcast>| {
+            let weak = weak.clone();
+            let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |m: MessageEvent| {
+                if let (Some(b), Some(bus)) = (weak.upgrade(), weak_bus.upgrade()) {
+                    b.receive(&m.data(), &bus);
                 }
-            };
-            let hints = get(&data, "hints");
-            if let Some(hints) = hints.dyn_ref::<Array>() {
-                let n = hints.length().min(MAX_HINTS * 2);
-                for i in (0..n.saturating_sub(1)).step_by(2) {
-                    hint(hints.get(i), hints.get(i + 1));
-                }
-            } else {
-                hint(get(&data, "kind"), get(&data, "id"));
+            });
+            channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            Broadcast {
+                channel,
+                _on_message: on_message,
+                pending: RefCell::new(Vec::new()),
+                peers: Cell::new(false),
             }
         });
-        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        let out = Rc::new(Broadcast {
-            channel,
-            _on_message: on_message,
-            pending: RefCell::new(Vec::new()),
-        });
+        out.post_presence(HELLO);
         let weak = Rc::downgrade(&out);
         bus.subscribe(move |e: &JobEvent<JsValue>| {
             let (Some(b), Some((k, _))) = (weak.upgrade(), kind(e)) else {
                 return;
             };
+            if !b.peers.get() {
+                return;
+            }
             let first = {
                 let mut pending = b.pending.borrow_mut();
                 pending.push(JsValue::from_str(k));
@@ -117,6 +122,55 @@ impl Broadcast {
             }
         });
         Some(out)
+    }
+
+    /// Handles a message from another context.
+    fn receive(&self, data: &JsValue, bus: &SharedBus<JsValue>) {
+        let presence = get(data, PRESENCE).as_string();
+        let hello = presence.as_deref() == Some(HELLO);
+        if !self.peers.replace(true) && !hello {
+            // Learnt of another context that may have missed this one's changes.
+            self.post_presence(RESYNC);
+        }
+        if let Some(p) = presence {
+            if hello {
+                self.post_presence(HERE);
+            } else if p == HERE || p == RESYNC {
+                bus.emit(&JobEvent::Changed {
+                    id: String::new(),
+                    wake: true,
+                });
+            }
+            return;
+        }
+        let hint = |kind: JsValue, id: JsValue| {
+            let (Some(kind), Some(id)) = (kind.as_string(), id.as_string()) else {
+                return;
+            };
+            if id.len() <= MAX_ID {
+                bus.emit(&JobEvent::Changed {
+                    wake: wakes(&kind),
+                    id,
+                });
+            }
+        };
+        let hints = get(data, "hints");
+        if let Some(hints) = hints.dyn_ref::<Array>() {
+            let n = hints.length().min(MAX_HINTS * 2);
+            for i in (0..n.saturating_sub(1)).step_by(2) {
+                hint(hints.get(i), hints.get(i + 1));
+            }
+        } else {
+            hint(get(data, "kind"), get(data, "id"));
+        }
+    }
+
+    /// Posts the presence message `what`.
+    fn post_presence(&self, what: &str) {
+        let msg = Object::new();
+        set(&msg, PRESENCE, &JsValue::from_str(what));
+        // A closed channel throws; nothing else can be done about it here.
+        let _ = self.channel.post_message(&msg);
     }
 
     /// Posts the pending hints as one message.

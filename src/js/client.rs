@@ -45,7 +45,9 @@ impl ClientShared {
         let remote = self.remote.clone();
         let sub = self.client.subscribe(move |e| {
             if let JobEvent::Changed { id, .. } = e {
-                if remote.connected.get() {
+                if id.is_empty() {
+                    remote.check_all();
+                } else if remote.connected.get() {
                     wasm_bindgen_futures::spawn_local(remote.clone().check(id.clone()));
                 }
             } else {

@@ -74,6 +74,24 @@ impl Remote {
         }
     }
 
+    /// After a queue-wide hint: re-reads every job reported and not ended yet. (A job this
+    /// client never heard of stays unreported until a hint names it.)
+    pub fn check_all(self: &Rc<Self>) {
+        if !self.connected.get() {
+            return;
+        }
+        let ids: Vec<String> = self
+            .seen
+            .borrow()
+            .iter()
+            .filter(|(_, s)| !s.ended)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ids {
+            wasm_bindgen_futures::spawn_local(self.clone().check(id));
+        }
+    }
+
     fn args(&self, rec: &JobRecord<JsValue>, extra: &[JsValue]) -> Array {
         let a = Array::of2(&JsValue::from_str(&self.queue), &JsValue::from_str(&rec.id));
         for v in extra {

@@ -272,7 +272,7 @@ impl<S: Storage, X: Platform> Client<S, X> {
         let sub = {
             let (last, notify, id) = (last.clone(), notify.clone(), id.to_string());
             self.subscribe(move |e| {
-                if e.job_id() == id && matches!(e, JobEvent::Changed { .. }) {
+                if e.may_change(&id) {
                     // A hint from another context: re-read storage.
                     notify.notify();
                 } else if e.job_id() == id && (e.is_final() || matches!(e, JobEvent::Retry { .. }))
@@ -366,7 +366,7 @@ impl<S: Storage, X: Platform> Client<S, X> {
                     message,
                     details,
                 } if *jid == id => watch.deliver(*progress, message.clone(), details.clone()),
-                JobEvent::Changed { id: jid, .. } if *jid == id => {
+                JobEvent::Changed { .. } if e.may_change(&id) => {
                     platform.spawn(watch.clone().refresh(storage.clone(), id.clone()));
                 }
                 _ => {}

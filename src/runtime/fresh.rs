@@ -94,6 +94,12 @@ impl<P: Clone> FreshJobs<P> {
             return;
         }
         let id = e.job_id();
+        if id.is_empty() && matches!(e, JobEvent::Changed { .. }) {
+            // Any job may have changed elsewhere.
+            self.ids.clear();
+            self.order.clear();
+            return;
+        }
         if !self.ids.remove(id) {
             return;
         }
@@ -112,6 +118,24 @@ impl<P: Clone> FreshJobs<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hint_for_any_job_forgets_every_fresh_job_but_keeps_the_ends() {
+        let mut f = FreshJobs::<u32>::default();
+        f.insert("a");
+        f.insert("b");
+        f.observe(&JobEvent::Cancelled { id: "b".into() });
+        f.observe(&JobEvent::Changed {
+            id: String::new(),
+            wake: true,
+        });
+        assert_eq!(f.take("a"), Fresh::Unknown);
+        assert_eq!(
+            f.take("b"),
+            Fresh::Ended(JobEvent::Cancelled { id: "b".into() }),
+            "an end seen here stays the job's last word"
+        );
+    }
 
     #[test]
     fn an_event_that_may_change_a_job_forgets_it_and_an_end_is_kept_for_the_wait() {

@@ -151,3 +151,102 @@ test('a forged BroadcastChannel message resolves nothing; abort from another pag
     await c.close();
   }
 });
+
+test('a page alone posts no job hints; it answers a hello, and catches up when it learns of another context', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const db = `presence-${Date.now()}`;
+  const a = await openPage();
+  try {
+    const r = await a.evaluate(async ({ db }) => {
+      const { IndexedDbQueueStorage, JobQueueClient, JobQueueServer } = window.wjq;
+      const settle = () => new Promise((r) => setTimeout(r, 100));
+      // A listener that does not speak the library's presence protocol: it hears, it never answers.
+      const heard = [];
+      const peer = new BroadcastChannel(`wjq:${db}:q`);
+      peer.onmessage = (m) => heard.push(m.data);
+      const storage = new IndexedDbQueueStorage('q', { dbName: db });
+      await storage.setupDatabase();
+      const client = new JobQueueClient({ storage, queueName: 'q' });
+      const runs = [];
+      const server = new JobQueueServer({
+        storage, queueName: 'q', pollIntervalMs: 60_000,
+        executor: (input, ctx) => { runs.push(ctx.jobId); return input; },
+      });
+      await server.start();
+      for (let i = 0; i < 5; i++) await (await client.submit({ n: i })).waitFor({ timeoutMs: 5_000 });
+      await settle();
+      const alone = heard.splice(0);
+
+      // A storage object made where BroadcastChannel is missing tells nobody of its submit:
+      // the idle server (60 s poll) does not run it...
+      const saved = window.BroadcastChannel;
+      delete window.BroadcastChannel;
+      let silent;
+      try { silent = new IndexedDbQueueStorage('q', { dbName: db }); } finally { window.BroadcastChannel = saved; }
+      await silent.setupDatabase();
+      const untold = await new JobQueueClient({ storage: silent, queueName: 'q' }).submit({ n: 99 });
+      await settle();
+      const ranUntold = runs.includes(untold.id);
+
+      // ...until a context says it was away ("resync"): the server looks again at once.
+      const t0 = performance.now();
+      peer.postMessage({ presence: 'resync' });
+      const out = await client.waitFor(untold.id, { timeoutMs: 5_000 });
+      const resyncMs = performance.now() - t0;
+      await settle();
+      const afterResync = heard.splice(0);
+
+      // Another context asks who is there: the page answers, and tells its job events.
+      peer.postMessage({ presence: 'hello' });
+      await settle();
+      const answer = heard.splice(0);
+      const told = await client.submit({ n: 7 });
+      await told.waitFor({ timeoutMs: 5_000 });
+      await settle();
+      const hints = heard.splice(0);
+      await server.stop();
+      peer.close();
+      return { alone, ranUntold, out, resyncMs, afterResync, answer, hints, told: told.id, untold: untold.id };
+    }, { db });
+    assert.deepEqual(r.alone, [{ presence: 'hello' }], 'only its hello while no other context is known');
+    assert.equal(r.ranUntold, false, 'an untold submit waits for the poll');
+    assert.deepEqual(r.out, { n: 99 });
+    assert.ok(r.resyncMs < 2_000, `a resync wakes the server at once: ${r.resyncMs} ms`);
+    // Hearing "resync" is learning of another context: this page tells its own catch-up
+    // first, then posts hints (the run of the untold job).
+    assert.deepEqual(r.afterResync[0], { presence: 'resync' });
+    const caughtUp = r.afterResync.slice(1).flatMap((m) => m.hints ?? []);
+    assert.ok(caughtUp.includes('complete') && caughtUp.includes(r.untold), JSON.stringify(r.afterResync));
+    assert.deepEqual(r.answer, [{ presence: 'here' }]);
+    const told = r.hints.flatMap((m) => m.hints ?? []);
+    assert.ok(told.includes(r.told), `the job's events are posted: ${JSON.stringify(r.hints)}`);
+    assert.ok(told.includes('complete'), JSON.stringify(r.hints));
+  } finally {
+    await a.close();
+  }
+});
+
+test('a page that submits the moment it opens the queue wakes an idle server in another page', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const db = `newcomer-${Date.now()}`;
+  const a = await openPage();
+  const b = await openPage();
+  try {
+    await startServer(b, db, 'q', { pollIntervalMs: 60_000 });
+    // Let the server's first claim find nothing, so it sleeps.
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await a.evaluate(async ({ db }) => {
+      const { IndexedDbQueueStorage, JobQueueClient } = window.wjq;
+      const t0 = performance.now();
+      const storage = new IndexedDbQueueStorage('q', { dbName: db });
+      const client = new JobQueueClient({ storage, queueName: 'q' });
+      const handle = await client.submit({ n: 5 });
+      const output = await handle.waitFor({ timeoutMs: 10_000 });
+      return { output, ms: performance.now() - t0, id: handle.id };
+    }, { db });
+    assert.deepEqual(r.output, { n: 10 });
+    assert.ok(r.ms < 2_000, `woken at once, not by the 60 s poll: ${r.ms} ms`);
+    assert.deepEqual(await b.evaluate(() => window.runs), [r.id]);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
