@@ -17,8 +17,8 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use wasm_job_queue::core::{
     ClaimRequest, CleanupPolicy, JobSpec, JobStatus, LimiterSpec, RunOutcome, Settlement, Timestamp,
 };
-use wasm_job_queue::storage::Storage;
 use wasm_job_queue::storage::indexeddb::IndexedDbStorage;
+use wasm_job_queue::storage::{ListQuery, Storage};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -283,6 +283,8 @@ async fn stored_shape_is_pinned() {
         Some(5.0)
     );
     for absent in [
+        // Only a finished job is in the status index.
+        "status",
         "jobRunId",
         "priority",
         "runs",
@@ -298,7 +300,7 @@ async fn stored_shape_is_pinned() {
     }
     let w = s.claim(&req("A", 1, T), T).await.unwrap().jobs.remove(0);
     let raw = raw_record(&db, "q", "w").await;
-    assert!(!has(&raw, "xClaim"));
+    assert!(!has(&raw, "xClaim") && !has(&raw, "status"));
     assert_eq!(
         Reflect::get(&raw, &"xLease".into()).unwrap().as_f64(),
         Some((T.0 + 60_000) as f64)
@@ -313,6 +315,10 @@ async fn stored_shape_is_pinned() {
     .unwrap();
     let raw = raw_record(&db, "q", "w").await;
     assert!(has(&raw, "output") && !has(&raw, "xLease"));
+    assert_eq!(
+        Reflect::get(&raw, &"status".into()).unwrap().as_string(),
+        Some("completed".into())
+    );
     let w = s.get("w").await.unwrap().unwrap();
     assert!(w.output.unwrap().is_undefined());
 }
@@ -367,6 +373,8 @@ async fn records_stored_whole_by_schema_1_builds_are_still_read() {
     s.setup().await.unwrap();
     let rec = s.get("old").await.unwrap().unwrap();
     assert_eq!((rec.status, rec.seq), (JobStatus::Waiting, 7));
+    // Old records carry `status` in every state; they are counted once, through `claim`.
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 2);
     assert_eq!(Reflect::get(&rec.input, &"n".into()).unwrap(), 1);
     // A new job's clock-based number sorts after the old counter's.
     let new = s
@@ -377,6 +385,14 @@ async fn records_stored_whole_by_schema_1_builds_are_still_read() {
     let claimed = s.claim(&req("A", 3, T), T).await.unwrap().jobs;
     let ids: Vec<&str> = claimed.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["dated", "old", "new"]);
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 0);
+    assert_eq!(s.count(JobStatus::Active).await.unwrap(), 3);
+    let active = s
+        .list(ListQuery::Status(JobStatus::Active, 2))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = active.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["dated", "old"], "by creation, then seq");
     let dated = &claimed[0];
     let input = dated.input.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec);
     assert_eq!(input, Some(vec![4, 2]));

@@ -45,7 +45,8 @@ const charCodes = [];
  * record out of that index.
  */
 export function wjqStored(queue, idPtr, idLen, status, seq, createdAt, body, input, flags, output, details, xClaim, xDue, xLease, completedAt, xFp, xRun, xExpire) {
-  const o = { queue, id: str(idPtr, idLen), status, seq, createdAt, r: body, input };
+  const o = { queue, id: str(idPtr, idLen), seq, createdAt, r: body, input };
+  if (status !== undefined) o.status = status;
   if (flags & 1) o.output = output;
   if (flags & 2) o.progressDetails = details;
   if (xClaim !== undefined) o.xClaim = xClaim;

@@ -1,8 +1,9 @@
 //! Job records and queue meta to and from stored JS objects.
 //!
 //! A stored job keeps at its top level only what IndexedDB itself reads, plus the payloads:
-//! the key (`queue`, `id`), the fields the indexes name (`status`, `seq`, `createdAt`,
-//! `completedAt` and the derived `x*` fields, see `schema`), the user's values (`input`,
+//! the key (`queue`, `id`), the fields the indexes name (`status` for a finished job only,
+//! `seq`, `createdAt`, `completedAt` and the derived `x*` fields, see `schema`), the user's
+//! values (`input`,
 //! `output`, `progressDetails`, stored as they are, so whatever structured clone keeps
 //! survives: Dates, Maps, typed arrays, Blobs), and the rest of the record as one JSON
 //! string `r` (see `core::job_json`). One string crosses the wasm boundary and is cloned by
@@ -164,7 +165,12 @@ pub fn record_to_js(rec: &JobRecord<JsValue>, queue: &JsValue) -> Result<JsValue
         queue,
         id_ptr,
         id_len,
-        &props::key(rec.status.as_str()),
+        // Only finished jobs are in the status index: the others are in their state's.
+        &if rec.status.is_final() {
+            props::key(rec.status.as_str())
+        } else {
+            JsValue::UNDEFINED
+        },
         seq,
         created_at,
         &write_record(rec),

@@ -29,7 +29,11 @@ pub const IDX_CLAIM: &str = "claim";
 pub const IDX_DUE: &str = "due";
 /// Active jobs by lease expiry: `[queue, xLease = lease.until]` (only active jobs).
 pub const IDX_LEASE: &str = "lease";
-/// Every job by state and creation: `[queue, status, createdAt, seq]`.
+/// Finished jobs by state and creation: `[queue, status, createdAt, seq]` (only completed,
+/// failed and cancelled jobs carry `status` at the top level; an unfinished job is in the
+/// index of its state, `claim`, `due` or `lease`, so a submit or a claim writes one entry
+/// fewer). Records of older builds carry it in every state: such an entry of an unfinished
+/// job is never read, and goes when the job is written again.
 pub const IDX_STATUS: &str = "status";
 /// Jobs of a run: `[queue, xRun = jobRunId]` (only jobs with a `jobRunId`).
 pub const IDX_RUN: &str = "run";

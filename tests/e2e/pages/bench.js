@@ -302,7 +302,9 @@ async function modelIdb({ n, workers = 4, latencyN = 200, durability }) {
   const all = IDBKeyRange.bound([q], [q, []]);
   const request = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
   const body = (id, status, seq) => JSON.stringify({ id, queue: q, status, priority: 0, seq, createdAt: Date.now(), runAfter: Date.now(), attempt: 0, maxRetries: 3, backoff: { type: 'exponential', delayMs: 1000, maxDelayMs: 3600000, jitter: 0 }, progress: 0, stalledCount: 0, runs: [] });
-  const waiting = (id, seq) => ({ queue: q, id, status: 'waiting', seq, createdAt: Date.now(), r: body(id, 'waiting', seq), input: { n: seq }, xClaim: 0 });
+  // Only a finished job has `status` at the top level (the status index): a waiting one is
+  // in the claim index only.
+  const waiting = (id, seq) => ({ queue: q, id, seq, createdAt: Date.now(), r: body(id, 'waiting', seq), input: { n: seq }, xClaim: 0 });
   const completed = (rec) => ({ queue: q, id: rec.id, status: 'completed', seq: rec.seq, createdAt: rec.createdAt, r: body(rec.id, 'completed', rec.seq), input: rec.input, output: rec.input });
   let seq = 0;
   const tx = (stores = ['jobs', 'meta']) => db.transaction(stores, 'readwrite', durability ? { durability } : {});

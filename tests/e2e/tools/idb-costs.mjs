@@ -31,7 +31,7 @@ try {
     const done = (tx) => new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onerror = () => reject(tx.error); });
     const body = JSON.stringify({ priority: 0, runAfter: Date.now(), attempt: 0, maxRetries: 3, backoff: { type: 'exponential', delayMs: 1000, maxDelayMs: 3600000, jitter: 0 }, progress: 0, stalledCount: 0, runs: [] });
     let k = 0;
-    const job = () => { k++; return { queue: 'q', id: `j${k}`, status: 'waiting', seq: 1.7e15 + k, createdAt: Date.now(), r: body, input: { n: k }, xClaim: 0 }; };
+    const job = () => { k++; return { queue: 'q', id: `j${k}`, seq: 1.7e15 + k, createdAt: Date.now(), r: body, input: { n: k }, xClaim: 0 }; };
     const us = (ms, n) => +((1000 * ms) / n).toFixed(1);
     const round = async () => {
       const out = {};
