@@ -290,7 +290,7 @@ async function main() {
   let pageInfo = {};
   const started = Date.now();
   try {
-    env = await startBrowser();
+    env = await startBrowser({ isolated: true });
     {
       const page = await env.newPage();
       try {
@@ -345,7 +345,7 @@ async function main() {
   const g = (id, k) => results[id]?.[k] ?? null;
   const raw = results.raw;
   console.log(`\nwasm-job-queue benchmark  ${new Date().toISOString()}  (median of ${opts.runs} run(s)${opts.quick ? ', --quick' : ''}, IndexedDB durability ${opts.durability ?? 'default'})`);
-  console.log(`machine: ${info.nproc} cores (${info.cpuModel}), ${info.memTotalGiB} GiB, ${info.chromium ?? 'chromium ?'}, hardwareConcurrency ${pageInfo.hardwareConcurrency ?? '?'}`);
+  console.log(`machine: ${info.nproc} cores (${info.cpuModel}), ${info.memTotalGiB} GiB, ${info.chromium ?? 'chromium ?'}, hardwareConcurrency ${pageInfo.hardwareConcurrency ?? '?'}, ${pageInfo.crossOriginIsolated ? 'cross-origin isolated (5 µs clock)' : 'not isolated (100 µs clock)'}`);
   console.log('');
   const rows = [['measurement', 'IndexedDB', 'memory', 'unit']];
   const both = (label, key, unit, fmt) => rows.push([label, fmt(g(`idb.${key}`, 'jobsPerSec')), fmt(g(`memory.${key}`, 'jobsPerSec')), unit]);
@@ -421,6 +421,7 @@ async function main() {
     jobs: { n: N, large: LARGE, latency: LAT },
     userAgent: pageInfo.userAgent ?? null,
     hardwareConcurrency: pageInfo.hardwareConcurrency ?? null,
+    crossOriginIsolated: pageInfo.crossOriginIsolated ?? null,
     browserVersion: pageInfo.browserVersion ?? null,
     machine: info,
     results,

@@ -36,14 +36,14 @@ export function requirePkg() {
 }
 
 /**
- * Starts the static server and Chromium. Returns
+ * Starts the static server (`isolated`: with the cross-origin isolation headers) and Chromium. Returns
  * `{ baseUrl, context, newPage, pageErrors, close }`; `close()` always stops both and
  * removes the temporary profile. `pageErrors` collects uncaught page errors and console
  * errors, to print when a test fails.
  */
-export async function startBrowser() {
+export async function startBrowser({ isolated = false } = {}) {
   requirePkg();
-  const server = await startServer({ root: REPO_ROOT, port: 0 });
+  const server = await startServer({ root: REPO_ROOT, port: 0, isolated });
   const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'wjq-e2e-profile-'));
   const pageErrors = [];
   let context;

@@ -119,7 +119,7 @@ async function measure(page, what, n) {
   }, { what, n });
 }
 
-const env = await startBrowser();
+const env = await startBrowser({ isolated: true });
 try {
   const pages = [];
   for (let i = 0; i < opts.dirs.length; i++) {

@@ -8,7 +8,7 @@
 // Usage: node tests/e2e/tools/latency-timeline.mjs
 import { startBrowser } from '../helpers.mjs';
 
-const env = await startBrowser();
+const env = await startBrowser({ isolated: true });
 try {
   const page = await env.newPage();
   await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
