@@ -106,7 +106,7 @@ struct Out(String);
 impl Out {
     /// A comma unless a value is the first of its object or array.
     fn sep(&mut self) {
-        if !self.0.ends_with(['{', '[']) {
+        if !matches!(self.0.as_bytes().last(), Some(b'{' | b'[')) {
             self.0.push(',');
         }
     }
