@@ -1112,12 +1112,7 @@ fn a_queue_wide_hint_makes_this_context_catch_up_on_what_another_did_untold() {
         echo(),
         config,
     );
-    let hint = move || {
-        bus_a.emit(&JobEvent::Changed {
-            id: String::new(),
-            wake: true,
-        })
-    };
+    let hint = move || bus_a.emit(&JobEvent::Resync);
     let pl = platform.clone();
     let (waited, woke, cancelled) = platform
         .block_on(async move {

@@ -72,12 +72,14 @@ pub enum JobEvent<P> {
     /// re-read storage). `wake` when servers should look for work (a submit, a retry, a
     /// finished job freeing a limit).
     Changed {
-        /// The job; empty when any job may have changed (a batch submitted elsewhere, or a
-        /// context found that it had not been told of another's changes).
+        /// The job (empty for queue-wide changes such as a batch submitted elsewhere).
         id: String,
         /// Whether idle servers should try to claim.
         wake: bool,
     },
+    /// Another context may have changed any job without saying so (it had not heard of this
+    /// one yet): idle servers look for work, and every listener re-reads the jobs it follows.
+    Resync,
 }
 
 impl<P> JobEvent<P> {
@@ -94,13 +96,17 @@ impl<P> JobEvent<P> {
             | JobEvent::Stalled { id }
             | JobEvent::Removed { id }
             | JobEvent::Changed { id, .. } => id,
+            JobEvent::Resync => "",
         }
     }
 
     /// The public event name (`job_start`, ...), or `None` for internal events.
     pub fn name(&self) -> Option<&'static str> {
         Some(match self {
-            JobEvent::Submitted { .. } | JobEvent::Removed { .. } | JobEvent::Changed { .. } => {
+            JobEvent::Submitted { .. }
+            | JobEvent::Removed { .. }
+            | JobEvent::Changed { .. }
+            | JobEvent::Resync => {
                 return None;
             }
             JobEvent::Start { .. } => "job_start",
@@ -114,9 +120,13 @@ impl<P> JobEvent<P> {
     }
 
     /// Whether this is a hint that job `id` may have changed: a [`JobEvent::Changed`] for
-    /// it, or one for any job (empty id).
+    /// it, or a [`JobEvent::Resync`].
     pub fn may_change(&self, id: &str) -> bool {
-        matches!(self, JobEvent::Changed { id: j, .. } if j == id || j.is_empty())
+        match self {
+            JobEvent::Changed { id: j, .. } => j == id,
+            JobEvent::Resync => true,
+            _ => false,
+        }
     }
 
     /// Whether the job can no longer change after this event.

@@ -11,9 +11,8 @@
 //! posts nothing, so changes may have gone untold both ways; that is caught up when it
 //! learns: the newcomer re-reads on `"here"`, and a context that learns of another from
 //! anything but a hello posts `"resync"`, on which the others re-read. Re-reading is a
-//! queue-wide `Changed` (empty id): servers look for work and check their running jobs for
-//! aborts, waits and progress watches read their job, connected clients their unfinished
-//! jobs.
+//! [`JobEvent::Resync`]: servers look for work and check their running jobs for aborts,
+//! waits and progress watches read their job, connected clients their unfinished jobs.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -66,7 +65,7 @@ fn kind(e: &JobEvent<JsValue>) -> Option<(&'static str, bool)> {
         JobEvent::Cancelled { .. } => ("cancelled", true),
         JobEvent::Stalled { .. } => ("stalled", true),
         JobEvent::Removed { .. } => ("removed", false),
-        JobEvent::Changed { .. } => return None,
+        JobEvent::Changed { .. } | JobEvent::Resync => return None,
     })
 }
 
@@ -136,10 +135,7 @@ impl Broadcast {
             if hello {
                 self.post_presence(HERE);
             } else if p == HERE || p == RESYNC {
-                bus.emit(&JobEvent::Changed {
-                    id: String::new(),
-                    wake: true,
-                });
+                bus.emit(&JobEvent::Resync);
             }
             return;
         }

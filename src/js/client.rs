@@ -45,11 +45,11 @@ impl ClientShared {
         let remote = self.remote.clone();
         let sub = self.client.subscribe(move |e| {
             if let JobEvent::Changed { id, .. } = e {
-                if id.is_empty() {
-                    remote.check_all();
-                } else if remote.connected.get() {
+                if remote.connected.get() {
                     wasm_bindgen_futures::spawn_local(remote.clone().check(id.clone()));
                 }
+            } else if matches!(e, JobEvent::Resync) {
+                remote.check_all();
             } else {
                 emit_job_event(&listeners, &queue, e);
             }

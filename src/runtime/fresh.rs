@@ -94,7 +94,7 @@ impl<P: Clone> FreshJobs<P> {
             return;
         }
         let id = e.job_id();
-        if id.is_empty() && matches!(e, JobEvent::Changed { .. }) {
+        if matches!(e, JobEvent::Resync) {
             // Any job may have changed elsewhere.
             self.ids.clear();
             self.order.clear();
@@ -120,7 +120,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_hint_for_any_job_forgets_every_fresh_job_but_keeps_the_ends() {
+    fn a_resync_forgets_every_fresh_job_but_keeps_the_ends() {
         let mut f = FreshJobs::<u32>::default();
         f.insert("a");
         f.insert("b");
@@ -129,6 +129,13 @@ mod tests {
             id: String::new(),
             wake: true,
         });
+        assert_eq!(
+            f.take("a"),
+            Fresh::Untouched,
+            "a batch submitted elsewhere changes no job"
+        );
+        f.insert("a");
+        f.observe(&JobEvent::Resync);
         assert_eq!(f.take("a"), Fresh::Unknown);
         assert_eq!(
             f.take("b"),

@@ -365,20 +365,16 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                     if *wake {
                         inner.wake.notify();
                     }
-                    // Aborted in another context? Check storage, never the message (every
-                    // running job for a queue-wide hint).
-                    let ids: Vec<String> = {
-                        let running = inner.running.borrow();
-                        if id.is_empty() {
-                            running.keys().cloned().collect()
-                        } else {
-                            running
-                                .get_key_value(id)
-                                .map(|(k, _)| k.clone())
-                                .into_iter()
-                                .collect()
-                        }
-                    };
+                    // Aborted in another context? Check storage, never the message.
+                    if inner.running.borrow().contains_key(id) {
+                        inner
+                            .platform
+                            .spawn(check_cancelled(inner.clone(), id.clone()));
+                    }
+                }
+                JobEvent::Resync => {
+                    inner.wake.notify();
+                    let ids: Vec<String> = inner.running.borrow().keys().cloned().collect();
                     for id in ids {
                         inner.platform.spawn(check_cancelled(inner.clone(), id));
                     }
