@@ -1176,3 +1176,64 @@ fn a_queue_wide_hint_makes_this_context_catch_up_on_what_another_did_untold() {
         "aborted on the hint: {cancelled:?}"
     );
 }
+
+#[test]
+fn a_resync_makes_a_progress_watch_read_what_another_context_reported_untold() {
+    let platform = VirtualPlatform::new(Timestamp(1_000_000), 9);
+    let storage = Rc::new(Store::new("q"));
+    let (bus_a, bus_b) = (Rc::new(EventBus::new()), Rc::new(EventBus::new()));
+    let client_a = Rc::new(Client::new(
+        storage.clone(),
+        bus_a.clone(),
+        platform.clone(),
+    ));
+    // B's executor reports progress, then runs until stopped.
+    let exec = FnExecutor(|_input: Value, ctx: RunContext<Value>| async move {
+        ctx.progress()(40.0, Some("half".into()), None)
+            .await
+            .unwrap();
+        ctx.abort.aborted().await;
+        Err(RunError {
+            kind: RunErrorKind::Aborted,
+            name: "AbortError".into(),
+            message: "aborted".into(),
+        })
+    });
+    let server_b = Server::new(
+        storage.clone(),
+        bus_b,
+        platform.clone(),
+        exec,
+        ServerConfig::default(),
+    );
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let pl = platform.clone();
+    let (before, after) = platform
+        .block_on({
+            let seen = seen.clone();
+            async move {
+                let id = submit(&client_a, json!(1), json!({})).await;
+                let log = seen.clone();
+                let _watch = client_a.on_progress(&id, move |p, m, _| {
+                    log.borrow_mut().push((p, m));
+                });
+                server_b.start().await.unwrap();
+                pl.sleep(50).await;
+                let before = seen.borrow().clone();
+                bus_a.emit(&JobEvent::Resync);
+                pl.sleep(1).await;
+                let after = seen.borrow().clone();
+                server_b
+                    .stop(StopOptions {
+                        graceful: false,
+                        ..StopOptions::default()
+                    })
+                    .await
+                    .unwrap();
+                (before, after)
+            }
+        })
+        .unwrap();
+    assert_eq!(before, vec![], "B's progress is untold to A");
+    assert_eq!(after, vec![(40.0, Some("half".to_string()))]);
+}

@@ -366,7 +366,7 @@ impl<S: Storage, X: Platform> Client<S, X> {
                     message,
                     details,
                 } if *jid == id => watch.deliver(*progress, message.clone(), details.clone()),
-                JobEvent::Changed { .. } if e.may_change(&id) => {
+                _ if e.may_change(&id) => {
                     platform.spawn(watch.clone().refresh(storage.clone(), id.clone()));
                 }
                 _ => {}
