@@ -93,13 +93,13 @@ impl<P: Clone> FreshJobs<P> {
         {
             return;
         }
-        let id = e.job_id();
         if matches!(e, JobEvent::Resync) {
             // Any job may have changed elsewhere.
             self.ids.clear();
             self.order.clear();
             return;
         }
+        let id = e.job_id();
         if !self.ids.remove(id) {
             return;
         }

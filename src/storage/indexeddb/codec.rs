@@ -3,11 +3,10 @@
 //! A stored job keeps at its top level only what IndexedDB itself reads, plus the payloads:
 //! the key (`queue`, `id`), the fields the indexes name (`status` for a finished job only,
 //! `seq`, `createdAt`, `completedAt` and the derived `x*` fields, see `schema`), the user's
-//! values (`input`,
-//! `output`, `progressDetails`, stored as they are, so whatever structured clone keeps
-//! survives: Dates, Maps, typed arrays, Blobs), and the rest of the record as one JSON
-//! string `r` (see `core::job_json`). One string crosses the wasm boundary and is cloned by
-//! IndexedDB instead of some thirty fields and the run history: a step spends its time in
+//! values (`input`, `output`, `progressDetails`, stored as they are, so whatever structured
+//! clone keeps survives: Dates, Maps, typed arrays, Blobs), and the rest of the record as one
+//! JSON string `r` (see `core::job_json`). One string crosses the wasm boundary and is cloned
+//! by IndexedDB instead of some thirty fields and the run history: a step spends its time in
 //! IndexedDB, not in conversion. `output` and `progressDetails` are absent when `None`
 //! (present, even as `undefined`, when `Some`). Each `x*` field is written only when the
 //! record belongs in that index, and is always a valid key. Records stored whole by schema-1

@@ -512,18 +512,20 @@ pub async fn list(tx: &Tx, queue: &str, query: ListQuery) -> Result<Vec<Rec>, Qu
         ListQuery::Status(JobStatus::Waiting, limit) => {
             tx.index_all(IDX_CLAIM, tx.all(), Some(limit)).await
         }
-        ListQuery::Status(status @ (JobStatus::Delayed | JobStatus::Active), limit) => {
-            // Their state index holds exactly them, in due or lease order.
-            let mut v = tx.index_all(state_index(status), tx.all(), None).await?;
-            v.retain(|r| r.status == status);
-            v.sort_by(by_creation);
-            v.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-            Ok(v)
-        }
-        ListQuery::Status(status, limit) => {
-            let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
-            tx.index_all(IDX_STATUS, range, Some(limit)).await
-        }
+        ListQuery::Status(status, limit) => match state_index(status) {
+            // Delayed or active: their index is in due or lease order, not creation order.
+            Some(index) => {
+                let mut v = tx.index_all(index, tx.all(), None).await?;
+                v.retain(|r| r.status == status);
+                v.sort_by(by_creation);
+                v.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+                Ok(v)
+            }
+            None => {
+                let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
+                tx.index_all(IDX_STATUS, range, Some(limit)).await
+            }
+        },
         ListQuery::RunId(run) => {
             let range = prefix_range(&[q(queue), JsValue::from_str(&run)])?;
             let mut v = tx.index_all(IDX_RUN, range, None).await?;
@@ -539,24 +541,25 @@ pub async fn list(tx: &Tx, queue: &str, query: ListQuery) -> Result<Vec<Rec>, Qu
     }
 }
 
-/// The index holding exactly the jobs of an unfinished `status` (see `schema`); finished
-/// jobs are found through the status index.
-fn state_index(status: JobStatus) -> &'static str {
+/// The index holding exactly the jobs of an unfinished `status` (see `schema`); `None` for
+/// a finished one, found through the status index.
+fn state_index(status: JobStatus) -> Option<&'static str> {
     match status {
-        JobStatus::Waiting => IDX_CLAIM,
-        JobStatus::Delayed => IDX_DUE,
-        JobStatus::Active => IDX_LEASE,
-        JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled => IDX_STATUS,
+        JobStatus::Waiting => Some(IDX_CLAIM),
+        JobStatus::Delayed => Some(IDX_DUE),
+        JobStatus::Active => Some(IDX_LEASE),
+        JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled => None,
     }
 }
 
 /// Counts jobs in a state.
 pub async fn count(tx: &Tx, queue: &str, status: JobStatus) -> Result<u32, QueueError> {
-    if status.is_final() {
-        let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
-        tx.index_count(IDX_STATUS, range).await
-    } else {
-        tx.index_count(state_index(status), tx.all()).await
+    match state_index(status) {
+        Some(index) => tx.index_count(index, tx.all()).await,
+        None => {
+            let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
+            tx.index_count(IDX_STATUS, range).await
+        }
     }
 }
 
