@@ -36,10 +36,10 @@ export function requirePkg() {
 }
 
 /**
- * Starts the static server (`isolated`: with the cross-origin isolation headers) and Chromium. Returns
- * `{ baseUrl, context, newPage, pageErrors, close }`; `close()` always stops both and
- * removes the temporary profile. `pageErrors` collects uncaught page errors and console
- * errors, to print when a test fails.
+ * Starts the static server (`isolated`: with the cross-origin isolation headers) and
+ * Chromium. Returns `{ baseUrl, context, newPage, pageErrors, close }`; `close()` always
+ * stops both and removes the temporary profile. `pageErrors` collects uncaught page errors
+ * and console errors, to print when a test fails.
  */
 export async function startBrowser({ isolated = false } = {}) {
   requirePkg();

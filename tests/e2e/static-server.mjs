@@ -5,9 +5,8 @@
 //   no dot-files such as .git), `index.html` for directories, no listings;
 // - correct MIME types, including `application/wasm` (needed by
 //   WebAssembly.instantiateStreaming) and `text/javascript` for ES modules;
-// - `Cache-Control: no-store`, so a rebuilt pkg/ is picked up on reload.
-//
-// - `isolated: true` adds the COOP/COEP headers of a cross-origin isolated page (the
+// - `Cache-Control: no-store`, so a rebuilt pkg/ is picked up on reload;
+// - with `isolated: true`, the COOP/COEP headers of a cross-origin isolated page (the
 //   benchmark's: its clock then has 5 µs steps instead of 100 µs).
 //
 // Library: `const { url, port, close } = await startServer({ root, port: 0 })`.
