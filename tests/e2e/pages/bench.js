@@ -221,8 +221,11 @@ function txDone(tx) {
 /**
  * The raw IndexedDB ceiling, no library: `n` puts of `{ id, n }`, one readwrite transaction
  * each (awaiting each `complete`), then `n` puts in one transaction (fresh database each).
+ * The databases are deleted when done, or, given `keep` (an array), closed and their names
+ * pushed to it, for the caller to delete when deleting them cannot slow what it measures.
  */
-async function rawIdb({ n }) {
+async function rawIdb({ n, keep }) {
+  const drop = (name) => (keep ? keep.push(name) : deleteDb(name));
   const single = uniq('raw1');
   const batch = uniq('rawN');
   let db = await openRawDb(single);
@@ -240,7 +243,7 @@ async function rawIdb({ n }) {
     singleMs = performance.now() - t0;
   } finally {
     db.close();
-    await deleteDb(single);
+    await drop(single);
   }
   db = await openRawDb(batch);
   let oneTxnMs;
@@ -253,7 +256,7 @@ async function rawIdb({ n }) {
     oneTxnMs = performance.now() - t0;
   } finally {
     db.close();
-    await deleteDb(batch);
+    await drop(batch);
   }
   txMs.sort((a, b) => a - b);
   return {
@@ -368,6 +371,35 @@ async function modelIdb({ n, workers = 4, latencyN = 200, durability }) {
   }
 }
 
-window.bench = { submit, submitBatch, drain, drainPrepare, drainRun, latency, rawIdb, modelIdb };
+/**
+ * `fn(args)` bracketed by the raw ceiling in the same tab: `rawIdb` right before and right
+ * after it, so the library's figure and the ceiling it is compared with are measured within
+ * seconds of each other (a shared machine's speed drifts by tens of percent over the minutes
+ * of a whole run). Resolves with `fn`'s result plus `ref*`: the two raw runs together
+ * (`n` puts each; the single-put and one-transaction rates over both runs' time, the mean
+ * of their median transaction times).
+ */
+async function paired({ fn, rawN, ...args }) {
+  // The raw databases are deleted at the end: an origin's databases share one backing
+  // store, whose clean-up after a deletion would otherwise run during the measurement.
+  const keep = [];
+  let before, result, after;
+  try {
+    before = await rawIdb({ n: rawN, keep });
+    result = await measures[fn](args);
+    after = await rawIdb({ n: rawN, keep });
+  } finally {
+    for (const name of keep) await deleteDb(name);
+  }
+  return {
+    ...result,
+    refSinglePutOpsPerSec: (2 * rawN * 1000) / (before.singlePutMs + after.singlePutMs),
+    refOneTxnOpsPerSec: (2 * rawN * 1000) / (before.oneTxnMs + after.oneTxnMs),
+    refTxnMedianMs: (before.txnMedianMs + after.txnMedianMs) / 2,
+  };
+}
+
+const measures = { submit, submitBatch, drain, drainPrepare, drainRun, latency, rawIdb, modelIdb };
+window.bench = { ...measures, paired };
 window.benchInfo = () => ({ userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, crossOriginIsolated: self.crossOriginIsolated === true });
 window.benchReady = ready.then(() => true);
