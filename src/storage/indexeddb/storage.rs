@@ -172,6 +172,7 @@ impl Storage for IndexedDbStorage {
         let tx = self.tx(Scope::Jobs, true).await?;
         let r = ops::enqueue(&tx, &self.queue, specs, &self.seq, now).await;
         if let Ok(out) = &r {
+            tx.commit();
             issued(out);
         }
         self.explain(tx.finish(r).await)

@@ -1,7 +1,9 @@
 //! One IndexedDB transaction over the jobs store (and the meta store, when the step needs
 //! it), with the reads and writes the storage steps share. Only reads are awaited while it
-//! is open (it auto-commits when control returns to the event loop with nothing pending);
-//! writes are issued without callbacks and left to the commit, which reports a failed one.
+//! is open (it would auto-commit when control returns to the event loop with nothing
+//! pending); writes are issued without callbacks and left to the commit, which reports a
+//! failed one. The commit is asked for explicitly once the last request is issued
+//! ([`Tx::commit`]), so the browser starts it while the page finishes its task.
 
 use idb::{KeyRange, ObjectStore, Query, TransactionResult};
 use wasm_bindgen::{JsCast, JsValue};
@@ -59,6 +61,14 @@ extern "C" {
         mode: &JsValue,
         options: &js_sys::Object,
     ) -> Result<IdbTransaction, JsValue>;
+
+    /// An `IDBTransaction`, for `commit()` (deprecated in web-sys, which only means unstable
+    /// there: every engine with IndexedDB has it, and a missing one throws, caught).
+    #[wasm_bindgen(js_name = IDBTransaction)]
+    type RawTransaction;
+
+    #[wasm_bindgen(method, catch, js_name = commit)]
+    fn commit(this: &RawTransaction) -> Result<(), JsValue>;
 }
 
 /// The stores a transaction spans: steps that never read or write the meta (submits,
@@ -100,6 +110,8 @@ pub struct Tx {
     queue: JsValue,
     /// Every index key of the queue (`[queue]` to `[queue, []]`).
     all: KeyRange,
+    /// Whether [`Tx::commit`] was called.
+    committing: std::cell::Cell<bool>,
 }
 
 impl Tx {
@@ -145,6 +157,7 @@ impl Tx {
             meta,
             queue: keys.queue.clone(),
             all: keys.all.clone(),
+            committing: std::cell::Cell::new(false),
         })
     }
 
@@ -160,11 +173,22 @@ impl Tx {
             .and_then(|v| v.as_string())
     }
 
+    /// Starts the commit now, once every request is issued, instead of when the task ends
+    /// (auto-commit): the page's work after the last request (events, the future that waits
+    /// for the commit) then overlaps the browser's. No request may be issued after it. A
+    /// failed call (an aborted transaction) is left to [`Tx::finish`] to report.
+    pub fn commit(&self) {
+        if !self.committing.replace(true) {
+            let _ = self.raw.unchecked_ref::<RawTransaction>().commit();
+        }
+    }
+
     /// Commits when `result` is `Ok` (waiting for the commit: a quota error surfaces only
     /// there), else aborts so nothing of the step stays written.
     pub async fn finish<T>(self, result: Result<T, QueueError>) -> Result<T, QueueError> {
         match result {
             Ok(v) => {
+                self.commit();
                 let raw = self.raw.clone();
                 let done = idb::Transaction::from(self.raw).await;
                 match done {
