@@ -72,7 +72,13 @@ pub(crate) fn from_idb(err: idb::Error, what: &str) -> QueueError {
         | E::UpdateFailed(v) => Some(v.clone()),
         _ => None,
     };
-    let (name, message) = js.as_ref().map(name_and_message).unwrap_or_default();
+    from_js(js.as_ref(), what)
+}
+
+/// The error for a failed request or transaction whose error value is `js` (a DOMException,
+/// or `None`/`null` when it has none), raised while doing `what`.
+pub(crate) fn from_js(js: Option<&JsValue>, what: &str) -> QueueError {
+    let (name, message) = js.map(name_and_message).unwrap_or_default();
     if name.is_empty() {
         // Not a DOMException: the value's own text if it has one (the `idb` crate's `Display`
         // would cost ~1 KB of the `.wasm` for its internal failures, which do not happen).

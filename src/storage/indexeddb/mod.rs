@@ -7,6 +7,7 @@ mod ops;
 pub mod schema;
 mod storage;
 mod tx;
+mod watch;
 
 pub use storage::IndexedDbStorage;
 pub use tx::Durability;

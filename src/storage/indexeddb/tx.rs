@@ -5,13 +5,14 @@
 //! failed one. The commit is asked for explicitly once the last request is issued
 //! ([`Tx::commit`]), so the browser starts it while the page finishes its task.
 
-use idb::{KeyRange, ObjectStore, Query, TransactionResult};
+use idb::{KeyRange, ObjectStore, Query};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbTransaction;
 
 use super::codec::{meta_from_js, meta_to_js, record_from_js, record_to_js, uncloneable_field};
-use super::error::{from_dom, from_idb, is_data_clone, name_and_message};
+use super::error::{from_dom, from_idb, from_js, is_data_clone, name_and_message};
 use super::schema::{JOBS, META, STORES, key, prefix_range};
+use super::watch;
 
 use crate::core::{JobRecord, QueueError, QueueMeta};
 use crate::js::props;
@@ -188,21 +189,14 @@ impl Tx {
     pub async fn finish<T>(self, result: Result<T, QueueError>) -> Result<T, QueueError> {
         match result {
             Ok(v) => {
+                let done = watch::transaction(&self.raw);
                 self.commit();
-                let raw = self.raw.clone();
-                let done = idb::Transaction::from(self.raw).await;
-                match done {
-                    Ok(TransactionResult::Committed) => Ok(v),
-                    Ok(TransactionResult::Aborted) => Err(match raw.error() {
-                        Some(e) => {
-                            let (name, message) = name_and_message(&e.into());
-                            from_dom(&name, &message, "committing a queue step")
-                        }
-                        None => QueueError::Storage(
-                            "committing a queue step: the browser aborted the transaction".into(),
-                        ),
-                    }),
-                    Err(e) => Err(from_idb(e, "committing a queue step")),
+                match done.await {
+                    Ok(_) => Ok(v),
+                    Err(e) if e.is_null() || e.is_undefined() => Err(QueueError::Storage(
+                        "committing a queue step: the browser aborted the transaction".into(),
+                    )),
+                    Err(e) => Err(from_js(Some(&e), "committing a queue step")),
                 }
             }
             Err(e) => {
@@ -221,13 +215,15 @@ impl Tx {
     /// Reads job `id`.
     pub async fn get(&self, id: &str) -> Result<Option<JobRecord<JsValue>>, QueueError> {
         let what = "reading a job";
-        let v = self
+        let req = self
             .jobs
             .get(Query::Key(self.job_key(id)))
-            .map_err(|e| from_idb(e, what))?
-            .await
             .map_err(|e| from_idb(e, what))?;
-        v.map(record_from_js).transpose()
+        let v = outcome(req.into(), what).await?;
+        if v.is_undefined() {
+            return Ok(None);
+        }
+        record_from_js(v).map(Some)
     }
 
     /// Reads the records of `index` in `range`, in index order, at most `limit` (> 0).
@@ -238,43 +234,45 @@ impl Tx {
         limit: Option<u32>,
     ) -> Result<Vec<JobRecord<JsValue>>, QueueError> {
         let what = "reading jobs through an index";
-        let values = self
+        let req = self
             .jobs
             .index(index)
             .map_err(|e| from_idb(e, what))?
             .get_all(Some(Query::KeyRange(range)), limit.filter(|l| *l > 0))
-            .map_err(|e| from_idb(e, what))?
-            .await
             .map_err(|e| from_idb(e, what))?;
-        values.into_iter().map(record_from_js).collect()
+        let values = outcome(req.into(), what).await?;
+        js_sys::Array::from(&values)
+            .iter()
+            .map(record_from_js)
+            .collect()
     }
 
     /// Counts the records of `index` in `range`.
     pub async fn index_count(&self, index: &str, range: KeyRange) -> Result<u32, QueueError> {
         let what = "counting jobs";
-        self.jobs
+        let req = self
+            .jobs
             .index(index)
             .map_err(|e| from_idb(e, what))?
             .count(Some(Query::KeyRange(range)))
-            .map_err(|e| from_idb(e, what))?
-            .await
-            .map_err(|e| from_idb(e, what))
+            .map_err(|e| from_idb(e, what))?;
+        let n = outcome(req.into(), what).await?;
+        Ok(n.as_f64().unwrap_or(0.0) as u32)
     }
 
     /// The primary keys of `index` in `range`, as job ids.
     pub async fn index_ids(&self, index: &str, range: KeyRange) -> Result<Vec<String>, QueueError> {
         let what = "reading job keys";
-        let keys = self
+        let req = self
             .jobs
             .index(index)
             .map_err(|e| from_idb(e, what))?
             .get_all_keys(Some(Query::KeyRange(range)), None)
-            .map_err(|e| from_idb(e, what))?
-            .await
             .map_err(|e| from_idb(e, what))?;
-        Ok(keys
+        let keys = outcome(req.into(), what).await?;
+        Ok(js_sys::Array::from(&keys)
             .iter()
-            .filter_map(|k| js_sys::Reflect::get_u32(k, 1).ok()?.as_string())
+            .filter_map(|k| js_sys::Reflect::get_u32(&k, 1).ok()?.as_string())
             .collect())
     }
 
@@ -318,15 +316,15 @@ impl Tx {
     /// Reads the queue meta (the default when none is stored).
     pub async fn meta(&self) -> Result<QueueMeta, QueueError> {
         let what = "reading the queue meta";
-        let v = self
+        let req = self
             .meta_store()?
             .get(Query::Key(self.queue.clone()))
-            .map_err(|e| from_idb(e, what))?
-            .await
             .map_err(|e| from_idb(e, what))?;
-        v.map(meta_from_js)
-            .transpose()
-            .map(Option::unwrap_or_default)
+        let v = outcome(req.into(), what).await?;
+        if v.is_undefined() {
+            return Ok(QueueMeta::default());
+        }
+        meta_from_js(v)
     }
 
     /// Issues a write of the queue meta, left to the commit like [`Tx::put`].
@@ -337,4 +335,11 @@ impl Tx {
             .map(drop)
             .map_err(|e| from_idb(e, "writing the queue meta"))
     }
+}
+
+/// The result of request `req`, made while doing `what`.
+async fn outcome(req: web_sys::IdbRequest, what: &str) -> Result<JsValue, QueueError> {
+    watch::request(&req)
+        .await
+        .map_err(|e| from_js(Some(&e), what))
 }
