@@ -123,6 +123,12 @@ impl Out {
     fn str(&mut self, key: &str, s: &str) {
         self.key(key);
         self.0.push('"');
+        // Most strings (ids, names, fingerprints) need no escape: copied whole.
+        if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            self.0.push_str(s);
+            self.0.push('"');
+            return;
+        }
         for c in s.chars() {
             match c {
                 '"' => self.0.push_str("\\\""),

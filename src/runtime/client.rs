@@ -175,6 +175,7 @@ impl<S: Storage, X: Platform> Client<S, X> {
         // Fresh from now on: a job handed to a server's step ends before its submit resolves.
         {
             let mut fresh = self.fresh.borrow_mut();
+            fresh.reserve(ids.len());
             for id in &ids {
                 fresh.insert(id);
             }

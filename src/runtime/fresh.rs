@@ -48,6 +48,13 @@ impl<P: Clone> FreshJobs<P> {
     /// How many ended jobs keep their final event (it may hold an output).
     pub const ENDED_CAP: usize = 16;
 
+    /// Makes room for `n` more submits at once (one growth instead of several).
+    pub fn reserve(&mut self, n: usize) {
+        let n = n.min(Self::CAP.saturating_sub(self.ids.len()));
+        self.ids.reserve(n);
+        self.order.reserve(n);
+    }
+
     /// Remembers a job being submitted (forgetting the oldest beyond [`FreshJobs::CAP`]).
     pub fn insert(&mut self, id: &str) {
         if self.order.len() >= Self::CAP {

@@ -50,22 +50,23 @@ pub async fn enqueue(
     seq: &Cell<u64>,
     now: Timestamp,
 ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
-    let (out, made) = new_records(tx, queue, specs, seq, now).await?;
-    for rec in &made {
-        tx.put(rec)?;
+    let out = new_records(tx, queue, specs, seq, now).await?;
+    for e in out.iter().filter(|e| !e.duplicate) {
+        tx.put(&e.record)?;
     }
     Ok(out)
 }
 
-/// The records of new jobs, for [`enqueue`] or a step to write (a step claims some of them
-/// first, and writes those once, claimed): what each spec came to, and the records made.
+/// What each spec of new jobs came to, for [`enqueue`] or a step to write (a step claims
+/// some of them first, and writes those once, claimed): a new record, or the live record of
+/// a chosen id already used (a duplicate).
 async fn new_records(
     tx: &Tx,
     queue: &str,
     specs: Vec<(String, JobSpec<JsValue>)>,
     seq: &Cell<u64>,
     now: Timestamp,
-) -> Result<(Vec<Enqueued<JsValue>>, Vec<Rec>), QueueError> {
+) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
     let chosen: Vec<&str> = specs
         .iter()
         .filter(|(_, spec)| spec.id.is_some())
@@ -79,7 +80,6 @@ async fn new_records(
         .map(|r| (r.id.clone(), r))
         .collect();
     let mut out = Vec::with_capacity(specs.len());
-    let mut made = Vec::with_capacity(specs.len());
     for (id, spec) in specs {
         let chosen_id = spec.id.is_some();
         if chosen_id {
@@ -96,13 +96,12 @@ async fn new_records(
             // A later spec of this batch with the same id is a duplicate of this one.
             known.insert(rec.id.clone(), rec.clone());
         }
-        made.push(rec.clone());
         out.push(Enqueued {
             record: rec,
             duplicate: false,
         });
     }
-    Ok((out, made))
+    Ok(out)
 }
 
 /// Takes the instance's next claim-order number at `now`.
@@ -400,11 +399,16 @@ pub async fn step(
         claim,
         inline,
     } = req;
-    let (enqueued, mut made) = if submits.is_empty() {
-        (Vec::new(), Vec::new())
+    let enqueued = if submits.is_empty() {
+        Vec::new()
     } else {
         new_records(tx, queue, submits, seq, now).await?
     };
+    let mut made: Vec<Rec> = enqueued
+        .iter()
+        .filter(|e| !e.duplicate)
+        .map(|e| e.record.clone())
+        .collect();
     let mut reads = read_step(tx, claim.map(|c| c.max)).await?;
     let before = reads.meta.clone();
     let settled = if batch.is_empty() {
