@@ -125,13 +125,13 @@ const { getPrototypeOf, getOwnPropertySymbols, keys, getOwnPropertyDescriptor, h
 const objectPrototype = Object.prototype;
 
 /**
- * Whether `{ ...value }` is exactly `structuredClone(value)`: true for an object of
+ * Whether `{ ...value }` is exactly `structuredClone(value)`, for `value` a job's input as
+ * the executor got it: a structured clone itself (or `undefined` / a primitive), so never a
+ * Proxy or a host object, whatever the executor changed on it since. True for an object of
  * `Object.prototype` whose own enumerable properties are all data properties holding
  * primitives, none keyed by a symbol (clone and spread then copy the same keys, in the same
- * order, to own data properties). Runs no code of the value (no getter is read) unless it is
- * a Proxy, which `structuredClone` refuses and whose traps this check runs: a caller's copy
- * of one is a plain object, checked again where it is stored. A job's input as the executor
- * got it is a structured clone itself, never a Proxy, whatever the executor changed on it.
+ * order, to own data properties). Runs no code of the value (no getter is read). Not for a
+ * caller's value: a Proxy of a flat record passes it, where `structuredClone` refuses it.
  */
 function flatRecord(value) {
   if (typeof value !== 'object' || value === null || getPrototypeOf(value) !== objectPrototype) return false;
@@ -229,10 +229,6 @@ export function wjqStorable(value) {
     return new TypeError(`a ${t} cannot be stored`);
   }
   if (clone === null) return value;
-  // A flat record (plain object of primitives): its spread is its structured clone, made
-  // without the clone's serializer. (A Proxy of one is copied through its traps, where
-  // structuredClone would refuse it: the copy is a plain object all the same.)
-  if (flatRecord(value)) return { ...value };
   try {
     const copy = clone(value);
     // Set after the clone: a getter it ran may have called in here again.
