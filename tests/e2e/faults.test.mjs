@@ -197,7 +197,10 @@ test('a stale owner cannot complete a job another worker took over (fencing)', {
         executor: async (input, ctx) => {
           // A short yield first, so the test can start the worker, then the blocking part.
           await new Promise((r) => setTimeout(r, 100));
-          const until = Date.now() + 3_000;
+          // Long enough for the worker below to start (load and compile the module, open
+          // the database) and take the expired lease on a loaded 2-core machine: with 3 s it
+          // sometimes came too late, and this page completed the job itself.
+          const until = Date.now() + 6_000;
           while (Date.now() < until) { /* busy: no timers, no renewal */ }
           ctx.updateProgress(99).catch((e) => { staleResult = e.name; });
           return { n: input.n, by: 'page' };
