@@ -163,3 +163,76 @@ pub fn request(req: &JsValue) -> Watched {
     watch_request(req, slot);
     Watched { slot, done: false }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Run in the browser by `wasm-pack test`, on plain objects standing in for requests: the
+    //! handlers `watch.js` sets are called as IndexedDB would call them.
+    use super::*;
+    use js_sys::{Function, Object, Reflect};
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    /// A stand-in request with `result` and `error` set.
+    fn fake(result: &str, error: &str) -> JsValue {
+        let o = Object::new();
+        let _ = Reflect::set(&o, &"result".into(), &result.into());
+        let _ = Reflect::set(&o, &"error".into(), &error.into());
+        o.into()
+    }
+
+    /// Calls handler `name` of `target`, as the browser fires the event.
+    fn fire(target: &JsValue, name: &str) {
+        let f: Function = Reflect::get(target, &name.into())
+            .ok()
+            .and_then(|f| f.dyn_into().ok())
+            .unwrap_or_else(|| Function::new_no_args(""));
+        let _ = f.call0(target);
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_request_gives_its_result_or_its_error() {
+        let ok = fake("the result", "unused");
+        let failed = fake("unused", "the error");
+        let (a, b) = (request(&ok), request(&failed));
+        fire(&failed, "onerror");
+        fire(&ok, "onsuccess");
+        assert_eq!(a.await, Ok(JsValue::from("the result")));
+        assert_eq!(b.await, Err(JsValue::from("the error")));
+    }
+
+    #[wasm_bindgen_test]
+    async fn a_transaction_gives_complete_or_abort_with_its_error() {
+        let done = fake("", "");
+        let aborted = fake("", "quota");
+        let (a, b) = (transaction(&done), transaction(&aborted));
+        fire(&done, "oncomplete");
+        fire(&aborted, "onabort");
+        assert!(a.await.is_ok());
+        assert_eq!(b.await, Err(JsValue::from("quota")));
+    }
+
+    #[wasm_bindgen_test]
+    async fn an_abandoned_watch_frees_its_slot_without_reaching_the_next_one() {
+        // Dropped before its outcome (a `try_join` that failed on another request): the
+        // outcome that comes later frees the slot and goes nowhere.
+        let old = fake("old result", "");
+        drop(request(&old));
+        fire(&old, "onsuccess");
+        // Dropped after its outcome came, never polled: the drop frees the slot.
+        let unread = fake("unread", "");
+        let w = request(&unread);
+        fire(&unread, "onsuccess");
+        drop(w);
+        // New watches (reusing those slots) get their own outcomes only.
+        let (x, y) = (fake("x", ""), fake("y", ""));
+        let (wx, wy) = (request(&x), request(&y));
+        fire(&y, "onsuccess");
+        fire(&x, "onsuccess");
+        assert_eq!(wx.await, Ok(JsValue::from("x")));
+        assert_eq!(wy.await, Ok(JsValue::from("y")));
+        assert!(SLOTS.with(|s| s.borrow().slots.iter().all(|s| s.outcome.is_none())));
+    }
+}
