@@ -289,6 +289,17 @@ mod tests {
         SubmitOptionsInput::from_json(&json)?.into_spec((), Timestamp(1_000))
     }
 
+    /// `js::options::submit_options` gives the default for absent options without reading
+    /// `{}`: the two must stay the same.
+    #[test]
+    fn no_options_read_as_the_default() {
+        let empty = serde_json::json!({});
+        assert_eq!(
+            SubmitOptionsInput::from_json(&empty).unwrap(),
+            SubmitOptionsInput::default()
+        );
+    }
+
     #[test]
     fn defaults_apply() {
         let s = parse("{}").unwrap();

@@ -370,8 +370,8 @@ pub fn settle_from(
 /// What one step is asked: store `submits`, settle `batch`, then claim with `claim`, running
 /// claimed jobs through `inline`.
 pub struct StepRequest<'a> {
-    /// New jobs, stored first (their puts come before the step's reads, so the claim sees
-    /// them).
+    /// New jobs: their records are made before the step's reads, the claim sees them among
+    /// what it read, and each is written once, at the end (claimed, or waiting).
     pub submits: Vec<(String, JobSpec<JsValue>)>,
     /// The finished runs to settle.
     pub batch: Vec<Settlement<JsValue>>,

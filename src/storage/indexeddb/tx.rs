@@ -5,6 +5,8 @@
 //! failed one. The commit is asked for explicitly once the last request is issued
 //! ([`Tx::commit`]), so the browser starts it while the page finishes its task.
 
+use std::cell::Cell;
+
 use idb::{KeyRange, ObjectStore, Query};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbTransaction;
@@ -112,7 +114,7 @@ pub struct Tx {
     /// Every index key of the queue (`[queue]` to `[queue, []]`).
     all: KeyRange,
     /// Whether [`Tx::commit`] was called.
-    committing: std::cell::Cell<bool>,
+    committing: Cell<bool>,
 }
 
 impl Tx {
@@ -158,7 +160,7 @@ impl Tx {
             meta,
             queue: keys.queue.clone(),
             all: keys.all.clone(),
-            committing: std::cell::Cell::new(false),
+            committing: Cell::new(false),
         })
     }
 

@@ -64,18 +64,13 @@ thread_local! {
 fn report(slot: u32, failed: u32, value: JsValue) {
     let waker = SLOTS.with(|s| {
         let mut s = s.borrow_mut();
-        let abandoned = match s.slots.get_mut(slot as usize) {
-            Some(entry) if entry.abandoned => true,
-            Some(entry) => {
-                entry.outcome = Some((failed != 0, value));
-                return entry.waker.take();
-            }
-            None => return None,
-        };
-        if abandoned {
+        let entry = s.slots.get_mut(slot as usize)?;
+        if entry.abandoned {
             s.release(slot);
+            return None;
         }
-        None
+        entry.outcome = Some((failed != 0, value));
+        entry.waker.take()
     });
     if let Some(w) = waker {
         w.wake();
