@@ -1,5 +1,6 @@
 // A dedicated worker serving a queue: `postMessage({ db, queue })` starts a server whose
-// executor records each run; `postMessage('runs')` answers with the ids it ran.
+// executor records each run (answering `{ started: true, at }` once it serves, `at` its
+// Date.now()); `postMessage('runs')` answers with the ids it ran.
 let runs = [];
 let server;
 
@@ -23,5 +24,5 @@ self.onmessage = async (event) => {
     },
   });
   await server.start();
-  self.postMessage({ started: true });
+  self.postMessage({ started: true, at: Date.now() });
 };
