@@ -829,7 +829,9 @@ fn progress_is_recorded_during_the_run_and_refused_after_it() {
 fn submit_each_gives_every_input_its_own_fingerprint_unless_one_is_given() {
     let q = queue(echo(), ServerConfig::default());
     let client = q.client.clone();
-    let print = |v: &Value| Some(format!("fp-{v}"));
+    let print = |vs: &[Value]| vs.iter().map(|v| Some(format!("fp-{v}"))).collect();
+    let asked = std::rc::Rc::new(std::cell::Cell::new(false));
+    let asked_given = asked.clone();
     let (computed, given) = q
         .platform
         .block_on(async move {
@@ -841,7 +843,10 @@ fn submit_each_gives_every_input_its_own_fingerprint_unless_one_is_given() {
                 .submit_each(
                     vec![json!(3), json!(4)],
                     opts(json!({"fingerprint": "mine"})),
-                    print,
+                    |vs: &[Value]| {
+                        asked_given.set(true);
+                        vec![None; vs.len()]
+                    },
                 )
                 .await
                 .unwrap();
@@ -855,6 +860,7 @@ fn submit_each_gives_every_input_its_own_fingerprint_unless_one_is_given() {
         prints(&computed),
         vec![Some("fp-1".to_string()), Some("fp-2".to_string())]
     );
+    assert!(!asked.get(), "a given fingerprint computes none");
     assert_eq!(
         prints(&given),
         vec![Some("mine".to_string()), Some("mine".to_string())]

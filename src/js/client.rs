@@ -8,7 +8,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::convert::{
-    count_arg, from_js, id_arg, options_object, status_arg, storable, wait_timeout,
+    count_arg, from_js, id_arg, options_object, status_arg, storable, storable_all, wait_timeout,
 };
 use super::error::{invalid, to_js};
 use super::events::{JOB_EVENTS, Listeners, emit_job_event};
@@ -19,6 +19,7 @@ use super::props::get;
 use super::server::{JobQueueServer, check_queue_name};
 use super::snapshot::snapshot;
 use super::storage::{AnyStorage, StorageHandle, lookup};
+use crate::core::fingerprint::fingerprint_text;
 use crate::core::{JobEvent, JobStatus, SubmitOptionsInput};
 use crate::runtime::{Client, Subscription};
 use crate::storage::{AbortTarget, ListQuery, Storage};
@@ -117,45 +118,67 @@ pub struct JobQueueClient {
 /// range or a cycle). The canonical text comes from executor.js's walk when it can write it,
 /// else from `json_of` and serde_json (the same text, see `wjqCanonical`).
 fn input_fingerprint(input: &JsValue) -> Option<String> {
-    use crate::core::fingerprint::{fingerprint, fingerprint_text};
     if input.is_undefined() {
         return None;
     }
     match super::executor::canonical_json(input).as_string() {
         Some(text) => Some(fingerprint_text(&text)),
-        None => Some(fingerprint(&super::json::json_of(input).ok()?)),
+        None => rust_fingerprint(input),
     }
 }
 
-/// Enqueues `inputs` (already storable copies), each with its own input fingerprint unless
-/// the options give one for all.
+/// The fingerprint of `input` from its JSON form as the Rust path writes it.
+fn rust_fingerprint(input: &JsValue) -> Option<String> {
+    Some(crate::core::fingerprint::fingerprint(
+        &super::json::json_of(input).ok()?,
+    ))
+}
+
+/// The fingerprints of a batch's copies from their canonical `texts` (see
+/// [`storable_all`]), as [`input_fingerprint`] gives them one by one.
+fn batch_fingerprints(copies: &[JsValue], texts: &str) -> Vec<Option<String>> {
+    if copies.is_empty() {
+        return Vec::new();
+    }
+    copies
+        .iter()
+        .zip(texts.split('\0'))
+        .map(|(copy, text)| match text {
+            "\u{2}" => None,
+            "\u{1}" => rust_fingerprint(copy),
+            text => Some(fingerprint_text(text)),
+        })
+        .collect()
+}
+
+/// Enqueues `inputs` (already storable copies) with their `fingerprints` (see
+/// [`Client::submit_each`]).
 async fn enqueue(
     shared: &Rc<ClientShared>,
     inputs: Vec<JsValue>,
     opts: SubmitOptionsInput,
+    fingerprints: impl FnOnce(&[JsValue]) -> Vec<Option<String>>,
 ) -> Result<Vec<crate::storage::Enqueued<JsValue>>, JsValue> {
     let client = &shared.client;
     client
-        .submit_each(inputs, opts, input_fingerprint)
+        .submit_each(inputs, opts, fingerprints)
         .await
         .map_err(to_js)
 }
 
-/// The structured clones of a batch's `inputs` and its parsed `options`, or why they are
+/// The structured clones of a batch's `inputs`, their canonical texts (see [`storable_all`],
+/// empty when the options give the fingerprint) and its parsed `options`, or why they are
 /// refused.
 fn batch_inputs(
     inputs: &JsValue,
     options: &JsValue,
-) -> Result<(Vec<JsValue>, SubmitOptionsInput), JsValue> {
+) -> Result<(Vec<JsValue>, String, SubmitOptionsInput), JsValue> {
     if !Array::is_array(inputs) {
         return Err(invalid("submitBatch takes an array of inputs"));
     }
-    let inputs = Array::from(inputs)
-        .iter()
-        .enumerate()
-        .map(|(i, v)| storable(&v, &format!("input #{i}")))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((inputs, submit_options(options)?))
+    let opts = submit_options(options)?;
+    let (copies, texts) = storable_all(inputs, opts.fingerprint.is_none())?;
+    Ok((copies, texts, opts))
 }
 
 fn handles(shared: &Rc<ClientShared>, out: Vec<crate::storage::Enqueued<JsValue>>) -> Array {
@@ -240,7 +263,8 @@ impl JobQueueClient {
         };
         let shared = self.shared.clone();
         future_to_promise(async move {
-            let out = enqueue(&shared, vec![input], opts).await?;
+            let print = |inputs: &[JsValue]| inputs.iter().map(input_fingerprint).collect();
+            let out = enqueue(&shared, vec![input], opts, print).await?;
             Ok(handles(&shared, out).get(0))
         })
     }
@@ -254,13 +278,14 @@ impl JobQueueClient {
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         // Taken at the call (a change to the inputs or options after it is not stored).
-        let (inputs, opts) = match batch_inputs(&inputs, &options) {
+        let (inputs, texts, opts) = match batch_inputs(&inputs, &options) {
             Ok(taken) => taken,
             Err(e) => return Promise::reject(&e),
         };
         let shared = self.shared.clone();
         future_to_promise(async move {
-            let out = enqueue(&shared, inputs, opts).await?;
+            let prints = |copies: &[JsValue]| batch_fingerprints(copies, &texts);
+            let out = enqueue(&shared, inputs, opts, prints).await?;
             Ok(handles(&shared, out).into())
         })
     }

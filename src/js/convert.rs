@@ -17,6 +17,15 @@ extern "C" {
     /// 0 when the last `storable_clone` gave a copy, else a refusal code (see [`refusal`]).
     #[wasm_bindgen(js_name = wjqState)]
     fn storable_state() -> u32;
+    /// The copies of a batch's inputs in one call, and their canonical texts (see executor.js).
+    #[wasm_bindgen(js_name = wjqStorableAll)]
+    fn storable_all_js(values: &JsValue, texts: bool) -> Vec<JsValue>;
+    /// The index of the input the last `storable_all_js` refused.
+    #[wasm_bindgen(js_name = wjqRefusedIndex)]
+    fn refused_index() -> u32;
+    /// The canonical texts the last `storable_all_js` wrote.
+    #[wasm_bindgen(js_name = wjqTexts)]
+    fn canonical_texts() -> String;
 }
 
 /// A structured clone of `value` (what IndexedDB would store), or `InvalidOptionsError`
@@ -26,6 +35,30 @@ pub fn storable(value: &JsValue, what: &str) -> Result<JsValue, JsValue> {
     match storable_state() {
         0 => Ok(cloned),
         code => Err(invalid(refusal(code, &cloned, what))),
+    }
+}
+
+/// Structured clones of the items of the array `values` ([`storable`] of each, named
+/// `input #i` when refused), and when `texts` is true the canonical JSON texts of the copies
+/// for their fingerprints, joined by U+0000 (U+0001 for a copy whose text only the Rust path
+/// writes, U+0002 for `undefined`, which has none; see `wjqStorableAll`): one call into JS for
+/// a whole batch instead of two per input.
+pub fn storable_all(values: &JsValue, texts: bool) -> Result<(Vec<JsValue>, String), JsValue> {
+    let copies = storable_all_js(values, texts);
+    match storable_state() {
+        0 => Ok((
+            copies,
+            if texts {
+                canonical_texts()
+            } else {
+                String::new()
+            },
+        )),
+        code => {
+            let what = format!("input #{}", refused_index());
+            let error = copies.first().cloned().unwrap_or_default();
+            Err(invalid(refusal(code, &error, &what)))
+        }
     }
 }
 

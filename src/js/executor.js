@@ -1,6 +1,6 @@
 // The JS half of JsExecutor (src/js/executor.rs): builds a run's `ctx` and calls the executor
 // in one call from wasm, so a synchronous executor costs one crossing and one string (the job
-// id). Also builds the objects the IndexedDB storage puts (`wjqStored`), for the same reason,
+// id). Also builds and puts the objects the IndexedDB storage writes (`wjqPut`), for the same reason,
 // and writes inputs' canonical JSON for their fingerprints (`wjqCanonical`).
 // Kept small and dependency-free; wasm-bindgen copies it into pkg/snippets/.
 
@@ -38,13 +38,14 @@ function str(ptr, len) {
 const charCodes = [];
 
 /**
- * The object the IndexedDB storage puts for a job (src/storage/indexeddb/codec.rs says what
- * each field is), made as one object literal rather than by a property set per field from
- * wasm. `flags`: 1 `output` is present, 2 `progressDetails` is present (either may be
- * present as `undefined`). An index field given as `undefined` is left out, which keeps the
- * record out of that index.
+ * Puts a job into `store` (an `IDBObjectStore`), building the object (src/storage/indexeddb/
+ * codec.rs says what each field is) as one object literal and issuing the put in the same
+ * call, rather than a property set per field and a second call from wasm. `flags`: 1
+ * `output` is present, 2 `progressDetails` is present (either may be present as `undefined`).
+ * An index field given as `undefined` is left out, which keeps the record out of that index.
+ * Throws what `put` throws (a `DataCloneError`, an `InvalidStateError`).
  */
-export function wjqStored(queue, idPtr, idLen, status, seq, createdAt, body, input, flags, output, details, xClaim, xDue, xLease, completedAt, xFp, xRun, xExpire) {
+export function wjqPut(store, queue, idPtr, idLen, status, seq, createdAt, body, input, flags, output, details, xClaim, xDue, xLease, completedAt, xFp, xRun, xExpire) {
   const o = { queue, id: str(idPtr, idLen), seq, createdAt, r: body, input };
   if (status !== undefined) o.status = status;
   if (flags & 1) o.output = output;
@@ -56,7 +57,7 @@ export function wjqStored(queue, idPtr, idLen, status, seq, createdAt, body, inp
   if (xFp !== undefined) o.xFp = xFp;
   if (xRun !== undefined) o.xRun = xRun;
   if (xExpire !== undefined) o.xExpire = xExpire;
-  return o;
+  store.put(o);
 }
 
 /** `[queue, jobId, value]`: the listener arguments of most job events. */
@@ -238,6 +239,55 @@ export function wjqStorable(value) {
     lastState = 5;
     return e;
   }
+}
+
+/** The index of the input the last `wjqStorableAll` refused. */
+let refusedIndex = 0;
+/** The canonical texts the last `wjqStorableAll` wrote (see there), until `wjqTexts`. */
+let lastTexts = '';
+
+/**
+ * The inputs of a batch, `values` (an array), in one call rather than two per input: their
+ * `wjqStorable` copies, as an array; when `texts` is true, also the copies' `wjqCanonical`
+ * texts, kept for `wjqTexts` joined by U+0000 (which canonical JSON escapes), U+0001 standing
+ * for a copy whose text only the Rust path writes, U+0002 for `undefined` (no text). On the
+ * first input refused, returns `[error]` with `wjqState()` as `wjqStorable` leaves it and the
+ * index in `wjqRefusedIndex()`.
+ */
+export function wjqStorableAll(values, texts) {
+  const n = values.length;
+  const copies = new Array(n);
+  let joined = '';
+  for (let i = 0; i < n; i++) {
+    const copy = wjqStorable(values[i]);
+    if (lastState !== 0) {
+      refusedIndex = i;
+      return [copy];
+    }
+    copies[i] = copy;
+  }
+  if (texts) {
+    for (let i = 0; i < n; i++) {
+      const copy = copies[i];
+      const text = copy === undefined ? '\u0002' : wjqCanonical(copy);
+      joined += (i === 0 ? '' : '\0') + (text === undefined ? '\u0001' : text);
+    }
+  }
+  lastTexts = joined;
+  lastState = 0;
+  return copies;
+}
+
+/** See `wjqStorableAll`. */
+export function wjqRefusedIndex() {
+  return refusedIndex;
+}
+
+/** The texts of the last `wjqStorableAll` (see there), handed over once. */
+export function wjqTexts() {
+  const texts = lastTexts;
+  lastTexts = '';
+  return texts;
 }
 
 /** Thrown inside `canonical` to hand a value over to the Rust path. */

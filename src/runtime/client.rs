@@ -123,17 +123,17 @@ impl<S: Storage, X: Platform> Client<S, X> {
         }
     }
 
-    /// Like [`Client::submit_many`], with each input's fingerprint computed by `fingerprint`
-    /// unless the options give one for all.
+    /// Like [`Client::submit_many`], with the inputs' fingerprints computed by `fingerprints`
+    /// (one per input, in order) unless the options give one for all.
     pub async fn submit_each(
         &self,
         inputs: Vec<S::Payload>,
         opts: SubmitOptionsInput,
-        fingerprint: impl Fn(&S::Payload) -> Option<String>,
+        fingerprints: impl FnOnce(&[S::Payload]) -> Vec<Option<String>>,
     ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
         let prints = match opts.fingerprint {
             Some(_) => None,
-            None => Some(inputs.iter().map(&fingerprint).collect()),
+            None => Some(fingerprints(&inputs)),
         };
         self.enqueue_specs(inputs, opts, prints).await
     }

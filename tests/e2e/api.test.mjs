@@ -888,7 +888,7 @@ test('outputForInput finds the output of a job submitted alone or in a batch, by
   }
 });
 
-test('input fingerprints stay what earlier builds stored; a cyclic input has none and a cyclic options object is refused', { timeout: TEST_TIMEOUT_MS }, async () => {
+test('input fingerprints stay what earlier builds stored, alone or in a batch; a cyclic input has none and a cyclic options object is refused', { timeout: TEST_TIMEOUT_MS }, async () => {
   const r = await inPage(async (queueName) => {
     const m = await import('/pkg/wasm_job_queue.js');
     await m.default();
@@ -906,7 +906,31 @@ test('input fingerprints stay what earlier builds stored; a cyclic input has non
       refused = e.name;
     }
     const deep = (n) => (n === 0 ? 1 : [deep(n - 1)]);
+    // A batch writes its inputs' texts in one call (executor.js's walk, or the Rust path for
+    // some): each input's fingerprint is still the one it gets alone.
+    const mixed = [
+      { n: 1 }, { b: [1, 'x\n"y\u0001', null, true], a: { z: -5, é: 0.5 } }, 'text', 12, undefined, null,
+      cyclic, deep(129), { a: 1.5, b: 'c' }, [{ z: 1, a: 2 }], { d: new Date(0) }, { big: 10n }, 'a\ud800b',
+    ];
+    const alone = [];
+    for (const input of mixed) alone.push(await print(input));
+    const batched = [];
+    for (const h of await client.submitBatch(mixed)) batched.push((await h.getJob()).fingerprint);
+    const given = await client.submitBatch([{ n: 1 }, { n: 2 }], { fingerprint: 'mine' });
+    const givenPrints = [];
+    for (const h of given) givenPrints.push((await h.getJob()).fingerprint);
+    let refusedInBatch;
+    try {
+      await client.submitBatch([1, 2, () => 3, 4]);
+    } catch (e) {
+      refusedInBatch = `${e.name}: ${e.message}`;
+    }
     return {
+      batchSameAsAlone: JSON.stringify(batched) === JSON.stringify(alone) ? true : { alone, batched },
+      batchHasNone: [alone[4], alone[6], alone[7]],
+      givenPrints,
+      refusedInBatch: /^InvalidOptionsError: input #2 cannot be stored/.test(refusedInBatch) || refusedInBatch,
+      waitingAfterRefusal: await client.size('waiting'),
       // The pinned values of src/core/fingerprint.rs (the first builds' fingerprints); the
       // second goes through the Rust path (a float, a key that is not ASCII), the others
       // through executor.js.
@@ -941,5 +965,10 @@ test('input fingerprints stay what earlier builds stored; a cyclic input has non
     tooDeep: null,
     refused: 'InvalidOptionsError',
     stillWorks: 'a6b88cfbea33285abe72315214ef13cb',
+    batchSameAsAlone: true,
+    batchHasNone: [null, null, null],
+    givenPrints: ['mine', 'mine'],
+    refusedInBatch: true,
+    waitingAfterRefusal: 2 * 13 + 2,
   });
 });

@@ -113,9 +113,11 @@ fn unreadable(what: &str, e: &str) -> QueueError {
 
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/js/executor.js")]
 extern "C" {
-    /// Builds a stored job object in one call (see `wjqStored` in executor.js).
-    #[wasm_bindgen(js_name = wjqStored)]
-    fn stored(
+    /// Builds a stored job object and puts it into `store` in one call (see `wjqPut` in
+    /// executor.js).
+    #[wasm_bindgen(js_name = wjqPut, catch)]
+    fn put_stored(
+        store: &JsValue,
         queue: &JsValue,
         id_ptr: u32,
         id_len: u32,
@@ -134,13 +136,19 @@ extern "C" {
         x_fp: Option<&str>,
         x_run: Option<&str>,
         x_expire: Option<f64>,
-    ) -> JsValue;
+    ) -> Result<(), JsValue>;
 }
 
-/// The stored object for `rec`; `queue` is its queue name as a JS string.
-pub fn record_to_js(rec: &JobRecord<JsValue>, queue: &JsValue) -> Result<JsValue, QueueError> {
+/// Puts the stored object for `rec` into `store` (an `IDBObjectStore` of the jobs); `queue`
+/// is its queue name as a JS string. `Err(Ok(_))` is a record that cannot be stored (a number
+/// out of range), `Err(Err(e))` what `put` threw.
+pub fn put_record(
+    store: &JsValue,
+    rec: &JobRecord<JsValue>,
+    queue: &JsValue,
+) -> Result<(), Result<QueueError, JsValue>> {
     let id = rec.id.as_str();
-    let num = |field: &str, v: i64| key_number(id, field, v);
+    let num = |field: &str, v: i64| key_number(id, field, v).map_err(Ok);
     let opt = |field: &str, v: Option<i64>| v.map(|v| num(field, v)).transpose();
     let seq = num("seq", i64::try_from(rec.seq).unwrap_or(i64::MAX))?;
     let created_at = num("createdAt", rec.created_at.0)?;
@@ -160,7 +168,8 @@ pub fn record_to_js(rec: &JobRecord<JsValue>, queue: &JsValue) -> Result<JsValue
     let expire = opt("expireAt", rec.expire_at.map(|t| t.0))?;
     let flags = u32::from(rec.output.is_some()) | u32::from(rec.progress_details.is_some()) << 1;
     let (id_ptr, id_len) = str_ref(id);
-    Ok(stored(
+    put_stored(
+        store,
         queue,
         id_ptr,
         id_len,
@@ -184,7 +193,8 @@ pub fn record_to_js(rec: &JobRecord<JsValue>, queue: &JsValue) -> Result<JsValue
         fp,
         rec.job_run_id.as_deref(),
         expire,
-    ))
+    )
+    .map_err(Err)
 }
 
 /// The payload field `key` of a stored object: `None` when absent, `Some(undefined)` when

@@ -11,7 +11,7 @@ use idb::{KeyRange, ObjectStore, Query};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbTransaction;
 
-use super::codec::{meta_from_js, meta_to_js, record_from_js, record_to_js, uncloneable_field};
+use super::codec::{meta_from_js, meta_to_js, put_record, record_from_js, uncloneable_field};
 use super::error::{from_dom, from_idb, from_js, is_data_clone, name_and_message};
 use super::schema::{JOBS, META, STORES, key, prefix_range};
 use super::watch;
@@ -107,6 +107,8 @@ impl QueueKeys {
 pub struct Tx {
     raw: IdbTransaction,
     jobs: ObjectStore,
+    /// The jobs store as a JS value, for [`put_record`].
+    jobs_js: JsValue,
     /// `None` when the transaction spans the jobs store only.
     meta: Option<ObjectStore>,
     /// The queue name as a JS string.
@@ -156,6 +158,7 @@ impl Tx {
         };
         Ok(Tx {
             raw: tx.into(),
+            jobs_js: jobs.clone().into(),
             jobs,
             meta,
             queue: keys.queue.clone(),
@@ -282,10 +285,11 @@ impl Tx {
     /// fails aborts the transaction and [`Tx::finish`] reports why. A payload that cannot be
     /// cloned fails here, naming the field.
     pub fn put(&self, rec: &JobRecord<JsValue>) -> Result<(), QueueError> {
-        let what = "writing a job";
-        let obj = record_to_js(rec, &self.queue)?;
-        self.jobs.put(&obj, None).map(drop).map_err(|e| {
-            let err = from_idb(e, what);
+        put_record(&self.jobs_js, rec, &self.queue).map_err(|e| {
+            let err = match e {
+                Ok(err) => return err,
+                Err(js) => from_js(Some(&js), "writing a job"),
+            };
             if is_data_clone(&err) {
                 QueueError::invalid(format!(
                     "job {:?}: its {} cannot be stored (DataCloneError): use data that \

@@ -13,22 +13,26 @@
 //   idb-latency   N jobs (default 200), each `submit` + `waitFor` before the next, 1 worker,
 //                 IndexedDB: 1000 / p50 ms (higher is better)
 //
-// Usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] DIR...
+// --cold: each turn in a fresh tab with no warm-up, as the benchmark measures (V8 runs a
+// fresh tab's wasm and JS on its baseline compilers at first); else one warmed tab per build.
+//
+// Usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] [--cold] DIR...
 //   DIR  a wasm-pack --target web output directory (wasm_job_queue.js, its .wasm, snippets/)
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, startBrowser } from '../helpers.mjs';
 
 const args = process.argv.slice(2);
-const opts = { what: 'memory-drain', turns: 8, n: null, dirs: [] };
+const opts = { what: 'memory-drain', turns: 8, n: null, cold: false, dirs: [] };
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--what') opts.what = args[++i];
   else if (args[i] === '--turns') opts.turns = Number(args[++i]);
   else if (args[i] === '--n') opts.n = Number(args[++i]);
+  else if (args[i] === '--cold') opts.cold = true;
   else opts.dirs.push(args[i]);
 }
 if (opts.dirs.length < 1) {
-  console.error('usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] DIR...');
+  console.error('usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] [--cold] DIR...');
   process.exit(2);
 }
 const n = opts.n ?? { 'memory-drain': 20_000, 'idb-latency': 200 }[opts.what] ?? 1_000;
@@ -121,26 +125,39 @@ async function measure(page, what, n) {
 
 const env = await startBrowser({ isolated: true });
 try {
-  const pages = [];
-  for (let i = 0; i < opts.dirs.length; i++) {
+  /** A tab with build `i` loaded. */
+  const open = async (i) => {
     const page = await env.newPage();
     await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
     await page.evaluate(async (url) => {
       window.wjq = await import(url);
       await window.wjq.default();
     }, `/target/ab/${i}/wasm_job_queue.js`);
-    await measure(page, opts.what, Math.min(n, 1000)); // warm-up, not counted
-    pages.push(page);
+    return page;
+  };
+  const pages = [];
+  if (!opts.cold) {
+    for (let i = 0; i < opts.dirs.length; i++) {
+      const page = await open(i);
+      await measure(page, opts.what, Math.min(n, 1000)); // warm-up, not counted
+      pages.push(page);
+    }
   }
   const results = opts.dirs.map(() => []);
   for (let t = 0; t < opts.turns; t++) {
-    for (let i = 0; i < pages.length; i++) {
-      await pages[i].bringToFront();
-      results[i].push(await measure(pages[i], opts.what, n));
+    for (let i = 0; i < opts.dirs.length; i++) {
+      if (opts.cold) {
+        const page = await open(i);
+        results[i].push(await measure(page, opts.what, n));
+        await page.close();
+      } else {
+        await pages[i].bringToFront();
+        results[i].push(await measure(pages[i], opts.what, n));
+      }
     }
   }
   const fmt = (x) => Math.round(x).toLocaleString('en-US');
-  console.log(`${opts.what}, n = ${n}, ${opts.turns} turns each (jobs/s):`);
+  console.log(`${opts.what}, n = ${n}, ${opts.turns} turns each${opts.cold ? ', each in a fresh tab' : ''} (jobs/s):`);
   opts.dirs.forEach((dir, i) => {
     const sorted = [...results[i]].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)];

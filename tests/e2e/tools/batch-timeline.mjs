@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// Where the time of one `await client.submitBatch()` of N jobs goes (issue 4, submitBatch).
+// In headless Chromium, R rounds, each in a fresh tab as the benchmark runs it: one library
+// batch (IndexedDB queue, no server), then N raw puts of `{ id, n }` in one readwrite
+// transaction. Prints the median of each phase in ms: from the call to `transaction()`
+// returning, to the first `put()`, the puts' loop (and the time spent inside `put()` calls),
+// from the last put to `complete`, and from it to the caller's `await` returning. With
+// --warm, the rounds take turns in one tab instead (V8's optimizing tiers then run the
+// library's code). Build pkg/ first.
+// Usage: node tests/e2e/tools/batch-timeline.mjs [--warm] [N] [R]
+import { startBrowser } from '../helpers.mjs';
+
+const args = process.argv.slice(2);
+const warm = args.includes('--warm');
+const [n = 1000, rounds = 9] = args.filter((a) => a !== '--warm').map(Number);
+
+/** One round in `page`: the library's batch and the raw one, each phase in ms. */
+const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
+  const m = await import('/pkg/wasm_job_queue.js');
+  await m.default();
+  if (!window.timeline) {
+    window.timeline = { cur: null };
+    const t = window.timeline;
+    const open = IDBDatabase.prototype.transaction;
+    IDBDatabase.prototype.transaction = function (...args) {
+      const tx = open.apply(this, args);
+      if (t.cur && args[1] === 'readwrite') {
+        const c = t.cur;
+        c.tx = performance.now();
+        tx.addEventListener('complete', () => { c.complete = performance.now(); });
+      }
+      return tx;
+    };
+    const put = IDBObjectStore.prototype.put;
+    IDBObjectStore.prototype.put = function (...args) {
+      const start = performance.now();
+      const r = put.apply(this, args);
+      const end = performance.now();
+      const c = t.cur;
+      if (c) {
+        if (c.put === undefined) c.put = start;
+        c.putEnd = end;
+        c.inPut += end - start;
+      }
+      return r;
+    };
+  }
+  const t = window.timeline;
+  const row = (c) => ({
+    toTransaction: c.tx - c.call,
+    toFirstPut: c.put - c.tx,
+    putsLoop: c.putEnd - c.put,
+    insidePuts: c.inPut,
+    toComplete: c.complete - c.putEnd,
+    toResolved: c.resolved - c.complete,
+    total: c.resolved - c.call,
+  });
+  const dbName = `batch-timeline-${Math.random()}`;
+  const storage = new m.IndexedDbQueueStorage(`q${round}`, { dbName });
+  await storage.setupDatabase();
+  const client = new m.JobQueueClient({ storage, queueName: `q${round}` });
+  const inputs = Array.from({ length: n }, (_, i) => ({ n: i }));
+  t.cur = { call: performance.now(), inPut: 0 };
+  const hs = await client.submitBatch(inputs);
+  t.cur.resolved = performance.now();
+  const lib = row(t.cur);
+  for (const h of hs) h.free();
+  client.free();
+  storage.close();
+  const db = await new Promise((resolve, reject) => {
+    const req = indexedDB.open(`${dbName}-raw`, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore('r', { keyPath: 'id' });
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  t.cur = { call: performance.now(), inPut: 0 };
+  const tx = db.transaction('r', 'readwrite');
+  const store = tx.objectStore('r');
+  for (let i = 0; i < n; i++) store.put({ id: i, n: i });
+  await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onabort = reject; });
+  t.cur.resolved = performance.now();
+  const raw = row(t.cur);
+  t.cur = null;
+  db.close();
+  for (const name of [dbName, `${dbName}-raw`]) {
+    await new Promise((resolve) => { const r = indexedDB.deleteDatabase(name); r.onsuccess = r.onerror = r.onblocked = resolve; });
+  }
+  return { lib, raw };
+}, { n, round });
+
+const median = (rows) => Object.fromEntries(Object.keys(rows[0]).map((k) => {
+  const s = rows.map((r) => r[k]).sort((a, b) => a - b);
+  return [k, +s[s.length >> 1].toFixed(1)];
+}));
+
+const env = await startBrowser({ isolated: true });
+try {
+  const lib = [];
+  const raw = [];
+  let page = null;
+  for (let r = 0; r < rounds; r++) {
+    if (!page || !warm) {
+      await page?.close();
+      page = await env.newPage();
+      await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
+      if (warm) await round(page, { n, round: -1 }); // warm-up, not counted
+    }
+    const out = await round(page, { n, round: r });
+    lib.push(out.lib);
+    raw.push(out.raw);
+  }
+  console.log(`median ms of one batch of ${n} (${rounds} rounds, ${warm ? 'one warmed tab' : 'each in a fresh tab'}):`);
+  console.table({ library: median(lib), raw: median(raw) });
+} finally {
+  await env.close();
+}
