@@ -192,19 +192,25 @@ test('a stale owner cannot complete a job another worker took over (fencing)', {
       const client = new JobQueueClient({ storage, queueName: 'q' });
       let staleResult = null;
       let blockedAt = null;
+      // A dedicated worker (its own thread) serves the queue too, and takes the expired lease
+      // while this page's thread is blocked. It must be serving before the block starts:
+      // Chromium starts a dedicated worker through its parent's thread, so a worker created
+      // just before the block did not start until the block ended (under full-suite load the
+      // page then completed the job itself: the flake of earlier sessions).
+      let workerStartedAt = null;
+      let serving;
+      const workerServing = new Promise((resolve) => { serving = resolve; });
+      let workerRuns;
+      const runsAnswered = new Promise((resolve) => { workerRuns = resolve; });
       // Page A's executor blocks A's thread past its 600 ms lease, so A cannot renew it.
       const server = new JobQueueServer({
         storage, queueName: 'q', leaseMs: 600,
         executor: async (input, ctx) => {
-          // A short yield first, so the test can start the worker, then the blocking part.
-          await new Promise((r) => setTimeout(r, 100));
-          // Long enough for the worker below to start (load and compile the module, open
-          // the database) and take the expired lease on a loaded 2-core machine. In full-suite
-          // runs the page still sometimes completes the job itself (3 s before, and once with
-          // 6 s): the result carries when the worker started serving and what it ran, to
-          // tell why when it happens.
+          await workerServing;
           blockedAt = Date.now();
-          const until = blockedAt + 6_000;
+          // Past the lease (600 ms) and the worker's next look for work (pollIntervalMs,
+          // 1 s), with room for a loaded 2-core machine.
+          const until = blockedAt + 4_000;
           while (Date.now() < until) { /* busy: no timers, no renewal */ }
           ctx.updateProgress(99).catch((e) => { staleResult = e.name; });
           return { n: input.n, by: 'page' };
@@ -214,16 +220,14 @@ test('a stale owner cannot complete a job another worker took over (fencing)', {
       const handle = await client.submit({ n: 5 });
       await server.start();
       while ((await client.getJob(handle.id)).status !== 'active') await new Promise((r) => setTimeout(r, 5));
-      // A dedicated worker (its own thread) serves the queue too and takes the expired lease
-      // while this page's thread is blocked.
       window.worker = new Worker('/tests/e2e/pages/worker.js', { type: 'module' });
-      let workerStartedAt = null;
-      const workerRuns = new Promise((resolve) => {
-        window.worker.onmessage = (e) => {
-          if (e.data.started) workerStartedAt = e.data.at;
-          if (e.data.runs) resolve(e.data.runs);
-        };
-      });
+      window.worker.onmessage = (e) => {
+        if (e.data.started) {
+          workerStartedAt = e.data.at;
+          serving();
+        }
+        if (e.data.runs) workerRuns(e.data.runs);
+      };
       window.worker.postMessage({ db, queue: 'q', workerCount: 1 });
       const output = await handle.waitFor({ timeoutMs: 20_000 });
       await new Promise((r) => setTimeout(r, 500));
@@ -232,7 +236,7 @@ test('a stale owner cannot complete a job another worker took over (fencing)', {
       window.worker.postMessage('runs');
       const worker = {
         startedMsAfterBlock: workerStartedAt === null ? null : workerStartedAt - blockedAt,
-        runs: (await Promise.race([workerRuns, new Promise((r) => setTimeout(r, 2_000))]))?.length ?? null,
+        runs: (await Promise.race([runsAnswered, new Promise((r) => setTimeout(r, 2_000))]))?.length ?? null,
       };
       return { output, staleResult, final: job.output, outcomes: job.runs.map((x) => x.outcome), owners: new Set(job.runs.map((x) => x.owner)).size, worker };
     }, db);
