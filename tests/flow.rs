@@ -832,11 +832,19 @@ fn submit_each_gives_every_input_its_own_fingerprint_unless_one_is_given() {
     let print = |vs: &[Value]| vs.iter().map(|v| Some(format!("fp-{v}"))).collect();
     let asked = std::rc::Rc::new(std::cell::Cell::new(false));
     let asked_given = asked.clone();
+    // Without a running server the submit has a transaction of its own: `issued` sees its
+    // jobs once, before it resolves.
+    let seen: Rc<RefCell<Vec<String>>> = Rc::default();
+    let seen_in = seen.clone();
     let (computed, given) = q
         .platform
         .block_on(async move {
             let computed = client
-                .submit_each(vec![json!(1), json!(2)], opts(json!({})), print)
+                .submit_each(vec![json!(1), json!(2)], opts(json!({})), print, &|out| {
+                    seen_in
+                        .borrow_mut()
+                        .extend(out.iter().map(|e| e.record.id.clone()))
+                })
                 .await
                 .unwrap();
             let given = client
@@ -847,6 +855,7 @@ fn submit_each_gives_every_input_its_own_fingerprint_unless_one_is_given() {
                         asked_given.set(true);
                         vec![None; vs.len()]
                     },
+                    &|_| {},
                 )
                 .await
                 .unwrap();
@@ -861,6 +870,8 @@ fn submit_each_gives_every_input_its_own_fingerprint_unless_one_is_given() {
         vec![Some("fp-1".to_string()), Some("fp-2".to_string())]
     );
     assert!(!asked.get(), "a given fingerprint computes none");
+    let ids: Vec<String> = computed.iter().map(|e| e.record.id.clone()).collect();
+    assert_eq!(*seen.borrow(), ids);
     assert_eq!(
         prints(&given),
         vec![Some("mine".to_string()), Some("mine".to_string())]

@@ -152,18 +152,25 @@ fn batch_fingerprints(copies: &[JsValue], texts: &str) -> Vec<Option<String>> {
 }
 
 /// Enqueues `inputs` (already storable copies) with their `fingerprints` (see
-/// [`Client::submit_each`]).
+/// [`Client::submit_each`]); resolves with their handles, made while the commit runs when the
+/// submit has a transaction of its own.
 async fn enqueue(
     shared: &Rc<ClientShared>,
     inputs: Vec<JsValue>,
     opts: SubmitOptionsInput,
     fingerprints: impl FnOnce(&[JsValue]) -> Vec<Option<String>>,
-) -> Result<Vec<crate::storage::Enqueued<JsValue>>, JsValue> {
-    let client = &shared.client;
-    client
-        .submit_each(inputs, opts, fingerprints)
+) -> Result<Array, JsValue> {
+    let early: RefCell<Option<Array>> = RefCell::new(None);
+    let issued = |out: &[crate::storage::Enqueued<JsValue>]| {
+        *early.borrow_mut() = Some(handles(shared, out));
+    };
+    let out = shared
+        .client
+        .submit_each(inputs, opts, fingerprints, &issued)
         .await
-        .map_err(to_js)
+        .map_err(to_js)?;
+    let made = early.borrow_mut().take();
+    Ok(made.unwrap_or_else(|| handles(shared, &out)))
 }
 
 /// The structured clones of a batch's `inputs`, their canonical texts (see [`storable_all`],
@@ -181,9 +188,16 @@ fn batch_inputs(
     Ok((copies, texts, opts))
 }
 
-fn handles(shared: &Rc<ClientShared>, out: Vec<crate::storage::Enqueued<JsValue>>) -> Array {
-    out.into_iter()
-        .map(|e| JsValue::from(JobHandle::new(e.record.id, e.duplicate, shared.clone())))
+/// The handles of the enqueued jobs `out`, in order.
+fn handles(shared: &Rc<ClientShared>, out: &[crate::storage::Enqueued<JsValue>]) -> Array {
+    out.iter()
+        .map(|e| {
+            JsValue::from(JobHandle::new(
+                e.record.id.clone(),
+                e.duplicate,
+                shared.clone(),
+            ))
+        })
         .collect()
 }
 
@@ -264,8 +278,7 @@ impl JobQueueClient {
         let shared = self.shared.clone();
         future_to_promise(async move {
             let print = |inputs: &[JsValue]| inputs.iter().map(input_fingerprint).collect();
-            let out = enqueue(&shared, vec![input], opts, print).await?;
-            Ok(handles(&shared, out).get(0))
+            Ok(enqueue(&shared, vec![input], opts, print).await?.get(0))
         })
     }
 
@@ -285,8 +298,7 @@ impl JobQueueClient {
         let shared = self.shared.clone();
         future_to_promise(async move {
             let prints = |copies: &[JsValue]| batch_fingerprints(copies, &texts);
-            let out = enqueue(&shared, inputs, opts, prints).await?;
-            Ok(handles(&shared, out).into())
+            Ok(enqueue(&shared, inputs, opts, prints).await?.into())
         })
     }
 

@@ -13,7 +13,7 @@ use super::platform::{Platform, PlatformExt};
 use crate::core::{
     CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, SubmitOptionsInput,
 };
-use crate::storage::{AbortTarget, Enqueued, ListQuery, Storage};
+use crate::storage::{AbortTarget, Enqueued, Issued, ListQuery, Storage};
 
 /// The slowest fallback re-read period of a wait (ms); events usually end a wait first.
 const MAX_WAIT_POLL_MS: u64 = 5_000;
@@ -124,18 +124,22 @@ impl<S: Storage, X: Platform> Client<S, X> {
     }
 
     /// Like [`Client::submit_many`], with the inputs' fingerprints computed by `fingerprints`
-    /// (one per input, in order) unless the options give one for all.
+    /// (one per input, in order) unless the options give one for all, and `issued` called
+    /// with what the submit comes to once its writes are issued in a transaction of its own,
+    /// while the commit runs (not when a server's step stores the jobs): the caller's work on
+    /// the answer can overlap the commit, and is dropped if the commit fails.
     pub async fn submit_each(
         &self,
         inputs: Vec<S::Payload>,
         opts: SubmitOptionsInput,
         fingerprints: impl FnOnce(&[S::Payload]) -> Vec<Option<String>>,
+        issued: &Issued<'_, S::Payload>,
     ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
         let prints = match opts.fingerprint {
             Some(_) => None,
             None => Some(fingerprints(&inputs)),
         };
-        self.enqueue_specs(inputs, opts, prints).await
+        self.enqueue_specs(inputs, opts, prints, issued).await
     }
 
     /// Validates options and enqueues one job per input, all or nothing.
@@ -144,7 +148,7 @@ impl<S: Storage, X: Platform> Client<S, X> {
         inputs: Vec<S::Payload>,
         opts: SubmitOptionsInput,
     ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
-        self.enqueue_specs(inputs, opts, None).await
+        self.enqueue_specs(inputs, opts, None, &|_| {}).await
     }
 
     async fn enqueue_specs(
@@ -152,6 +156,7 @@ impl<S: Storage, X: Platform> Client<S, X> {
         inputs: Vec<S::Payload>,
         opts: SubmitOptionsInput,
         prints: Option<Vec<Option<String>>>,
+        issued: &Issued<'_, S::Payload>,
     ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
         let now = self.platform.now();
         if opts.job_id.is_some() && inputs.len() > 1 {
@@ -180,7 +185,7 @@ impl<S: Storage, X: Platform> Client<S, X> {
                 fresh.insert(id);
             }
         }
-        let out = self.store(specs, now).await;
+        let out = self.store(specs, now, issued).await;
         let mut fresh = self.fresh.borrow_mut();
         match &out {
             Ok(out) => out
@@ -193,11 +198,13 @@ impl<S: Storage, X: Platform> Client<S, X> {
     }
 
     /// Stores new jobs: through a server's step when one takes submits (see [`Handoff`]),
-    /// else in a transaction of their own.
+    /// else in a transaction of their own (`issued` is called then, see
+    /// [`Client::submit_each`]).
     async fn store(
         &self,
         specs: Vec<(String, JobSpec<S::Payload>)>,
         now: crate::core::Timestamp,
+        issued: &Issued<'_, S::Payload>,
     ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
         let handoff = self.handoff.borrow().clone();
         if let Some(answer) = handoff
@@ -220,6 +227,7 @@ impl<S: Storage, X: Platform> Client<S, X> {
                 })
                 .collect();
             self.emit(&events);
+            issued(out);
         };
         self.storage.enqueue_then(specs, now, &submitted).await
     }
