@@ -43,7 +43,9 @@ const charCodes = [];
  * call, rather than a property set per field and a second call from wasm. `flags`: 1
  * `output` is present, 2 `progressDetails` is present (either may be present as `undefined`).
  * An index field given as `undefined` is left out, which keeps the record out of that index.
- * Throws what `put` throws (a `DataCloneError`, an `InvalidStateError`).
+ * Returns 0, or 1 when `put` threw (a `DataCloneError`, an `InvalidStateError`): the error is
+ * then handed over by `wjqPutError` (caught here, as a number is the cheapest answer: a
+ * `catch` import would pass its 19 arguments through an `arguments` object).
  */
 export function wjqPut(store, queue, idPtr, idLen, status, seq, createdAt, body, input, flags, output, details, xClaim, xDue, xLease, completedAt, xFp, xRun, xExpire) {
   const o = { queue, id: str(idPtr, idLen), seq, createdAt, r: body, input };
@@ -57,7 +59,23 @@ export function wjqPut(store, queue, idPtr, idLen, status, seq, createdAt, body,
   if (xFp !== undefined) o.xFp = xFp;
   if (xRun !== undefined) o.xRun = xRun;
   if (xExpire !== undefined) o.xExpire = xExpire;
-  store.put(o);
+  try {
+    store.put(o);
+  } catch (e) {
+    putError = e;
+    return 1;
+  }
+  return 0;
+}
+
+/** What the last failed `wjqPut` threw. */
+let putError = null;
+
+/** The error of the last failed `wjqPut`, handed over once. */
+export function wjqPutError() {
+  const e = putError;
+  putError = null;
+  return e;
 }
 
 /** `[queue, jobId, value]`: the listener arguments of most job events. */

@@ -114,8 +114,8 @@ fn unreadable(what: &str, e: &str) -> QueueError {
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/src/js/executor.js")]
 extern "C" {
     /// Builds a stored job object and puts it into `store` in one call (see `wjqPut` in
-    /// executor.js).
-    #[wasm_bindgen(js_name = wjqPut, catch)]
+    /// executor.js): 0, or 1 when `put` threw (the error: [`put_error`]).
+    #[wasm_bindgen(js_name = wjqPut)]
     fn put_stored(
         store: &JsValue,
         queue: &JsValue,
@@ -136,7 +136,10 @@ extern "C" {
         x_fp: Option<&str>,
         x_run: Option<&str>,
         x_expire: Option<f64>,
-    ) -> Result<(), JsValue>;
+    ) -> u32;
+    /// What the last failed `put_stored` threw.
+    #[wasm_bindgen(js_name = wjqPutError)]
+    fn put_error() -> JsValue;
 }
 
 /// Puts the stored object for `rec` into `store` (an `IDBObjectStore` of the jobs); `queue`
@@ -168,7 +171,7 @@ pub fn put_record(
     let expire = opt("expireAt", rec.expire_at.map(|t| t.0))?;
     let flags = u32::from(rec.output.is_some()) | u32::from(rec.progress_details.is_some()) << 1;
     let (id_ptr, id_len) = str_ref(id);
-    put_stored(
+    let thrown = put_stored(
         store,
         queue,
         id_ptr,
@@ -193,8 +196,11 @@ pub fn put_record(
         fp,
         rec.job_run_id.as_deref(),
         expire,
-    )
-    .map_err(Err)
+    );
+    match thrown {
+        0 => Ok(()),
+        _ => Err(Err(put_error())),
+    }
 }
 
 /// The payload field `key` of a stored object: `None` when absent, `Some(undefined)` when
