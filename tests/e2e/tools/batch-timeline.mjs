@@ -18,34 +18,8 @@ const [n = 1000, rounds = 9] = args.filter((a) => a !== '--warm').map(Number);
 const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
   const m = await import('/pkg/wasm_job_queue.js');
   await m.default();
-  if (!window.timeline) {
-    window.timeline = { cur: null };
-    const t = window.timeline;
-    const open = IDBDatabase.prototype.transaction;
-    IDBDatabase.prototype.transaction = function (...args) {
-      const tx = open.apply(this, args);
-      if (t.cur && args[1] === 'readwrite') {
-        const c = t.cur;
-        c.tx = performance.now();
-        tx.addEventListener('complete', () => { c.complete = performance.now(); });
-      }
-      return tx;
-    };
-    const put = IDBObjectStore.prototype.put;
-    IDBObjectStore.prototype.put = function (...args) {
-      const start = performance.now();
-      const r = put.apply(this, args);
-      const end = performance.now();
-      const c = t.cur;
-      if (c) {
-        if (c.put === undefined) c.put = start;
-        c.putEnd = end;
-        c.inPut += end - start;
-      }
-      return r;
-    };
-  }
-  const t = window.timeline;
+  const { instrument } = await import('/tests/e2e/pages/idb-timeline.js');
+  const t = instrument();
   const row = (c) => ({
     toTransaction: c.tx - c.call,
     toFirstPut: c.put - c.tx,
@@ -60,7 +34,7 @@ const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
   await storage.setupDatabase();
   const client = new m.JobQueueClient({ storage, queueName: `q${round}` });
   const inputs = Array.from({ length: n }, (_, i) => ({ n: i }));
-  t.cur = { call: performance.now(), inPut: 0 };
+  t.cur = { call: performance.now() };
   const hs = await client.submitBatch(inputs);
   t.cur.resolved = performance.now();
   const lib = row(t.cur);
@@ -73,7 +47,7 @@ const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   });
-  t.cur = { call: performance.now(), inPut: 0 };
+  t.cur = { call: performance.now() };
   const tx = db.transaction('r', 'readwrite');
   const store = tx.objectStore('r');
   for (let i = 0; i < n; i++) store.put({ id: i, n: i });

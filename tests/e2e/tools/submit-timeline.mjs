@@ -16,25 +16,8 @@ try {
   const out = await page.evaluate(async (n) => {
     const m = await import('/pkg/wasm_job_queue.js');
     await m.default();
-    let cur = null;
-    const open = IDBDatabase.prototype.transaction;
-    IDBDatabase.prototype.transaction = function (...args) {
-      const tx = open.apply(this, args);
-      if (cur && args[1] === 'readwrite') {
-        const c = cur;
-        c.tx = performance.now();
-        tx.addEventListener('complete', () => { c.complete = performance.now(); });
-      }
-      return tx;
-    };
-    const put = IDBObjectStore.prototype.put;
-    IDBObjectStore.prototype.put = function (...args) {
-      const start = performance.now();
-      const r = put.apply(this, args);
-      if (cur && cur.put === undefined) cur.put = start;
-      if (cur) cur.putEnd = performance.now();
-      return r;
-    };
+    const { instrument } = await import('/tests/e2e/pages/idb-timeline.js');
+    const t = instrument();
     const phases = (rows, mean = false) => {
       const med = mean
         ? (xs) => +(1000 * xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(0)
@@ -56,11 +39,11 @@ try {
     const client = new m.JobQueueClient({ storage, queueName: 'q' });
     const lib = [];
     for (let i = 0; i < n; i++) {
-      cur = { call: performance.now() };
+      t.cur = { call: performance.now() };
       const h = await client.submit({ n: i });
-      cur.resolved = performance.now();
-      lib.push(cur);
-      cur = null;
+      t.cur.resolved = performance.now();
+      lib.push(t.cur);
+      t.cur = null;
       h.free();
     }
     const db = await new Promise((resolve, reject) => {
@@ -71,13 +54,13 @@ try {
     });
     const raw = [];
     for (let i = 0; i < n; i++) {
-      cur = { call: performance.now() };
+      t.cur = { call: performance.now() };
       const tx = db.transaction('r', 'readwrite');
       tx.objectStore('r').put({ id: i, n: i });
       await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onabort = reject; });
-      cur.resolved = performance.now();
-      raw.push(cur);
-      cur = null;
+      t.cur.resolved = performance.now();
+      raw.push(t.cur);
+      t.cur = null;
     }
     db.close();
     return { library: phases(lib), raw: phases(raw), 'library (means)': phases(lib, true), 'raw (means)': phases(raw, true) };
