@@ -1,7 +1,8 @@
 // The JS half of JsExecutor (src/js/executor.rs): builds a run's `ctx` and calls the executor
 // in one call from wasm, so a synchronous executor costs one crossing and one string (the job
-// id). Also builds and puts the objects the IndexedDB storage writes (`wjqPut`), for the same reason,
-// and writes inputs' canonical JSON for their fingerprints (`wjqCanonical`).
+// id). Also builds and puts the objects the IndexedDB storage writes (`wjqPut`), for the same
+// reason, copies inputs (`wjqStorable`, a batch's at once: `wjqStorableAll`) and writes their
+// canonical JSON for their fingerprints (`wjqCanonical`).
 // Kept small and dependency-free; wasm-bindgen copies it into pkg/snippets/.
 
 /** The module's `WebAssembly.Memory`, and a byte view of it (renewed when memory grows). */
