@@ -10,6 +10,7 @@ import init, {
   IndexedDbQueueStorage,
   InMemoryQueueStorage,
 } from '/pkg/wasm_job_queue.js';
+import { openRawDb } from './idb-timeline.js';
 
 const ready = init();
 let seq = 0;
@@ -198,16 +199,6 @@ async function latency({ kind, n, warmup = 5, durability }) {
     client.free();
     await cleanup();
   }
-}
-
-function openRawDb(name) {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open(name, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore('r', { keyPath: 'id' });
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-    req.onblocked = () => reject(new Error('open blocked'));
-  });
 }
 
 function txDone(tx) {

@@ -1,8 +1,20 @@
-// In-page instrumentation of IndexedDB for the timeline tools (tests/e2e/tools/
-// submit-timeline.mjs, batch-timeline.mjs): while `timeline.cur` holds an object, the next
-// readwrite `transaction()` records on it when it returned (`tx`) and when it completed
+// In-page IndexedDB helpers of the measuring pages and tools (tests/e2e/pages/bench.js,
+// tests/e2e/tools/submit-timeline.mjs, batch-timeline.mjs): the raw ceiling's database, and
+// the timelines' instrumentation: while `timeline.cur` holds an object, the next readwrite
+// `transaction()` records on it when it returned (`tx`) and when it completed
 // (`complete`), and each `put()` the start of the first (`put`), the end of the last
 // (`putEnd`) and the time spent inside them (`inPut`), all `performance.now()` ms.
+
+/** Opens (creating it) database `name` with one store `r` keyed by `id`, for raw puts. */
+export function openRawDb(name) {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(name, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore('r', { keyPath: 'id' });
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+    req.onblocked = () => reject(new Error('open blocked'));
+  });
+}
 
 /** Patches `IDBDatabase.prototype.transaction` and `IDBObjectStore.prototype.put` once. */
 export function instrument() {

@@ -18,7 +18,7 @@ const [n = 1000, rounds = 9] = args.filter((a) => a !== '--warm').map(Number);
 const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
   const m = await import('/pkg/wasm_job_queue.js');
   await m.default();
-  const { instrument } = await import('/tests/e2e/pages/idb-timeline.js');
+  const { instrument, openRawDb } = await import('/tests/e2e/pages/idb-timeline.js');
   const t = instrument();
   const row = (c) => ({
     toTransaction: c.tx - c.call,
@@ -41,12 +41,7 @@ const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
   for (const h of hs) h.free();
   client.free();
   storage.close();
-  const db = await new Promise((resolve, reject) => {
-    const req = indexedDB.open(`${dbName}-raw`, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore('r', { keyPath: 'id' });
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
+  const db = await openRawDb(`${dbName}-raw`);
   t.cur = { call: performance.now() };
   const tx = db.transaction('r', 'readwrite');
   const store = tx.objectStore('r');

@@ -16,7 +16,7 @@ try {
   const out = await page.evaluate(async (n) => {
     const m = await import('/pkg/wasm_job_queue.js');
     await m.default();
-    const { instrument } = await import('/tests/e2e/pages/idb-timeline.js');
+    const { instrument, openRawDb } = await import('/tests/e2e/pages/idb-timeline.js');
     const t = instrument();
     const phases = (rows, mean = false) => {
       const med = mean
@@ -46,12 +46,7 @@ try {
       t.cur = null;
       h.free();
     }
-    const db = await new Promise((resolve, reject) => {
-      const req = indexedDB.open(`${dbName}-raw`, 1);
-      req.onupgradeneeded = () => req.result.createObjectStore('r', { keyPath: 'id' });
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
+    const db = await openRawDb(`${dbName}-raw`);
     const raw = [];
     for (let i = 0; i < n; i++) {
       t.cur = { call: performance.now() };
