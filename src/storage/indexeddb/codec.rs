@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
+use super::error::{from_js, is_data_clone};
 use crate::core::job_json::{read_record, write_record};
 use crate::core::json_parse::parse_json;
 use crate::core::meta_json::read_meta;
@@ -143,15 +144,16 @@ extern "C" {
 }
 
 /// Puts the stored object for `rec` into `store` (an `IDBObjectStore` of the jobs); `queue`
-/// is its queue name as a JS string. `Err(Ok(_))` is a record that cannot be stored (a number
-/// out of range), `Err(Err(e))` what `put` threw.
+/// is its queue name as a JS string. Fails for a record that cannot be stored: a number out
+/// of range, or a payload structured clone refuses (`DataCloneError`, naming the field), or
+/// with what else `put` threw.
 pub fn put_record(
     store: &JsValue,
     rec: &JobRecord<JsValue>,
     queue: &JsValue,
-) -> Result<(), Result<QueueError, JsValue>> {
+) -> Result<(), QueueError> {
     let id = rec.id.as_str();
-    let num = |field: &str, v: i64| key_number(id, field, v).map_err(Ok);
+    let num = |field: &str, v: i64| key_number(id, field, v);
     let opt = |field: &str, v: Option<i64>| v.map(|v| num(field, v)).transpose();
     let seq = num("seq", i64::try_from(rec.seq).unwrap_or(i64::MAX))?;
     let created_at = num("createdAt", rec.created_at.0)?;
@@ -197,9 +199,19 @@ pub fn put_record(
         rec.job_run_id.as_deref(),
         expire,
     );
-    match thrown {
-        0 => Ok(()),
-        _ => Err(Err(put_error())),
+    if thrown == 0 {
+        return Ok(());
+    }
+    let err = from_js(Some(&put_error()), "writing a job");
+    if is_data_clone(&err) {
+        Err(QueueError::invalid(format!(
+            "job {:?}: its {} cannot be stored (DataCloneError): use data that survives \
+             structuredClone (no functions, symbols or DOM nodes)",
+            rec.id,
+            uncloneable_field(rec)
+        )))
+    } else {
+        Err(err)
     }
 }
 
@@ -255,7 +267,7 @@ pub fn meta_from_js(obj: JsValue) -> Result<QueueMeta, QueueError> {
 }
 
 /// Which payload field of `rec` structured clone refuses (after a `DataCloneError`).
-pub fn uncloneable_field(rec: &JobRecord<JsValue>) -> &'static str {
+fn uncloneable_field(rec: &JobRecord<JsValue>) -> &'static str {
     let clone_fn = Reflect::get(&js_sys::global(), &JsValue::from_str("structuredClone"))
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok());

@@ -11,8 +11,8 @@ use idb::{KeyRange, ObjectStore, Query};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbTransaction;
 
-use super::codec::{meta_from_js, meta_to_js, put_record, record_from_js, uncloneable_field};
-use super::error::{from_dom, from_idb, from_js, is_data_clone, name_and_message};
+use super::codec::{meta_from_js, meta_to_js, put_record, record_from_js};
+use super::error::{from_dom, from_idb, from_js, name_and_message};
 use super::schema::{JOBS, META, STORES, key, prefix_range};
 use super::watch;
 
@@ -285,22 +285,7 @@ impl Tx {
     /// fails aborts the transaction and [`Tx::finish`] reports why. A payload that cannot be
     /// cloned fails here, naming the field.
     pub fn put(&self, rec: &JobRecord<JsValue>) -> Result<(), QueueError> {
-        put_record(&self.jobs_js, rec, &self.queue).map_err(|e| {
-            let err = match e {
-                Ok(err) => return err,
-                Err(js) => from_js(Some(&js), "writing a job"),
-            };
-            if is_data_clone(&err) {
-                QueueError::invalid(format!(
-                    "job {:?}: its {} cannot be stored (DataCloneError): use data that \
-                     survives structuredClone (no functions, symbols or DOM nodes)",
-                    rec.id,
-                    uncloneable_field(rec)
-                ))
-            } else {
-                err
-            }
-        })
+        put_record(&self.jobs_js, rec, &self.queue)
     }
 
     /// Issues the deletion of every record of the jobs store in `range` of primary keys,
