@@ -605,7 +605,10 @@ async fn a_read_started_from_the_enqueue_callback_sees_the_committed_jobs() {
             }
         });
     };
-    let out = writer.enqueue_then(specs, T, &issued).await.unwrap();
+    let out = writer
+        .enqueue_then(&mut specs.into_iter(), T, &issued)
+        .await
+        .unwrap();
     assert_eq!(out.len(), 2);
     rx.await.unwrap();
     assert_eq!(

@@ -174,6 +174,25 @@ impl<P> JobSpec<P> {
         }
     }
 
+    /// A copy of this spec around `input` (a batch's options are validated once, into a spec
+    /// without input, then given each input).
+    pub fn with_input<Q>(&self, input: Q) -> JobSpec<Q> {
+        JobSpec {
+            id: self.id.clone(),
+            input,
+            priority: self.priority,
+            run_after: self.run_after,
+            deadline_at: self.deadline_at,
+            max_retries: self.max_retries,
+            backoff: self.backoff,
+            timeout_ms: self.timeout_ms,
+            job_run_id: self.job_run_id.clone(),
+            fingerprint: self.fingerprint.clone(),
+            result_ttl_ms: self.result_ttl_ms,
+            repeat: self.repeat.clone(),
+        }
+    }
+
     /// Builds the stored record for this spec, given its id, queue, sequence number and time.
     pub fn into_record(self, id: String, queue: &str, seq: u64, now: Timestamp) -> JobRecord<P> {
         let repeat = self.repeat.map(|mut r| {

@@ -134,31 +134,31 @@ fn rust_fingerprint(input: &JsValue) -> Option<String> {
     ))
 }
 
-/// The fingerprints of a batch's copies from their canonical `texts` (see
-/// [`storable_all`]), as [`input_fingerprint`] gives them one by one.
-fn batch_fingerprints(copies: &[JsValue], texts: &str) -> Vec<Option<String>> {
-    if copies.is_empty() {
-        return Vec::new();
-    }
-    copies
-        .iter()
-        .zip(texts.split('\0'))
-        .map(|(copy, text)| match text {
+/// The fingerprints of a batch's copies, one by one in order, from their canonical `texts`
+/// (see [`storable_all`]), as [`input_fingerprint`] gives them: each call reads the next
+/// text.
+fn batch_fingerprints(texts: String) -> impl FnMut(&JsValue) -> Option<String> {
+    let mut at = 0;
+    move |copy| {
+        let rest = texts.get(at..).unwrap_or_default();
+        let text = rest.split('\0').next().unwrap_or_default();
+        at += text.len() + 1;
+        match text {
             "\u{2}" => None,
             "\u{1}" => rust_fingerprint(copy),
             text => Some(fingerprint_text(text)),
-        })
-        .collect()
+        }
+    }
 }
 
-/// Enqueues `inputs` (already storable copies) with their `fingerprints` (see
+/// Enqueues `inputs` (already storable copies), each with its `fingerprint` (see
 /// [`Client::submit_each`]); resolves with their handles, made while the commit runs when the
 /// submit has a transaction of its own.
 async fn enqueue(
     shared: &Rc<ClientShared>,
     inputs: Vec<JsValue>,
     opts: SubmitOptionsInput,
-    fingerprints: impl FnOnce(&[JsValue]) -> Vec<Option<String>>,
+    fingerprint: impl FnMut(&JsValue) -> Option<String>,
 ) -> Result<Array, JsValue> {
     let early: RefCell<Option<Array>> = RefCell::new(None);
     let issued = |out: &[crate::storage::Enqueued<JsValue>]| {
@@ -166,7 +166,7 @@ async fn enqueue(
     };
     let out = shared
         .client
-        .submit_each(inputs, opts, fingerprints, &issued)
+        .submit_each(inputs, opts, fingerprint, &issued)
         .await
         .map_err(to_js)?;
     let made = early.borrow_mut().take();
@@ -277,8 +277,9 @@ impl JobQueueClient {
         };
         let shared = self.shared.clone();
         future_to_promise(async move {
-            let print = |inputs: &[JsValue]| inputs.iter().map(input_fingerprint).collect();
-            Ok(enqueue(&shared, vec![input], opts, print).await?.get(0))
+            Ok(enqueue(&shared, vec![input], opts, input_fingerprint)
+                .await?
+                .get(0))
         })
     }
 
@@ -297,7 +298,7 @@ impl JobQueueClient {
         };
         let shared = self.shared.clone();
         future_to_promise(async move {
-            let prints = |copies: &[JsValue]| batch_fingerprints(copies, &texts);
+            let prints = batch_fingerprints(texts);
             Ok(enqueue(&shared, inputs, opts, prints).await?.into())
         })
     }

@@ -76,7 +76,7 @@ mod any_impl {
 
         async fn enqueue_then(
             &self,
-            specs: Vec<(String, JobSpec<P>)>,
+            specs: &mut dyn Iterator<Item = (String, JobSpec<P>)>,
             now: Timestamp,
             issued: &Issued<'_, P>,
         ) -> Result<Vec<Enqueued<P>>, QueueError> {

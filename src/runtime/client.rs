@@ -18,6 +18,9 @@ use crate::storage::{AbortTarget, Enqueued, Issued, ListQuery, Storage};
 /// The slowest fallback re-read period of a wait (ms); events usually end a wait first.
 const MAX_WAIT_POLL_MS: u64 = 5_000;
 
+/// What computes an input's fingerprint, called on each input of a submit as its job is made.
+pub type Fingerprint<'a, P> = dyn FnMut(&P) -> Option<String> + 'a;
+
 /// A job-event bus shared by the clients and servers of one storage.
 pub type SharedBus<P> = Rc<EventBus<JobEvent<P>>>;
 
@@ -123,23 +126,24 @@ impl<S: Storage, X: Platform> Client<S, X> {
         }
     }
 
-    /// Like [`Client::submit_many`], with the inputs' fingerprints computed by `fingerprints`
-    /// (one per input, in order) unless the options give one for all, and `issued` called
-    /// with what the submit comes to once its writes are issued in a transaction of its own,
-    /// while the commit runs (not when a server's step stores the jobs): the caller's work on
-    /// the answer can overlap the commit, and is dropped if the commit fails.
+    /// Like [`Client::submit_many`], with each input's fingerprint computed by `fingerprint`
+    /// (called on each input, in order, as its job is made) unless the options give one for
+    /// all, and `issued` called with what the submit comes to once its writes are issued in
+    /// a transaction of its own, while the commit runs (not when a server's step stores the
+    /// jobs): the caller's work on the answer can overlap the commit, and is dropped if the
+    /// commit fails.
     pub async fn submit_each(
         &self,
         inputs: Vec<S::Payload>,
         opts: SubmitOptionsInput,
-        fingerprints: impl FnOnce(&[S::Payload]) -> Vec<Option<String>>,
+        mut fingerprint: impl FnMut(&S::Payload) -> Option<String>,
         issued: &Issued<'_, S::Payload>,
     ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
-        let prints = match opts.fingerprint {
+        let print: Option<&mut Fingerprint<'_, S::Payload>> = match opts.fingerprint {
             Some(_) => None,
-            None => Some(fingerprints(&inputs)),
+            None => Some(&mut fingerprint),
         };
-        self.enqueue_specs(inputs, opts, prints, issued).await
+        self.enqueue_specs(inputs, opts, print, issued).await
     }
 
     /// Validates options and enqueues one job per input, all or nothing.
@@ -151,11 +155,14 @@ impl<S: Storage, X: Platform> Client<S, X> {
         self.enqueue_specs(inputs, opts, None, &|_| {}).await
     }
 
+    /// Enqueues one job per input with the options `opts`, validated once. Each job's spec
+    /// (its fingerprint by `print`, its id) is made as the storage takes it, so a backend that
+    /// writes each job as it comes overlaps its writes with the making of the next.
     async fn enqueue_specs(
         &self,
         inputs: Vec<S::Payload>,
         opts: SubmitOptionsInput,
-        prints: Option<Vec<Option<String>>>,
+        mut print: Option<&mut Fingerprint<'_, S::Payload>>,
         issued: &Issued<'_, S::Payload>,
     ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
         let now = self.platform.now();
@@ -164,35 +171,29 @@ impl<S: Storage, X: Platform> Client<S, X> {
                 "jobId names one job: it cannot be used with submitBatch of several inputs",
             ));
         }
-        let mut prints = prints.map(|p| p.into_iter());
-        let specs: Vec<(String, JobSpec<S::Payload>)> = inputs
-            .into_iter()
-            .map(|input| {
-                let mut spec = opts.clone().into_spec(input, now)?;
-                if let Some(fp) = prints.as_mut().and_then(|p| p.next()) {
-                    spec.fingerprint = fp;
-                }
-                let id = spec.id.clone().unwrap_or_else(|| self.platform.random_id());
-                Ok((id, spec))
-            })
-            .collect::<Result<_, QueueError>>()?;
-        let ids: Vec<String> = specs.iter().map(|(id, _)| id.clone()).collect();
-        // Fresh from now on: a job handed to a server's step ends before its submit resolves.
-        {
-            let mut fresh = self.fresh.borrow_mut();
-            fresh.reserve(ids.len());
-            for id in &ids {
-                fresh.insert(id);
+        let template = opts.into_spec((), now)?;
+        let ids = RefCell::new(Vec::with_capacity(inputs.len()));
+        self.fresh.borrow_mut().reserve(inputs.len());
+        let mut specs = inputs.into_iter().map(|input| {
+            let mut spec = template.with_input(input);
+            if let Some(print) = print.as_mut() {
+                spec.fingerprint = print(&spec.input);
             }
-        }
-        let out = self.store(specs, now, issued).await;
+            let id = spec.id.clone().unwrap_or_else(|| self.platform.random_id());
+            // Fresh from now on: a job handed to a server's step ends before its submit
+            // resolves.
+            self.fresh.borrow_mut().insert(&id);
+            ids.borrow_mut().push(id.clone());
+            (id, spec)
+        });
+        let out = self.store(&mut specs, now, issued).await;
         let mut fresh = self.fresh.borrow_mut();
         match &out {
             Ok(out) => out
                 .iter()
                 .filter(|e| e.duplicate)
                 .for_each(|e| fresh.forget(&e.record.id)),
-            Err(_) => ids.iter().for_each(|id| fresh.forget(id)),
+            Err(_) => ids.borrow().iter().for_each(|id| fresh.forget(id)),
         }
         out
     }
@@ -202,20 +203,27 @@ impl<S: Storage, X: Platform> Client<S, X> {
     /// [`Client::submit_each`]).
     async fn store(
         &self,
-        specs: Vec<(String, JobSpec<S::Payload>)>,
+        specs: &mut dyn Iterator<Item = (String, JobSpec<S::Payload>)>,
         now: crate::core::Timestamp,
         issued: &Issued<'_, S::Payload>,
     ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
-        let handoff = self.handoff.borrow().clone();
-        if let Some(answer) = handoff
-            .filter(|h| h.open())
-            .and_then(|h| h.offer(specs.clone()))
-        {
-            if let Ok(Ok(out)) = answer.await {
-                return Ok(out);
+        let handoff = self.handoff.borrow().clone().filter(|h| h.open());
+        let mut taken = None;
+        if let Some(handoff) = handoff {
+            let specs: Vec<_> = specs.collect();
+            if let Some(answer) = handoff.offer(specs.clone()) {
+                if let Ok(Ok(out)) = answer.await {
+                    return Ok(out);
+                }
+                // The step failed, which stored nothing, or its server went away: store them
+                // here.
             }
-            // The step failed, which stored nothing, or its server went away: store them here.
+            taken = Some(specs.into_iter());
         }
+        let specs: &mut dyn Iterator<Item = _> = match taken.as_mut() {
+            Some(taken) => taken,
+            None => specs,
+        };
         // The submitted events (internal: they wake servers here and, as hints, elsewhere)
         // go out while the commit runs (see `Storage::enqueue_then`).
         let submitted = |out: &[Enqueued<S::Payload>]| {

@@ -199,19 +199,23 @@ pub trait Storage: 'static {
         now: Timestamp,
     ) -> impl Future<Output = Result<Vec<Enqueued<Self::Payload>>, QueueError>>;
 
-    /// [`Storage::enqueue`], calling `issued` with its result as soon as the writes are
-    /// made, which may be before they are durable: IndexedDB calls it once the puts are
-    /// issued in the open transaction, before awaiting the commit. Hints that wake readers
-    /// elsewhere can then go out while the commit runs: a reader's transaction opened after
-    /// the hint is ordered after this one (IndexedDB starts transactions over the same store
-    /// in the order they were created), and if the commit fails the hint was spurious, which
-    /// readers tolerate (they re-read storage). Not called when the step fails before that.
+    /// [`Storage::enqueue`] of the specs `specs` yields, calling `issued` with its result as
+    /// soon as the writes are made, which may be before they are durable: IndexedDB calls it
+    /// once the puts are issued in the open transaction, before awaiting the commit. Hints
+    /// that wake readers elsewhere can then go out while the commit runs: a reader's
+    /// transaction opened after the hint is ordered after this one (IndexedDB starts
+    /// transactions over the same store in the order they were created), and if the commit
+    /// fails the hint was spurious, which readers tolerate (they re-read storage). Not called
+    /// when the step fails before that. The specs are taken one by one, in the step: a
+    /// backend may write each as it comes (IndexedDB puts a job with a generated id at once,
+    /// so the browser stores the first jobs of a batch while the next are made).
     fn enqueue_then(
         &self,
-        specs: Vec<(String, JobSpec<Self::Payload>)>,
+        specs: &mut dyn Iterator<Item = (String, JobSpec<Self::Payload>)>,
         now: Timestamp,
         issued: &Issued<'_, Self::Payload>,
     ) -> impl Future<Output = Result<Vec<Enqueued<Self::Payload>>, QueueError>> {
+        let specs: Vec<_> = specs.collect();
         async move {
             let out = self.enqueue(specs, now).await?;
             issued(&out);

@@ -42,64 +42,76 @@ fn flush(tx: &Tx, meta: &QueueMeta, before: &QueueMeta) -> Result<(), QueueError
 /// The only reads are of the ids the caller chose: a submit with a generated id is one put
 /// in a transaction over the jobs store alone (its claim-order number comes from `seq`, the
 /// instance's clock, see [`crate::core::seq`]; a due delayed job is promoted by a claim, and
-/// its number puts it where it came due).
+/// its number puts it where it came due). A job with a generated id is put as soon as its
+/// record is made, so the browser stores a batch's first jobs while the next are made.
 pub async fn enqueue(
     tx: &Tx,
     queue: &str,
-    specs: Vec<(String, JobSpec<JsValue>)>,
+    specs: &mut dyn Iterator<Item = (String, JobSpec<JsValue>)>,
     seq: &Cell<u64>,
     now: Timestamp,
 ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
-    let out = new_records(tx, queue, specs, seq, now).await?;
-    for e in out.iter().filter(|e| !e.duplicate) {
-        tx.put(&e.record)?;
-    }
-    Ok(out)
+    new_records(tx, queue, specs, seq, now, true).await
 }
 
 /// What each spec of new jobs came to, for [`enqueue`] or a step to write (a step claims
 /// some of them first, and writes those once, claimed): a new record, or the live record of
-/// a chosen id already used (a duplicate).
+/// a chosen id already used (a duplicate). With `put`, also issues the put of each new
+/// record: at once for a generated id, after the reads for a chosen one.
 async fn new_records(
     tx: &Tx,
     queue: &str,
-    specs: Vec<(String, JobSpec<JsValue>)>,
+    specs: &mut dyn Iterator<Item = (String, JobSpec<JsValue>)>,
     seq: &Cell<u64>,
     now: Timestamp,
+    put: bool,
 ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
-    let chosen: Vec<&str> = specs
-        .iter()
-        .filter(|(_, spec)| spec.id.is_some())
-        .map(|(id, _)| id.as_str())
-        .collect();
-    let existing = try_join_all(chosen.iter().map(|id| tx.get(id))).await?;
+    let mut out = Vec::with_capacity(specs.size_hint().0);
+    // Where the jobs with a chosen id are in `out`.
+    let mut chosen = Vec::new();
+    for (id, spec) in specs {
+        let chosen_id = spec.id.is_some();
+        let record = spec.into_record(id, queue, take_seq(seq, now), now);
+        if chosen_id {
+            chosen.push(out.len());
+        } else if put {
+            tx.put(&record)?;
+        }
+        out.push(Enqueued {
+            record,
+            duplicate: false,
+        });
+    }
+    if chosen.is_empty() {
+        return Ok(out);
+    }
+    let existing = try_join_all(
+        chosen
+            .iter()
+            .filter_map(|&at| out.get(at))
+            .map(|e| tx.get(&e.record.id)),
+    )
+    .await?;
     let mut known: HashMap<String, Rec> = existing
         .into_iter()
         .flatten()
         .filter(|r| r.expire_at.is_none_or(|t| t > now))
         .map(|r| (r.id.clone(), r))
         .collect();
-    let mut out = Vec::with_capacity(specs.len());
-    for (id, spec) in specs {
-        let chosen_id = spec.id.is_some();
-        if chosen_id {
-            if let Some(existing) = known.get(&id) {
-                out.push(Enqueued {
-                    record: existing.clone(),
-                    duplicate: true,
-                });
-                continue;
-            }
+    for at in chosen {
+        let Some(e) = out.get_mut(at) else { continue };
+        if let Some(existing) = known.get(&e.record.id) {
+            *e = Enqueued {
+                record: existing.clone(),
+                duplicate: true,
+            };
+            continue;
         }
-        let rec = spec.into_record(id, queue, take_seq(seq, now), now);
-        if chosen_id {
-            // A later spec of this batch with the same id is a duplicate of this one.
-            known.insert(rec.id.clone(), rec.clone());
+        if put {
+            tx.put(&e.record)?;
         }
-        out.push(Enqueued {
-            record: rec,
-            duplicate: false,
-        });
+        // A later spec of this batch with the same id is a duplicate of this one.
+        known.insert(e.record.id.clone(), e.record.clone());
     }
     Ok(out)
 }
@@ -402,7 +414,7 @@ pub async fn step(
     let enqueued = if submits.is_empty() {
         Vec::new()
     } else {
-        new_records(tx, queue, submits, seq, now).await?
+        new_records(tx, queue, &mut submits.into_iter(), seq, now, false).await?
     };
     let mut made: Vec<Rec> = enqueued
         .iter()

@@ -160,12 +160,13 @@ impl Storage for IndexedDbStorage {
         specs: Vec<(String, JobSpec<JsValue>)>,
         now: Timestamp,
     ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
-        self.enqueue_then(specs, now, &|_| {}).await
+        self.enqueue_then(&mut specs.into_iter(), now, &|_| {})
+            .await
     }
 
     async fn enqueue_then(
         &self,
-        specs: Vec<(String, JobSpec<JsValue>)>,
+        specs: &mut dyn Iterator<Item = (String, JobSpec<JsValue>)>,
         now: Timestamp,
         issued: &Issued<'_, JsValue>,
     ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
