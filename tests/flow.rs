@@ -8,7 +8,7 @@
     clippy::type_complexity
 )]
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use serde_json::{Value, json};
@@ -18,7 +18,7 @@ use wasm_job_queue::core::{
 };
 use wasm_job_queue::runtime::{
     Client, EventBus, FnExecutor, Handoff, Platform, RunContext, Server, ServerConfig, StopOptions,
-    VirtualPlatform,
+    Taken, VirtualPlatform,
 };
 use wasm_job_queue::storage::{ListQuery, MemoryStorage, Storage};
 
@@ -829,9 +829,14 @@ fn progress_is_recorded_during_the_run_and_refused_after_it() {
 fn submit_each_gives_every_input_its_own_fingerprint_unless_one_is_given() {
     let q = queue(echo(), ServerConfig::default());
     let client = q.client.clone();
-    let print = |v: &Value| Some(format!("fp-{v}"));
-    let asked = std::rc::Rc::new(std::cell::Cell::new(false));
-    let asked_given = asked.clone();
+    let taken = |vs: Vec<Value>| -> Vec<Taken<Value>> {
+        vs.into_iter()
+            .map(|v| {
+                let print = Some(format!("fp-{v}"));
+                Ok((v, print))
+            })
+            .collect()
+    };
     // Without a running server the submit has a transaction of its own: `issued` sees its
     // jobs once, before it resolves.
     let seen: Rc<RefCell<Vec<String>>> = Rc::default();
@@ -839,22 +844,21 @@ fn submit_each_gives_every_input_its_own_fingerprint_unless_one_is_given() {
     let (computed, given) = q
         .platform
         .block_on(async move {
+            let mut inputs = taken(vec![json!(1), json!(2)]).into_iter();
             let computed = client
-                .submit_each(vec![json!(1), json!(2)], opts(json!({})), print, &|out| {
+                .submit_each(2, &mut inputs, opts(json!({})), &|out| {
                     seen_in
                         .borrow_mut()
                         .extend(out.iter().map(|e| e.record.id.clone()))
                 })
                 .await
                 .unwrap();
+            let mut inputs = taken(vec![json!(3), json!(4)]).into_iter();
             let given = client
                 .submit_each(
-                    vec![json!(3), json!(4)],
+                    2,
+                    &mut inputs,
                     opts(json!({"fingerprint": "mine"})),
-                    |_: &Value| {
-                        asked_given.set(true);
-                        None
-                    },
                     &|_| {},
                 )
                 .await
@@ -869,12 +873,52 @@ fn submit_each_gives_every_input_its_own_fingerprint_unless_one_is_given() {
         prints(&computed),
         vec![Some("fp-1".to_string()), Some("fp-2".to_string())]
     );
-    assert!(!asked.get(), "a given fingerprint computes none");
     let ids: Vec<String> = computed.iter().map(|e| e.record.id.clone()).collect();
     assert_eq!(*seen.borrow(), ids);
     assert_eq!(
         prints(&given),
-        vec![Some("mine".to_string()), Some("mine".to_string())]
+        vec![Some("mine".to_string()), Some("mine".to_string())],
+        "the options' fingerprint wins over each input's"
+    );
+}
+
+/// An input refused while a submit's jobs are being made (a batch's inputs are taken one by
+/// one as the storage writes them) fails the whole submit: no job of it is stored, none is
+/// announced, and the inputs after it are not taken.
+#[test]
+fn an_input_refused_midway_stores_none_of_its_submit() {
+    let q = queue(echo(), ServerConfig::default());
+    let client = q.client.clone();
+    let announced = Rc::new(Cell::new(false));
+    let announced_in = announced.clone();
+    let pulled = Rc::new(Cell::new(0));
+    let pulled_in = pulled.clone();
+    let (err, waiting) = q
+        .platform
+        .block_on(async move {
+            let mut inputs = (0..4).map(|n| {
+                pulled_in.set(pulled_in.get() + 1);
+                match n {
+                    2 => Err(QueueError::invalid("input #2 cannot be stored")),
+                    n => Ok((json!(n), None)),
+                }
+            });
+            let err = client
+                .submit_each(4, &mut inputs, opts(json!({})), &|_| announced_in.set(true))
+                .await
+                .unwrap_err();
+            let waiting = client.storage().count(JobStatus::Waiting).await.unwrap();
+            (err, waiting)
+        })
+        .unwrap();
+    assert_eq!(err.name(), "InvalidOptionsError");
+    assert!(err.message().contains("input #2"), "{}", err.message());
+    assert_eq!(waiting, 0, "all or nothing");
+    assert!(!announced.get(), "nothing is announced");
+    assert_eq!(
+        pulled.get(),
+        3,
+        "the inputs after the refused one are not taken"
     );
 }
 

@@ -15,7 +15,8 @@ use js_sys::{Date, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use wasm_job_queue::core::{
-    ClaimRequest, CleanupPolicy, JobSpec, JobStatus, LimiterSpec, RunOutcome, Settlement, Timestamp,
+    ClaimRequest, CleanupPolicy, JobSpec, JobStatus, LimiterSpec, QueueError, RunOutcome,
+    Settlement, Timestamp,
 };
 use wasm_job_queue::storage::indexeddb::IndexedDbStorage;
 use wasm_job_queue::storage::{ListQuery, Storage};
@@ -606,7 +607,7 @@ async fn a_read_started_from_the_enqueue_callback_sees_the_committed_jobs() {
         });
     };
     let out = writer
-        .enqueue_then(&mut specs.into_iter(), T, &issued)
+        .enqueue_then(&mut specs.into_iter().map(Ok), T, &issued)
         .await
         .unwrap();
     assert_eq!(out.len(), 2);
@@ -615,6 +616,27 @@ async fn a_read_started_from_the_enqueue_callback_sees_the_committed_jobs() {
         found.borrow().clone(),
         Some(vec![Some(JobStatus::Waiting), Some(JobStatus::Waiting)])
     );
+}
+
+/// The jobs of a submit are put as they are made: one refused after others were put (a
+/// batch's input, taken as the storage writes) aborts the transaction, so none is stored
+/// and `issued` is not called.
+#[wasm_bindgen_test]
+async fn a_job_refused_after_others_were_put_stores_none() {
+    let s = Idb.fresh("q").await;
+    let mut specs = (0..4).map(|n| match n {
+        2 => Err(QueueError::invalid("input #2 cannot be stored")),
+        n => Ok((format!("j{n}"), spec(n.into()))),
+    });
+    let announced = Cell::new(false);
+    let err = s
+        .enqueue_then(&mut specs, T, &|_| announced.set(true))
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidOptionsError");
+    assert!(!announced.get());
+    assert!(s.get("j0").await.unwrap().is_none(), "all or nothing");
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 0);
 }
 
 /// A run that ended inside a claim step with an output IndexedDB cannot store is settled as

@@ -8,20 +8,21 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::convert::{
-    count_arg, from_js, id_arg, options_object, status_arg, storable, storable_all, wait_timeout,
+    count_arg, from_js, id_arg, options_object, status_arg, storable, wait_timeout,
 };
 use super::error::{invalid, to_js};
 use super::events::{JOB_EVENTS, Listeners, emit_job_event};
 use super::handle::JobHandle;
+use super::inputs::{BatchInputs, Taking, input_fingerprint};
 use super::options::submit_options;
 use super::platform::JsPlatform;
+use super::promise::promise_now;
 use super::props::get;
 use super::server::{JobQueueServer, check_queue_name};
 use super::snapshot::snapshot;
 use super::storage::{AnyStorage, StorageHandle, lookup};
-use crate::core::fingerprint::fingerprint_text;
 use crate::core::{JobEvent, JobStatus, SubmitOptionsInput};
-use crate::runtime::{Client, Subscription};
+use crate::runtime::{Client, Subscription, Taken};
 use crate::storage::{AbortTarget, ListQuery, Storage};
 
 /// What a client and its handles share.
@@ -114,51 +115,13 @@ pub struct JobQueueClient {
     shared: Rc<ClientShared>,
 }
 
-/// The fingerprint of an input's JSON form (`None` when it has none, e.g. a BigInt out of
-/// range or a cycle). The canonical text comes from executor.js's walk when it can write it,
-/// else from `json_of` and serde_json (the same text, see `wjqCanonical`).
-fn input_fingerprint(input: &JsValue) -> Option<String> {
-    if input.is_undefined() {
-        return None;
-    }
-    match super::executor::canonical_json(input).as_string() {
-        Some(text) => Some(fingerprint_text(&text)),
-        None => rust_fingerprint(input),
-    }
-}
-
-/// The fingerprint of `input` from its JSON form as the Rust path writes it.
-fn rust_fingerprint(input: &JsValue) -> Option<String> {
-    Some(crate::core::fingerprint::fingerprint(
-        &super::json::json_of(input).ok()?,
-    ))
-}
-
-/// The fingerprints of a batch's copies, one by one in order, from their canonical `texts`
-/// (see [`storable_all`]), as [`input_fingerprint`] gives them: each call reads the next
-/// text.
-fn batch_fingerprints(texts: String) -> impl FnMut(&JsValue) -> Option<String> {
-    let mut at = 0;
-    move |copy| {
-        let rest = texts.get(at..).unwrap_or_default();
-        let text = rest.split('\0').next().unwrap_or_default();
-        at += text.len() + 1;
-        match text {
-            "\u{2}" => None,
-            "\u{1}" => rust_fingerprint(copy),
-            text => Some(fingerprint_text(text)),
-        }
-    }
-}
-
-/// Enqueues `inputs` (already storable copies), each with its `fingerprint` (see
-/// [`Client::submit_each`]); resolves with their handles, made while the commit runs when the
-/// submit has a transaction of its own.
+/// Enqueues the `count` inputs `inputs` yields (see [`Client::submit_each`]); resolves with
+/// their handles, made while the commit runs when the submit has a transaction of its own.
 async fn enqueue(
     shared: &Rc<ClientShared>,
-    inputs: Vec<JsValue>,
+    count: usize,
+    inputs: &mut dyn Iterator<Item = Taken<JsValue>>,
     opts: SubmitOptionsInput,
-    fingerprint: impl FnMut(&JsValue) -> Option<String>,
 ) -> Result<Array, JsValue> {
     let early: RefCell<Option<Array>> = RefCell::new(None);
     let issued = |out: &[crate::storage::Enqueued<JsValue>]| {
@@ -166,26 +129,11 @@ async fn enqueue(
     };
     let out = shared
         .client
-        .submit_each(inputs, opts, fingerprint, &issued)
+        .submit_each(count, inputs, opts, &issued)
         .await
         .map_err(to_js)?;
     let made = early.borrow_mut().take();
     Ok(made.unwrap_or_else(|| handles(shared, &out)))
-}
-
-/// The structured clones of a batch's `inputs`, their canonical texts (see [`storable_all`],
-/// empty when the options give the fingerprint) and its parsed `options`, or why they are
-/// refused.
-fn batch_inputs(
-    inputs: &JsValue,
-    options: &JsValue,
-) -> Result<(Vec<JsValue>, String, SubmitOptionsInput), JsValue> {
-    if !Array::is_array(inputs) {
-        return Err(invalid("submitBatch takes an array of inputs"));
-    }
-    let opts = submit_options(options)?;
-    let (copies, texts) = storable_all(inputs, opts.fingerprint.is_none())?;
-    Ok((copies, texts, opts))
 }
 
 /// The handles of the enqueued jobs `out`, in order.
@@ -276,10 +224,13 @@ impl JobQueueClient {
             Err(e) => return Promise::reject(&e),
         };
         let shared = self.shared.clone();
-        future_to_promise(async move {
-            Ok(enqueue(&shared, vec![input], opts, input_fingerprint)
-                .await?
-                .get(0))
+        promise_now(async move {
+            let print = match opts.fingerprint {
+                Some(_) => None,
+                None => input_fingerprint(&input),
+            };
+            let mut inputs = std::iter::once(Ok((input, print)));
+            Ok(enqueue(&shared, 1, &mut inputs, opts).await?.get(0))
         })
     }
 
@@ -291,16 +242,29 @@ impl JobQueueClient {
         #[wasm_bindgen(unchecked_optional_param_type = "SubmitOptions")] options: Option<JsValue>,
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
-        // Taken at the call (a change to the inputs or options after it is not stored).
-        let (inputs, texts, opts) = match batch_inputs(&inputs, &options) {
-            Ok(taken) => taken,
+        if !Array::is_array(&inputs) {
+            return Promise::reject(&invalid("submitBatch takes an array of inputs"));
+        }
+        let opts = match submit_options(&options) {
+            Ok(opts) => opts,
             Err(e) => return Promise::reject(&e),
         };
-        let shared = self.shared.clone();
-        future_to_promise(async move {
-            let prints = batch_fingerprints(texts);
-            Ok(enqueue(&shared, inputs, opts, prints).await?.into())
-        })
+        let batch = BatchInputs::new(inputs.unchecked_into(), opts.fingerprint.is_none());
+        let count = batch.len() as usize;
+        let batch = Rc::new(RefCell::new(batch));
+        let (shared, taking) = (self.shared.clone(), Taking(batch.clone()));
+        // The work before the first wait (the transaction, the copies and puts of the inputs
+        // as they are taken) runs in this call.
+        let promise = promise_now(async move {
+            let mut inputs = taking;
+            Ok(enqueue(&shared, count, &mut inputs, opts).await?.into())
+        });
+        // Taken at the call (a change to the inputs or options after it is not stored): the
+        // inputs that work did not take yet (it waited first) are copied now.
+        if let Ok(mut batch) = batch.try_borrow_mut() {
+            batch.seal();
+        }
+        promise
     }
 
     /// A snapshot of job `id`, or `undefined`.

@@ -39,11 +39,15 @@ pub fn storable(value: &JsValue, what: &str) -> Result<JsValue, JsValue> {
 }
 
 /// Structured clones of the items of the array `values` ([`storable`] of each, named
-/// `input #i` when refused), and when `texts` is true the canonical JSON texts of the copies
-/// for their fingerprints, joined by U+0000 (U+0001 for a copy whose text only the Rust path
-/// writes, U+0002 for `undefined`, which has none; see `wjqStorableAll`): one call into JS for
-/// a whole batch instead of two per input.
-pub fn storable_all(values: &JsValue, texts: bool) -> Result<(Vec<JsValue>, String), JsValue> {
+/// `input #i` when refused, `i` counted from `first`), and when `texts` is true the canonical
+/// JSON texts of the copies for their fingerprints, joined by U+0000 (U+0001 for a copy whose
+/// text only the Rust path writes, U+0002 for `undefined`, which has none; see
+/// `wjqStorableAll`): one call into JS for many inputs instead of two per input.
+pub fn storable_all(
+    values: &JsValue,
+    texts: bool,
+    first: u32,
+) -> Result<(Vec<JsValue>, String), QueueError> {
     let copies = storable_all_js(values, texts);
     match storable_state() {
         0 => Ok((
@@ -55,9 +59,9 @@ pub fn storable_all(values: &JsValue, texts: bool) -> Result<(Vec<JsValue>, Stri
             },
         )),
         code => {
-            let what = format!("input #{}", refused_index());
+            let what = format!("input #{}", first.saturating_add(refused_index()));
             let error = copies.first().cloned().unwrap_or_default();
-            Err(invalid(refusal(code, &error, &what)))
+            Err(QueueError::invalid(refusal(code, &error, &what)))
         }
     }
 }

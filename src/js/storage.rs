@@ -39,7 +39,8 @@ mod any_impl {
         Settlement, Timestamp,
     };
     use crate::storage::{
-        AbortTarget, ClaimBatch, Enqueued, Inline, Issued, ListQuery, SettleBatch, Step, Storage,
+        AbortTarget, ClaimBatch, Enqueued, Inline, Issued, ListQuery, NewJobs, SettleBatch, Step,
+        Storage,
     };
     use wasm_bindgen::JsValue;
 
@@ -76,7 +77,7 @@ mod any_impl {
 
         async fn enqueue_then(
             &self,
-            specs: &mut dyn Iterator<Item = (String, JobSpec<P>)>,
+            specs: &mut NewJobs<'_, P>,
             now: Timestamp,
             issued: &Issued<'_, P>,
         ) -> Result<Vec<Enqueued<P>>, QueueError> {

@@ -10,16 +10,16 @@ use super::fresh::{Fresh, FreshJobs};
 use super::handoff::Handoff;
 use super::notify::Notify;
 use super::platform::{Platform, PlatformExt};
-use crate::core::{
-    CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, SubmitOptionsInput,
-};
-use crate::storage::{AbortTarget, Enqueued, Issued, ListQuery, Storage};
+use crate::core::{CleanupPolicy, JobEvent, JobRecord, JobStatus, QueueError, SubmitOptionsInput};
+use crate::storage::{AbortTarget, Enqueued, Issued, ListQuery, NewJobs, Storage};
 
 /// The slowest fallback re-read period of a wait (ms); events usually end a wait first.
 const MAX_WAIT_POLL_MS: u64 = 5_000;
 
-/// What computes an input's fingerprint, called on each input of a submit as its job is made.
-pub type Fingerprint<'a, P> = dyn FnMut(&P) -> Option<String> + 'a;
+/// One input of a submit as [`Client::submit_each`] takes it: the input with its
+/// fingerprint (`None`: it has none; the options' fingerprint, when given, is used instead),
+/// or why it is refused.
+pub type Taken<P> = Result<(P, Option<String>), QueueError>;
 
 /// A job-event bus shared by the clients and servers of one storage.
 pub type SharedBus<P> = Rc<EventBus<JobEvent<P>>>;
@@ -126,65 +126,43 @@ impl<S: Storage, X: Platform> Client<S, X> {
         }
     }
 
-    /// Like [`Client::submit_many`], with each input's fingerprint computed by `fingerprint`
-    /// (called on each input, in order, as its job is made) unless the options give one for
-    /// all, and `issued` called with what the submit comes to once its writes are issued in
-    /// a transaction of its own, while the commit runs (not when a server's step stores the
+    /// Enqueues one job per input `inputs` yields (`count` of them), all or nothing, with
+    /// the options `opts`, validated once. Each input is taken, and its job made, as the
+    /// storage takes it (IndexedDB puts each job as it comes, overlapping its writes with the
+    /// making of the next); an input refused ([`Taken`]) makes the submit store nothing.
+    /// `issued` is called with what the submit comes to once its writes are issued in a
+    /// transaction of its own, while the commit runs (not when a server's step stores the
     /// jobs): the caller's work on the answer can overlap the commit, and is dropped if the
     /// commit fails.
     pub async fn submit_each(
         &self,
-        inputs: Vec<S::Payload>,
+        count: usize,
+        inputs: &mut dyn Iterator<Item = Taken<S::Payload>>,
         opts: SubmitOptionsInput,
-        mut fingerprint: impl FnMut(&S::Payload) -> Option<String>,
-        issued: &Issued<'_, S::Payload>,
-    ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
-        let print: Option<&mut Fingerprint<'_, S::Payload>> = match opts.fingerprint {
-            Some(_) => None,
-            None => Some(&mut fingerprint),
-        };
-        self.enqueue_specs(inputs, opts, print, issued).await
-    }
-
-    /// Validates options and enqueues one job per input, all or nothing.
-    pub async fn submit_many(
-        &self,
-        inputs: Vec<S::Payload>,
-        opts: SubmitOptionsInput,
-    ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
-        self.enqueue_specs(inputs, opts, None, &|_| {}).await
-    }
-
-    /// Enqueues one job per input with the options `opts`, validated once. Each job's spec
-    /// (its fingerprint by `print`, its id) is made as the storage takes it, so a backend that
-    /// writes each job as it comes overlaps its writes with the making of the next.
-    async fn enqueue_specs(
-        &self,
-        inputs: Vec<S::Payload>,
-        opts: SubmitOptionsInput,
-        mut print: Option<&mut Fingerprint<'_, S::Payload>>,
         issued: &Issued<'_, S::Payload>,
     ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
         let now = self.platform.now();
-        if opts.job_id.is_some() && inputs.len() > 1 {
+        if opts.job_id.is_some() && count > 1 {
             return Err(QueueError::invalid(
                 "jobId names one job: it cannot be used with submitBatch of several inputs",
             ));
         }
+        let own_prints = opts.fingerprint.is_none();
         let template = opts.into_spec((), now)?;
-        let ids = RefCell::new(Vec::with_capacity(inputs.len()));
-        self.fresh.borrow_mut().reserve(inputs.len());
-        let mut specs = inputs.into_iter().map(|input| {
+        let ids = RefCell::new(Vec::with_capacity(count));
+        self.fresh.borrow_mut().reserve(count);
+        let mut specs = inputs.map(|taken| {
+            let (input, fingerprint) = taken?;
             let mut spec = template.with_input(input);
-            if let Some(print) = print.as_mut() {
-                spec.fingerprint = print(&spec.input);
+            if own_prints {
+                spec.fingerprint = fingerprint;
             }
             let id = spec.id.clone().unwrap_or_else(|| self.platform.random_id());
             // Fresh from now on: a job handed to a server's step ends before its submit
             // resolves.
             self.fresh.borrow_mut().insert(&id);
             ids.borrow_mut().push(id.clone());
-            (id, spec)
+            Ok((id, spec))
         });
         let out = self.store(&mut specs, now, issued).await;
         let mut fresh = self.fresh.borrow_mut();
@@ -198,19 +176,31 @@ impl<S: Storage, X: Platform> Client<S, X> {
         out
     }
 
+    /// Validates options and enqueues one job per input, all or nothing (no fingerprints
+    /// but the options').
+    pub async fn submit_many(
+        &self,
+        inputs: Vec<S::Payload>,
+        opts: SubmitOptionsInput,
+    ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
+        let count = inputs.len();
+        let mut inputs = inputs.into_iter().map(|input| Ok((input, None)));
+        self.submit_each(count, &mut inputs, opts, &|_| {}).await
+    }
+
     /// Stores new jobs: through a server's step when one takes submits (see [`Handoff`]),
     /// else in a transaction of their own (`issued` is called then, see
     /// [`Client::submit_each`]).
     async fn store(
         &self,
-        specs: &mut dyn Iterator<Item = (String, JobSpec<S::Payload>)>,
+        specs: &mut NewJobs<'_, S::Payload>,
         now: crate::core::Timestamp,
         issued: &Issued<'_, S::Payload>,
     ) -> Result<Vec<Enqueued<S::Payload>>, QueueError> {
         let handoff = self.handoff.borrow().clone().filter(|h| h.open());
         let mut taken = None;
         if let Some(handoff) = handoff {
-            let specs: Vec<_> = specs.collect();
+            let specs: Vec<_> = specs.collect::<Result<_, _>>()?;
             if let Some(answer) = handoff.offer(specs.clone()) {
                 if let Ok(Ok(out)) = answer.await {
                     return Ok(out);
@@ -218,7 +208,7 @@ impl<S: Storage, X: Platform> Client<S, X> {
                 // The step failed, which stored nothing, or its server went away: store them
                 // here.
             }
-            taken = Some(specs.into_iter());
+            taken = Some(specs.into_iter().map(Ok));
         }
         let specs: &mut dyn Iterator<Item = _> = match taken.as_mut() {
             Some(taken) => taken,

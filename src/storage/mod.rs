@@ -9,6 +9,6 @@ pub mod indexeddb;
 
 pub use memory::MemoryStorage;
 pub use traits::{
-    AbortTarget, ClaimBatch, Enqueued, Handed, Inline, InlineRun, Issued, ListQuery, SettleBatch,
-    Step, Storage, start_claimed,
+    AbortTarget, ClaimBatch, Enqueued, Handed, Inline, InlineRun, Issued, ListQuery, NewJobs,
+    SettleBatch, Step, Storage, start_claimed,
 };

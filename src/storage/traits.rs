@@ -17,6 +17,10 @@ pub struct Enqueued<P> {
     pub duplicate: bool,
 }
 
+/// The new jobs of [`Storage::enqueue_then`], made one by one as the storage takes them: each
+/// job's id and spec, or why the submit is refused (the step then stores nothing).
+pub type NewJobs<'a, P> = dyn Iterator<Item = Result<(String, JobSpec<P>), QueueError>> + 'a;
+
 /// What [`Storage::enqueue_then`] calls with the enqueued jobs once their writes are made.
 pub type Issued<'a, P> = dyn Fn(&[Enqueued<P>]) + 'a;
 
@@ -206,18 +210,19 @@ pub trait Storage: 'static {
     /// transaction opened after the hint is ordered after this one (IndexedDB starts
     /// transactions over the same store in the order they were created), and if the commit
     /// fails the hint was spurious, which readers tolerate (they re-read storage). Not called
-    /// when the step fails before that. The specs are taken one by one, in the step: a
+    /// when the step fails before that. The specs are taken one by one, in the step (one refused
+    /// fails it): a
     /// backend may write each as it comes (IndexedDB puts a job with a generated id at once,
     /// so the browser stores the first jobs of a batch while the next are made).
     fn enqueue_then(
         &self,
-        specs: &mut dyn Iterator<Item = (String, JobSpec<Self::Payload>)>,
+        specs: &mut NewJobs<'_, Self::Payload>,
         now: Timestamp,
         issued: &Issued<'_, Self::Payload>,
     ) -> impl Future<Output = Result<Vec<Enqueued<Self::Payload>>, QueueError>> {
-        let specs: Vec<_> = specs.collect();
+        let specs: Result<Vec<_>, _> = specs.collect();
         async move {
-            let out = self.enqueue(specs, now).await?;
+            let out = self.enqueue(specs?, now).await?;
             issued(&out);
             Ok(out)
         }

@@ -17,7 +17,7 @@ use crate::core::{
     RunError, RunOutcome, Settlement, Timestamp, transition,
 };
 use crate::storage::{
-    AbortTarget, ClaimBatch, Enqueued, Inline, ListQuery, SettleBatch, Step, start_claimed,
+    AbortTarget, ClaimBatch, Enqueued, Inline, ListQuery, NewJobs, SettleBatch, Step, start_claimed,
 };
 
 type Rec = JobRecord<JsValue>;
@@ -47,7 +47,7 @@ fn flush(tx: &Tx, meta: &QueueMeta, before: &QueueMeta) -> Result<(), QueueError
 pub async fn enqueue(
     tx: &Tx,
     queue: &str,
-    specs: &mut dyn Iterator<Item = (String, JobSpec<JsValue>)>,
+    specs: &mut NewJobs<'_, JsValue>,
     seq: &Cell<u64>,
     now: Timestamp,
 ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
@@ -61,7 +61,7 @@ pub async fn enqueue(
 async fn new_records(
     tx: &Tx,
     queue: &str,
-    specs: &mut dyn Iterator<Item = (String, JobSpec<JsValue>)>,
+    specs: &mut NewJobs<'_, JsValue>,
     seq: &Cell<u64>,
     now: Timestamp,
     put: bool,
@@ -69,7 +69,8 @@ async fn new_records(
     let mut out = Vec::with_capacity(specs.size_hint().0);
     // Where the jobs with a chosen id are in `out`.
     let mut chosen = Vec::new();
-    for (id, spec) in specs {
+    for new in specs {
+        let (id, spec) = new?;
         let chosen_id = spec.id.is_some();
         let record = spec.into_record(id, queue, take_seq(seq, now), now);
         if chosen_id {
@@ -414,7 +415,7 @@ pub async fn step(
     let enqueued = if submits.is_empty() {
         Vec::new()
     } else {
-        new_records(tx, queue, &mut submits.into_iter(), seq, now, false).await?
+        new_records(tx, queue, &mut submits.into_iter().map(Ok), seq, now, false).await?
     };
     let mut made: Vec<Rec> = enqueued
         .iter()

@@ -16,7 +16,8 @@ use crate::core::{
     Timestamp,
 };
 use crate::storage::{
-    AbortTarget, ClaimBatch, Enqueued, Inline, Issued, ListQuery, SettleBatch, Step, Storage,
+    AbortTarget, ClaimBatch, Enqueued, Inline, Issued, ListQuery, NewJobs, SettleBatch, Step,
+    Storage,
 };
 
 /// A queue stored in IndexedDB. Payloads are JS values kept by structured clone.
@@ -160,13 +161,13 @@ impl Storage for IndexedDbStorage {
         specs: Vec<(String, JobSpec<JsValue>)>,
         now: Timestamp,
     ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
-        self.enqueue_then(&mut specs.into_iter(), now, &|_| {})
+        self.enqueue_then(&mut specs.into_iter().map(Ok), now, &|_| {})
             .await
     }
 
     async fn enqueue_then(
         &self,
-        specs: &mut dyn Iterator<Item = (String, JobSpec<JsValue>)>,
+        specs: &mut NewJobs<'_, JsValue>,
         now: Timestamp,
         issued: &Issued<'_, JsValue>,
     ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {

@@ -21,6 +21,7 @@ const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
   const { instrument, openRawDb } = await import('/tests/e2e/pages/idb-timeline.js');
   const t = instrument();
   const row = (c) => ({
+    callReturns: c.returned - c.call,
     toTransaction: c.tx - c.call,
     toFirstPut: c.put - c.tx,
     putsLoop: c.putEnd - c.put,
@@ -35,7 +36,9 @@ const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
   const client = new m.JobQueueClient({ storage, queueName: `q${round}` });
   const inputs = Array.from({ length: n }, (_, i) => ({ n: i }));
   t.cur = { call: performance.now() };
-  const hs = await client.submitBatch(inputs);
+  const pr = client.submitBatch(inputs);
+  t.cur.returned = performance.now();
+  const hs = await pr;
   t.cur.resolved = performance.now();
   const lib = row(t.cur);
   for (const h of hs) h.free();
@@ -48,6 +51,7 @@ const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
   for (let i = 0; i < n; i++) store.put({ id: i, n: i });
   await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onabort = reject; });
   t.cur.resolved = performance.now();
+  t.cur.returned = t.cur.call;
   const raw = row(t.cur);
   t.cur = null;
   db.close();
