@@ -147,4 +147,12 @@ impl Iterator for Taking {
             ))),
         }
     }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        // The inputs left (a refusal ends them early: an upper bound, as `take` may stop).
+        let left = self.0.try_borrow().map_or(0, |inputs| {
+            inputs.ready.len() + inputs.len.saturating_sub(inputs.next) as usize
+        });
+        (0, Some(left))
+    }
 }

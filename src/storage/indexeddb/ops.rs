@@ -66,7 +66,8 @@ async fn new_records(
     now: Timestamp,
     put: bool,
 ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
-    let mut out = Vec::with_capacity(specs.size_hint().0);
+    let (least, most) = specs.size_hint();
+    let mut out = Vec::with_capacity(most.unwrap_or(least));
     // Where the jobs with a chosen id are in `out`.
     let mut chosen = Vec::new();
     for new in specs {

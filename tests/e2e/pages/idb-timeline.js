@@ -1,5 +1,6 @@
 // In-page IndexedDB helpers of the measuring pages and tools (tests/e2e/pages/bench.js,
-// tests/e2e/tools/submit-timeline.mjs, batch-timeline.mjs): the raw ceiling's database, and
+// tests/e2e/tools/submit-timeline.mjs, batch-timeline.mjs): the raw ceiling's and the plain-JS
+// model's databases, and
 // the timelines' instrumentation: while `timeline.cur` holds an object, the next readwrite
 // `transaction()` records on it when it returned (`tx`) and when it completed
 // (`complete`), and each `put()` the start of the first (`put`), the end of the last
@@ -10,6 +11,29 @@ export function openRawDb(name) {
   return new Promise((resolve, reject) => {
     const req = indexedDB.open(name, 1);
     req.onupgradeneeded = () => req.result.createObjectStore('r', { keyPath: 'id' });
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+    req.onblocked = () => reject(new Error('open blocked'));
+  });
+}
+
+/**
+ * Opens (creating it) database `name` with the library's stores and indexes written in plain
+ * JS (src/storage/indexeddb/schema.rs): `jobs` keyed by `[queue, id]` with its seven sparse
+ * indexes, and `meta` keyed by `queue`. For the plain-JS model of the library's requests.
+ */
+export function openModelDb(name) {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(name, 1);
+    req.onupgradeneeded = () => {
+      const jobs = req.result.createObjectStore('jobs', { keyPath: ['queue', 'id'] });
+      for (const [index, path] of [
+        ['claim', ['queue', 'xClaim', 'seq']], ['due', ['queue', 'xDue']], ['lease', ['queue', 'xLease']],
+        ['status', ['queue', 'status', 'createdAt', 'seq']], ['run', ['queue', 'xRun']],
+        ['fingerprint', ['queue', 'xFp', 'completedAt']], ['expiry', ['queue', 'xExpire']],
+      ]) jobs.createIndex(index, path, { unique: false });
+      req.result.createObjectStore('meta', { keyPath: 'queue' });
+    };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
     req.onblocked = () => reject(new Error('open blocked'));

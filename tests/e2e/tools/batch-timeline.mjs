@@ -18,7 +18,7 @@ const [n = 1000, rounds = 9] = args.filter((a) => a !== '--warm').map(Number);
 const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
   const m = await import('/pkg/wasm_job_queue.js');
   await m.default();
-  const { instrument, openRawDb } = await import('/tests/e2e/pages/idb-timeline.js');
+  const { instrument, openModelDb, openRawDb } = await import('/tests/e2e/pages/idb-timeline.js');
   const t = instrument();
   const row = (c) => ({
     callReturns: c.returned - c.call,
@@ -44,6 +44,24 @@ const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
   for (const h of hs) h.free();
   client.free();
   storage.close();
+  // The plain-JS model: the same stores and indexes, records of the library's shape (a
+  // waiting job: key, claim-index fields, JSON body, input).
+  const modelDb = await openModelDb(`${dbName}-model`);
+  const body = (id, i) => JSON.stringify({ id, queue: 'q', status: 'waiting', priority: 0, seq: 1.8e15 + i, input: null, output: null, createdAt: 1.8e12, runAfter: 1.8e12, attempt: 0, maxRetries: 3, backoff: { type: 'exponential', delayMs: 1000, maxDelayMs: 3600000, jitter: 0.0 }, fingerprint: 'a6b88cfbea33285abe72315214ef13cb', progress: 0.0, progressDetails: null, stalledCount: 0, runs: [] });
+  t.cur = { call: performance.now() };
+  {
+    const tx = modelDb.transaction('jobs', 'readwrite');
+    const store = tx.objectStore('jobs');
+    for (let i = 0; i < n; i++) {
+      const id = crypto.randomUUID().replaceAll('-', '');
+      store.put({ queue: 'q', id, seq: 1.8e15 + i, createdAt: 1.8e12, r: body(id, i), input: { n: i }, xClaim: 0 });
+    }
+    await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onabort = reject; });
+  }
+  t.cur.resolved = performance.now();
+  t.cur.returned = t.cur.call;
+  const model = row(t.cur);
+  modelDb.close();
   const db = await openRawDb(`${dbName}-raw`);
   t.cur = { call: performance.now() };
   const tx = db.transaction('r', 'readwrite');
@@ -55,10 +73,10 @@ const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
   const raw = row(t.cur);
   t.cur = null;
   db.close();
-  for (const name of [dbName, `${dbName}-raw`]) {
+  for (const name of [dbName, `${dbName}-model`, `${dbName}-raw`]) {
     await new Promise((resolve) => { const r = indexedDB.deleteDatabase(name); r.onsuccess = r.onerror = r.onblocked = resolve; });
   }
-  return { lib, raw };
+  return { lib, model, raw };
 }, { n, round });
 
 const median = (rows) => Object.fromEntries(Object.keys(rows[0]).map((k) => {
@@ -69,6 +87,7 @@ const median = (rows) => Object.fromEntries(Object.keys(rows[0]).map((k) => {
 const env = await startBrowser({ isolated: true });
 try {
   const lib = [];
+  const model = [];
   const raw = [];
   let page = null;
   for (let r = 0; r < rounds; r++) {
@@ -80,10 +99,11 @@ try {
     }
     const out = await round(page, { n, round: r });
     lib.push(out.lib);
+    model.push(out.model);
     raw.push(out.raw);
   }
   console.log(`median ms of one batch of ${n} (${rounds} rounds, ${warm ? 'one warmed tab' : 'each in a fresh tab'}):`);
-  console.table({ library: median(lib), raw: median(raw) });
+  console.table({ library: median(lib), model: median(model), raw: median(raw) });
 } finally {
   await env.close();
 }
