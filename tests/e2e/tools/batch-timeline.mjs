@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Where the time of one `await client.submitBatch()` of N jobs goes (issue 4, submitBatch).
 // In headless Chromium, R rounds, each in a fresh tab as the benchmark runs it: one library
-// batch (IndexedDB queue, no server), then N raw puts of `{ id, n }` in one readwrite
-// transaction. Prints the median of each phase in ms: from the call to `transaction()`
-// returning, to the first `put()`, the puts' loop (and the time spent inside `put()` calls),
-// from the last put to `complete`, and from it to the caller's `await` returning. With
-// --warm, the rounds take turns in one tab instead (V8's optimizing tiers then run the
-// library's code). Build pkg/ first.
+// batch (IndexedDB queue, no server), then the plain-JS model of it (the library's stores,
+// indexes and record shape, see openModelDb in pages/idb-timeline.js), then N raw puts of
+// `{ id, n }`, each of the last two in one readwrite transaction. Prints the median of each
+// phase in ms: until the call returns (the library issues its puts inside the call), from the
+// call to `transaction()` returning, to the first `put()`, the puts' loop (and the time spent
+// inside `put()` calls), from the last put to `complete`, and from it to the caller's `await`
+// returning. With --warm, the rounds take turns in one tab instead (V8's optimizing tiers
+// then run the library's code). Build pkg/ first.
 // Usage: node tests/e2e/tools/batch-timeline.mjs [--warm] [N] [R]
 import { startBrowser } from '../helpers.mjs';
 
