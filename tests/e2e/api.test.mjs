@@ -469,6 +469,41 @@ test('submit and submitBatch take their inputs and options at the call: later ch
   }
 });
 
+test('a large batch is taken at the call too, whether its puts start in the call or wait for the database to open; an input refused in a later chunk stores nothing', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, IndexedDbQueueStorage, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const out = {};
+    // 'open': the connection is open, so the call itself copies the inputs a chunk at a
+    // time as it puts the jobs; 'opening': the first call waits for the database to open,
+    // so the inputs are all copied before the call returns.
+    for (const kind of ['open', 'opening']) {
+      const storage = new IndexedDbQueueStorage(queueName, { dbName: `${queueName}-${kind}` });
+      if (kind === 'open') await storage.setupDatabase();
+      const client = new JobQueueClient({ storage, queueName });
+      const inputs = Array.from({ length: 100 }, (_, i) => ({ i }));
+      const pending = client.submitBatch(inputs);
+      inputs[99].i = -1;
+      inputs[0].i = -1;
+      inputs.length = 0;
+      const handles = await pending;
+      const jobs = await Promise.all([handles[0], handles[50], handles[99]].map((h) => client.getJob(h.id)));
+      const refused = Array.from({ length: 100 }, (_, i) => (i === 70 ? () => i : { i }));
+      const error = await client.submitBatch(refused).then(() => null, (e) => ({ name: e.name, message: e.message }));
+      out[kind] = { count: handles.length, inputs: jobs.map((j) => j.input), error, waiting: await client.size('waiting') };
+    }
+    return out;
+  }, `large-batch-${Date.now()}`);
+  for (const kind of ['open', 'opening']) {
+    const o = r[kind];
+    assert.equal(o.count, 100, kind);
+    assert.deepEqual(o.inputs, [{ i: 0 }, { i: 50 }, { i: 99 }], `${kind}: the inputs as they were at the call`);
+    assert.equal(o.error?.name, 'InvalidOptionsError', kind);
+    assert.match(o.error.message, /input #70/, kind);
+    assert.equal(o.waiting, 100, `${kind}: the refused batch stored nothing`);
+  }
+});
+
 test('an output is stored as its structured clone at return, also when the executor returns its changed input', { timeout: TEST_TIMEOUT_MS }, async () => {
   const r = await inPage(async (queueName) => {
     const { default: init, InMemoryQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
