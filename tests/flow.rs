@@ -787,6 +787,93 @@ fn a_wait_on_a_job_run_elsewhere_without_any_hint_still_ends() {
     assert_eq!(again.unwrap(), json!({ "echo": 5 }));
 }
 
+/// A hint as the broadcast turns this context's event `e` into for another context (see
+/// `js/broadcast.rs`): a removal that carries the job's end keeps it, any other event is a
+/// bare hint; `ends` false drops the ends (as builds before them did).
+fn as_hint(e: &JobEvent<Value>, ends: bool) -> Option<JobEvent<Value>> {
+    let ended = match e {
+        JobEvent::Changed { .. } | JobEvent::Resync => return None,
+        JobEvent::Removed { ended, .. } if ends => ended.clone(),
+        _ => None,
+    };
+    Some(JobEvent::Changed {
+        id: e.job_id().to_string(),
+        wake: false,
+        ended,
+    })
+}
+
+/// A job run by another context that removes it at once (`deleteAfterCompletionMs: 0`): a
+/// wait here learns of the end by hints, which arrive after the removal, so its read finds
+/// nothing. The removal's hint carries the end, and the wait settles with the output; without
+/// it the wait can only reject with `JobNotFoundError`. A hint that carries an end for a job
+/// whose record is still there changes nothing: the record counts.
+#[test]
+fn a_wait_elsewhere_on_a_job_removed_at_once_gets_the_end_told_with_the_removal() {
+    let platform = VirtualPlatform::new(Timestamp(1_000_000), 42);
+    let storage = Rc::new(Store::new("q"));
+    let (here, there) = (Rc::new(EventBus::new()), Rc::new(EventBus::new()));
+    let client = Rc::new(Client::new(storage.clone(), here.clone(), platform.clone()));
+    let removing = ServerConfig {
+        cleanup: wasm_job_queue::core::CleanupPolicy {
+            after_completion_ms: Some(0),
+            after_failure_ms: None,
+        },
+        ..ServerConfig::default()
+    };
+    let elsewhere = Server::new(
+        storage.clone(),
+        there.clone(),
+        platform.clone(),
+        echo(),
+        removing,
+    );
+    // What the other context posts, held back until the job is gone (as a message arrives
+    // after the removal's transaction was created).
+    let posted: Rc<RefCell<Vec<JobEvent<Value>>>> = Rc::default();
+    let post = posted.clone();
+    there.subscribe(move |e: &JobEvent<Value>| post.borrow_mut().push(e.clone()));
+    let (p, c) = (platform.clone(), client.clone());
+    let (with_ends, without_ends, forged) = platform
+        .block_on(async move {
+            elsewhere.start().await.unwrap();
+            let mut results = Vec::new();
+            for ends in [true, false] {
+                let id = submit(&c, json!(7), json!({})).await;
+                let deliver = async {
+                    while storage.get(&id).await.unwrap().is_some() {
+                        p.sleep(10).await;
+                    }
+                    for e in posted.take().iter().filter_map(|e| as_hint(e, ends)) {
+                        here.emit(&e);
+                    }
+                };
+                let (out, ()) = futures::join!(c.wait_for(&id, Some(60_000)), deliver);
+                results.push(out);
+            }
+            // A forged end for a job still waiting: the wait reads the record and goes on.
+            elsewhere.stop(StopOptions::default()).await.unwrap();
+            let id = submit(&c, json!(8), json!({})).await;
+            let forge = async {
+                p.sleep(10).await;
+                here.emit(&JobEvent::Changed {
+                    id: id.clone(),
+                    wake: false,
+                    ended: Some(Box::new(JobEvent::Complete {
+                        id: id.clone(),
+                        output: json!("forged"),
+                    })),
+                });
+            };
+            let (forged, ()) = futures::join!(c.wait_for(&id, Some(1_000)), forge);
+            (results.remove(0), results.remove(0), forged)
+        })
+        .unwrap();
+    assert_eq!(with_ends.unwrap(), json!({ "echo": 7 }));
+    assert_eq!(without_ends.unwrap_err().name(), "JobNotFoundError");
+    assert_eq!(forged.unwrap_err().name(), "TimeoutError");
+}
+
 #[test]
 fn progress_is_recorded_during_the_run_and_refused_after_it() {
     let kept: Rc<RefCell<Option<wasm_job_queue::runtime::ProgressFn<Value>>>> =

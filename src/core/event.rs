@@ -67,6 +67,11 @@ pub enum JobEvent<P> {
     Removed {
         /// The job.
         id: String,
+        /// The final event the job ended with, when this context's server removes it at once
+        /// after that end (`deleteAfterCompletionMs` / `deleteAfterFailureMs` 0; published
+        /// then, before the removal's transaction): told to other contexts with the removal,
+        /// as their waiters could no longer read it.
+        ended: Option<Box<JobEvent<P>>>,
     },
     /// Another context says the job changed (a hint: nothing is taken from it; listeners
     /// re-read storage). `wake` when servers should look for work (a submit, a retry, a
@@ -76,6 +81,11 @@ pub enum JobEvent<P> {
         id: String,
         /// Whether idle servers should try to claim.
         wake: bool,
+        /// The final event the other context says the job ended with before it removed the
+        /// job at once: a waiter that re-reads and finds the record gone settles with it (a
+        /// record still there is what counts; a forged end thus resolves only a wait on a job
+        /// that is really gone).
+        ended: Option<Box<JobEvent<P>>>,
     },
     /// Another context may have changed any job without saying so (it had not heard of this
     /// one yet): idle servers look for work, and every listener re-reads the jobs it follows.
@@ -94,7 +104,7 @@ impl<P> JobEvent<P> {
             | JobEvent::Error { id, .. }
             | JobEvent::Cancelled { id }
             | JobEvent::Stalled { id }
-            | JobEvent::Removed { id }
+            | JobEvent::Removed { id, .. }
             | JobEvent::Changed { id, .. } => id,
             JobEvent::Resync => "",
         }
@@ -127,6 +137,14 @@ impl<P> JobEvent<P> {
             JobEvent::Resync => true,
             _ => false,
         }
+    }
+
+    /// Whether the job ended with this event: completed, failed or cancelled.
+    pub fn is_end(&self) -> bool {
+        matches!(
+            self,
+            JobEvent::Complete { .. } | JobEvent::Error { .. } | JobEvent::Cancelled { .. }
+        )
     }
 
     /// Whether the job can no longer change after this event.

@@ -1,9 +1,13 @@
 //! Cross-context hints through `BroadcastChannel`: the job events of this context are posted
-//! as `{ hints: [kind, id, kind, id, ..] }` (never a payload), one message for all the
-//! events of a task (a step settling and claiming several jobs posts once); every hint
-//! received becomes a [`JobEvent::Changed`] hint on the local bus, so listeners re-read
-//! storage before they resolve anything. A forged or lost message therefore changes nothing.
-//! A message `{ kind, id }` (one hint) is understood too.
+//! as `{ hints: [kind, id, kind, id, ..] }` (no payload), one message for all the events of a
+//! task (a step settling and claiming several jobs posts once); every hint received becomes a
+//! [`JobEvent::Changed`] hint on the local bus, so listeners re-read storage before they
+//! resolve anything. A forged or lost message therefore changes nothing. A message
+//! `{ kind, id }` (one hint) is understood too. The one payload: a job this context's server
+//! removes at once after it ended (`deleteAfter*Ms: 0`) is told in the same message as
+//! `ends: [[id, "complete", output] | [id, "error", name, message] | [id, "cancelled"], ..]`,
+//! since a waiter elsewhere, reading on the hint, finds the record gone: the end is taken only
+//! then (a forged end resolves only a wait on a job that is really gone).
 //!
 //! Hints are posted only once another context is known to listen, so a context alone pays
 //! nothing per job. A channel says `{ presence: "hello" }` when it opens; a channel that
@@ -32,6 +36,8 @@ pub struct Broadcast {
     _on_message: Closure<dyn Fn(MessageEvent)>,
     /// Hints not posted yet, `[kind, id, ..]`: posted together in a microtask.
     pending: RefCell<Vec<JsValue>>,
+    /// The ends of jobs removed at once not posted yet (see the module docs), with `pending`.
+    pending_ends: RefCell<Vec<JsValue>>,
     /// Whether another context was heard on the channel (hints are posted only then).
     peers: Cell<bool>,
 }
@@ -98,6 +104,7 @@ impl Broadcast {
                 channel,
                 _on_message: on_message,
                 pending: RefCell::new(Vec::new()),
+                pending_ends: RefCell::new(Vec::new()),
                 peers: Cell::new(false),
             }
         });
@@ -111,10 +118,19 @@ impl Broadcast {
                 return;
             }
             let first = {
-                let mut pending = b.pending.borrow_mut();
-                pending.push(JsValue::from_str(k));
-                pending.push(JsValue::from_str(e.job_id()));
-                pending.len() == 2
+                let (mut pending, mut ends) = (b.pending.borrow_mut(), b.pending_ends.borrow_mut());
+                let was_empty = pending.is_empty() && ends.is_empty();
+                match e {
+                    JobEvent::Removed {
+                        id,
+                        ended: Some(end),
+                    } => ends.push(end_to_js(id, end).into()),
+                    _ => {
+                        pending.push(JsValue::from_str(k));
+                        pending.push(JsValue::from_str(e.job_id()));
+                    }
+                }
+                was_empty
             };
             if first {
                 wasm_bindgen_futures::spawn_local(async move { b.flush() });
@@ -147,9 +163,23 @@ impl Broadcast {
                 bus.emit(&JobEvent::Changed {
                     wake: wakes(&kind),
                     id,
+                    ended: None,
                 });
             }
         };
+        // The ends first: a waiter woken by a hint of the same message re-reads later, and
+        // must have its job's end by then.
+        if let Some(ends) = get(data, "ends").dyn_ref::<Array>() {
+            for end in ends.iter().take(MAX_HINTS as usize) {
+                if let Some((id, ended)) = end_from_js(&end).filter(|(id, _)| id.len() <= MAX_ID) {
+                    bus.emit(&JobEvent::Changed {
+                        id,
+                        wake: false,
+                        ended: Some(Box::new(ended)),
+                    });
+                }
+            }
+        }
         let hints = get(data, "hints");
         if let Some(hints) = hints.dyn_ref::<Array>() {
             let n = hints.length().min(MAX_HINTS * 2);
@@ -169,15 +199,61 @@ impl Broadcast {
         let _ = self.channel.post_message(&msg);
     }
 
-    /// Posts the pending hints as one message.
+    /// Posts the pending hints (and ends) as one message.
     fn flush(&self) {
         let hints: Array = self.pending.take().into_iter().collect();
-        if hints.length() == 0 {
+        let ends: Array = self.pending_ends.take().into_iter().collect();
+        if hints.length() == 0 && ends.length() == 0 {
             return;
         }
         let msg = Object::new();
         set(&msg, "hints", &hints);
+        if ends.length() > 0 {
+            set(&msg, "ends", &ends);
+        }
         // A closed channel throws; nothing else can be done about it here.
         let _ = self.channel.post_message(&msg);
     }
+}
+
+/// The wire form of job `id`'s end `end` (see the module docs).
+fn end_to_js(id: &str, end: &JobEvent<JsValue>) -> Array {
+    let out = Array::of1(&JsValue::from_str(id));
+    match end {
+        JobEvent::Complete { output, .. } => {
+            out.push(&JsValue::from_str("complete"));
+            out.push(output);
+        }
+        JobEvent::Error {
+            error_name, error, ..
+        } => {
+            out.push(&JsValue::from_str("error"));
+            out.push(&JsValue::from_str(error_name));
+            out.push(&JsValue::from_str(error));
+        }
+        _ => {
+            out.push(&JsValue::from_str("cancelled"));
+        }
+    }
+    out
+}
+
+/// A job's id and end from their wire form, or `None` when it is not one.
+fn end_from_js(v: &JsValue) -> Option<(String, JobEvent<JsValue>)> {
+    let v = v.dyn_ref::<Array>()?;
+    let id = v.get(0).as_string()?;
+    let ended = match v.get(1).as_string()?.as_str() {
+        "complete" => JobEvent::Complete {
+            id: id.clone(),
+            output: v.get(2),
+        },
+        "error" => JobEvent::Error {
+            id: id.clone(),
+            error_name: v.get(2).as_string()?,
+            error: v.get(3).as_string()?,
+        },
+        "cancelled" => JobEvent::Cancelled { id: id.clone() },
+        _ => return None,
+    };
+    Some((id, ended))
 }

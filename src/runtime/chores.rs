@@ -74,7 +74,7 @@ where
             next_check = now.plus_ms(LIVENESS_CHECK_MS);
         }
         if leader && now >= next_cleanup {
-            inner.cleanup(now).await;
+            inner.cleanup(now, &[]).await;
             next_cleanup = now.plus_ms(cleanup_every);
         }
         let now = inner.platform.now();

@@ -16,6 +16,9 @@ use crate::storage::{AbortTarget, Enqueued, Issued, ListQuery, NewJobs, Storage}
 /// The slowest fallback re-read period of a wait (ms); events usually end a wait first.
 const MAX_WAIT_POLL_MS: u64 = 5_000;
 
+/// A job's final event as a wait heard it, if it did.
+type HeardEnd<P> = RefCell<Option<JobEvent<P>>>;
+
 /// One input of a submit as [`Client::submit_each`] takes it: the input with its
 /// fingerprint (`None`: it has none; the options' fingerprint, when given, is used instead),
 /// or why it is refused.
@@ -274,13 +277,22 @@ impl<S: Storage, X: Platform> Client<S, X> {
         id: &str,
         timeout_ms: Option<u64>,
     ) -> Result<S::Payload, QueueError> {
-        let last: Rc<RefCell<Option<JobEvent<S::Payload>>>> = Rc::new(RefCell::new(None));
+        let last: Rc<HeardEnd<S::Payload>> = Rc::new(RefCell::new(None));
+        let gone: Rc<HeardEnd<S::Payload>> = Rc::new(RefCell::new(None));
         let notify = Notify::new();
         let sub = {
-            let (last, notify, id) = (last.clone(), notify.clone(), id.to_string());
+            let (last, gone, notify, id) =
+                (last.clone(), gone.clone(), notify.clone(), id.to_string());
             self.subscribe(move |e| {
                 if e.may_change(&id) {
-                    // A hint from another context: re-read storage.
+                    // A hint from another context: re-read storage. One that says the job
+                    // ended and was removed at once is kept for when the read finds nothing.
+                    if let JobEvent::Changed {
+                        ended: Some(end), ..
+                    } = e
+                    {
+                        *gone.borrow_mut() = Some((**end).clone());
+                    }
                     notify.notify();
                 } else if e.job_id() == id && (e.is_final() || matches!(e, JobEvent::Retry { .. }))
                 {
@@ -301,16 +313,20 @@ impl<S: Storage, X: Platform> Client<S, X> {
             Fresh::Untouched => true,
             Fresh::Unknown => false,
         };
-        let result = self.wait_loop(id, timeout_ms, &last, &notify, fresh).await;
+        let result = self
+            .wait_loop(id, timeout_ms, (&last, &gone), &notify, fresh)
+            .await;
         sub.cancel();
         result
     }
 
+    /// The loop of [`Client::wait_for`]: `last` is the final event heard for the job here,
+    /// `gone` the end another context told with its removal.
     async fn wait_loop(
         &self,
         id: &str,
         timeout_ms: Option<u64>,
-        last: &RefCell<Option<JobEvent<S::Payload>>>,
+        (last, gone): (&HeardEnd<S::Payload>, &HeardEnd<S::Payload>),
         notify: &Notify,
         fresh: bool,
     ) -> Result<S::Payload, QueueError> {
@@ -325,7 +341,15 @@ impl<S: Storage, X: Platform> Client<S, X> {
             }
             if read {
                 match self.storage.get(id).await? {
-                    None => return Err(QueueError::JobNotFound(id.to_string())),
+                    None => {
+                        // Removed: as it ended, if another context said so with the removal
+                        // while this wait listened.
+                        let told = gone.borrow_mut().take();
+                        return match told.and_then(|e| result_from_event(id, e)) {
+                            Some(done) => done,
+                            None => Err(QueueError::JobNotFound(id.to_string())),
+                        };
+                    }
                     Some(rec) => {
                         if let Some(done) = result_from_record(rec) {
                             return done;

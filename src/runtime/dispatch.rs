@@ -346,11 +346,34 @@ async fn settled<S, X, E>(
         }
         stats.touch(now);
     }
-    inner.publish(res.events);
     let policy = inner.config.borrow().cleanup;
-    if policy.after_completion_ms == Some(0) || policy.after_failure_ms == Some(0) {
-        inner.cleanup(now).await;
+    if policy.after_completion_ms != Some(0) && policy.after_failure_ms != Some(0) {
+        inner.publish(res.events);
+        return;
     }
+    // Jobs this step ended that the policy removes at once: their removal is told with their
+    // end, right after it (one hint message), before the cleanup's transaction. A waiter in
+    // another context reads on that hint, after the removal (its read is ordered after the
+    // cleanup's transaction), and settles with the end it was told instead of finding nothing.
+    let removing: Vec<JobEvent<S::Payload>> = res
+        .events
+        .iter()
+        .filter(|e| match e {
+            JobEvent::Complete { .. } => policy.after_completion_ms == Some(0),
+            JobEvent::Error { .. } | JobEvent::Cancelled { .. } => {
+                policy.after_failure_ms == Some(0)
+            }
+            _ => false,
+        })
+        .map(|e| JobEvent::Removed {
+            id: e.job_id().to_string(),
+            ended: Some(Box::new(e.clone())),
+        })
+        .collect();
+    let told: Vec<String> = removing.iter().map(|e| e.job_id().to_string()).collect();
+    inner.publish(res.events);
+    inner.publish(removing);
+    inner.cleanup(now, &told).await;
 }
 
 /// What the cycle does after a claim.

@@ -110,10 +110,7 @@ impl<P: Clone> FreshJobs<P> {
         if !self.ids.remove(id) {
             return;
         }
-        if matches!(
-            e,
-            JobEvent::Complete { .. } | JobEvent::Error { .. } | JobEvent::Cancelled { .. }
-        ) {
+        if e.is_end() {
             if self.ended.len() >= Self::ENDED_CAP {
                 self.ended.pop_front();
             }
@@ -135,6 +132,7 @@ mod tests {
         f.observe(&JobEvent::Changed {
             id: String::new(),
             wake: true,
+            ended: None,
         });
         assert_eq!(
             f.take("a"),
@@ -163,6 +161,7 @@ mod tests {
         f.observe(&JobEvent::Changed {
             id: "a".into(),
             wake: false,
+            ended: None,
         });
         assert_eq!(f.take("a"), Fresh::Unknown);
         let done = JobEvent::Complete {
@@ -170,7 +169,10 @@ mod tests {
             output: 7,
         };
         f.observe(&done);
-        f.observe(&JobEvent::Removed { id: "b".into() });
+        f.observe(&JobEvent::Removed {
+            id: "b".into(),
+            ended: None,
+        });
         assert_eq!(
             f.take("b"),
             Fresh::Ended(done),
@@ -178,7 +180,10 @@ mod tests {
         );
         assert_eq!(f.take("b"), Fresh::Unknown);
         f.insert("c");
-        f.observe(&JobEvent::Removed { id: "c".into() });
+        f.observe(&JobEvent::Removed {
+            id: "c".into(),
+            ended: None,
+        });
         assert_eq!(f.take("c"), Fresh::Unknown, "removed unseen: read storage");
     }
 

@@ -151,13 +151,15 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
         }
     }
 
-    /// Removes expired finished records now and publishes their removal.
-    pub async fn cleanup(&self, now: crate::core::Timestamp) {
+    /// Removes expired finished records now and publishes their removal, but for the jobs in
+    /// `told` (their removal was published already, with their end: see `dispatch`).
+    pub async fn cleanup(&self, now: crate::core::Timestamp, told: &[String]) {
         match self.storage.cleanup(now).await {
             Ok(removed) => self.publish(
                 removed
                     .into_iter()
-                    .map(|id| JobEvent::Removed { id })
+                    .filter(|id| !told.contains(id))
+                    .map(|id| JobEvent::Removed { id, ended: None })
                     .collect(),
             ),
             Err(err) => self.report(err),
@@ -361,7 +363,7 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                     }
                 }
                 JobEvent::Submitted { .. } | JobEvent::Retry { .. } => inner.wake.notify(),
-                JobEvent::Changed { id, wake } => {
+                JobEvent::Changed { id, wake, .. } => {
                     if *wake {
                         inner.wake.notify();
                     }

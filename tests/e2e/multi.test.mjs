@@ -72,6 +72,62 @@ test('a job submitted in one page wakes an idle server in another at once, and w
   }
 });
 
+test('deleteAfterCompletionMs/deleteAfterFailureMs 0: a waitFor in another page still gets the output or the failure, and the job is gone', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const db = `removed-at-once-${Date.now()}`;
+  const a = await openPage();
+  const b = await openPage();
+  try {
+    // Page A submits and waits first; then page B serves, removing every job the moment it
+    // ends. Page A learns of each end by a hint, after the job's record is gone.
+    await a.evaluate(async ({ db }) => {
+      const { IndexedDbQueueStorage, JobQueueClient } = window.wjq;
+      const storage = new IndexedDbQueueStorage('q', { dbName: db });
+      await storage.setupDatabase();
+      window.client = new JobQueueClient({ storage, queueName: 'q' });
+      window.client.connect();
+      window.handles = [];
+      for (let n = 0; n < 20; n++) window.handles.push(await window.client.submit({ n, fail: n === 7 }, { maxRetries: 0 }));
+      window.outcomes = Promise.all(window.handles.map((h) => h.waitFor({ timeoutMs: 15_000 }).then(
+        (v) => v,
+        (e) => ({ error: e.name, message: e.message }),
+      )));
+    }, { db });
+    await b.evaluate(async ({ db }) => {
+      const { IndexedDbQueueStorage, JobQueueServer } = window.wjq;
+      const storage = new IndexedDbQueueStorage('q', { dbName: db });
+      await storage.setupDatabase();
+      window.server = new JobQueueServer({
+        storage, queueName: 'q', workerCount: 2,
+        deleteAfterCompletionMs: 0, deleteAfterFailureMs: 0,
+        executor: async (input) => {
+          if (input.fail) throw Object.assign(new Error(`no ${input.n}`), { name: 'NoGood' });
+          return { n: input.n * 2 };
+        },
+      });
+      await window.server.start();
+    }, { db });
+    const r = await a.evaluate(async () => {
+      const outcomes = await window.outcomes;
+      const left = await Promise.all(window.handles.map((h) => window.client.getJob(h.id)));
+      const later = await window.handles[0].waitFor({ timeoutMs: 1_000 }).catch((e) => e.name);
+      return { outcomes, left: left.filter((j) => j !== undefined).length, later };
+    });
+    for (let n = 0; n < 20; n++) {
+      if (n === 7) {
+        assert.equal(r.outcomes[n].error, 'JobFailedError', JSON.stringify(r.outcomes[n]));
+        assert.match(r.outcomes[n].message, /no 7/);
+      } else {
+        assert.deepEqual(r.outcomes[n], { n: n * 2 }, `job ${n}`);
+      }
+    }
+    assert.equal(r.left, 0, 'every job was removed');
+    assert.equal(r.later, 'JobNotFoundError', 'a wait begun after the removal finds nothing');
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 test('a forged BroadcastChannel message resolves nothing; abort from another page stops the executor', { timeout: TEST_TIMEOUT_MS }, async () => {
   const db = `forge-${Date.now()}`;
   const a = await openPage();
@@ -100,6 +156,9 @@ test('a forged BroadcastChannel message resolves nothing; abort from another pag
       ch.postMessage({ kind: 'complete', id, output: 'forged' });
       ch.postMessage({ hints: ['complete', id, 'complete', id, 'start'] });
       ch.postMessage({ hints: 'complete' });
+      // An end told with a removal counts only for a job whose record is gone.
+      ch.postMessage({ hints: [], ends: [[id, 'complete', 'forged'], [id, 'error', 'Error', 'forged']] });
+      ch.postMessage({ ends: [[id], [id, 'complete'], 'garbage', [1, 'complete', 2]] });
       ch.postMessage('garbage');
       ch.close();
     }, { db, id });
