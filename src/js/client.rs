@@ -59,10 +59,10 @@ impl ClientShared {
         *self.subscription.borrow_mut() = Some(sub);
     }
 
-    /// `waitFor` as a promise.
+    /// `waitFor` as a promise (settled in the call when the job's end is known here).
     pub fn wait_for(self: &Rc<Self>, id: String, options: JsValue) -> Promise {
         let this = self.clone();
-        future_to_promise(async move {
+        promise_now(async move {
             let timeout = wait_timeout(&options)?;
             this.client.wait_for(&id, timeout).await.map_err(to_js)
         })
@@ -71,7 +71,7 @@ impl ClientShared {
     /// `abort` as a promise.
     pub fn abort(self: &Rc<Self>, target: AbortTarget) -> Promise {
         let this = self.clone();
-        future_to_promise(async move {
+        promise_now(async move {
             this.client.abort(target).await.map_err(to_js)?;
             Ok(JsValue::UNDEFINED)
         })
@@ -80,7 +80,7 @@ impl ClientShared {
     /// `getJob` as a promise (`undefined` when absent).
     pub fn get_job(self: &Rc<Self>, id: String) -> Promise {
         let this = self.clone();
-        future_to_promise(async move {
+        promise_now(async move {
             let rec = this.client.get(&id).await.map_err(to_js)?;
             Ok(rec.as_ref().map(snapshot).unwrap_or(JsValue::UNDEFINED))
         })
