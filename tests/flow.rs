@@ -874,6 +874,52 @@ fn a_wait_elsewhere_on_a_job_removed_at_once_gets_the_end_told_with_the_removal(
     assert_eq!(forged.unwrap_err().name(), "TimeoutError");
 }
 
+/// An idle server keeps its poll timer from one idle wait to the next while events wake it
+/// (no timer set and cleared per job), but a job due before that timer fires still starts
+/// on time: a later timer is never kept.
+#[test]
+fn an_idle_server_woken_by_events_still_starts_a_job_due_sooner_on_time() {
+    let platform = VirtualPlatform::new(Timestamp(1_000_000), 42);
+    let starts: Rc<RefCell<Vec<(Value, Timestamp)>>> = Rc::default();
+    let (log, clock) = (starts.clone(), platform.clone());
+    let exec = FnExecutor(move |input: Value, _ctx: RunContext<Value>| {
+        log.borrow_mut().push((input.clone(), clock.now()));
+        std::future::ready(Ok(input))
+    });
+    let storage = Rc::new(Store::new("q"));
+    let bus = Rc::new(EventBus::new());
+    let client = Rc::new(Client::new(storage.clone(), bus.clone(), platform.clone()));
+    let config = ServerConfig {
+        poll_interval_ms: 10_000,
+        ..ServerConfig::default()
+    };
+    let server = Server::new(storage, bus, platform.clone(), exec, config);
+    let (p, c) = (platform.clone(), client.clone());
+    let (submitted_at, done_at) = platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            for n in 0..3 {
+                p.sleep(50).await;
+                let id = submit(&c, json!(n), json!({})).await;
+                c.wait_for(&id, None).await.unwrap();
+            }
+            let submitted_at = p.now();
+            let id = submit(&c, json!("later"), json!({"delayMs": 300})).await;
+            c.wait_for(&id, None).await.unwrap();
+            (submitted_at, p.now())
+        })
+        .unwrap();
+    let starts = starts.borrow();
+    assert_eq!(starts.len(), 4);
+    let (input, at) = &starts[3];
+    assert_eq!(input, &json!("later"));
+    assert_eq!(
+        at.0 - submitted_at.0,
+        300,
+        "started when due, not at the kept 10 s timer ({submitted_at:?} .. {done_at:?})"
+    );
+}
+
 #[test]
 fn progress_is_recorded_during_the_run_and_refused_after_it() {
     let kept: Rc<RefCell<Option<wasm_job_queue::runtime::ProgressFn<Value>>>> =

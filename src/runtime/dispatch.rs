@@ -3,9 +3,11 @@
 //! starts them; with nothing to do it sleeps exactly until the next due time or an event.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
-use futures::future::select;
+use futures::future::{Either, select};
 
 use super::executor::Executor;
 use super::platform::{Platform, PlatformExt};
@@ -28,6 +30,9 @@ pub(super) const INLINE_BATCH: u32 = 32;
 /// How long (ms) a step keeps starting runs inside it: later claimed jobs are given back.
 const INLINE_BUDGET_MS: u64 = 20;
 
+/// A timer of the platform, boxed (kept across the cycle's idle waits).
+type Sleep = Pin<Box<dyn Future<Output = ()>>>;
+
 /// Runs until the server has stopped (it keeps settling while stopping) or restarted.
 pub(super) async fn dispatch_loop<S, X, E>(inner: Rc<Inner<S, X, E>>, epoch: u64)
 where
@@ -36,6 +41,10 @@ where
     E: Executor<S::Payload>,
 {
     let mut error_backoff_ms = 0u64;
+    // The idle wait's timer, with when it fires: kept from one idle wait to the next while it
+    // fires no later than the next needs (an early wake only looks for work once more), so an
+    // event-driven cycle does not set and clear a timer per job.
+    let mut timer: Option<(Timestamp, Sleep)> = None;
     loop {
         if inner.epoch.get() != epoch || inner.phase.get() == Phase::Stopped {
             break;
@@ -196,8 +205,15 @@ where
         if ms == 0 {
             continue;
         }
-        let sleep = inner.platform.sleep(ms);
-        select(Box::pin(notified), Box::pin(sleep)).await;
+        let due = now.plus_ms(ms);
+        let timer_fires = match timer.take() {
+            Some((at, t)) if at <= due => (at, t),
+            _ => (due, Box::pin(inner.platform.sleep(ms)) as Sleep),
+        };
+        let (at, mut sleep) = timer_fires;
+        if let Either::Left(_) = select(Box::pin(notified), sleep.as_mut()).await {
+            timer = Some((at, sleep));
+        }
     }
     // Submits handed meanwhile go back to their clients, which store them themselves.
     for h in inner.handed_submits() {
