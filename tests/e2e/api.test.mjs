@@ -504,6 +504,50 @@ test('a large batch is taken at the call too, whether its puts start in the call
   }
 });
 
+test('an executor may submit jobs while it runs (submit does its work in the call, here inside the server\'s step): chains of jobs complete on memory and IndexedDB', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, InMemoryQueueStorage, IndexedDbQueueStorage, JobQueueClient, JobQueueServer } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const out = {};
+    for (const kind of ['memory', 'idb']) {
+      for (const mode of ['sync', 'async']) {
+        const name = `${queueName}-${kind}-${mode}`;
+        const storage = kind === 'memory' ? new InMemoryQueueStorage(name) : new IndexedDbQueueStorage(name, { dbName: `${name}-db` });
+        await storage.setupDatabase();
+        const client = new JobQueueClient({ storage, queueName: name });
+        const errors = [];
+        // A synchronous executor runs inside the claim step: its submit (not awaited) runs
+        // there too, and is handed to the same server; an asynchronous one awaits it.
+        const executor = mode === 'sync'
+          ? (input) => {
+            if (input.depth < 3) client.submit({ depth: input.depth + 1 }).catch((e) => errors.push(e.name));
+            if (input.depth < 3) client.submitBatch([{ depth: 9 }, { depth: 9 }]).catch((e) => errors.push(e.name));
+            return { depth: input.depth };
+          }
+          : async (input) => {
+            if (input.depth < 3) {
+              await client.submit({ depth: input.depth + 1 });
+              await client.submitBatch([{ depth: 9 }, { depth: 9 }]);
+            }
+            return { depth: input.depth };
+          };
+        const server = new JobQueueServer({ storage, queueName: name, workerCount: 2, executor });
+        client.attach(server);
+        await server.start();
+        await client.submit({ depth: 0 });
+        const deadline = Date.now() + 10_000;
+        while ((await client.size('completed')) < 10 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+        out[`${kind}-${mode}`] = { completed: await client.size('completed'), waiting: await client.size('waiting'), errors };
+        await server.stop();
+      }
+    }
+    return out;
+  }, `chain-${Date.now()}`);
+  for (const [k, v] of Object.entries(r)) {
+    assert.deepEqual(v, { completed: 10, waiting: 0, errors: [] }, k);
+  }
+});
+
 test('an output is stored as its structured clone at return, also when the executor returns its changed input', { timeout: TEST_TIMEOUT_MS }, async () => {
   const r = await inPage(async (queueName) => {
     const { default: init, InMemoryQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');
