@@ -64,7 +64,10 @@ impl std::fmt::Debug for LockGuard {
 
 /// Helpers over any [`Platform`].
 pub trait PlatformExt: Platform {
-    /// A random 128-bit id as 32 hex digits.
+    /// A random 128-bit id as 32 hex digits: two outputs of the platform's generator. In the
+    /// browser that generator has a 64-bit state seeded once per context (`JsPlatform`), so
+    /// ids are distinct within a context, and two contexts' ids meet only if their sequences
+    /// overlap: a chance of about (ids made) / 2^64 per pair of contexts.
     fn random_id(&self) -> String {
         crate::core::hex::hex128([self.random_u64(), self.random_u64()])
     }

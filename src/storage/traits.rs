@@ -196,7 +196,8 @@ pub trait Storage: 'static {
     /// Stores new jobs, all or nothing, each under the id paired with it. When the caller
     /// chose the id (`spec.id` is set) and a live record has it, nothing is written for that
     /// job and the existing record comes back marked duplicate; a generated id (`spec.id` is
-    /// `None`: 128 random bits) is taken as fresh: a backend need not look it up.
+    /// `None`: see [`crate::runtime::PlatformExt::random_id`]) is taken as fresh: a backend
+    /// need not look it up.
     fn enqueue(
         &self,
         specs: Vec<(String, JobSpec<Self::Payload>)>,
