@@ -5,7 +5,7 @@
 //! across the wasm boundary costs about a hundred calls per record on every storage step.
 //! It accepts exactly RFC 8259 JSON (one value, surrounding whitespace allowed) and never
 //! panics. Integers that fit `i64` / `u64` stay integers; other numbers are floats, parsed
-//! by [`parse_float`]. Nesting is limited to [`MAX_DEPTH`] levels.
+//! by `parse_float`. Nesting is limited to [`MAX_DEPTH`] levels.
 
 use serde_json::{Map, Number, Value};
 

@@ -270,7 +270,7 @@ impl<S: Storage, X: Platform> Client<S, X> {
     /// Waits until job `id` ends: its output, or `JobFailedError` / `JobCancelledError` /
     /// `JobNotFoundError` / `TimeoutError` (after `timeout_ms`). Subscribes before reading, so
     /// no event is lost; re-reads storage on events and, as a fallback, with backoff. The
-    /// first wait on a job this client just submitted, untouched since ([`FreshJobs`]), does
+    /// first wait on a job this client just submitted, untouched since (`runtime::fresh`), does
     /// not read first.
     pub async fn wait_for(
         &self,
