@@ -1,5 +1,6 @@
 //! How a run ended, as the runtime reports it to storage, and the server's cleanup policy.
 
+use super::event::JobEvent;
 use super::time::Timestamp;
 
 /// Why a run failed, decided from the `name` of what the executor threw (SEMANTICS.md).
@@ -101,4 +102,56 @@ pub struct CleanupPolicy {
     pub after_completion_ms: Option<u64>,
     /// Remove failed and cancelled jobs this long after they ended (`None`: keep).
     pub after_failure_ms: Option<u64>,
+}
+
+impl CleanupPolicy {
+    /// Whether some finished jobs are removed the moment they end (an option at 0).
+    pub fn removes_any_at_once(&self) -> bool {
+        self.after_completion_ms == Some(0) || self.after_failure_ms == Some(0)
+    }
+
+    /// Whether a job that ended with `end` is removed the moment it ends.
+    pub fn removes_at_once<P>(&self, end: &JobEvent<P>) -> bool {
+        match end {
+            JobEvent::Complete { .. } => self.after_completion_ms == Some(0),
+            JobEvent::Error { .. } | JobEvent::Cancelled { .. } => self.after_failure_ms == Some(0),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_once_follows_the_option_of_the_end() {
+        let done = JobEvent::Complete {
+            id: "a".into(),
+            output: 1,
+        };
+        let failed = JobEvent::<u32>::Error {
+            id: "b".into(),
+            error_name: "Error".into(),
+            error: "no".into(),
+        };
+        let cancelled = JobEvent::<u32>::Cancelled { id: "c".into() };
+        let keep = CleanupPolicy::default();
+        assert!(!keep.removes_any_at_once());
+        assert!(!keep.removes_at_once(&done));
+        let completions = CleanupPolicy {
+            after_completion_ms: Some(0),
+            after_failure_ms: Some(5),
+        };
+        assert!(completions.removes_any_at_once());
+        assert!(completions.removes_at_once(&done));
+        assert!(!completions.removes_at_once(&failed));
+        assert!(!completions.removes_at_once(&JobEvent::<u32>::Start { id: "d".into() }));
+        let failures = CleanupPolicy {
+            after_completion_ms: Some(5),
+            after_failure_ms: Some(0),
+        };
+        assert!(failures.removes_at_once(&failed) && failures.removes_at_once(&cancelled));
+        assert!(!failures.removes_at_once(&done));
+    }
 }

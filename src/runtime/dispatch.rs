@@ -206,11 +206,10 @@ where
             continue;
         }
         let due = now.plus_ms(ms);
-        let timer_fires = match timer.take() {
+        let (at, mut sleep) = match timer.take() {
             Some((at, t)) if at <= due => (at, t),
             _ => (due, Box::pin(inner.platform.sleep(ms)) as Sleep),
         };
-        let (at, mut sleep) = timer_fires;
         if let Either::Left(_) = select(Box::pin(notified), sleep.as_mut()).await {
             timer = Some((at, sleep));
         }
@@ -363,7 +362,7 @@ async fn settled<S, X, E>(
         stats.touch(now);
     }
     let policy = inner.config.borrow().cleanup;
-    if policy.after_completion_ms != Some(0) && policy.after_failure_ms != Some(0) {
+    if !policy.removes_any_at_once() {
         inner.publish(res.events);
         return;
     }
@@ -374,13 +373,7 @@ async fn settled<S, X, E>(
     let removing: Vec<JobEvent<S::Payload>> = res
         .events
         .iter()
-        .filter(|e| match e {
-            JobEvent::Complete { .. } => policy.after_completion_ms == Some(0),
-            JobEvent::Error { .. } | JobEvent::Cancelled { .. } => {
-                policy.after_failure_ms == Some(0)
-            }
-            _ => false,
-        })
+        .filter(|e| policy.removes_at_once(e))
         .map(|e| JobEvent::Removed {
             id: e.job_id().to_string(),
             ended: Some(Box::new(e.clone())),

@@ -211,10 +211,10 @@ pub trait Storage: 'static {
     /// transaction opened after the hint is ordered after this one (IndexedDB starts
     /// transactions over the same store in the order they were created), and if the commit
     /// fails the hint was spurious, which readers tolerate (they re-read storage). Not called
-    /// when the step fails before that. The specs are taken one by one, in the step (one refused
-    /// fails it): a
-    /// backend may write each as it comes (IndexedDB puts a job with a generated id at once,
-    /// so the browser stores the first jobs of a batch while the next are made).
+    /// when the step fails before that. The specs are taken one by one, in the step (one
+    /// refused fails it): a backend may write each as it comes (IndexedDB puts a job with a
+    /// generated id at once, so the browser stores the first jobs of a batch while the next
+    /// are made).
     fn enqueue_then(
         &self,
         specs: &mut NewJobs<'_, Self::Payload>,
