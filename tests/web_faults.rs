@@ -72,7 +72,7 @@ async fn newer_library_stops_the_older_connection_and_keeps_every_job() {
     old.setup().await.unwrap();
     three_jobs(&old).await;
     // A newer library opens the same database: not blocked by the older connection.
-    let new = IndexedDbStorage::new("q", Some(&db)).with_schema_version(2);
+    let new = IndexedDbStorage::new("q", Some(&db)).with_schema_version(3);
     new.setup().await.unwrap();
     let err = old.claim(&req("old"), T).await.unwrap_err();
     assert_eq!(err.name(), "SchemaVersionError", "{}", err.message());

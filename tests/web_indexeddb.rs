@@ -19,7 +19,7 @@ use wasm_job_queue::core::{
     Settlement, Timestamp,
 };
 use wasm_job_queue::storage::indexeddb::IndexedDbStorage;
-use wasm_job_queue::storage::{ListQuery, Storage};
+use wasm_job_queue::storage::{AbortTarget, ListQuery, Storage};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -399,6 +399,144 @@ async fn records_stored_whole_by_schema_1_builds_are_still_read() {
     let input = dated.input.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec);
     assert_eq!(input, Some(vec![4, 2]));
     assert!(dated.output.as_ref().is_some_and(JsValue::is_undefined));
+}
+
+/// Whether store `store` of `db` holds job `id` of queue `q` (a raw IndexedDB read).
+async fn raw_holds(db: &str, store: &str, q: &str, id: &str) -> bool {
+    let conn = raw_connection(db).await;
+    let tx = conn
+        .transaction(&[store], idb::TransactionMode::ReadOnly)
+        .unwrap();
+    let key: js_sys::Array = [JsValue::from_str(q), JsValue::from_str(id)]
+        .iter()
+        .collect();
+    let found = tx
+        .object_store(store)
+        .unwrap()
+        .get(idb::Query::Key(key.into()))
+        .unwrap()
+        .await
+        .unwrap()
+        .is_some();
+    conn.close();
+    found
+}
+
+/// A new waiting job with a generated id is one record in the waiting store (no index
+/// entry); it moves to the jobs store at its claim or cancellation, and a waiting job that
+/// does not qualify (a chosen id, a `jobRunId`, a delay) is in the jobs store from the start.
+#[wasm_bindgen_test]
+async fn new_jobs_with_generated_ids_wait_in_the_waiting_store_until_they_change() {
+    use wasm_job_queue::core::job_id::job_id;
+    let db = unique_db();
+    let s = IndexedDbStorage::new("q", Some(&db));
+    let generated = |spec: &mut JobSpec<JsValue>| {
+        let seq = s.take_seq(T);
+        spec.seq = Some(seq);
+        job_id(spec.priority, seq, [seq, seq ^ 0x5555])
+    };
+    let mut a = spec(1.into());
+    let a_id = generated(&mut a);
+    let mut b = spec(2.into());
+    let b_id = generated(&mut b);
+    let mut run = spec(3.into());
+    run.job_run_id = Some("r".into());
+    let run_id = generated(&mut run);
+    let mut later = spec(4.into());
+    later.run_after = Some(Timestamp(T.0 + 10));
+    let later_id = generated(&mut later);
+    let mut chosen = spec(5.into());
+    chosen.id = Some("chosen".into());
+    chosen.seq = Some(s.take_seq(T));
+    let jobs = vec![
+        (a_id.clone(), a),
+        (b_id.clone(), b),
+        (run_id.clone(), run),
+        (later_id.clone(), later),
+        ("chosen".to_string(), chosen),
+    ];
+    s.enqueue(jobs, T).await.unwrap();
+    for id in [&a_id, &b_id] {
+        assert!(raw_holds(&db, "waiting", "q", id).await, "{id} in waiting");
+        assert!(!raw_holds(&db, "jobs", "q", id).await, "{id} not in jobs");
+    }
+    for id in [&run_id, &later_id, "chosen"] {
+        assert!(raw_holds(&db, "jobs", "q", id).await, "{id} in jobs");
+        assert!(
+            !raw_holds(&db, "waiting", "q", id).await,
+            "{id} not in waiting"
+        );
+    }
+    // The chosen id of a job in the waiting store is a duplicate.
+    let mut again = spec(6.into());
+    again.id = Some(b_id.clone());
+    let out = s.enqueue(vec![(b_id.clone(), again)], T).await.unwrap();
+    assert!(out[0].duplicate);
+    assert_eq!(out[0].record.input, 2);
+    // A claim moves its job; a cancellation moves the other.
+    let got = s.claim(&req("A", 1, T), T).await.unwrap().jobs;
+    assert_eq!(got[0].id, a_id);
+    assert!(!raw_holds(&db, "waiting", "q", &a_id).await);
+    assert!(raw_holds(&db, "jobs", "q", &a_id).await);
+    s.abort(AbortTarget::Job(b_id.clone()), &CleanupPolicy::default(), T)
+        .await
+        .unwrap();
+    assert!(!raw_holds(&db, "waiting", "q", &b_id).await);
+    assert_eq!(
+        s.get(&b_id).await.unwrap().unwrap().status,
+        JobStatus::Cancelled
+    );
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 2);
+}
+
+/// A database a version-1 build made (no waiting store; here also missing all indexes but
+/// one) is upgraded in place when this build opens it: what is missing is added, its jobs
+/// stay and are claimed in order with the new ones.
+#[wasm_bindgen_test]
+async fn a_version_1_database_is_upgraded_in_place() {
+    use wasm_job_queue::core::job_id::job_id;
+    let db = unique_db();
+    use idb::DatabaseEvent as _;
+    let mut open = idb::Factory::new().unwrap().open(&db, Some(1)).unwrap();
+    open.on_upgrade_needed(|event| {
+        let d = event.database().unwrap();
+        let mut params = idb::ObjectStoreParams::new();
+        params.key_path(Some(idb::KeyPath::new_array(["queue", "id"])));
+        let jobs = d.create_object_store("jobs", params).unwrap();
+        jobs.create_index(
+            "claim",
+            idb::KeyPath::new_array(["queue", "xClaim", "seq"]),
+            None,
+        )
+        .unwrap();
+        let mut params = idb::ObjectStoreParams::new();
+        params.key_path(Some(idb::KeyPath::new_single("queue")));
+        d.create_object_store("meta", params).unwrap();
+    });
+    open.await.unwrap().close();
+    let old = js_sys::JSON::parse(
+        r#"{"id":"old","queue":"q","status":"waiting","priority":0,"seq":7,"input":1,
+        "createdAt":1700000000000,"runAfter":1700000000000,"deadlineAt":null,
+        "startedAt":null,"completedAt":null,"attempt":0,"maxRetries":3,
+        "backoff":{"type":"exponential","delayMs":1000,"maxDelayMs":3600000,"jitter":0},
+        "timeoutMs":null,"jobRunId":null,"fingerprint":null,"progress":0,
+        "progressMessage":null,"error":null,"errorName":null,"lease":null,"stalledCount":0,
+        "runs":[],"expireAt":null,"resultTtlMs":null,"repeat":null,"xClaim":0}"#,
+    )
+    .unwrap();
+    raw_put(&db, "jobs", &old).await;
+    let s = IndexedDbStorage::new("q", Some(&db));
+    s.setup().await.unwrap();
+    let mut new = spec(2.into());
+    let seq = s.take_seq(T);
+    new.seq = Some(seq);
+    let new_id = job_id(0, seq, [1, 1]);
+    s.enqueue(vec![(new_id.clone(), new)], T).await.unwrap();
+    assert!(raw_holds(&db, "waiting", "q", &new_id).await);
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 2);
+    let got = s.claim(&req("A", 5, T), T).await.unwrap().jobs;
+    let ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["old", new_id.as_str()]);
 }
 
 #[wasm_bindgen_test]

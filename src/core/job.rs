@@ -131,6 +131,11 @@ impl<P> JobRecord<P> {
 pub struct JobSpec<P> {
     /// A caller-chosen id (deduplication), or `None` to generate one.
     pub id: Option<String>,
+    /// The claim-order number the submit took (see [`Storage::take_seq`]; a generated id
+    /// carries it, see [`crate::core::job_id`]), or `None` for the storage to number it.
+    ///
+    /// [`Storage::take_seq`]: crate::storage::Storage::take_seq
+    pub seq: Option<u64>,
     /// The executor's input.
     pub input: P,
     /// Priority, higher sooner.
@@ -160,6 +165,7 @@ impl<P> JobSpec<P> {
     pub fn new(input: P) -> Self {
         JobSpec {
             id: None,
+            seq: None,
             input,
             priority: 0,
             run_after: None,
@@ -179,6 +185,7 @@ impl<P> JobSpec<P> {
     pub fn with_input<Q>(&self, input: Q) -> JobSpec<Q> {
         JobSpec {
             id: self.id.clone(),
+            seq: self.seq,
             input,
             priority: self.priority,
             run_after: self.run_after,

@@ -10,6 +10,7 @@ pub mod fingerprint;
 pub mod hex;
 pub mod id_hash;
 pub mod job;
+pub mod job_id;
 pub mod job_json;
 pub mod js_number;
 pub mod json_parse;

@@ -261,6 +261,7 @@ pub fn follow_up<P: Clone>(rec: &JobRecord<P>, seq: u64, now: Timestamp) -> Opti
     next_repeat.count += 1;
     let spec = super::job::JobSpec {
         id: None,
+        seq: None,
         input: rec.input.clone(),
         priority: rec.priority,
         run_after: Some(at),

@@ -63,6 +63,13 @@ mod any_impl {
             }
         }
 
+        fn take_seq(&self, now: Timestamp) -> u64 {
+            match self {
+                AnyStorage::Memory(s) => s.take_seq(now),
+                AnyStorage::IndexedDb(s) => s.take_seq(now),
+            }
+        }
+
         async fn setup(&self) -> Result<(), QueueError> {
             delegate!(self, s => s.setup())
         }

@@ -9,7 +9,8 @@ use super::bus::EventBus;
 use super::fresh::{Fresh, FreshJobs};
 use super::handoff::Handoff;
 use super::notify::Notify;
-use super::platform::{Platform, PlatformExt};
+use super::platform::Platform;
+use crate::core::job_id::job_id;
 use crate::core::{CleanupPolicy, JobEvent, JobRecord, JobStatus, QueueError, SubmitOptionsInput};
 use crate::storage::{AbortTarget, Enqueued, Issued, ListQuery, NewJobs, Storage};
 
@@ -160,7 +161,13 @@ impl<S: Storage, X: Platform> Client<S, X> {
             if own_prints {
                 spec.fingerprint = fingerprint;
             }
-            let id = spec.id.clone().unwrap_or_else(|| self.platform.random_id());
+            // Numbered here, in submit order, so a generated id carries its claim order.
+            let seq = self.storage.take_seq(now);
+            spec.seq = Some(seq);
+            let id = spec.id.clone().unwrap_or_else(|| {
+                let random = [self.platform.random_u64(), self.platform.random_u64()];
+                job_id(spec.priority, seq, random)
+            });
             // Fresh from now on: a job handed to a server's step ends before its submit
             // resolves.
             self.fresh.borrow_mut().insert(&id);

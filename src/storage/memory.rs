@@ -137,6 +137,12 @@ impl<P: Clone> State<P> {
         Some(old)
     }
 
+    /// Takes the next claim-order number at `now`.
+    fn take_seq(&mut self, now: Timestamp) -> u64 {
+        self.last_seq = seq::next_seq(self.last_seq, now);
+        self.last_seq
+    }
+
     fn get_live(&self, id: &str, now: Timestamp) -> Option<&JobRecord<P>> {
         self.jobs
             .get(id)
@@ -159,8 +165,7 @@ impl<P: Clone> State<P> {
                 });
                 continue;
             }
-            let seq = seq::next_seq(self.last_seq, now);
-            self.last_seq = seq;
+            let seq = spec.seq.unwrap_or_else(|| self.take_seq(now));
             let rec = spec.into_record(id, queue, seq, now);
             self.put(rec.clone());
             out.push(Enqueued {
@@ -337,6 +342,10 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
 
     fn shared_scope(&self) -> Option<String> {
         self.scope.clone()
+    }
+
+    fn take_seq(&self, now: Timestamp) -> u64 {
+        self.with(|st| st.take_seq(now))
     }
 
     fn setup(&self) -> impl Future<Output = Result<(), QueueError>> {

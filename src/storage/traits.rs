@@ -190,14 +190,19 @@ pub trait Storage: 'static {
         None
     }
 
+    /// Takes this instance's next claim-order number at `now` (see [`crate::core::seq`]):
+    /// a submit numbers its jobs as it makes their ids (see [`JobSpec::seq`]), so a job's
+    /// generated id can carry its place in the claim order.
+    fn take_seq(&self, now: Timestamp) -> u64;
+
     /// Opens or creates what the storage needs (idempotent).
     fn setup(&self) -> impl Future<Output = Result<(), QueueError>>;
 
     /// Stores new jobs, all or nothing, each under the id paired with it. When the caller
     /// chose the id (`spec.id` is set) and a live record has it, nothing is written for that
     /// job and the existing record comes back marked duplicate; a generated id (`spec.id` is
-    /// `None`: see [`crate::runtime::PlatformExt::random_id`]) is taken as fresh: a backend
-    /// need not look it up.
+    /// `None`: see [`crate::core::job_id`]) is taken as fresh: a backend need not look it
+    /// up. A spec that took its number ([`JobSpec::seq`]) keeps it.
     fn enqueue(
         &self,
         specs: Vec<(String, JobSpec<Self::Payload>)>,

@@ -10,6 +10,7 @@
 
 use std::future::Future;
 
+use wasm_job_queue::core::job_id::job_id;
 use wasm_job_queue::core::{
     Backoff, BackoffKind, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus,
     LimiterSpec, QueueError, RunError, RunErrorKind, RunOutcome, Settlement, Timestamp,
@@ -56,6 +57,7 @@ macro_rules! for_each_case {
         $m!(a_step_settles_the_runs_its_inline_callback_ended);
         $m!(an_unclaimed_job_is_as_before_its_claim);
         $m!(a_step_stores_its_submits_before_it_claims);
+        $m!(generated_ids_keep_the_claim_order_through_every_step);
     };
 }
 
@@ -955,4 +957,126 @@ pub async fn a_step_stores_its_submits_before_it_claims<X: Fixture>(x: &X) {
     assert_eq!(get(&s, "later").await.status, JobStatus::Waiting);
     assert_eq!(get(&s, "new").await.status, JobStatus::Active);
     assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 1);
+}
+
+/// Enqueues a job of `priority` the way a client does: numbered by the storage
+/// (`take_seq`), with a generated id carrying that number, or with `chosen` as its id.
+async fn submit<X: Fixture>(
+    x: &X,
+    s: &X::S,
+    priority: i32,
+    chosen: Option<&str>,
+    now: Timestamp,
+) -> String {
+    let mut spec = JobSpec::new(x.payload(i64::from(priority)));
+    spec.priority = priority;
+    let seq = s.take_seq(now);
+    spec.seq = Some(seq);
+    spec.id = chosen.map(str::to_string);
+    let id = chosen.map_or_else(
+        || {
+            job_id(
+                priority,
+                seq,
+                [seq, seq.wrapping_mul(0x9E37_79B9_7F4A_7C15)],
+            )
+        },
+        str::to_string,
+    );
+    enqueue(s, &id, spec, now).await;
+    assert_eq!(
+        get(s, &id).await.seq,
+        seq,
+        "the record keeps the number taken"
+    );
+    id
+}
+
+pub async fn generated_ids_keep_the_claim_order_through_every_step<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    // Generated and chosen ids interleaved, at two priorities, some in one millisecond.
+    let g1 = submit(x, &s, 0, None, T).await;
+    let c1 = submit(x, &s, 0, Some("chosen-1"), T).await;
+    let g2 = submit(x, &s, 0, None, T).await;
+    let h1 = submit(x, &s, 5, None, at(1)).await;
+    let g3 = submit(x, &s, 0, None, at(1)).await;
+    let c2 = submit(x, &s, 5, Some("chosen-2"), at(2)).await;
+    let mut run = JobSpec::new(x.payload(0));
+    run.job_run_id = Some("r".into());
+    run.seq = Some(s.take_seq(at(2)));
+    let r1 = job_id(0, run.seq.unwrap(), [1, 2]);
+    enqueue(&s, &r1, run, at(2)).await;
+    let order = [&h1, &c2, &g1, &c1, &g2, &g3, &r1];
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 7);
+    let listed = s
+        .list(ListQuery::Status(JobStatus::Waiting, 5))
+        .await
+        .unwrap();
+    assert_eq!(ids(&listed), order[..5]);
+    assert_eq!(get(&s, &g2).await.status, JobStatus::Waiting);
+    // A waiting job with a generated id is cancelled and stays readable.
+    let ev = s
+        .abort(
+            AbortTarget::Job(g2.clone()),
+            &CleanupPolicy::default(),
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(&ev[..], [JobEvent::Cancelled { id }] if *id == g2));
+    assert_eq!(get(&s, &g2).await.status, JobStatus::Cancelled);
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 6);
+    assert_eq!(s.count(JobStatus::Cancelled).await.unwrap(), 1);
+    // Claims take them in claim order, each once.
+    let b = claim(&s, "A", 3, at(4)).await;
+    assert_eq!(ids(&b.jobs), [&h1, &c2, &g1]);
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 3);
+    assert_eq!(s.count(JobStatus::Active).await.unwrap(), 3);
+    assert_eq!(get(&s, &g1).await.status, JobStatus::Active);
+    // A lease that expires puts its job back in the line, where its number says.
+    let b = claim(&s, "B", 1, at(4 + 60_000)).await;
+    assert_eq!(
+        ids(&b.jobs),
+        [&h1],
+        "recovered: the first in claim order again"
+    );
+    let b = claim(&s, "B", 10, at(4 + 60_001)).await;
+    assert_eq!(ids(&b.jobs), [&c2, &g1, &c1, &g3, &r1]);
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 0);
+    for j in &b.jobs {
+        let ok = settlement(j, RunOutcome::Completed(x.payload(1)));
+        settle_one(&s, ok, CleanupPolicy::default(), at(60_010))
+            .await
+            .unwrap();
+    }
+    assert_eq!(s.count(JobStatus::Completed).await.unwrap(), 5);
+    // Submits handed to a step: the one claimed is written once, active; the other waits.
+    let handed: Vec<(String, JobSpec<X::P>)> = (0..2)
+        .map(|i| {
+            let mut spec = JobSpec::new(x.payload(i));
+            let seq = s.take_seq(at(60_020));
+            spec.seq = Some(seq);
+            (job_id(0, seq, [7, 7 + seq]), spec)
+        })
+        .collect();
+    let (first, second) = (handed[0].0.clone(), handed[1].0.clone());
+    let req1 = req("C", 1, at(60_020), LimiterSpec::Unlimited);
+    let step = s
+        .step(
+            handed,
+            Vec::new(),
+            &CleanupPolicy::default(),
+            Some(&req1),
+            None,
+            at(60_020),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids(&step.claimed.unwrap().jobs), [&first]);
+    assert_eq!(get(&s, &second).await.status, JobStatus::Waiting);
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 1);
+    assert_eq!(ids(&claim(&s, "C", 5, at(60_021)).await.jobs), [&second]);
+    s.delete_all().await.unwrap();
+    assert!(s.get(&g3).await.unwrap().is_none());
+    assert_eq!(s.count(JobStatus::Cancelled).await.unwrap(), 0);
 }

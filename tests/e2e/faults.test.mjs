@@ -135,7 +135,7 @@ test('a newer library version opening the database: the older page stops and rep
     }, db);
     const done = await v2.evaluate(async (db) => {
       const { IndexedDbQueueStorage, JobQueueServer, JobQueueClient } = window.wjq;
-      const storage = new IndexedDbQueueStorage('q', { dbName: db, schemaVersion: 2 });
+      const storage = new IndexedDbQueueStorage('q', { dbName: db, schemaVersion: 3 });
       await storage.setupDatabase();
       const server = new JobQueueServer({ storage, queueName: 'q', workerCount: 2, executor: (input) => ({ n: input.n, by: 'v2' }) });
       await server.start();
@@ -170,7 +170,7 @@ test('a newer library version opening the database: the older page stops and rep
     }
     const still = await v2.evaluate(async (db) => {
       const { IndexedDbQueueStorage, JobQueueClient } = window.wjq;
-      const storage = new IndexedDbQueueStorage('q', { dbName: db, schemaVersion: 2 });
+      const storage = new IndexedDbQueueStorage('q', { dbName: db, schemaVersion: 3 });
       await storage.setupDatabase();
       return new JobQueueClient({ storage, queueName: 'q' }).size('completed');
     }, db);

@@ -5,7 +5,6 @@ use std::cell::Cell;
 use std::collections::HashMap;
 
 use futures::future::try_join_all;
-use idb::Query;
 use wasm_bindgen::JsValue;
 
 use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, prefix_range, up_to};
@@ -73,11 +72,12 @@ async fn new_records(
     for new in specs {
         let (id, spec) = new?;
         let chosen_id = spec.id.is_some();
-        let record = spec.into_record(id, queue, take_seq(seq, now), now);
+        let number = spec.seq.unwrap_or_else(|| take_seq(seq, now));
+        let record = spec.into_record(id, queue, number, now);
         if chosen_id {
             chosen.push(out.len());
         } else if put {
-            tx.put(&record)?;
+            tx.put_new(&record)?;
         }
         out.push(Enqueued {
             record,
@@ -110,7 +110,7 @@ async fn new_records(
             continue;
         }
         if put {
-            tx.put(&e.record)?;
+            tx.put_new(&e.record)?;
         }
         // A later spec of this batch with the same id is a duplicate of this one.
         known.insert(e.record.id.clone(), e.record.clone());
@@ -119,7 +119,7 @@ async fn new_records(
 }
 
 /// Takes the instance's next claim-order number at `now`.
-fn take_seq(seq: &Cell<u64>, now: Timestamp) -> u64 {
+pub fn take_seq(seq: &Cell<u64>, now: Timestamp) -> u64 {
     let n = crate::core::seq::next_seq(seq.get(), now);
     seq.set(n);
     n
@@ -158,10 +158,7 @@ pub async fn read_step(tx: &Tx, claim: Option<u32>) -> Result<StepReads, QueueEr
         },
         async {
             match claim {
-                Some(max) if max > 0 => {
-                    tx.index_all(IDX_CLAIM, tx.all(), Some(max.saturating_add(1)))
-                        .await
-                }
+                Some(max) if max > 0 => waiting_head(tx, max.saturating_add(1)).await,
                 _ => Ok(Vec::new()),
             }
         },
@@ -173,6 +170,19 @@ pub async fn read_step(tx: &Tx, claim: Option<u32>) -> Result<StepReads, QueueEr
         head,
         moved: Vec::new(),
     })
+}
+
+/// The first `limit` (> 0) waiting jobs in claim order: the heads of the claim index and of
+/// the waiting store (see [`super::schema::WAITING`]), merged.
+async fn waiting_head(tx: &Tx, limit: u32) -> Result<Vec<Rec>, QueueError> {
+    let (mut head, fresh) = futures::try_join!(
+        tx.index_all(IDX_CLAIM, tx.all(), Some(limit)),
+        tx.waiting_head(Some(limit)),
+    )?;
+    if !fresh.is_empty() {
+        merge_into(&mut head, fresh.into_iter(), Rec::claim_key, limit as usize);
+    }
+    Ok(head)
 }
 
 /// Merges `extra` into `list` (in index order by `key`), keeping at most `limit` records;
@@ -442,7 +452,7 @@ pub async fn step(
         None => (None, SettleBatch::empty()),
     };
     for rec in &made {
-        tx.put(rec)?;
+        tx.put_new(rec)?;
     }
     flush(tx, &reads.meta, &before)?;
     Ok(Step {
@@ -527,9 +537,7 @@ pub async fn list(tx: &Tx, queue: &str, query: ListQuery) -> Result<Vec<Rec>, Qu
         |a: &Rec, b: &Rec| (a.created_at, a.seq, &a.id).cmp(&(b.created_at, b.seq, &b.id));
     match query {
         ListQuery::Status(_, 0) => Ok(Vec::new()),
-        ListQuery::Status(JobStatus::Waiting, limit) => {
-            tx.index_all(IDX_CLAIM, tx.all(), Some(limit)).await
-        }
+        ListQuery::Status(JobStatus::Waiting, limit) => waiting_head(tx, limit).await,
         ListQuery::Status(status, limit) => match state_index(status) {
             // Delayed or active: their index is in due or lease order, not creation order.
             Some(index) => {
@@ -572,6 +580,11 @@ fn state_index(status: JobStatus) -> Option<&'static str> {
 
 /// Counts jobs in a state.
 pub async fn count(tx: &Tx, queue: &str, status: JobStatus) -> Result<u32, QueueError> {
+    if status == JobStatus::Waiting {
+        let (indexed, fresh) =
+            futures::try_join!(tx.index_count(IDX_CLAIM, tx.all()), tx.waiting_count())?;
+        return Ok(indexed.saturating_add(fresh));
+    }
     match state_index(status) {
         Some(index) => tx.index_count(index, tx.all()).await,
         None => {
@@ -585,7 +598,7 @@ pub async fn count(tx: &Tx, queue: &str, status: JobStatus) -> Result<u32, Queue
 pub async fn cleanup(tx: &Tx, queue: &str, now: Timestamp) -> Result<Vec<String>, QueueError> {
     let ids = tx.index_ids(IDX_EXPIRY, up_to(queue, ms(now))?).await?;
     for id in &ids {
-        tx.delete_jobs(Query::Key(tx.job_key(id)))?;
+        tx.delete_finished(id)?;
     }
     Ok(ids)
 }
@@ -598,7 +611,7 @@ pub async fn set_paused(tx: &Tx, paused: bool) -> Result<(), QueueError> {
 }
 
 /// Removes the queue's jobs, hold and start log (and its pause).
-pub async fn delete_all(tx: &Tx, queue: &str) -> Result<(), QueueError> {
-    tx.delete_jobs(Query::KeyRange(prefix_range(&[q(queue)])?))?;
+pub async fn delete_all(tx: &Tx) -> Result<(), QueueError> {
+    tx.delete_every_job()?;
     tx.put_meta(&crate::core::QueueMeta::default())
 }

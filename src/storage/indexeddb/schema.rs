@@ -1,7 +1,10 @@
 //! The database layout (stores, sparse compound indexes, version) and how to open it, plus
 //! the per-queue keys and key ranges every query uses.
 
-use idb::{DatabaseEvent as _, Factory, IndexParams, KeyPath, KeyRange, ObjectStoreParams};
+use idb::{
+    DatabaseEvent as _, Event as _, Factory, IndexParams, KeyPath, KeyRange, ObjectStoreParams,
+    Request as _,
+};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -12,16 +15,25 @@ use super::error::from_idb;
 use crate::core::QueueError;
 
 /// The schema version. Bump it (and migrate in [`open`]) when stores or indexes change.
-pub const DB_VERSION: u32 = 1;
+/// Version 2 added the [`WAITING`] store (version-1 databases are upgraded in place: their
+/// records stay where they are and are read as before).
+pub const DB_VERSION: u32 = 2;
 /// The database name used when none is given; several queues share one database.
 pub const DEFAULT_DB_NAME: &str = "wasm-job-queue";
 
 /// The jobs store, keyed by `[queue, id]`.
 pub const JOBS: &str = "jobs";
+/// New waiting jobs with a generated id, keyed by `[queue, id]` and no index: such an id
+/// sorts in claim order (see [`crate::core::job_id`]), so the store's key order is the
+/// claim order and a submit writes one record and no index entry. A job leaves it for
+/// [`JOBS`] at its first change (its claim, its cancellation); a waiting job that does not
+/// qualify (a chosen id, a `jobRunId`, a retry) is in [`JOBS`], in the claim index.
+pub const WAITING: &str = "waiting";
 /// The queue meta store, keyed by queue name (`queue` field).
 pub const META: &str = "meta";
-/// Every store a queue step touches (one transaction spans both).
-pub const STORES: [&str; 2] = [JOBS, META];
+/// Every store a queue step touches (one transaction spans all three; the first two hold
+/// the jobs).
+pub const STORES: [&str; 3] = [JOBS, WAITING, META];
 
 /// Waiting jobs in claim order: `[queue, xClaim = -priority, seq]` (only waiting jobs).
 pub const IDX_CLAIM: &str = "claim";
@@ -53,21 +65,34 @@ const INDEXES: [(&str, &[&str]); 7] = [
     (IDX_EXPIRY, &["queue", "xExpire"]),
 ];
 
-/// Creates the stores and indexes of a database opened at version 0 (no panics: a failure
-/// leaves the upgrade incomplete and the first transaction reports the missing store).
-fn create_schema(db: &idb::Database) {
+/// Creates the stores and indexes a database opened at an older version lacks (no panics: a
+/// failure leaves the upgrade incomplete and the first transaction reports what is
+/// missing). `upgrade` is the upgrade's transaction, through which the indexes missing from
+/// an existing jobs store are added.
+fn create_schema(db: &idb::Database, upgrade: Option<&idb::Transaction>) {
     let names = db.store_names();
-    if !names.iter().any(|n| n == JOBS) {
+    let jobs = if names.iter().any(|n| n == JOBS) {
+        upgrade.and_then(|tx| tx.object_store(JOBS).ok())
+    } else {
         let mut params = ObjectStoreParams::new();
         params.key_path(Some(KeyPath::new_array(["queue", "id"])));
-        if let Ok(store) = db.create_object_store(JOBS, params) {
-            for (name, path) in INDEXES {
-                let mut ip = IndexParams::new();
-                ip.unique(false);
-                let _ =
-                    store.create_index(name, KeyPath::new_array(path.iter().copied()), Some(ip));
+        db.create_object_store(JOBS, params).ok()
+    };
+    if let Some(store) = jobs {
+        let present = store.index_names();
+        for (name, path) in INDEXES {
+            if present.iter().any(|n| n == name) {
+                continue;
             }
+            let mut ip = IndexParams::new();
+            ip.unique(false);
+            let _ = store.create_index(name, KeyPath::new_array(path.iter().copied()), Some(ip));
         }
+    }
+    if !names.iter().any(|n| n == WAITING) {
+        let mut params = ObjectStoreParams::new();
+        params.key_path(Some(KeyPath::new_array(["queue", "id"])));
+        let _ = db.create_object_store(WAITING, params);
     }
     if !names.iter().any(|n| n == META) {
         let mut params = ObjectStoreParams::new();
@@ -112,7 +137,8 @@ pub async fn open(name: &str, version: u32, lost: LostReason) -> Result<Connecti
         .map_err(|e| from_idb(e, what))?;
     request.on_upgrade_needed(|event| {
         if let Ok(db) = event.database() {
-            create_schema(&db);
+            let upgrade = event.target().ok().and_then(|r| r.transaction());
+            create_schema(&db, upgrade.as_ref());
         }
     });
     let db = request.await.map_err(|e| from_idb(e, what))?;

@@ -148,6 +148,10 @@ impl Storage for IndexedDbStorage {
         Some(format!("{}/{}", self.db_name(), self.queue))
     }
 
+    fn take_seq(&self, now: Timestamp) -> u64 {
+        ops::take_seq(&self.seq, now)
+    }
+
     async fn setup(&self) -> Result<(), QueueError> {
         self.closed.set(false);
         if self.lost.borrow_mut().take().is_some() {
@@ -290,7 +294,7 @@ impl Storage for IndexedDbStorage {
 
     async fn delete_all(&self) -> Result<(), QueueError> {
         let tx = self.tx(Scope::JobsAndMeta, true).await?;
-        let r = ops::delete_all(&tx, &self.queue).await;
+        let r = ops::delete_all(&tx).await;
         self.explain(tx.finish(r).await)
     }
 }

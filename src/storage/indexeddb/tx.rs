@@ -1,11 +1,15 @@
-//! One IndexedDB transaction over the jobs store (and the meta store, when the step needs
-//! it), with the reads and writes the storage steps share. Only reads are awaited while it
+//! One IndexedDB transaction over the job stores (and the meta store, when the step needs
+//! it), with the reads and writes the storage steps share. A job is in one of two stores
+//! (see [`super::schema::WAITING`]): a new record that qualifies is put in the waiting store
+//! ([`Tx::put_new`]), every other write goes to the jobs store ([`Tx::put`]) and removes the
+//! record from the waiting store if this transaction read it there. Only reads are awaited while it
 //! is open (it would auto-commit when control returns to the event loop with nothing
 //! pending); writes are issued without callbacks and left to the commit, which reports a
 //! failed one. The commit is asked for explicitly once the last request is issued
 //! ([`Tx::commit`]), so the browser starts it while the page finishes its task.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
 
 use idb::{KeyRange, ObjectStore, Query};
 use wasm_bindgen::{JsCast, JsValue};
@@ -13,10 +17,11 @@ use web_sys::IdbTransaction;
 
 use super::codec::{meta_from_js, meta_to_js, put_record, record_from_js};
 use super::error::{from_dom, from_idb, from_js, name_and_message};
-use super::schema::{JOBS, META, STORES, key, prefix_range};
+use super::schema::{JOBS, META, STORES, WAITING, key, prefix_range};
 use super::watch;
 
-use crate::core::{JobRecord, QueueError, QueueMeta};
+use crate::core::job_id::sorts_in_claim_order;
+use crate::core::{JobRecord, JobStatus, QueueError, QueueMeta};
 use crate::js::props;
 
 /// How a readwrite transaction commits (IndexedDB's `durability` hint).
@@ -80,9 +85,9 @@ extern "C" {
 /// one and two stores.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// The jobs store only.
+    /// The job stores only.
     Jobs,
-    /// The jobs and meta stores.
+    /// The job stores and the meta store.
     JobsAndMeta,
 }
 
@@ -103,12 +108,19 @@ impl QueueKeys {
     }
 }
 
-/// An open transaction on `jobs` (and `meta`) for one queue.
+/// An open transaction on the job stores (and `meta`) for one queue.
 pub struct Tx {
     raw: IdbTransaction,
     jobs: ObjectStore,
     /// The jobs store as a JS value, for [`put_record`].
     jobs_js: JsValue,
+    /// The waiting store (see [`WAITING`]).
+    waiting: ObjectStore,
+    /// The waiting store as a JS value, for [`put_record`].
+    waiting_js: JsValue,
+    /// The ids this transaction read from the waiting store: a write of one of them (it
+    /// changed) also deletes it there.
+    from_waiting: RefCell<HashSet<String>>,
     /// `None` when the transaction spans the jobs store only.
     meta: Option<ObjectStore>,
     /// The queue name as a JS string.
@@ -130,7 +142,7 @@ impl Tx {
     ) -> Result<Tx, QueueError> {
         let what = "opening an IndexedDB transaction";
         let names: &[&str] = match scope {
-            Scope::Jobs => &STORES[..1],
+            Scope::Jobs => &STORES[..2],
             Scope::JobsAndMeta => &STORES,
         };
         let stores: js_sys::Array = names.iter().map(|s| props::key(s)).collect();
@@ -152,6 +164,7 @@ impl Tx {
             })?
             .into();
         let jobs = tx.object_store(JOBS).map_err(|e| from_idb(e, what))?;
+        let waiting = tx.object_store(WAITING).map_err(|e| from_idb(e, what))?;
         let meta = match scope {
             Scope::Jobs => None,
             Scope::JobsAndMeta => Some(tx.object_store(META).map_err(|e| from_idb(e, what))?),
@@ -160,6 +173,9 @@ impl Tx {
             raw: tx.into(),
             jobs_js: jobs.clone().into(),
             jobs,
+            waiting_js: waiting.clone().into(),
+            waiting,
+            from_waiting: RefCell::new(HashSet::new()),
             meta,
             queue: keys.queue.clone(),
             all: keys.all.clone(),
@@ -217,18 +233,66 @@ impl Tx {
         key(&[self.queue.clone(), JsValue::from_str(id)])
     }
 
-    /// Reads job `id`.
+    /// Reads job `id` (from the waiting store too when the id may be a generated one).
     pub async fn get(&self, id: &str) -> Result<Option<JobRecord<JsValue>>, QueueError> {
         let what = "reading a job";
-        let req = self
-            .jobs
-            .get(Query::Key(self.job_key(id)))
-            .map_err(|e| from_idb(e, what))?;
-        let v = outcome(req.into(), what).await?;
-        if v.is_undefined() {
+        let read = |store: &ObjectStore| {
+            store
+                .get(Query::Key(self.job_key(id)))
+                .map_err(|e| from_idb(e, what))
+        };
+        let jobs = read(&self.jobs)?;
+        let waiting = match may_be_generated(id) {
+            true => Some(read(&self.waiting)?),
+            false => None,
+        };
+        let (stored, fresh) = futures::try_join!(outcome(jobs.into(), what), async {
+            match waiting {
+                Some(req) => outcome(req.into(), what).await,
+                None => Ok(JsValue::UNDEFINED),
+            }
+        })?;
+        if !stored.is_undefined() {
+            return record_from_js(stored).map(Some);
+        }
+        if fresh.is_undefined() {
             return Ok(None);
         }
-        record_from_js(v).map(Some)
+        self.from_waiting.borrow_mut().insert(id.to_string());
+        record_from_js(fresh).map(Some)
+    }
+
+    /// The first waiting jobs of the waiting store, in claim order (its key order), at most
+    /// `limit` (> 0).
+    pub async fn waiting_head(
+        &self,
+        limit: Option<u32>,
+    ) -> Result<Vec<JobRecord<JsValue>>, QueueError> {
+        let what = "reading waiting jobs";
+        let req = self
+            .waiting
+            .get_all(Some(Query::KeyRange(self.all())), limit.filter(|l| *l > 0))
+            .map_err(|e| from_idb(e, what))?;
+        let values = outcome(req.into(), what).await?;
+        let recs = js_sys::Array::from(&values)
+            .iter()
+            .map(record_from_js)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.from_waiting
+            .borrow_mut()
+            .extend(recs.iter().map(|r| r.id.clone()));
+        Ok(recs)
+    }
+
+    /// Counts the jobs of the waiting store.
+    pub async fn waiting_count(&self) -> Result<u32, QueueError> {
+        let what = "counting jobs";
+        let req = self
+            .waiting
+            .count(Some(Query::KeyRange(self.all())))
+            .map_err(|e| from_idb(e, what))?;
+        let n = outcome(req.into(), what).await?;
+        Ok(n.as_f64().unwrap_or(0.0) as u32)
     }
 
     /// Reads the records of `index` in `range`, in index order, at most `limit` (> 0).
@@ -281,20 +345,49 @@ impl Tx {
             .collect())
     }
 
-    /// Issues a write of `rec`, left to the commit: no callback is attached, a request that
-    /// fails aborts the transaction and [`Tx::finish`] reports why. A payload that cannot be
-    /// cloned fails here, naming the field.
+    /// Issues a write of `rec` to the jobs store, left to the commit: no callback is
+    /// attached, a request that fails aborts the transaction and [`Tx::finish`] reports why.
+    /// A payload that cannot be cloned fails here, naming the field. A record this
+    /// transaction read from the waiting store is deleted there.
     pub fn put(&self, rec: &JobRecord<JsValue>) -> Result<(), QueueError> {
-        put_record(&self.jobs_js, rec, &self.queue)
+        put_record(&self.jobs_js, rec, &self.queue)?;
+        if self.from_waiting.borrow_mut().remove(&rec.id) {
+            self.waiting
+                .delete(Query::Key(self.job_key(&rec.id)))
+                .map_err(|e| from_idb(e, "moving a job out of the waiting store"))?;
+        }
+        Ok(())
     }
 
-    /// Issues the deletion of every record of the jobs store in `range` of primary keys,
-    /// left to the commit like [`Tx::put`].
-    pub fn delete_jobs(&self, range: Query) -> Result<(), QueueError> {
+    /// Issues the write of a new record (see [`Tx::put`]): in the waiting store when it
+    /// qualifies (see [`in_waiting_store`]), else in the jobs store.
+    pub fn put_new(&self, rec: &JobRecord<JsValue>) -> Result<(), QueueError> {
+        if in_waiting_store(rec) {
+            put_record(&self.waiting_js, rec, &self.queue)
+        } else {
+            self.put(rec)
+        }
+    }
+
+    /// Issues the deletion of finished job `id` (from the jobs store, where finished jobs
+    /// are), left to the commit like [`Tx::put`].
+    pub fn delete_finished(&self, id: &str) -> Result<(), QueueError> {
         self.jobs
-            .delete(range)
+            .delete(Query::Key(self.job_key(id)))
             .map(drop)
             .map_err(|e| from_idb(e, "deleting jobs"))
+    }
+
+    /// Issues the deletion of every job of the queue, from both job stores, left to the
+    /// commit like [`Tx::put`].
+    pub fn delete_every_job(&self) -> Result<(), QueueError> {
+        for store in [&self.jobs, &self.waiting] {
+            store
+                .delete(Query::KeyRange(self.all()))
+                .map(drop)
+                .map_err(|e| from_idb(e, "deleting jobs"))?;
+        }
+        Ok(())
     }
 
     /// The meta store, if this transaction spans it.
@@ -326,6 +419,22 @@ impl Tx {
             .map(drop)
             .map_err(|e| from_idb(e, "writing the queue meta"))
     }
+}
+
+/// Whether a new record `rec` is kept in the waiting store: a waiting job whose id sorts in
+/// its claim order (a generated id, see [`crate::core::job_id`]) and that no index of the
+/// jobs store must list (no `jobRunId`, no expiry time).
+pub fn in_waiting_store<P>(rec: &JobRecord<P>) -> bool {
+    rec.status == JobStatus::Waiting
+        && rec.job_run_id.is_none()
+        && rec.expire_at.is_none()
+        && sorts_in_claim_order(&rec.id, rec.priority, rec.seq)
+}
+
+/// Whether `id` may be a generated id, so may be in the waiting store: 32 lowercase hex
+/// digits.
+fn may_be_generated(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The result of request `req`, made while doing `what`.
