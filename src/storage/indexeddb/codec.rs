@@ -250,9 +250,13 @@ pub fn record_from_js(obj: JsValue) -> Result<JobRecord<JsValue>, QueueError> {
 
 /// The stored meta object for `queue` (the queue name as a JS string).
 pub fn meta_to_js(queue: &JsValue, meta: &QueueMeta) -> Result<JsValue, QueueError> {
-    let json = body(meta).map_err(|e| {
+    // Plain data (no maps with non-string keys): serde_json does not fail on it. Its error is
+    // not formatted, which keeps serde_json's and `std::io`'s error texts out of the `.wasm`.
+    let json = body(meta).map_err(|_| {
         let name = queue.as_string().unwrap_or_default();
-        QueueError::Storage(format!("the meta of queue {name:?} cannot be stored: {e}"))
+        QueueError::Storage(format!(
+            "the meta of queue {name:?} cannot be written as JSON"
+        ))
     })?;
     let obj: JsValue = Object::new().into();
     props::set(&obj, "queue", queue);

@@ -4,7 +4,6 @@
 use std::cell::Cell;
 use std::collections::HashMap;
 
-use futures::future::try_join_all;
 use wasm_bindgen::JsValue;
 
 use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, prefix_range, up_to};
@@ -87,13 +86,12 @@ async fn new_records(
     if chosen.is_empty() {
         return Ok(out);
     }
-    let existing = try_join_all(
-        chosen
-            .iter()
-            .filter_map(|&at| out.get(at))
-            .map(|e| tx.get(&e.record.id)),
-    )
-    .await?;
+    let ids: Vec<&str> = chosen
+        .iter()
+        .filter_map(|&at| out.get(at))
+        .map(|e| e.record.id.as_str())
+        .collect();
+    let existing = tx.get_many(&ids).await?;
     let mut known: HashMap<String, Rec> = existing
         .into_iter()
         .flatten()
@@ -175,10 +173,10 @@ pub async fn read_step(tx: &Tx, claim: Option<u32>) -> Result<StepReads, QueueEr
 /// The first `limit` (> 0) waiting jobs in claim order: the heads of the claim index and of
 /// the waiting store (see [`super::schema::WAITING`]), merged.
 async fn waiting_head(tx: &Tx, limit: u32) -> Result<Vec<Rec>, QueueError> {
-    let (mut head, fresh) = futures::try_join!(
-        tx.index_all(IDX_CLAIM, tx.all(), Some(limit)),
-        tx.waiting_head(Some(limit)),
-    )?;
+    let indexed = tx.read_index(IDX_CLAIM, tx.all(), Some(limit))?;
+    let fresh = tx.read_waiting(Some(limit))?;
+    let mut head = tx.records(indexed).await?;
+    let fresh = tx.records(fresh).await?;
     if !fresh.is_empty() {
         merge_into(&mut head, fresh.into_iter(), Rec::claim_key, limit as usize);
     }
@@ -190,10 +188,21 @@ async fn waiting_head(tx: &Tx, limit: u32) -> Result<Vec<Rec>, QueueError> {
 fn merge_into<K: Ord>(
     list: &mut Vec<Rec>,
     extra: impl Iterator<Item = Rec>,
-    key: impl Fn(&Rec) -> K,
+    key: fn(&Rec) -> K,
     limit: usize,
 ) -> bool {
     list.extend(extra);
+    sort_cut(list, key, limit)
+}
+
+/// A record's due time (the due index's order).
+fn run_after(r: &Rec) -> Timestamp {
+    r.run_after
+}
+
+/// Sorts `list` by `key`, then id, keeping at most `limit` records; whether some were cut
+/// off. Not generic over the caller's iterator, so the `.wasm` holds one sort per key type.
+fn sort_cut<K: Ord>(list: &mut Vec<Rec>, key: fn(&Rec) -> K, limit: usize) -> bool {
     list.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id)));
     let cut = list.len() > limit;
     list.truncate(limit);
@@ -225,14 +234,14 @@ pub fn claim_from(
     let cut = merge_into(
         &mut delayed,
         of(JobStatus::Delayed),
-        |r| r.run_after,
+        run_after,
         DUE_BATCH as usize,
     );
     let delayed_full = read_full || cut;
     let mut head = std::mem::take(&mut reads.head);
     if req.max > 0 {
         let limit = req.max as usize + 1;
-        merge_into(&mut head, of(JobStatus::Waiting), |r| r.claim_key(), limit);
+        merge_into(&mut head, of(JobStatus::Waiting), Rec::claim_key, limit);
     }
     let active_count = active.len() as u32;
     let next_lease_expiry = active
@@ -487,7 +496,8 @@ pub async fn renew(
     leases: Vec<(String, String)>,
     until: Timestamp,
 ) -> Result<Vec<String>, QueueError> {
-    let recs = try_join_all(leases.iter().map(|(id, _)| tx.get(id))).await?;
+    let ids: Vec<&str> = leases.iter().map(|(id, _)| id.as_str()).collect();
+    let recs = tx.get_many(&ids).await?;
     let mut lost = Vec::new();
     for ((id, token), rec) in leases.into_iter().zip(recs) {
         let Some(mut rec) = rec else {
@@ -581,15 +591,15 @@ fn state_index(status: JobStatus) -> Option<&'static str> {
 /// Counts jobs in a state.
 pub async fn count(tx: &Tx, queue: &str, status: JobStatus) -> Result<u32, QueueError> {
     if status == JobStatus::Waiting {
-        let (indexed, fresh) =
-            futures::try_join!(tx.index_count(IDX_CLAIM, tx.all()), tx.waiting_count())?;
-        return Ok(indexed.saturating_add(fresh));
+        let indexed = tx.count_index(IDX_CLAIM, tx.all())?;
+        let fresh = tx.count_waiting()?;
+        return Ok(indexed.count().await?.saturating_add(fresh.count().await?));
     }
     match state_index(status) {
-        Some(index) => tx.index_count(index, tx.all()).await,
+        Some(index) => tx.count_index(index, tx.all())?.count().await,
         None => {
             let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
-            tx.index_count(IDX_STATUS, range).await
+            tx.count_index(IDX_STATUS, range)?.count().await
         }
     }
 }

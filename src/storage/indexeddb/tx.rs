@@ -233,66 +233,95 @@ impl Tx {
         key(&[self.queue.clone(), JsValue::from_str(id)])
     }
 
-    /// Reads job `id` (from the waiting store too when the id may be a generated one).
+    /// Reads job `id` (see [`Tx::get_many`]).
     pub async fn get(&self, id: &str) -> Result<Option<JobRecord<JsValue>>, QueueError> {
-        let what = "reading a job";
-        let read = |store: &ObjectStore| {
-            store
-                .get(Query::Key(self.job_key(id)))
-                .map_err(|e| from_idb(e, what))
-        };
-        let jobs = read(&self.jobs)?;
-        let waiting = match may_be_generated(id) {
-            true => Some(read(&self.waiting)?),
-            false => None,
-        };
-        let (stored, fresh) = futures::try_join!(outcome(jobs.into(), what), async {
-            match waiting {
-                Some(req) => outcome(req.into(), what).await,
-                None => Ok(JsValue::UNDEFINED),
-            }
-        })?;
-        if !stored.is_undefined() {
-            return record_from_js(stored).map(Some);
-        }
-        if fresh.is_undefined() {
-            return Ok(None);
-        }
-        self.from_waiting.borrow_mut().insert(id.to_string());
-        record_from_js(fresh).map(Some)
+        Ok(self.get_many(&[id]).await?.pop().flatten())
     }
 
-    /// The first waiting jobs of the waiting store, in claim order (its key order), at most
-    /// `limit` (> 0).
-    pub async fn waiting_head(
+    /// Reads the jobs `ids`, each from the waiting store too when its id may be a generated
+    /// one. Every request is issued before the first is awaited: one round trip, and no
+    /// join of futures (their code is large in the `.wasm`).
+    pub async fn get_many(
         &self,
+        ids: &[&str],
+    ) -> Result<Vec<Option<JobRecord<JsValue>>>, QueueError> {
+        let what = "reading a job";
+        let read = |store: &ObjectStore, id: &str| {
+            let req = store
+                .get(Query::Key(self.job_key(id)))
+                .map_err(|e| from_idb(e, what))?;
+            Ok::<_, QueueError>(Pending::new(req.into(), what, false))
+        };
+        let mut reads = Vec::with_capacity(ids.len());
+        for &id in ids {
+            let fresh = may_be_generated(id);
+            reads.push((
+                read(&self.jobs, id)?,
+                fresh.then(|| read(&self.waiting, id)).transpose()?,
+            ));
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for ((stored, fresh), &id) in reads.into_iter().zip(ids) {
+            let stored = stored.value().await?;
+            let fresh = match fresh {
+                Some(read) => read.value().await?,
+                None => JsValue::UNDEFINED,
+            };
+            out.push(if !stored.is_undefined() {
+                Some(record_from_js(stored)?)
+            } else if !fresh.is_undefined() {
+                self.from_waiting.borrow_mut().insert(id.to_string());
+                Some(record_from_js(fresh)?)
+            } else {
+                None
+            });
+        }
+        Ok(out)
+    }
+
+    /// Issues a read of the records of `index` in `range`, in index order, at most `limit`
+    /// (> 0); [`Tx::records`] awaits it.
+    pub fn read_index(
+        &self,
+        index: &str,
+        range: KeyRange,
         limit: Option<u32>,
-    ) -> Result<Vec<JobRecord<JsValue>>, QueueError> {
+    ) -> Result<Pending, QueueError> {
+        let what = "reading jobs through an index";
+        let req = self
+            .jobs
+            .index(index)
+            .map_err(|e| from_idb(e, what))?
+            .get_all(Some(Query::KeyRange(range)), limit.filter(|l| *l > 0))
+            .map_err(|e| from_idb(e, what))?;
+        Ok(Pending::new(req.into(), what, false))
+    }
+
+    /// Issues a read of the first jobs of the waiting store, in claim order (its key order),
+    /// at most `limit` (> 0); [`Tx::records`] awaits it.
+    pub fn read_waiting(&self, limit: Option<u32>) -> Result<Pending, QueueError> {
         let what = "reading waiting jobs";
         let req = self
             .waiting
             .get_all(Some(Query::KeyRange(self.all())), limit.filter(|l| *l > 0))
             .map_err(|e| from_idb(e, what))?;
-        let values = outcome(req.into(), what).await?;
+        Ok(Pending::new(req.into(), what, true))
+    }
+
+    /// The records a read issued by [`Tx::read_index`] or [`Tx::read_waiting`] answers.
+    pub async fn records(&self, read: Pending) -> Result<Vec<JobRecord<JsValue>>, QueueError> {
+        let waiting = read.waiting;
+        let values = read.value().await?;
         let recs = js_sys::Array::from(&values)
             .iter()
             .map(record_from_js)
             .collect::<Result<Vec<_>, _>>()?;
-        self.from_waiting
-            .borrow_mut()
-            .extend(recs.iter().map(|r| r.id.clone()));
+        if waiting {
+            self.from_waiting
+                .borrow_mut()
+                .extend(recs.iter().map(|r| r.id.clone()));
+        }
         Ok(recs)
-    }
-
-    /// Counts the jobs of the waiting store.
-    pub async fn waiting_count(&self) -> Result<u32, QueueError> {
-        let what = "counting jobs";
-        let req = self
-            .waiting
-            .count(Some(Query::KeyRange(self.all())))
-            .map_err(|e| from_idb(e, what))?;
-        let n = outcome(req.into(), what).await?;
-        Ok(n.as_f64().unwrap_or(0.0) as u32)
     }
 
     /// Reads the records of `index` in `range`, in index order, at most `limit` (> 0).
@@ -302,22 +331,11 @@ impl Tx {
         range: KeyRange,
         limit: Option<u32>,
     ) -> Result<Vec<JobRecord<JsValue>>, QueueError> {
-        let what = "reading jobs through an index";
-        let req = self
-            .jobs
-            .index(index)
-            .map_err(|e| from_idb(e, what))?
-            .get_all(Some(Query::KeyRange(range)), limit.filter(|l| *l > 0))
-            .map_err(|e| from_idb(e, what))?;
-        let values = outcome(req.into(), what).await?;
-        js_sys::Array::from(&values)
-            .iter()
-            .map(record_from_js)
-            .collect()
+        self.records(self.read_index(index, range, limit)?).await
     }
 
-    /// Counts the records of `index` in `range`.
-    pub async fn index_count(&self, index: &str, range: KeyRange) -> Result<u32, QueueError> {
+    /// Issues a count of the records of `index` in `range` ([`Pending::count`] awaits it).
+    pub fn count_index(&self, index: &str, range: KeyRange) -> Result<Pending, QueueError> {
         let what = "counting jobs";
         let req = self
             .jobs
@@ -325,8 +343,17 @@ impl Tx {
             .map_err(|e| from_idb(e, what))?
             .count(Some(Query::KeyRange(range)))
             .map_err(|e| from_idb(e, what))?;
-        let n = outcome(req.into(), what).await?;
-        Ok(n.as_f64().unwrap_or(0.0) as u32)
+        Ok(Pending::new(req.into(), what, false))
+    }
+
+    /// Issues a count of the jobs of the waiting store ([`Pending::count`] awaits it).
+    pub fn count_waiting(&self) -> Result<Pending, QueueError> {
+        let what = "counting jobs";
+        let req = self
+            .waiting
+            .count(Some(Query::KeyRange(self.all())))
+            .map_err(|e| from_idb(e, what))?;
+        Ok(Pending::new(req.into(), what, true))
     }
 
     /// The primary keys of `index` in `range`, as job ids.
@@ -435,6 +462,36 @@ pub fn in_waiting_store<P>(rec: &JobRecord<P>) -> bool {
 /// digits.
 fn may_be_generated(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A request issued in a transaction and awaited later: requests issued before the first
+/// is awaited are answered in one round trip, without a join of their futures.
+pub struct Pending {
+    watched: watch::Watched,
+    what: &'static str,
+    /// Whether it reads the waiting store.
+    waiting: bool,
+}
+
+impl Pending {
+    fn new(req: web_sys::IdbRequest, what: &'static str, waiting: bool) -> Pending {
+        Pending {
+            watched: watch::request(&req),
+            what,
+            waiting,
+        }
+    }
+
+    /// The request's result.
+    async fn value(self) -> Result<JsValue, QueueError> {
+        let what = self.what;
+        self.watched.await.map_err(|e| from_js(Some(&e), what))
+    }
+
+    /// The result of a count.
+    pub async fn count(self) -> Result<u32, QueueError> {
+        Ok(self.value().await?.as_f64().unwrap_or(0.0) as u32)
+    }
 }
 
 /// The result of request `req`, made while doing `what`.

@@ -10,7 +10,7 @@ import init, {
   IndexedDbQueueStorage,
   InMemoryQueueStorage,
 } from '/pkg/wasm_job_queue.js';
-import { openModelDb, openRawDb } from './idb-timeline.js';
+import { modelJobs, openModelDb, openRawDb } from './idb-timeline.js';
 
 const ready = init();
 let seq = 0;
@@ -274,11 +274,13 @@ async function rawIdb({ n, keep }) {
  * The library's own IndexedDB requests written in plain JS (no wasm, no runtime): the floor
  * of its design. Same stores, indexes and stored shape as src/storage/indexeddb (keys,
  * index fields, payload, a JSON body `r`), the same requests per step:
- *   submit:      put job (a transaction over the jobs store only: no reads, no meta)
+ *   submit:      put job in the waiting store (a transaction over the job stores: no reads,
+ *                no meta, no index entry)
  *   submitBatch: the same with `n` jobs in one transaction
  *   drain4:      a synchronous executor runs inside the claim step: each step [get meta,
- *                getAll lease, getAll due (64), getAll head (33)] → put each of the (up to
- *                32) jobs it claimed as completed
+ *                getAll lease, getAll due (64), getAll claim index (33), getAll waiting
+ *                (33)] → delete each of the (up to 32) jobs it claimed from the waiting store
+ *                and put it, completed, in the jobs store
  *   latency:     the submit handed to the running server: one step reads as a claim step
  *                does, claims the new job with the jobs read and puts it once, completed
  *                (waitFor on a job that ended in its submit's step reads nothing: the
@@ -292,21 +294,17 @@ async function modelIdb({ n, workers = 4, latencyN = 200, durability }) {
   const q = 'q';
   const all = IDBKeyRange.bound([q], [q, []]);
   const request = (r) => new Promise((resolve, reject) => { r.onsuccess = () => resolve(r.result); r.onerror = () => reject(r.error); });
-  // The library's record shape: a generated id is 128 random bits as 32 hex digits (the
-  // length of the keys counts: ids of 2 to 4 characters made a plain-JS batch 10 to 20 %
-  // faster), and the JSON body has the fields the library writes for a new job.
-  const newId = () => crypto.randomUUID().replaceAll('-', '');
-  const body = (id, status, seq) => JSON.stringify({ id, queue: q, status, priority: 0, seq, input: null, output: null, createdAt: Date.now(), runAfter: Date.now(), attempt: 0, maxRetries: 3, backoff: { type: 'exponential', delayMs: 1000, maxDelayMs: 3600000, jitter: 0.0 }, fingerprint: 'a6b88cfbea33285abe72315214ef13cb', progress: 0.0, progressDetails: null, stalledCount: 0, runs: [] });
-  // Only a finished job has `status` at the top level (the status index): a waiting one is
-  // in the claim index only.
-  const waiting = (id, seq) => ({ queue: q, id, seq, createdAt: Date.now(), r: body(id, 'waiting', seq), input: { n: seq }, xClaim: 0 });
+  // The library's record shape (see modelJobs): the length of the keys counts (ids of 2 to 4
+  // characters made a plain-JS batch 10 to 20 % faster than 32 hex digits).
+  const { id: newId, body, record: waiting } = modelJobs(q);
   const completed = (rec) => ({ queue: q, id: rec.id, status: 'completed', seq: rec.seq, createdAt: rec.createdAt, r: body(rec.id, 'completed', rec.seq), input: rec.input, output: rec.input });
-  let seq = 0;
-  const tx = (stores = ['jobs', 'meta']) => db.transaction(stores, 'readwrite', durability ? { durability } : {});
+  let seq = 1_700_000_000_000_000;
+  const newJob = () => { const s = seq++; return waiting(newId(s), s, { n: s }); };
+  const tx = (stores = ['jobs', 'waiting', 'meta']) => db.transaction(stores, 'readwrite', durability ? { durability } : {});
   const submitTx = async (count) => {
-    const t = tx(['jobs']);
-    const jobs = t.objectStore('jobs');
-    for (let i = 0; i < count; i++) jobs.put(waiting(newId(), seq++));
+    const t = tx(['jobs', 'waiting']);
+    const store = t.objectStore('waiting');
+    for (let i = 0; i < count; i++) store.put(newJob());
     await txDone(t);
   };
   // One claim step whose runs end inside it: claim up to `max` of the jobs read and `submit`
@@ -315,14 +313,20 @@ async function modelIdb({ n, workers = 4, latencyN = 200, durability }) {
   const step = async (max, submit = 0) => {
     const t = tx();
     const jobs = t.objectStore('jobs');
-    const [, , , head] = await Promise.all([
+    const line = t.objectStore('waiting');
+    const [, , , indexed, fresh] = await Promise.all([
       request(t.objectStore('meta').get(q)), request(jobs.index('lease').getAll(all)),
       request(jobs.index('due').getAll(all, 64)), request(jobs.index('claim').getAll(all, max + 1)),
+      request(line.getAll(all, max + 1)),
     ]);
-    for (let i = 0; i < submit; i++) head.push(waiting(newId(), seq++));
+    const head = indexed.concat(fresh);
+    for (let i = 0; i < submit; i++) head.push(newJob());
     const claimed = head.slice(0, max);
-    for (const rec of claimed) jobs.put(completed(rec));
-    for (const rec of head.slice(max).filter((r) => r.seq >= seq - submit)) jobs.put(rec);
+    for (const rec of claimed) {
+      if (rec.seq < seq - submit) line.delete([q, rec.id]);
+      jobs.put(completed(rec));
+    }
+    for (const rec of head.slice(max).filter((r) => r.seq >= seq - submit)) line.put(rec);
     await txDone(t);
     return claimed.length;
   };

@@ -20,7 +20,8 @@ export function openRawDb(name) {
 /**
  * Opens (creating it) database `name` with the library's stores and indexes written in plain
  * JS (src/storage/indexeddb/schema.rs): `jobs` keyed by `[queue, id]` with its seven sparse
- * indexes, and `meta` keyed by `queue`. For the plain-JS model of the library's requests.
+ * indexes, `waiting` (new waiting jobs with a generated id) keyed by `[queue, id]` with no
+ * index, and `meta` keyed by `queue`. For the plain-JS model of the library's requests.
  */
 export function openModelDb(name) {
   return new Promise((resolve, reject) => {
@@ -32,12 +33,29 @@ export function openModelDb(name) {
         ['status', ['queue', 'status', 'createdAt', 'seq']], ['run', ['queue', 'xRun']],
         ['fingerprint', ['queue', 'xFp', 'completedAt']], ['expiry', ['queue', 'xExpire']],
       ]) jobs.createIndex(index, path, { unique: false });
+      req.result.createObjectStore('waiting', { keyPath: ['queue', 'id'] });
       req.result.createObjectStore('meta', { keyPath: 'queue' });
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
     req.onblocked = () => reject(new Error('open blocked'));
   });
+}
+
+/**
+ * The model's new waiting jobs of queue `queue`, in the library's record shape: `id(seq)` is
+ * a generated id as src/core/job_id.rs makes it (priority 0: 6 hex digits of 1,000,000, 14
+ * of the claim-order number, 12 random), `record(id, seq, input)` the stored object of a new
+ * waiting job with that id (the key, the JSON body `r` with the fields the library writes,
+ * the input; no index field: it goes to the `waiting` store).
+ */
+export function modelJobs(queue) {
+  const hex = (n, width) => n.toString(16).padStart(width, '0');
+  const random = () => hex(Math.floor(Math.random() * 2 ** 24), 6) + hex(Math.floor(Math.random() * 2 ** 24), 6);
+  const id = (seq) => hex(1_000_000, 6) + hex(seq, 14) + random();
+  const body = (id, status, seq) => JSON.stringify({ id, queue, status, priority: 0, seq, input: null, output: null, createdAt: Date.now(), runAfter: Date.now(), attempt: 0, maxRetries: 3, backoff: { type: 'exponential', delayMs: 1000, maxDelayMs: 3600000, jitter: 0.0 }, fingerprint: 'a6b88cfbea33285abe72315214ef13cb', progress: 0.0, progressDetails: null, stalledCount: 0, runs: [] });
+  const record = (id, seq, input) => ({ queue, id, seq, createdAt: Date.now(), r: body(id, 'waiting', seq), input });
+  return { id, body, record };
 }
 
 /** Patches `IDBDatabase.prototype.transaction` and `IDBObjectStore.prototype.put` once. */

@@ -20,7 +20,7 @@ const [n = 1000, rounds = 9] = args.filter((a) => a !== '--warm').map(Number);
 const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
   const m = await import('/pkg/wasm_job_queue.js');
   await m.default();
-  const { instrument, openModelDb, openRawDb } = await import('/tests/e2e/pages/idb-timeline.js');
+  const { instrument, modelJobs, openModelDb, openRawDb } = await import('/tests/e2e/pages/idb-timeline.js');
   const t = instrument();
   const row = (c) => ({
     callReturns: c.returned - c.call,
@@ -46,17 +46,17 @@ const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
   for (const h of hs) h.free();
   client.free();
   storage.close();
-  // The plain-JS model: the same stores and indexes, records of the library's shape (a
-  // waiting job: key, claim-index fields, JSON body, input).
+  // The plain-JS model: the same stores and indexes, records of the library's shape (a new
+  // waiting job with a generated id: key, JSON body, input, in the waiting store).
   const modelDb = await openModelDb(`${dbName}-model`);
-  const body = (id, i) => JSON.stringify({ id, queue: 'q', status: 'waiting', priority: 0, seq: 1.8e15 + i, input: null, output: null, createdAt: 1.8e12, runAfter: 1.8e12, attempt: 0, maxRetries: 3, backoff: { type: 'exponential', delayMs: 1000, maxDelayMs: 3600000, jitter: 0.0 }, fingerprint: 'a6b88cfbea33285abe72315214ef13cb', progress: 0.0, progressDetails: null, stalledCount: 0, runs: [] });
+  const jobs = modelJobs('q');
   t.cur = { call: performance.now() };
   {
-    const tx = modelDb.transaction('jobs', 'readwrite');
-    const store = tx.objectStore('jobs');
+    const tx = modelDb.transaction(['jobs', 'waiting'], 'readwrite');
+    const store = tx.objectStore('waiting');
     for (let i = 0; i < n; i++) {
-      const id = crypto.randomUUID().replaceAll('-', '');
-      store.put({ queue: 'q', id, seq: 1.8e15 + i, createdAt: 1.8e12, r: body(id, i), input: { n: i }, xClaim: 0 });
+      const seq = 1.8e15 + i;
+      store.put(jobs.record(jobs.id(seq), seq, { n: i }));
     }
     await new Promise((resolve, reject) => { tx.oncomplete = resolve; tx.onabort = reject; });
   }
