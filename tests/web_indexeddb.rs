@@ -367,11 +367,12 @@ async fn records_stored_whole_by_schema_1_builds_are_still_read() {
     Reflect::set(&dated, &"input".into(), &bytes).unwrap();
     Reflect::set(&dated, &"output".into(), &JsValue::UNDEFINED).unwrap();
     raw_put(&db, "jobs", &dated).await;
+    // A version-1 meta as the upgrade moves it into the queues store (under the id "").
     let meta = js_sys::JSON::parse(
-        r#"{"queue":"q","nextSeq":8,"paused":false,"holdUntil":null,"starts":[]}"#,
+        r#"{"queue":"q","id":"","nextSeq":8,"paused":false,"holdUntil":null,"starts":[]}"#,
     )
     .unwrap();
-    raw_put(&db, "meta", &meta).await;
+    raw_put(&db, "queues", &meta).await;
     s.setup().await.unwrap();
     let rec = s.get("old").await.unwrap().unwrap();
     assert_eq!((rec.status, rec.seq), (JobStatus::Waiting, 7));
@@ -422,11 +423,11 @@ async fn raw_holds(db: &str, store: &str, q: &str, id: &str) -> bool {
     found
 }
 
-/// A new waiting job with a generated id is one record in the waiting store (no index
+/// A new waiting job with a generated id is one record in the queues store (no index
 /// entry); it moves to the jobs store at its claim or cancellation, and a waiting job that
 /// does not qualify (a chosen id, a `jobRunId`, a delay) is in the jobs store from the start.
 #[wasm_bindgen_test]
-async fn new_jobs_with_generated_ids_wait_in_the_waiting_store_until_they_change() {
+async fn new_jobs_with_generated_ids_wait_in_the_queues_store_until_they_change() {
     use wasm_job_queue::core::job_id::job_id;
     let db = unique_db();
     let s = IndexedDbStorage::new("q", Some(&db));
@@ -457,17 +458,17 @@ async fn new_jobs_with_generated_ids_wait_in_the_waiting_store_until_they_change
     ];
     s.enqueue(jobs, T).await.unwrap();
     for id in [&a_id, &b_id] {
-        assert!(raw_holds(&db, "waiting", "q", id).await, "{id} in waiting");
+        assert!(raw_holds(&db, "queues", "q", id).await, "{id} in queues");
         assert!(!raw_holds(&db, "jobs", "q", id).await, "{id} not in jobs");
     }
     for id in [&run_id, &later_id, "chosen"] {
         assert!(raw_holds(&db, "jobs", "q", id).await, "{id} in jobs");
         assert!(
-            !raw_holds(&db, "waiting", "q", id).await,
-            "{id} not in waiting"
+            !raw_holds(&db, "queues", "q", id).await,
+            "{id} not in queues"
         );
     }
-    // The chosen id of a job in the waiting store is a duplicate.
+    // The chosen id of a job in the queues store is a duplicate.
     let mut again = spec(6.into());
     again.id = Some(b_id.clone());
     let out = s.enqueue(vec![(b_id.clone(), again)], T).await.unwrap();
@@ -476,12 +477,12 @@ async fn new_jobs_with_generated_ids_wait_in_the_waiting_store_until_they_change
     // A claim moves its job; a cancellation moves the other.
     let got = s.claim(&req("A", 1, T), T).await.unwrap().jobs;
     assert_eq!(got[0].id, a_id);
-    assert!(!raw_holds(&db, "waiting", "q", &a_id).await);
+    assert!(!raw_holds(&db, "queues", "q", &a_id).await);
     assert!(raw_holds(&db, "jobs", "q", &a_id).await);
     s.abort(AbortTarget::Job(b_id.clone()), &CleanupPolicy::default(), T)
         .await
         .unwrap();
-    assert!(!raw_holds(&db, "waiting", "q", &b_id).await);
+    assert!(!raw_holds(&db, "queues", "q", &b_id).await);
     assert_eq!(
         s.get(&b_id).await.unwrap().unwrap().status,
         JobStatus::Cancelled
@@ -489,9 +490,10 @@ async fn new_jobs_with_generated_ids_wait_in_the_waiting_store_until_they_change
     assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 2);
 }
 
-/// A database a version-1 build made (no waiting store; here also missing all indexes but
-/// one) is upgraded in place when this build opens it: what is missing is added, its jobs
-/// stay and are claimed in order with the new ones.
+/// A database a version-1 build made (no queues store, the metas in a `meta` store; here
+/// also missing all indexes but one) is upgraded in place when this build opens it: what is
+/// missing is added, the metas move, the jobs stay and are claimed in order with the new
+/// ones.
 #[wasm_bindgen_test]
 async fn a_version_1_database_is_upgraded_in_place() {
     use wasm_job_queue::core::job_id::job_id;
@@ -514,6 +516,12 @@ async fn a_version_1_database_is_upgraded_in_place() {
         d.create_object_store("meta", params).unwrap();
     });
     open.await.unwrap().close();
+    // A paused queue: its meta, as version-1 builds stored it, must survive the move.
+    let meta = js_sys::JSON::parse(
+        r#"{"queue":"q","nextSeq":8,"paused":true,"holdUntil":null,"starts":[]}"#,
+    )
+    .unwrap();
+    raw_put(&db, "meta", &meta).await;
     let old = js_sys::JSON::parse(
         r#"{"id":"old","queue":"q","status":"waiting","priority":0,"seq":7,"input":1,
         "createdAt":1700000000000,"runAfter":1700000000000,"deadlineAt":null,
@@ -532,8 +540,20 @@ async fn a_version_1_database_is_upgraded_in_place() {
     new.seq = Some(seq);
     let new_id = job_id(0, seq, [1, 1]);
     s.enqueue(vec![(new_id.clone(), new)], T).await.unwrap();
-    assert!(raw_holds(&db, "waiting", "q", &new_id).await);
+    assert!(raw_holds(&db, "queues", "q", &new_id).await);
     assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 2);
+    let conn = raw_connection(&db).await;
+    assert_eq!(
+        conn.store_names(),
+        ["jobs", "queues"],
+        "the meta store is gone"
+    );
+    conn.close();
+    assert!(
+        s.claim(&req("A", 5, T), T).await.unwrap().jobs.is_empty(),
+        "still paused"
+    );
+    s.set_paused(false).await.unwrap();
     let got = s.claim(&req("A", 5, T), T).await.unwrap().jobs;
     let ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["old", new_id.as_str()]);

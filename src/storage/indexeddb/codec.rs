@@ -18,6 +18,7 @@ use serde_json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::error::{from_js, is_data_clone};
+use super::schema::META_ID;
 use crate::core::job_json::{read_record, write_record};
 use crate::core::json_parse::parse_json;
 use crate::core::meta_json::read_meta;
@@ -248,7 +249,8 @@ pub fn record_from_js(obj: JsValue) -> Result<JobRecord<JsValue>, QueueError> {
     Ok(with_payload(bare, input, output, details))
 }
 
-/// The stored meta object for `queue` (the queue name as a JS string).
+/// The stored meta object for `queue` (the queue name as a JS string), keyed `[queue, ""]`
+/// in the queues store.
 pub fn meta_to_js(queue: &JsValue, meta: &QueueMeta) -> Result<JsValue, QueueError> {
     // Plain data (no maps with non-string keys): serde_json does not fail on it. Its error is
     // not formatted, which keeps serde_json's and `std::io`'s error texts out of the `.wasm`.
@@ -260,6 +262,7 @@ pub fn meta_to_js(queue: &JsValue, meta: &QueueMeta) -> Result<JsValue, QueueErr
     })?;
     let obj: JsValue = Object::new().into();
     props::set(&obj, "queue", queue);
+    props::set(&obj, "id", &JsValue::from_str(META_ID));
     props::set(&obj, BODY, &json);
     Ok(obj)
 }

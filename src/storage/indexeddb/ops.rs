@@ -144,23 +144,40 @@ pub struct StepReads {
 }
 
 /// Reads what a step needs (see [`StepReads`]); `claim` is the claim's `max`, if it claims.
+/// Every request is issued before the first is awaited: one round trip.
 pub async fn read_step(tx: &Tx, claim: Option<u32>) -> Result<StepReads, QueueError> {
-    let (meta, active, delayed, head) = futures::try_join!(
-        tx.meta(),
-        tx.index_all(IDX_LEASE, tx.all(), None),
-        async {
-            match claim {
-                Some(_) => tx.index_all(IDX_DUE, tx.all(), Some(DUE_BATCH)).await,
-                None => Ok(Vec::new()),
-            }
-        },
-        async {
-            match claim {
-                Some(max) if max > 0 => waiting_head(tx, max.saturating_add(1)).await,
-                _ => Ok(Vec::new()),
-            }
-        },
-    )?;
+    let head_limit = claim
+        .filter(|max| *max > 0)
+        .map(|max| max.saturating_add(1));
+    // With a claim, the meta comes with the head of the new waiting jobs (one request).
+    let (line, meta) = match head_limit {
+        Some(limit) => (Some(tx.read_line(limit)?), None),
+        None => (None, Some(tx.read_meta()?)),
+    };
+    let indexed = head_limit
+        .map(|limit| tx.read_index(IDX_CLAIM, tx.all(), Some(limit)))
+        .transpose()?;
+    let active = tx.read_index(IDX_LEASE, tx.all(), None)?;
+    let delayed = claim
+        .map(|_| tx.read_index(IDX_DUE, tx.all(), Some(DUE_BATCH)))
+        .transpose()?;
+    let (meta, fresh) = match (line, meta) {
+        (Some(line), _) => tx.line(line).await?,
+        (None, Some(meta)) => (Tx::meta_of(meta).await?, Vec::new()),
+        (None, None) => (QueueMeta::default(), Vec::new()),
+    };
+    let mut head = match indexed {
+        Some(read) => tx.records(read).await?,
+        None => Vec::new(),
+    };
+    if let (Some(limit), false) = (head_limit, fresh.is_empty()) {
+        merge_into(&mut head, fresh.into_iter(), Rec::claim_key, limit as usize);
+    }
+    let active = tx.records(active).await?;
+    let delayed = match delayed {
+        Some(read) => tx.records(read).await?,
+        None => Vec::new(),
+    };
     Ok(StepReads {
         meta,
         active,
@@ -171,7 +188,7 @@ pub async fn read_step(tx: &Tx, claim: Option<u32>) -> Result<StepReads, QueueEr
 }
 
 /// The first `limit` (> 0) waiting jobs in claim order: the heads of the claim index and of
-/// the waiting store (see [`super::schema::WAITING`]), merged.
+/// the new waiting jobs in the queues store (see [`super::schema::QUEUES`]), merged.
 async fn waiting_head(tx: &Tx, limit: u32) -> Result<Vec<Rec>, QueueError> {
     let indexed = tx.read_index(IDX_CLAIM, tx.all(), Some(limit))?;
     let fresh = tx.read_waiting(Some(limit))?;

@@ -9,31 +9,35 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::Array;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 
 use super::error::from_idb;
 use crate::core::QueueError;
 
 /// The schema version. Bump it (and migrate in [`open`]) when stores or indexes change.
-/// Version 2 added the [`WAITING`] store (version-1 databases are upgraded in place: their
-/// records stay where they are and are read as before).
+/// Version 2 added the [`QUEUES`] store and moved the queue metas into it from version 1's
+/// `meta` store (upgraded in place: the jobs stay where they are).
 pub const DB_VERSION: u32 = 2;
 /// The database name used when none is given; several queues share one database.
 pub const DEFAULT_DB_NAME: &str = "wasm-job-queue";
 
-/// The jobs store, keyed by `[queue, id]`.
+/// The jobs store, keyed by `[queue, id]`, with the sparse indexes below.
 pub const JOBS: &str = "jobs";
-/// New waiting jobs with a generated id, keyed by `[queue, id]` and no index: such an id
-/// sorts in claim order (see [`crate::core::job_id`]), so the store's key order is the
-/// claim order and a submit writes one record and no index entry. A job leaves it for
-/// [`JOBS`] at its first change (its claim, its cancellation); a waiting job that does not
-/// qualify (a chosen id, a `jobRunId`, a retry) is in [`JOBS`], in the claim index.
-pub const WAITING: &str = "waiting";
-/// The queue meta store, keyed by queue name (`queue` field).
-pub const META: &str = "meta";
-/// Every store a queue step touches (one transaction spans all three; the first two hold
-/// the jobs).
-pub const STORES: [&str; 3] = [JOBS, WAITING, META];
+/// Per queue, keyed by `[queue, id]` with no index: its meta under the id [`META_ID`], then
+/// its new waiting jobs with a generated id. Such an id sorts in claim order (see
+/// [`crate::core::job_id`]), so the store's key order is the claim order, a submit writes one
+/// record and no index entry, and a claim reads the meta and the head of the line in one
+/// request. A job leaves this store for [`JOBS`] at its first change (its claim, its
+/// cancellation); a waiting job that does not qualify (a chosen id, a `jobRunId`, a retry) is
+/// in [`JOBS`], in the claim index.
+pub const QUEUES: &str = "queues";
+/// The id of a queue's meta in [`QUEUES`]: the empty string sorts before every job id.
+pub const META_ID: &str = "";
+/// Version 1's store of queue metas, keyed by queue name: moved into [`QUEUES`] on upgrade.
+const LEGACY_META: &str = "meta";
+/// The stores every transaction spans.
+pub const STORES: [&str; 2] = [JOBS, QUEUES];
 
 /// Waiting jobs in claim order: `[queue, xClaim = -priority, seq]` (only waiting jobs).
 pub const IDX_CLAIM: &str = "claim";
@@ -69,10 +73,10 @@ const INDEXES: [(&str, &[&str]); 7] = [
 /// failure leaves the upgrade incomplete and the first transaction reports what is
 /// missing). `upgrade` is the upgrade's transaction, through which the indexes missing from
 /// an existing jobs store are added.
-fn create_schema(db: &idb::Database, upgrade: Option<&idb::Transaction>) {
+fn create_schema(db: idb::Database, upgrade: Option<idb::Transaction>) {
     let names = db.store_names();
     let jobs = if names.iter().any(|n| n == JOBS) {
-        upgrade.and_then(|tx| tx.object_store(JOBS).ok())
+        upgrade.as_ref().and_then(|tx| tx.object_store(JOBS).ok())
     } else {
         let mut params = ObjectStoreParams::new();
         params.key_path(Some(KeyPath::new_array(["queue", "id"])));
@@ -89,16 +93,46 @@ fn create_schema(db: &idb::Database, upgrade: Option<&idb::Transaction>) {
             let _ = store.create_index(name, KeyPath::new_array(path.iter().copied()), Some(ip));
         }
     }
-    if !names.iter().any(|n| n == WAITING) {
+    if !names.iter().any(|n| n == QUEUES) {
         let mut params = ObjectStoreParams::new();
         params.key_path(Some(KeyPath::new_array(["queue", "id"])));
-        let _ = db.create_object_store(WAITING, params);
+        let _ = db.create_object_store(QUEUES, params);
     }
-    if !names.iter().any(|n| n == META) {
-        let mut params = ObjectStoreParams::new();
-        params.key_path(Some(KeyPath::new_single("queue")));
-        let _ = db.create_object_store(META, params);
+    if names.iter().any(|n| n == LEGACY_META) {
+        if let Some(tx) = upgrade {
+            move_legacy_metas(db.into(), tx.into());
+        }
     }
+}
+
+/// Moves version 1's queue metas into [`QUEUES`] (under [`META_ID`]), then deletes its
+/// `meta` store, inside the upgrade's transaction (a failure aborts the upgrade: the
+/// database stays at version 1 and the open fails).
+fn move_legacy_metas(db: web_sys::IdbDatabase, upgrade: web_sys::IdbTransaction) {
+    let Ok(legacy) = upgrade.object_store(LEGACY_META) else {
+        return;
+    };
+    let Ok(read) = legacy.get_all() else { return };
+    let target = upgrade.object_store(QUEUES);
+    let reader = read.clone();
+    let moved = Closure::once_into_js(move || {
+        let values = reader
+            .result()
+            .map(|v| js_sys::Array::from(&v))
+            .unwrap_or_default();
+        if let Ok(target) = target {
+            for meta in values.iter() {
+                let _ = js_sys::Reflect::set(
+                    &meta,
+                    &JsValue::from_str("id"),
+                    &JsValue::from_str(META_ID),
+                );
+                let _ = target.put(&meta);
+            }
+        }
+        let _ = db.delete_object_store(LEGACY_META);
+    });
+    read.set_onsuccess(Some(moved.unchecked_ref()));
 }
 
 /// An open database: `db` owns the event callbacks (they live as long as it does), `raw`
@@ -138,7 +172,7 @@ pub async fn open(name: &str, version: u32, lost: LostReason) -> Result<Connecti
     request.on_upgrade_needed(|event| {
         if let Ok(db) = event.database() {
             let upgrade = event.target().ok().and_then(|r| r.transaction());
-            create_schema(&db, upgrade.as_ref());
+            create_schema(db, upgrade);
         }
     });
     let db = request.await.map_err(|e| from_idb(e, what))?;

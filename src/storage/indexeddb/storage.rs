@@ -10,7 +10,7 @@ use wasm_bindgen::JsValue;
 
 use super::ops;
 use super::schema::{Connection, DB_VERSION, DEFAULT_DB_NAME, LostReason, open};
-use super::tx::{Durability, QueueKeys, Scope, Tx};
+use super::tx::{Durability, QueueKeys, Tx};
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
     Timestamp,
@@ -66,7 +66,7 @@ impl IndexedDbStorage {
     /// (`IDBTransaction.durability`; `None` where the browser has no such property). Opens
     /// and aborts an empty transaction: for diagnostics and tests.
     pub async fn reported_durability(&self) -> Result<Option<String>, QueueError> {
-        let tx = self.tx(Scope::Jobs, true).await?;
+        let tx = self.tx(true).await?;
         let d = tx.durability();
         let _ = tx
             .finish::<()>(Err(QueueError::Storage("probe".into())))
@@ -114,13 +114,13 @@ impl IndexedDbStorage {
         Ok(db)
     }
 
-    async fn tx(&self, scope: Scope, write: bool) -> Result<Tx, QueueError> {
+    async fn tx(&self, write: bool) -> Result<Tx, QueueError> {
         let db = self.connection().await?;
         let keys = self.keys.get_or_init(|| QueueKeys::new(&self.queue));
         self.explain(
             keys.as_ref()
                 .map_err(Clone::clone)
-                .and_then(|keys| Tx::open(&db.raw, keys, scope, write.then_some(self.durability))),
+                .and_then(|keys| Tx::open(&db.raw, keys, write.then_some(self.durability))),
         )
     }
 
@@ -175,7 +175,7 @@ impl Storage for IndexedDbStorage {
         now: Timestamp,
         issued: &Issued<'_, JsValue>,
     ) -> Result<Vec<Enqueued<JsValue>>, QueueError> {
-        let tx = self.tx(Scope::Jobs, true).await?;
+        let tx = self.tx(true).await?;
         let r = ops::enqueue(&tx, &self.queue, specs, &self.seq, now).await;
         if let Ok(out) = &r {
             tx.commit();
@@ -216,7 +216,7 @@ impl Storage for IndexedDbStorage {
         inline: Option<&Inline<'_, JsValue>>,
         now: Timestamp,
     ) -> Result<Step<JsValue>, QueueError> {
-        let tx = self.tx(Scope::JobsAndMeta, true).await?;
+        let tx = self.tx(true).await?;
         let req = ops::StepRequest {
             submits,
             batch,
@@ -236,7 +236,7 @@ impl Storage for IndexedDbStorage {
         message: Option<String>,
         details: Option<JsValue>,
     ) -> Result<JobEvent<JsValue>, QueueError> {
-        let tx = self.tx(Scope::Jobs, true).await?;
+        let tx = self.tx(true).await?;
         let r = ops::progress(&tx, id, token, progress, message, details).await;
         self.explain(tx.finish(r).await)
     }
@@ -246,7 +246,7 @@ impl Storage for IndexedDbStorage {
         leases: Vec<(String, String)>,
         until: Timestamp,
     ) -> Result<Vec<String>, QueueError> {
-        let tx = self.tx(Scope::Jobs, true).await?;
+        let tx = self.tx(true).await?;
         let r = ops::renew(&tx, leases, until).await;
         self.explain(tx.finish(r).await)
     }
@@ -257,43 +257,43 @@ impl Storage for IndexedDbStorage {
         policy: &CleanupPolicy,
         now: Timestamp,
     ) -> Result<Vec<JobEvent<JsValue>>, QueueError> {
-        let tx = self.tx(Scope::Jobs, true).await?;
+        let tx = self.tx(true).await?;
         let r = ops::abort(&tx, &self.queue, target, policy, now).await;
         self.explain(tx.finish(r).await)
     }
 
     async fn get(&self, id: &str) -> Result<Option<JobRecord<JsValue>>, QueueError> {
-        let tx = self.tx(Scope::Jobs, false).await?;
+        let tx = self.tx(false).await?;
         // A read is done once its requests answered: no need to wait for the commit.
         self.explain(tx.get(id).await)
     }
 
     async fn list(&self, query: ListQuery) -> Result<Vec<JobRecord<JsValue>>, QueueError> {
-        let tx = self.tx(Scope::Jobs, false).await?;
+        let tx = self.tx(false).await?;
         // A read is done once its requests answered: no need to wait for the commit.
         self.explain(ops::list(&tx, &self.queue, query).await)
     }
 
     async fn count(&self, status: JobStatus) -> Result<u32, QueueError> {
-        let tx = self.tx(Scope::Jobs, false).await?;
+        let tx = self.tx(false).await?;
         // A read is done once its requests answered: no need to wait for the commit.
         self.explain(ops::count(&tx, &self.queue, status).await)
     }
 
     async fn cleanup(&self, now: Timestamp) -> Result<Vec<String>, QueueError> {
-        let tx = self.tx(Scope::Jobs, true).await?;
+        let tx = self.tx(true).await?;
         let r = ops::cleanup(&tx, &self.queue, now).await;
         self.explain(tx.finish(r).await)
     }
 
     async fn set_paused(&self, paused: bool) -> Result<(), QueueError> {
-        let tx = self.tx(Scope::JobsAndMeta, true).await?;
+        let tx = self.tx(true).await?;
         let r = ops::set_paused(&tx, paused).await;
         self.explain(tx.finish(r).await)
     }
 
     async fn delete_all(&self) -> Result<(), QueueError> {
-        let tx = self.tx(Scope::JobsAndMeta, true).await?;
+        let tx = self.tx(true).await?;
         let r = ops::delete_all(&tx).await;
         self.explain(tx.finish(r).await)
     }

@@ -1,8 +1,9 @@
-//! One IndexedDB transaction over the job stores (and the meta store, when the step needs
-//! it), with the reads and writes the storage steps share. A job is in one of two stores
-//! (see [`super::schema::WAITING`]): a new record that qualifies is put in the waiting store
-//! ([`Tx::put_new`]), every other write goes to the jobs store ([`Tx::put`]) and removes the
-//! record from the waiting store if this transaction read it there. Only reads are awaited while it
+//! One IndexedDB transaction over both stores, with the reads and writes the storage steps
+//! share. A job is in one of the two (see [`super::schema::QUEUES`]): a new record that
+//! qualifies is put in the queues store ([`Tx::put_new`]), every other write goes to the jobs
+//! store ([`Tx::put`]) and removes the record from the queues store if this transaction read
+//! it there. The queue meta is in the queues store too, first in the queue's key range, so a
+//! claim reads it and the head of the new waiting jobs in one request ([`Tx::read_line`]). Only reads are awaited while it
 //! is open (it would auto-commit when control returns to the event loop with nothing
 //! pending); writes are issued without callbacks and left to the commit, which reports a
 //! failed one. The commit is asked for explicitly once the last request is issued
@@ -11,13 +12,15 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 
+use js_sys::Array;
+
 use idb::{KeyRange, ObjectStore, Query};
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::IdbTransaction;
 
 use super::codec::{meta_from_js, meta_to_js, put_record, record_from_js};
 use super::error::{from_dom, from_idb, from_js, name_and_message};
-use super::schema::{JOBS, META, STORES, WAITING, key, prefix_range};
+use super::schema::{JOBS, META_ID, QUEUES, STORES, key, prefix_range};
 use super::watch;
 
 use crate::core::job_id::sorts_in_claim_order;
@@ -79,24 +82,14 @@ extern "C" {
     fn commit(this: &RawTransaction) -> Result<(), JsValue>;
 }
 
-/// The stores a transaction spans: steps that never read or write the meta (submits,
-/// progress, renewals, reads) leave it out, and a step that uses it outside its scope fails
-/// instead of silently widening what it locks. (Chromium showed no speed difference between
-/// one and two stores.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// The job stores only.
-    Jobs,
-    /// The job stores and the meta store.
-    JobsAndMeta,
-}
-
-/// A queue's name as a JS string and the key range of all its index keys, made once per
-/// storage instance rather than per transaction.
+/// A queue's name as a JS string and the key ranges its reads use, made once per storage
+/// instance rather than per transaction.
 #[derive(Debug)]
 pub struct QueueKeys {
     queue: JsValue,
     all: KeyRange,
+    waiting: KeyRange,
+    meta: JsValue,
 }
 
 impl QueueKeys {
@@ -104,48 +97,59 @@ impl QueueKeys {
     pub fn new(queue: &str) -> Result<QueueKeys, QueueError> {
         let queue = JsValue::from_str(queue);
         let all = prefix_range(std::slice::from_ref(&queue))?;
-        Ok(QueueKeys { queue, all })
+        let meta = key(&[queue.clone(), JsValue::from_str(META_ID)]);
+        let waiting = KeyRange::bound(
+            &meta,
+            &key(&[queue.clone(), Array::new().into()]),
+            Some(true),
+            Some(false),
+        )
+        .map_err(|e| from_idb(e, "building a key range"))?;
+        Ok(QueueKeys {
+            queue,
+            all,
+            waiting,
+            meta,
+        })
     }
 }
 
-/// An open transaction on the job stores (and `meta`) for one queue.
+/// An open transaction on both stores for one queue.
 pub struct Tx {
     raw: IdbTransaction,
     jobs: ObjectStore,
     /// The jobs store as a JS value, for [`put_record`].
     jobs_js: JsValue,
-    /// The waiting store (see [`WAITING`]).
-    waiting: ObjectStore,
-    /// The waiting store as a JS value, for [`put_record`].
-    waiting_js: JsValue,
-    /// The ids this transaction read from the waiting store: a write of one of them (it
+    /// The queues store (see [`QUEUES`]).
+    queues: ObjectStore,
+    /// The queues store as a JS value, for [`put_record`].
+    queues_js: JsValue,
+    /// The ids this transaction read from the queues store: a write of one of them (it
     /// changed) also deletes it there.
     from_waiting: RefCell<HashSet<String>>,
-    /// `None` when the transaction spans the jobs store only.
-    meta: Option<ObjectStore>,
     /// The queue name as a JS string.
     queue: JsValue,
-    /// Every index key of the queue (`[queue]` to `[queue, []]`).
+    /// Every key of the queue (`[queue]` to `[queue, []]`): in an index of the jobs store, or
+    /// in the queues store its meta and new waiting jobs.
     all: KeyRange,
+    /// The queue's new waiting jobs in the queues store (its keys after the meta's).
+    waiting: KeyRange,
+    /// The key of the queue's meta in the queues store.
+    meta_key: JsValue,
     /// Whether [`Tx::commit`] was called.
     committing: Cell<bool>,
 }
 
 impl Tx {
-    /// Opens a transaction on the stores `scope` names for `queue`: `readwrite` with the
-    /// given durability when `write` is `Some`, else `readonly`.
+    /// Opens a transaction on both stores for `queue`: `readwrite` with the given durability
+    /// when `write` is `Some`, else `readonly`.
     pub fn open(
         db: &web_sys::IdbDatabase,
         keys: &QueueKeys,
-        scope: Scope,
         write: Option<Durability>,
     ) -> Result<Tx, QueueError> {
         let what = "opening an IndexedDB transaction";
-        let names: &[&str] = match scope {
-            Scope::Jobs => &STORES[..2],
-            Scope::JobsAndMeta => &STORES,
-        };
-        let stores: js_sys::Array = names.iter().map(|s| props::key(s)).collect();
+        let stores: js_sys::Array = STORES.iter().map(|s| props::key(s)).collect();
         let options = js_sys::Object::new();
         if let Some(d) = write.filter(|d| *d != Durability::Default) {
             props::set(&options, "durability", &props::key(d.as_str()));
@@ -164,21 +168,18 @@ impl Tx {
             })?
             .into();
         let jobs = tx.object_store(JOBS).map_err(|e| from_idb(e, what))?;
-        let waiting = tx.object_store(WAITING).map_err(|e| from_idb(e, what))?;
-        let meta = match scope {
-            Scope::Jobs => None,
-            Scope::JobsAndMeta => Some(tx.object_store(META).map_err(|e| from_idb(e, what))?),
-        };
+        let queues = tx.object_store(QUEUES).map_err(|e| from_idb(e, what))?;
         Ok(Tx {
             raw: tx.into(),
             jobs_js: jobs.clone().into(),
             jobs,
-            waiting_js: waiting.clone().into(),
-            waiting,
+            queues_js: queues.clone().into(),
+            queues,
             from_waiting: RefCell::new(HashSet::new()),
-            meta,
             queue: keys.queue.clone(),
             all: keys.all.clone(),
+            waiting: keys.waiting.clone(),
+            meta_key: keys.meta.clone(),
             committing: Cell::new(false),
         })
     }
@@ -238,7 +239,7 @@ impl Tx {
         Ok(self.get_many(&[id]).await?.pop().flatten())
     }
 
-    /// Reads the jobs `ids`, each from the waiting store too when its id may be a generated
+    /// Reads the jobs `ids`, each from the queues store too when its id may be a generated
     /// one. Every request is issued before the first is awaited: one round trip, and no
     /// join of futures (their code is large in the `.wasm`).
     pub async fn get_many(
@@ -257,7 +258,7 @@ impl Tx {
             let fresh = may_be_generated(id);
             reads.push((
                 read(&self.jobs, id)?,
-                fresh.then(|| read(&self.waiting, id)).transpose()?,
+                fresh.then(|| read(&self.queues, id)).transpose()?,
             ));
         }
         let mut out = Vec::with_capacity(ids.len());
@@ -297,30 +298,71 @@ impl Tx {
         Ok(Pending::new(req.into(), what, false))
     }
 
-    /// Issues a read of the first jobs of the waiting store, in claim order (its key order),
-    /// at most `limit` (> 0); [`Tx::records`] awaits it.
+    /// Issues a read of the first new waiting jobs of the queues store, in claim order (its
+    /// key order), at most `limit` (> 0); [`Tx::records`] awaits it.
     pub fn read_waiting(&self, limit: Option<u32>) -> Result<Pending, QueueError> {
+        self.read_queues(self.waiting.clone(), limit.filter(|l| *l > 0))
+    }
+
+    /// Issues a read of the queue meta and its first `limit` new waiting jobs, in one request
+    /// (the meta's key is the first of the queue's in the queues store); [`Tx::line`] awaits
+    /// it.
+    pub fn read_line(&self, limit: u32) -> Result<Pending, QueueError> {
+        self.read_queues(self.all(), Some(limit.saturating_add(1)))
+    }
+
+    fn read_queues(&self, range: KeyRange, limit: Option<u32>) -> Result<Pending, QueueError> {
         let what = "reading waiting jobs";
         let req = self
-            .waiting
-            .get_all(Some(Query::KeyRange(self.all())), limit.filter(|l| *l > 0))
+            .queues
+            .get_all(Some(Query::KeyRange(range)), limit)
             .map_err(|e| from_idb(e, what))?;
         Ok(Pending::new(req.into(), what, true))
+    }
+
+    /// The meta (the default when none is stored) and the waiting jobs a read issued by
+    /// [`Tx::read_line`] answers.
+    pub async fn line(
+        &self,
+        read: Pending,
+    ) -> Result<(QueueMeta, Vec<JobRecord<JsValue>>), QueueError> {
+        let values = js_sys::Array::from(&read.value().await?);
+        let first = values.get(0);
+        let is_meta = !first.is_undefined()
+            && js_sys::Reflect::get(&first, &props::key("id"))
+                .ok()
+                .and_then(|id| id.as_string())
+                .is_some_and(|id| id == META_ID);
+        let meta = match is_meta {
+            true => meta_from_js(values.shift())?,
+            false => QueueMeta::default(),
+        };
+        Ok((meta, self.waiting_records(values)?))
     }
 
     /// The records a read issued by [`Tx::read_index`] or [`Tx::read_waiting`] answers.
     pub async fn records(&self, read: Pending) -> Result<Vec<JobRecord<JsValue>>, QueueError> {
         let waiting = read.waiting;
-        let values = read.value().await?;
-        let recs = js_sys::Array::from(&values)
+        let values = js_sys::Array::from(&read.value().await?);
+        match waiting {
+            true => self.waiting_records(values),
+            false => values.iter().map(record_from_js).collect(),
+        }
+    }
+
+    /// The records `values` read from the queues store (their ids are remembered, see
+    /// [`Tx::put`]).
+    fn waiting_records(
+        &self,
+        values: js_sys::Array,
+    ) -> Result<Vec<JobRecord<JsValue>>, QueueError> {
+        let recs = values
             .iter()
             .map(record_from_js)
             .collect::<Result<Vec<_>, _>>()?;
-        if waiting {
-            self.from_waiting
-                .borrow_mut()
-                .extend(recs.iter().map(|r| r.id.clone()));
-        }
+        self.from_waiting
+            .borrow_mut()
+            .extend(recs.iter().map(|r| r.id.clone()));
         Ok(recs)
     }
 
@@ -346,12 +388,13 @@ impl Tx {
         Ok(Pending::new(req.into(), what, false))
     }
 
-    /// Issues a count of the jobs of the waiting store ([`Pending::count`] awaits it).
+    /// Issues a count of the new waiting jobs of the queues store ([`Pending::count`] awaits
+    /// it).
     pub fn count_waiting(&self) -> Result<Pending, QueueError> {
         let what = "counting jobs";
         let req = self
-            .waiting
-            .count(Some(Query::KeyRange(self.all())))
+            .queues
+            .count(Some(Query::KeyRange(self.waiting.clone())))
             .map_err(|e| from_idb(e, what))?;
         Ok(Pending::new(req.into(), what, true))
     }
@@ -375,22 +418,22 @@ impl Tx {
     /// Issues a write of `rec` to the jobs store, left to the commit: no callback is
     /// attached, a request that fails aborts the transaction and [`Tx::finish`] reports why.
     /// A payload that cannot be cloned fails here, naming the field. A record this
-    /// transaction read from the waiting store is deleted there.
+    /// transaction read from the queues store is deleted there.
     pub fn put(&self, rec: &JobRecord<JsValue>) -> Result<(), QueueError> {
         put_record(&self.jobs_js, rec, &self.queue)?;
         if self.from_waiting.borrow_mut().remove(&rec.id) {
-            self.waiting
+            self.queues
                 .delete(Query::Key(self.job_key(&rec.id)))
-                .map_err(|e| from_idb(e, "moving a job out of the waiting store"))?;
+                .map_err(|e| from_idb(e, "moving a job out of the queues store"))?;
         }
         Ok(())
     }
 
-    /// Issues the write of a new record (see [`Tx::put`]): in the waiting store when it
-    /// qualifies (see [`in_waiting_store`]), else in the jobs store.
+    /// Issues the write of a new record (see [`Tx::put`]): in the queues store when it
+    /// qualifies (see [`in_queues_store`]), else in the jobs store.
     pub fn put_new(&self, rec: &JobRecord<JsValue>) -> Result<(), QueueError> {
-        if in_waiting_store(rec) {
-            put_record(&self.waiting_js, rec, &self.queue)
+        if in_queues_store(rec) {
+            put_record(&self.queues_js, rec, &self.queue)
         } else {
             self.put(rec)
         }
@@ -405,33 +448,39 @@ impl Tx {
             .map_err(|e| from_idb(e, "deleting jobs"))
     }
 
-    /// Issues the deletion of every job of the queue, from both job stores, left to the
-    /// commit like [`Tx::put`].
+    /// Issues the deletion of every job of the queue, from both stores (not its meta), left
+    /// to the commit like [`Tx::put`].
     pub fn delete_every_job(&self) -> Result<(), QueueError> {
-        for store in [&self.jobs, &self.waiting] {
+        for (store, range) in [
+            (&self.jobs, self.all()),
+            (&self.queues, self.waiting.clone()),
+        ] {
             store
-                .delete(Query::KeyRange(self.all()))
+                .delete(Query::KeyRange(range))
                 .map(drop)
                 .map_err(|e| from_idb(e, "deleting jobs"))?;
         }
         Ok(())
     }
 
-    /// The meta store, if this transaction spans it.
-    fn meta_store(&self) -> Result<&ObjectStore, QueueError> {
-        self.meta.as_ref().ok_or_else(|| {
-            QueueError::Storage("a queue step used the meta store outside its scope".into())
-        })
-    }
-
     /// Reads the queue meta (the default when none is stored).
     pub async fn meta(&self) -> Result<QueueMeta, QueueError> {
+        Tx::meta_of(self.read_meta()?).await
+    }
+
+    /// Issues a read of the queue meta; [`Tx::meta_of`] awaits it.
+    pub fn read_meta(&self) -> Result<Pending, QueueError> {
         let what = "reading the queue meta";
         let req = self
-            .meta_store()?
-            .get(Query::Key(self.queue.clone()))
+            .queues
+            .get(Query::Key(self.meta_key.clone()))
             .map_err(|e| from_idb(e, what))?;
-        let v = outcome(req.into(), what).await?;
+        Ok(Pending::new(req.into(), what, false))
+    }
+
+    /// The meta a read issued by [`Tx::read_meta`] answers (the default when none is stored).
+    pub async fn meta_of(read: Pending) -> Result<QueueMeta, QueueError> {
+        let v = read.value().await?;
         if v.is_undefined() {
             return Ok(QueueMeta::default());
         }
@@ -441,24 +490,24 @@ impl Tx {
     /// Issues a write of the queue meta, left to the commit like [`Tx::put`].
     pub fn put_meta(&self, meta: &QueueMeta) -> Result<(), QueueError> {
         let obj = meta_to_js(&self.queue, meta)?;
-        self.meta_store()?
+        self.queues
             .put(&obj, None)
             .map(drop)
             .map_err(|e| from_idb(e, "writing the queue meta"))
     }
 }
 
-/// Whether a new record `rec` is kept in the waiting store: a waiting job whose id sorts in
+/// Whether a new record `rec` is kept in the queues store: a waiting job whose id sorts in
 /// its claim order (a generated id, see [`crate::core::job_id`]) and that no index of the
 /// jobs store must list (no `jobRunId`, no expiry time).
-pub fn in_waiting_store<P>(rec: &JobRecord<P>) -> bool {
+pub fn in_queues_store<P>(rec: &JobRecord<P>) -> bool {
     rec.status == JobStatus::Waiting
         && rec.job_run_id.is_none()
         && rec.expire_at.is_none()
         && sorts_in_claim_order(&rec.id, rec.priority, rec.seq)
 }
 
-/// Whether `id` may be a generated id, so may be in the waiting store: 32 lowercase hex
+/// Whether `id` may be a generated id, so may be in the queues store: 32 lowercase hex
 /// digits.
 fn may_be_generated(id: &str) -> bool {
     id.len() == 32 && id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
@@ -469,7 +518,7 @@ fn may_be_generated(id: &str) -> bool {
 pub struct Pending {
     watched: watch::Watched,
     what: &'static str,
-    /// Whether it reads the waiting store.
+    /// Whether it reads jobs of the queues store.
     waiting: bool,
 }
 
