@@ -274,13 +274,13 @@ async function rawIdb({ n, keep }) {
  * The library's own IndexedDB requests written in plain JS (no wasm, no runtime): the floor
  * of its design. Same stores, indexes and stored shape as src/storage/indexeddb (keys,
  * index fields, payload, a JSON body `r`), the same requests per step:
- *   submit:      put job in the waiting store (a transaction over the job stores: no reads,
- *                no meta, no index entry)
+ *   submit:      put job in the queues store (a transaction over both stores: no reads, no
+ *                index entry)
  *   submitBatch: the same with `n` jobs in one transaction
- *   drain4:      a synchronous executor runs inside the claim step: each step [get meta,
- *                getAll lease, getAll due (64), getAll claim index (33), getAll waiting
- *                (33)] → delete each of the (up to 32) jobs it claimed from the waiting store
- *                and put it, completed, in the jobs store
+ *   drain4:      a synchronous executor runs inside the claim step: each step [getAll
+ *                queues (the meta and 33 jobs), getAll lease, getAll due (64), getAll claim
+ *                index (33)] → delete each of the (up to 32) jobs it claimed from the queues
+ *                store and put it, completed, in the jobs store
  *   latency:     the submit handed to the running server: one step reads as a claim step
  *                does, claims the new job with the jobs read and puts it once, completed
  *                (waitFor on a job that ended in its submit's step reads nothing: the
@@ -300,10 +300,10 @@ async function modelIdb({ n, workers = 4, latencyN = 200, durability }) {
   const completed = (rec) => ({ queue: q, id: rec.id, status: 'completed', seq: rec.seq, createdAt: rec.createdAt, r: body(rec.id, 'completed', rec.seq), input: rec.input, output: rec.input });
   let seq = 1_700_000_000_000_000;
   const newJob = () => { const s = seq++; return waiting(newId(s), s, { n: s }); };
-  const tx = (stores = ['jobs', 'waiting', 'meta']) => db.transaction(stores, 'readwrite', durability ? { durability } : {});
+  const tx = () => db.transaction(['jobs', 'queues'], 'readwrite', durability ? { durability } : {});
   const submitTx = async (count) => {
-    const t = tx(['jobs', 'waiting']);
-    const store = t.objectStore('waiting');
+    const t = tx();
+    const store = t.objectStore('queues');
     for (let i = 0; i < count; i++) store.put(newJob());
     await txDone(t);
   };
@@ -313,13 +313,12 @@ async function modelIdb({ n, workers = 4, latencyN = 200, durability }) {
   const step = async (max, submit = 0) => {
     const t = tx();
     const jobs = t.objectStore('jobs');
-    const line = t.objectStore('waiting');
-    const [, , , indexed, fresh] = await Promise.all([
-      request(t.objectStore('meta').get(q)), request(jobs.index('lease').getAll(all)),
+    const line = t.objectStore('queues');
+    const [queue, , , indexed] = await Promise.all([
+      request(line.getAll(all, max + 2)), request(jobs.index('lease').getAll(all)),
       request(jobs.index('due').getAll(all, 64)), request(jobs.index('claim').getAll(all, max + 1)),
-      request(line.getAll(all, max + 1)),
     ]);
-    const head = indexed.concat(fresh);
+    const head = indexed.concat(queue.filter((r) => r.id !== ''));
     for (let i = 0; i < submit; i++) head.push(newJob());
     const claimed = head.slice(0, max);
     for (const rec of claimed) {

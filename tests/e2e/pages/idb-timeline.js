@@ -20,8 +20,9 @@ export function openRawDb(name) {
 /**
  * Opens (creating it) database `name` with the library's stores and indexes written in plain
  * JS (src/storage/indexeddb/schema.rs): `jobs` keyed by `[queue, id]` with its seven sparse
- * indexes, `waiting` (new waiting jobs with a generated id) keyed by `[queue, id]` with no
- * index, and `meta` keyed by `queue`. For the plain-JS model of the library's requests.
+ * indexes, and `queues` keyed by `[queue, id]` with no index (each queue's meta under the id
+ * '', then its new waiting jobs with a generated id). For the plain-JS model of the library's
+ * requests.
  */
 export function openModelDb(name) {
   return new Promise((resolve, reject) => {
@@ -33,8 +34,7 @@ export function openModelDb(name) {
         ['status', ['queue', 'status', 'createdAt', 'seq']], ['run', ['queue', 'xRun']],
         ['fingerprint', ['queue', 'xFp', 'completedAt']], ['expiry', ['queue', 'xExpire']],
       ]) jobs.createIndex(index, path, { unique: false });
-      req.result.createObjectStore('waiting', { keyPath: ['queue', 'id'] });
-      req.result.createObjectStore('meta', { keyPath: 'queue' });
+      req.result.createObjectStore('queues', { keyPath: ['queue', 'id'] });
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
@@ -47,7 +47,7 @@ export function openModelDb(name) {
  * a generated id as src/core/job_id.rs makes it (priority 0: 6 hex digits of 1,000,000, 14
  * of the claim-order number, 12 random), `record(id, seq, input)` the stored object of a new
  * waiting job with that id (the key, the JSON body `r` with the fields the library writes,
- * the input; no index field: it goes to the `waiting` store).
+ * the input; no index field: it goes to the `queues` store).
  */
 export function modelJobs(queue) {
   const hex = (n, width) => n.toString(16).padStart(width, '0');

@@ -47,13 +47,13 @@ const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
   client.free();
   storage.close();
   // The plain-JS model: the same stores and indexes, records of the library's shape (a new
-  // waiting job with a generated id: key, JSON body, input, in the waiting store).
+  // waiting job with a generated id: key, JSON body, input, in the queues store).
   const modelDb = await openModelDb(`${dbName}-model`);
   const jobs = modelJobs('q');
   t.cur = { call: performance.now() };
   {
-    const tx = modelDb.transaction(['jobs', 'waiting'], 'readwrite');
-    const store = tx.objectStore('waiting');
+    const tx = modelDb.transaction(['jobs', 'queues'], 'readwrite');
+    const store = tx.objectStore('queues');
     for (let i = 0; i < n; i++) {
       const seq = 1.8e15 + i;
       store.put(jobs.record(jobs.id(seq), seq, { n: i }));
