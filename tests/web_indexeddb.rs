@@ -488,6 +488,38 @@ async fn new_jobs_with_generated_ids_wait_in_the_queues_store_until_they_change(
         JobStatus::Cancelled
     );
     assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 2);
+    // Another queue of the database whose name starts with this one's keeps its own line
+    // and its own meta.
+    let other = IndexedDbStorage::new("qq", Some(&db));
+    let mut c = spec(7.into());
+    let c_id = {
+        let seq = other.take_seq(T);
+        c.seq = Some(seq);
+        job_id(0, seq, [3, 3])
+    };
+    other.enqueue(vec![(c_id.clone(), c)], T).await.unwrap();
+    other.set_paused(true).await.unwrap();
+    assert_eq!(other.count(JobStatus::Waiting).await.unwrap(), 1);
+    assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 2);
+    assert!(s.get(&c_id).await.unwrap().is_none());
+    let rest = s.claim(&req("A", 10, T), T).await.unwrap().jobs;
+    let ids: Vec<&str> = rest.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [run_id.as_str(), "chosen"],
+        "not paused, and only its own jobs"
+    );
+    s.delete_all().await.unwrap();
+    assert_eq!(other.count(JobStatus::Waiting).await.unwrap(), 1);
+    assert!(
+        other
+            .claim(&req("B", 10, T), T)
+            .await
+            .unwrap()
+            .jobs
+            .is_empty(),
+        "paused"
+    );
 }
 
 /// A database a version-1 build made (no queues store, the metas in a `meta` store; here
