@@ -235,25 +235,30 @@ async fn raw_connection(db: &str) -> idb::Database {
         .unwrap()
 }
 
-/// Reads the stored object of job `id` of queue `q` with a raw IndexedDB request.
-async fn raw_record(db: &str, q: &str, id: &str) -> JsValue {
+/// The stored object of job `id` of queue `q` in store `store` of `db`, read with a raw
+/// IndexedDB request beside the storage's own connection.
+async fn raw_get(db: &str, store: &str, q: &str, id: &str) -> Option<JsValue> {
     let conn = raw_connection(db).await;
     let tx = conn
-        .transaction(&["jobs"], idb::TransactionMode::ReadOnly)
+        .transaction(&[store], idb::TransactionMode::ReadOnly)
         .unwrap();
     let key: js_sys::Array = [JsValue::from_str(q), JsValue::from_str(id)]
         .iter()
         .collect();
     let v = tx
-        .object_store("jobs")
+        .object_store(store)
         .unwrap()
         .get(idb::Query::Key(key.into()))
         .unwrap()
         .await
-        .unwrap()
         .unwrap();
     conn.close();
     v
+}
+
+/// The stored object of job `id` of queue `q` in the jobs store.
+async fn raw_record(db: &str, q: &str, id: &str) -> JsValue {
+    raw_get(db, "jobs", q, id).await.unwrap()
 }
 
 fn has(obj: &JsValue, k: &str) -> bool {
@@ -341,14 +346,10 @@ async fn raw_put(db: &str, store: &str, obj: &JsValue) {
     conn.close();
 }
 
-#[wasm_bindgen_test]
-async fn records_stored_whole_by_schema_1_builds_are_still_read() {
-    let db = unique_db();
-    let s = IndexedDbStorage::new("q", Some(&db));
-    s.setup().await.unwrap();
-    s.close();
-    // The shape schema-1 builds wrote: every field at the top level, no `r` body.
-    let old = js_sys::JSON::parse(
+/// A waiting job `old` of queue `q` (seq 7, input `{ n: 1 }`) in the shape schema-1 builds
+/// wrote: every field at the top level, no `r` body.
+fn schema_1_waiting_job() -> JsValue {
+    js_sys::JSON::parse(
         r#"{"id":"old","queue":"q","status":"waiting","priority":0,"seq":7,"input":{"n":1},
         "createdAt":1700000000000,"runAfter":1700000000000,"deadlineAt":null,
         "startedAt":null,"completedAt":null,"attempt":0,"maxRetries":3,
@@ -357,7 +358,16 @@ async fn records_stored_whole_by_schema_1_builds_are_still_read() {
         "progressMessage":null,"error":null,"errorName":null,"lease":null,"stalledCount":0,
         "runs":[],"expireAt":null,"resultTtlMs":null,"repeat":null,"xClaim":0}"#,
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn records_stored_whole_by_schema_1_builds_are_still_read() {
+    let db = unique_db();
+    let s = IndexedDbStorage::new("q", Some(&db));
+    s.setup().await.unwrap();
+    s.close();
+    let old = schema_1_waiting_job();
     raw_put(&db, "jobs", &old).await;
     // Its payloads were stored as structured clones, not JSON: bytes read back.
     let dated = js_sys::JSON::parse(&String::from(js_sys::JSON::stringify(&old).unwrap())).unwrap();
@@ -404,23 +414,7 @@ async fn records_stored_whole_by_schema_1_builds_are_still_read() {
 
 /// Whether store `store` of `db` holds job `id` of queue `q` (a raw IndexedDB read).
 async fn raw_holds(db: &str, store: &str, q: &str, id: &str) -> bool {
-    let conn = raw_connection(db).await;
-    let tx = conn
-        .transaction(&[store], idb::TransactionMode::ReadOnly)
-        .unwrap();
-    let key: js_sys::Array = [JsValue::from_str(q), JsValue::from_str(id)]
-        .iter()
-        .collect();
-    let found = tx
-        .object_store(store)
-        .unwrap()
-        .get(idb::Query::Key(key.into()))
-        .unwrap()
-        .await
-        .unwrap()
-        .is_some();
-    conn.close();
-    found
+    raw_get(db, store, q, id).await.is_some()
 }
 
 /// A new waiting job with a generated id is one record in the queues store (no index
@@ -554,16 +548,7 @@ async fn a_version_1_database_is_upgraded_in_place() {
     )
     .unwrap();
     raw_put(&db, "meta", &meta).await;
-    let old = js_sys::JSON::parse(
-        r#"{"id":"old","queue":"q","status":"waiting","priority":0,"seq":7,"input":1,
-        "createdAt":1700000000000,"runAfter":1700000000000,"deadlineAt":null,
-        "startedAt":null,"completedAt":null,"attempt":0,"maxRetries":3,
-        "backoff":{"type":"exponential","delayMs":1000,"maxDelayMs":3600000,"jitter":0},
-        "timeoutMs":null,"jobRunId":null,"fingerprint":null,"progress":0,
-        "progressMessage":null,"error":null,"errorName":null,"lease":null,"stalledCount":0,
-        "runs":[],"expireAt":null,"resultTtlMs":null,"repeat":null,"xClaim":0}"#,
-    )
-    .unwrap();
+    let old = schema_1_waiting_job();
     raw_put(&db, "jobs", &old).await;
     let s = IndexedDbStorage::new("q", Some(&db));
     s.setup().await.unwrap();
