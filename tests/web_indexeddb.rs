@@ -451,6 +451,11 @@ async fn new_jobs_with_generated_ids_wait_in_the_queues_store_until_they_change(
         ("chosen".to_string(), chosen),
     ];
     s.enqueue(jobs, T).await.unwrap();
+    let raw = raw_get(&db, "queues", "q", &a_id).await.unwrap();
+    assert!(
+        !has(&raw, "xClaim"),
+        "no index field in a store without indexes"
+    );
     for id in [&a_id, &b_id] {
         assert!(raw_holds(&db, "queues", "q", id).await, "{id} in queues");
         assert!(!raw_holds(&db, "jobs", "q", id).await, "{id} not in jobs");

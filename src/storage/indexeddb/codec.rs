@@ -145,13 +145,15 @@ extern "C" {
 }
 
 /// Puts the stored object for `rec` into `store` (an `IDBObjectStore` of the jobs); `queue`
-/// is its queue name as a JS string. Fails for a record that cannot be stored: a number out
+/// is its queue name as a JS string. With `indexed` false (the queues store, which has no
+/// index) the index fields are left out. Fails for a record that cannot be stored: a number out
 /// of range, or a payload structured clone refuses (`DataCloneError`, naming the field), or
 /// with what else `put` threw.
 pub fn put_record(
     store: &JsValue,
     rec: &JobRecord<JsValue>,
     queue: &JsValue,
+    indexed: bool,
 ) -> Result<(), QueueError> {
     let id = rec.id.as_str();
     let num = |field: &str, v: i64| key_number(id, field, v);
@@ -160,6 +162,7 @@ pub fn put_record(
     let created_at = num("createdAt", rec.created_at.0)?;
     let (mut claim, mut due, mut lease, mut completed, mut fp) = (None, None, None, None, None);
     match rec.status {
+        _ if !indexed => {}
         JobStatus::Waiting => claim = Some(num("priority", -i64::from(rec.priority))?),
         JobStatus::Delayed => due = Some(num("runAfter", rec.run_after.0)?),
         JobStatus::Active => lease = opt("lease.until", rec.lease.as_ref().map(|l| l.until.0))?,

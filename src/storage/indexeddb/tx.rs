@@ -420,7 +420,7 @@ impl Tx {
     /// A payload that cannot be cloned fails here, naming the field. A record this
     /// transaction read from the queues store is deleted there.
     pub fn put(&self, rec: &JobRecord<JsValue>) -> Result<(), QueueError> {
-        put_record(&self.jobs_js, rec, &self.queue)?;
+        put_record(&self.jobs_js, rec, &self.queue, true)?;
         if self.from_waiting.borrow_mut().remove(&rec.id) {
             self.queues
                 .delete(Query::Key(self.job_key(&rec.id)))
@@ -433,7 +433,7 @@ impl Tx {
     /// qualifies (see [`in_queues_store`]), else in the jobs store.
     pub fn put_new(&self, rec: &JobRecord<JsValue>) -> Result<(), QueueError> {
         if in_queues_store(rec) {
-            put_record(&self.queues_js, rec, &self.queue)
+            put_record(&self.queues_js, rec, &self.queue, false)
         } else {
             self.put(rec)
         }
