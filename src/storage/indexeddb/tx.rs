@@ -3,11 +3,12 @@
 //! qualifies is put in the queues store ([`Tx::put_new`]), every other write goes to the jobs
 //! store ([`Tx::put`]) and removes the record from the queues store if this transaction read
 //! it there. The queue meta is in the queues store too, first in the queue's key range, so a
-//! claim reads it and the head of the new waiting jobs in one request ([`Tx::read_line`]). Only reads are awaited while it
-//! is open (it would auto-commit when control returns to the event loop with nothing
-//! pending); writes are issued without callbacks and left to the commit, which reports a
-//! failed one. The commit is asked for explicitly once the last request is issued
-//! ([`Tx::commit`]), so the browser starts it while the page finishes its task.
+//! claim reads it and the head of the new waiting jobs in one request ([`Tx::read_line`]).
+//! Only reads are awaited while it is open (it would auto-commit when control returns to the
+//! event loop with nothing pending); writes are issued without callbacks and left to the
+//! commit, which reports a failed one. The commit is asked for explicitly once the last
+//! request is issued ([`Tx::commit`]), so the browser starts it while the page finishes its
+//! task.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
