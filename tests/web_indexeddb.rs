@@ -422,13 +422,11 @@ async fn raw_holds(db: &str, store: &str, q: &str, id: &str) -> bool {
 /// does not qualify (a chosen id, a `jobRunId`, a delay) is in the jobs store from the start.
 #[wasm_bindgen_test]
 async fn new_jobs_with_generated_ids_wait_in_the_queues_store_until_they_change() {
-    use wasm_job_queue::core::job_id::job_id;
     let db = unique_db();
     let s = IndexedDbStorage::new("q", Some(&db));
     let generated = |spec: &mut JobSpec<JsValue>| {
         let seq = s.take_seq(T);
-        spec.seq = Some(seq);
-        job_id(spec.priority, seq, [seq, seq ^ 0x5555])
+        spec.number(seq, || [seq, seq ^ 0x5555])
     };
     let mut a = spec(1.into());
     let a_id = generated(&mut a);
@@ -442,7 +440,7 @@ async fn new_jobs_with_generated_ids_wait_in_the_queues_store_until_they_change(
     let later_id = generated(&mut later);
     let mut chosen = spec(5.into());
     chosen.id = Some("chosen".into());
-    chosen.seq = Some(s.take_seq(T));
+    chosen.number(s.take_seq(T), || [0, 0]);
     let jobs = vec![
         (a_id.clone(), a),
         (b_id.clone(), b),
@@ -491,11 +489,7 @@ async fn new_jobs_with_generated_ids_wait_in_the_queues_store_until_they_change(
     // and its own meta.
     let other = IndexedDbStorage::new("qq", Some(&db));
     let mut c = spec(7.into());
-    let c_id = {
-        let seq = other.take_seq(T);
-        c.seq = Some(seq);
-        job_id(0, seq, [3, 3])
-    };
+    let c_id = c.number(other.take_seq(T), || [3, 3]);
     other.enqueue(vec![(c_id.clone(), c)], T).await.unwrap();
     other.set_paused(true).await.unwrap();
     assert_eq!(other.count(JobStatus::Waiting).await.unwrap(), 1);
@@ -527,7 +521,6 @@ async fn new_jobs_with_generated_ids_wait_in_the_queues_store_until_they_change(
 /// ones.
 #[wasm_bindgen_test]
 async fn a_version_1_database_is_upgraded_in_place() {
-    use wasm_job_queue::core::job_id::job_id;
     let db = unique_db();
     use idb::DatabaseEvent as _;
     let mut open = idb::Factory::new().unwrap().open(&db, Some(1)).unwrap();
@@ -558,9 +551,7 @@ async fn a_version_1_database_is_upgraded_in_place() {
     let s = IndexedDbStorage::new("q", Some(&db));
     s.setup().await.unwrap();
     let mut new = spec(2.into());
-    let seq = s.take_seq(T);
-    new.seq = Some(seq);
-    let new_id = job_id(0, seq, [1, 1]);
+    let new_id = new.number(s.take_seq(T), || [1, 1]);
     s.enqueue(vec![(new_id.clone(), new)], T).await.unwrap();
     assert!(raw_holds(&db, "queues", "q", &new_id).await);
     assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 2);

@@ -200,6 +200,17 @@ impl<P> JobSpec<P> {
         }
     }
 
+    /// Gives this spec the claim-order number `seq` (see [`JobSpec::seq`]) and returns its
+    /// id: the chosen one, or a generated one carrying `seq` and 48 bits drawn from `random`
+    /// (called only then; see [`super::job_id`]).
+    pub fn number(&mut self, seq: u64, random: impl FnOnce() -> [u64; 2]) -> String {
+        self.seq = Some(seq);
+        match &self.id {
+            Some(id) => id.clone(),
+            None => super::job_id::job_id(self.priority, seq, random()),
+        }
+    }
+
     /// Builds the stored record for this spec, given its id, queue, sequence number and time.
     pub fn into_record(self, id: String, queue: &str, seq: u64, now: Timestamp) -> JobRecord<P> {
         let repeat = self.repeat.map(|mut r| {

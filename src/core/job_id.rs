@@ -104,6 +104,26 @@ mod tests {
     }
 
     #[test]
+    fn a_numbered_spec_keeps_its_chosen_id_or_gets_one_carrying_the_number() {
+        let mut generated = crate::core::JobSpec::new(());
+        generated.priority = 5;
+        let id = generated.number(42, || [1, 2]);
+        assert_eq!(generated.seq, Some(42));
+        assert_eq!(id, job_id(5, 42, [1, 2]));
+        assert!(sorts_in_claim_order(&id, 5, 42));
+        let mut chosen = crate::core::JobSpec::new(());
+        chosen.id = Some("mine".into());
+        let drawn = std::cell::Cell::new(false);
+        let mine = chosen.number(43, || {
+            drawn.set(true);
+            [1, 2]
+        });
+        assert_eq!(mine, "mine");
+        assert!(!drawn.get(), "no random bits drawn for a chosen id");
+        assert_eq!(chosen.seq, Some(43));
+    }
+
+    #[test]
     fn what_does_not_fit_is_a_plain_random_id() {
         let id = job_id(0, 1 << 56, [1, 2]);
         assert_eq!(id, format!("{:016x}{:016x}", 1, 2));

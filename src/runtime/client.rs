@@ -10,7 +10,6 @@ use super::fresh::{Fresh, FreshJobs};
 use super::handoff::Handoff;
 use super::notify::Notify;
 use super::platform::Platform;
-use crate::core::job_id::job_id;
 use crate::core::{CleanupPolicy, JobEvent, JobRecord, JobStatus, QueueError, SubmitOptionsInput};
 use crate::storage::{AbortTarget, Enqueued, Issued, ListQuery, NewJobs, Storage};
 
@@ -162,11 +161,8 @@ impl<S: Storage, X: Platform> Client<S, X> {
                 spec.fingerprint = fingerprint;
             }
             // Numbered here, in submit order, so a generated id carries its claim order.
-            let seq = self.storage.take_seq(now);
-            spec.seq = Some(seq);
-            let id = spec.id.clone().unwrap_or_else(|| {
-                let random = [self.platform.random_u64(), self.platform.random_u64()];
-                job_id(spec.priority, seq, random)
+            let id = spec.number(self.storage.take_seq(now), || {
+                [self.platform.random_u64(), self.platform.random_u64()]
             });
             // Fresh from now on: a job handed to a server's step ends before its submit
             // resolves.

@@ -10,7 +10,6 @@
 
 use std::future::Future;
 
-use wasm_job_queue::core::job_id::job_id;
 use wasm_job_queue::core::{
     Backoff, BackoffKind, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus,
     LimiterSpec, QueueError, RunError, RunErrorKind, RunOutcome, Settlement, Timestamp,
@@ -970,19 +969,9 @@ async fn submit<X: Fixture>(
 ) -> String {
     let mut spec = JobSpec::new(x.payload(i64::from(priority)));
     spec.priority = priority;
-    let seq = s.take_seq(now);
-    spec.seq = Some(seq);
     spec.id = chosen.map(str::to_string);
-    let id = chosen.map_or_else(
-        || {
-            job_id(
-                priority,
-                seq,
-                [seq, seq.wrapping_mul(0x9E37_79B9_7F4A_7C15)],
-            )
-        },
-        str::to_string,
-    );
+    let seq = s.take_seq(now);
+    let id = spec.number(seq, || [seq, seq.wrapping_mul(0x9E37_79B9_7F4A_7C15)]);
     enqueue(s, &id, spec, now).await;
     assert_eq!(
         get(s, &id).await.seq,
@@ -1003,8 +992,7 @@ pub async fn generated_ids_keep_the_claim_order_through_every_step<X: Fixture>(x
     let c2 = submit(x, &s, 5, Some("chosen-2"), at(2)).await;
     let mut run = JobSpec::new(x.payload(0));
     run.job_run_id = Some("r".into());
-    run.seq = Some(s.take_seq(at(2)));
-    let r1 = job_id(0, run.seq.unwrap(), [1, 2]);
+    let r1 = run.number(s.take_seq(at(2)), || [1, 2]);
     enqueue(&s, &r1, run, at(2)).await;
     let order = [&h1, &c2, &g1, &c1, &g2, &g3, &r1];
     assert_eq!(s.count(JobStatus::Waiting).await.unwrap(), 7);
@@ -1055,8 +1043,7 @@ pub async fn generated_ids_keep_the_claim_order_through_every_step<X: Fixture>(x
         .map(|i| {
             let mut spec = JobSpec::new(x.payload(i));
             let seq = s.take_seq(at(60_020));
-            spec.seq = Some(seq);
-            (job_id(0, seq, [7, 7 + seq]), spec)
+            (spec.number(seq, || [7, 7 + seq]), spec)
         })
         .collect();
     let (first, second) = (handed[0].0.clone(), handed[1].0.clone());
