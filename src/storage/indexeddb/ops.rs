@@ -150,10 +150,7 @@ pub async fn read_step(tx: &Tx, claim: Option<u32>) -> Result<StepReads, QueueEr
         .filter(|max| *max > 0)
         .map(|max| max.saturating_add(1));
     // With a claim, the meta comes with the head of the new waiting jobs (one request).
-    let (line, meta) = match head_limit {
-        Some(limit) => (Some(tx.read_line(limit)?), None),
-        None => (None, Some(tx.read_meta()?)),
-    };
+    let line = tx.read_line(head_limit.unwrap_or(0))?;
     let indexed = head_limit
         .map(|limit| tx.read_index(IDX_CLAIM, tx.all(), Some(limit)))
         .transpose()?;
@@ -161,17 +158,14 @@ pub async fn read_step(tx: &Tx, claim: Option<u32>) -> Result<StepReads, QueueEr
     let delayed = claim
         .map(|_| tx.read_index(IDX_DUE, tx.all(), Some(DUE_BATCH)))
         .transpose()?;
-    let (meta, fresh) = match (line, meta) {
-        (Some(line), _) => tx.line(line).await?,
-        (None, Some(meta)) => (Tx::meta_of(meta).await?, Vec::new()),
-        (None, None) => (QueueMeta::default(), Vec::new()),
-    };
+    let (meta, fresh) = tx.line(line).await?;
     let mut head = match indexed {
         Some(read) => tx.records(read).await?,
         None => Vec::new(),
     };
-    if let (Some(limit), false) = (head_limit, fresh.is_empty()) {
-        merge_into(&mut head, fresh.into_iter(), Rec::claim_key, limit as usize);
+    // Jobs come with the meta only for a claim, so only with a limit.
+    if let Some(limit) = head_limit {
+        merge_heads(&mut head, fresh, limit);
     }
     let active = tx.records(active).await?;
     let delayed = match delayed {
@@ -193,11 +187,16 @@ async fn waiting_head(tx: &Tx, limit: u32) -> Result<Vec<Rec>, QueueError> {
     let indexed = tx.read_index(IDX_CLAIM, tx.all(), Some(limit))?;
     let fresh = tx.read_waiting(Some(limit))?;
     let mut head = tx.records(indexed).await?;
-    let fresh = tx.records(fresh).await?;
-    if !fresh.is_empty() {
-        merge_into(&mut head, fresh.into_iter(), Rec::claim_key, limit as usize);
-    }
+    merge_heads(&mut head, tx.records(fresh).await?, limit);
     Ok(head)
+}
+
+/// Merges the head of the new waiting jobs, `fresh`, into the claim index's, `head` (both
+/// in claim order), keeping at most `limit`.
+fn merge_heads(head: &mut Vec<Rec>, fresh: Vec<Rec>, limit: u32) {
+    if !fresh.is_empty() {
+        merge_into(head, fresh.into_iter(), Rec::claim_key, limit as usize);
+    }
 }
 
 /// Merges `extra` into `list` (in index order by `key`), keeping at most `limit` records;

@@ -78,9 +78,7 @@ fn create_schema(db: idb::Database, upgrade: Option<idb::Transaction>) {
     let jobs = if names.iter().any(|n| n == JOBS) {
         upgrade.as_ref().and_then(|tx| tx.object_store(JOBS).ok())
     } else {
-        let mut params = ObjectStoreParams::new();
-        params.key_path(Some(KeyPath::new_array(["queue", "id"])));
-        db.create_object_store(JOBS, params).ok()
+        db.create_object_store(JOBS, keyed_by_job()).ok()
     };
     if let Some(store) = jobs {
         let present = store.index_names();
@@ -94,15 +92,20 @@ fn create_schema(db: idb::Database, upgrade: Option<idb::Transaction>) {
         }
     }
     if !names.iter().any(|n| n == QUEUES) {
-        let mut params = ObjectStoreParams::new();
-        params.key_path(Some(KeyPath::new_array(["queue", "id"])));
-        let _ = db.create_object_store(QUEUES, params);
+        let _ = db.create_object_store(QUEUES, keyed_by_job());
     }
     if names.iter().any(|n| n == LEGACY_META) {
         if let Some(tx) = upgrade {
             move_legacy_metas(db.into(), tx.into());
         }
     }
+}
+
+/// The parameters of a store keyed `[queue, id]` (both stores are).
+fn keyed_by_job() -> ObjectStoreParams {
+    let mut params = ObjectStoreParams::new();
+    params.key_path(Some(KeyPath::new_array(["queue", "id"])));
+    params
 }
 
 /// Moves version 1's queue metas into [`QUEUES`] (under [`META_ID`]), then deletes its

@@ -306,10 +306,18 @@ impl Tx {
     }
 
     /// Issues a read of the queue meta and its first `limit` new waiting jobs, in one request
-    /// (the meta's key is the first of the queue's in the queues store); [`Tx::line`] awaits
-    /// it.
+    /// (the meta's key is the first of the queue's in the queues store); with `limit` 0, of
+    /// the meta alone. [`Tx::line`] awaits it.
     pub fn read_line(&self, limit: u32) -> Result<Pending, QueueError> {
-        self.read_queues(self.all(), Some(limit.saturating_add(1)))
+        if limit > 0 {
+            return self.read_queues(self.all(), Some(limit.saturating_add(1)));
+        }
+        let what = "reading the queue meta";
+        let req = self
+            .queues
+            .get(Query::Key(self.meta_key.clone()))
+            .map_err(|e| from_idb(e, what))?;
+        Ok(Pending::new(req.into(), what, false))
     }
 
     fn read_queues(&self, range: KeyRange, limit: Option<u32>) -> Result<Pending, QueueError> {
@@ -327,17 +335,22 @@ impl Tx {
         &self,
         read: Pending,
     ) -> Result<(QueueMeta, Vec<JobRecord<JsValue>>), QueueError> {
-        let values = js_sys::Array::from(&read.value().await?);
+        let value = read.value().await?;
+        if !Array::is_array(&value) {
+            // The meta alone (`limit` 0): the stored object, or `undefined`.
+            return Ok((meta_or_default(value)?, Vec::new()));
+        }
+        let values = Array::from(&value);
         let first = values.get(0);
         let is_meta = !first.is_undefined()
             && js_sys::Reflect::get(&first, &props::key("id"))
                 .ok()
                 .and_then(|id| id.as_string())
                 .is_some_and(|id| id == META_ID);
-        let meta = match is_meta {
-            true => meta_from_js(values.shift())?,
-            false => QueueMeta::default(),
-        };
+        let meta = meta_or_default(match is_meta {
+            true => values.shift(),
+            false => JsValue::UNDEFINED,
+        })?;
         Ok((meta, self.waiting_records(values)?))
     }
 
@@ -397,7 +410,7 @@ impl Tx {
             .queues
             .count(Some(Query::KeyRange(self.waiting.clone())))
             .map_err(|e| from_idb(e, what))?;
-        Ok(Pending::new(req.into(), what, true))
+        Ok(Pending::new(req.into(), what, false))
     }
 
     /// The primary keys of `index` in `range`, as job ids.
@@ -409,7 +422,7 @@ impl Tx {
             .map_err(|e| from_idb(e, what))?
             .get_all_keys(Some(Query::KeyRange(range)), None)
             .map_err(|e| from_idb(e, what))?;
-        let keys = outcome(req.into(), what).await?;
+        let keys = Pending::new(req.into(), what, false).value().await?;
         Ok(js_sys::Array::from(&keys)
             .iter()
             .filter_map(|k| js_sys::Reflect::get_u32(&k, 1).ok()?.as_string())
@@ -466,26 +479,7 @@ impl Tx {
 
     /// Reads the queue meta (the default when none is stored).
     pub async fn meta(&self) -> Result<QueueMeta, QueueError> {
-        Tx::meta_of(self.read_meta()?).await
-    }
-
-    /// Issues a read of the queue meta; [`Tx::meta_of`] awaits it.
-    pub fn read_meta(&self) -> Result<Pending, QueueError> {
-        let what = "reading the queue meta";
-        let req = self
-            .queues
-            .get(Query::Key(self.meta_key.clone()))
-            .map_err(|e| from_idb(e, what))?;
-        Ok(Pending::new(req.into(), what, false))
-    }
-
-    /// The meta a read issued by [`Tx::read_meta`] answers (the default when none is stored).
-    pub async fn meta_of(read: Pending) -> Result<QueueMeta, QueueError> {
-        let v = read.value().await?;
-        if v.is_undefined() {
-            return Ok(QueueMeta::default());
-        }
-        meta_from_js(v)
+        Ok(self.line(self.read_line(0)?).await?.0)
     }
 
     /// Issues a write of the queue meta, left to the commit like [`Tx::put`].
@@ -495,6 +489,14 @@ impl Tx {
             .put(&obj, None)
             .map(drop)
             .map_err(|e| from_idb(e, "writing the queue meta"))
+    }
+}
+
+/// The meta stored as `obj`, or the default when none is (`undefined`).
+fn meta_or_default(obj: JsValue) -> Result<QueueMeta, QueueError> {
+    match obj.is_undefined() {
+        true => Ok(QueueMeta::default()),
+        false => meta_from_js(obj),
     }
 }
 
@@ -519,7 +521,8 @@ fn may_be_generated(id: &str) -> bool {
 pub struct Pending {
     watched: watch::Watched,
     what: &'static str,
-    /// Whether it reads jobs of the queues store.
+    /// Whether it reads job records of the queues store (their ids are remembered, see
+    /// [`Tx::put`]).
     waiting: bool,
 }
 
@@ -542,11 +545,4 @@ impl Pending {
     pub async fn count(self) -> Result<u32, QueueError> {
         Ok(self.value().await?.as_f64().unwrap_or(0.0) as u32)
     }
-}
-
-/// The result of request `req`, made while doing `what`.
-async fn outcome(req: web_sys::IdbRequest, what: &str) -> Result<JsValue, QueueError> {
-    watch::request(&req)
-        .await
-        .map_err(|e| from_js(Some(&e), what))
 }
