@@ -35,7 +35,8 @@ impl Rng for SplitMix64 {
     }
 }
 
-/// A random identifier of 128 bits as 32 lowercase hex digits (job ids, lease tokens, owners).
+/// A random identifier of 128 bits as 32 lowercase hex digits (a generated job id is made by
+/// [`super::job_id`] instead: it carries its claim order).
 pub fn random_hex_id(rng: &mut impl Rng) -> String {
     format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64())
 }
