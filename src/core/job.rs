@@ -72,6 +72,8 @@ pub struct JobRecord<P> {
     pub timeout_ms: Option<u64>,
     /// Groups related jobs (abort them together, list them).
     pub job_run_id: Option<String>,
+    /// The job's type: which of a server's handlers runs it (see [`super::job_type`]).
+    pub job_type: Option<String>,
     /// Identifies the input, to find a completed output by input.
     pub fingerprint: Option<String>,
     /// Progress in `0..=100`.
@@ -152,6 +154,8 @@ pub struct JobSpec<P> {
     pub timeout_ms: Option<u64>,
     /// Group id.
     pub job_run_id: Option<String>,
+    /// The job's type (see [`super::job_type`]).
+    pub job_type: Option<String>,
     /// Input fingerprint.
     pub fingerprint: Option<String>,
     /// How long a completed output stays for deduplication.
@@ -174,6 +178,7 @@ impl<P> JobSpec<P> {
             backoff: Backoff::default(),
             timeout_ms: None,
             job_run_id: None,
+            job_type: None,
             fingerprint: None,
             result_ttl_ms: None,
             repeat: None,
@@ -194,6 +199,7 @@ impl<P> JobSpec<P> {
             backoff: self.backoff,
             timeout_ms: self.timeout_ms,
             job_run_id: self.job_run_id.clone(),
+            job_type: self.job_type.clone(),
             fingerprint: self.fingerprint.clone(),
             result_ttl_ms: self.result_ttl_ms,
             repeat: self.repeat.clone(),
@@ -243,6 +249,7 @@ impl<P> JobSpec<P> {
             backoff: self.backoff,
             timeout_ms: self.timeout_ms,
             job_run_id: self.job_run_id,
+            job_type: self.job_type,
             fingerprint: self.fingerprint,
             progress: 0.0,
             progress_message: None,

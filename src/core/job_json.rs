@@ -51,6 +51,7 @@ pub fn write_record<P>(r: &JobRecord<P>) -> String {
     o.0.push('}');
     o.opt_uint("timeoutMs", r.timeout_ms);
     o.opt_str("jobRunId", &r.job_run_id);
+    o.opt_str("jobType", &r.job_type);
     o.opt_str("fingerprint", &r.fingerprint);
     o.float("progress", r.progress);
     o.opt_str("progressMessage", &r.progress_message);
@@ -238,6 +239,7 @@ pub fn read_record(v: &Value) -> Result<JobRecord<()>, QueueError> {
         backoff: f.required("backoff", f.with("backoff", backoff)?)?,
         timeout_ms: f.u64("timeoutMs")?,
         job_run_id: f.string("jobRunId")?,
+        job_type: f.string("jobType")?,
         fingerprint: f.string("fingerprint")?,
         progress: f.required_f64("progress")?,
         progress_message: f.string("progressMessage")?,
@@ -359,6 +361,7 @@ mod tests {
             },
             timeout_ms: Some(30_000),
             job_run_id: Some("run-1".into()),
+            job_type: None,
             fingerprint: Some("fp\r\u{8}\u{c}\u{1f}".into()),
             progress: 42.5,
             progress_message: Some("half way".into()),
@@ -444,6 +447,17 @@ mod tests {
             s = s.replace(&format!(",\"{key}\":null"), "");
         }
         s
+    }
+
+    #[test]
+    fn a_job_type_is_written_after_the_run_id_and_read_back() {
+        let mut rec = full();
+        rec.job_type = Some("email \"welcome\"".into());
+        let text = write_record(&rec);
+        assert!(text.contains(r#""jobRunId":"run-1","jobType":"email \"welcome\"","#));
+        assert_eq!(read(&text).unwrap(), rec);
+        // Records written without one read as untyped.
+        assert_eq!(read(&write_record(&full())).unwrap().job_type, None);
     }
 
     #[test]

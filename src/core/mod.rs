@@ -12,6 +12,7 @@ pub mod id_hash;
 pub mod job;
 pub mod job_id;
 pub mod job_json;
+pub mod job_type;
 pub mod js_number;
 pub mod json_parse;
 pub mod limiter;

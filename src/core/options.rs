@@ -60,6 +60,8 @@ pub struct SubmitOptionsInput {
     pub timeout_ms: Option<f64>,
     /// Group id.
     pub job_run_id: Option<String>,
+    /// The job's type (1..128 characters).
+    pub job_type: Option<String>,
     /// Caller-chosen id (deduplication).
     pub job_id: Option<String>,
     /// Input fingerprint (computed from the input when absent).
@@ -85,7 +87,7 @@ impl BackoffInput {
 
 impl SubmitOptionsInput {
     /// The option names, in the order messages list them.
-    pub const KEYS: [&'static str; 12] = [
+    pub const KEYS: [&'static str; 13] = [
         "priority",
         "runAfter",
         "delayMs",
@@ -94,6 +96,7 @@ impl SubmitOptionsInput {
         "backoff",
         "timeoutMs",
         "jobRunId",
+        "jobType",
         "jobId",
         "fingerprint",
         "resultTtlMs",
@@ -119,6 +122,7 @@ impl SubmitOptionsInput {
             backoff: f.with("backoff", BackoffInput::from_json)?,
             timeout_ms: f.f64("timeoutMs")?,
             job_run_id: f.string("jobRunId")?,
+            job_type: f.string("jobType")?,
             job_id: f.string("jobId")?,
             fingerprint: f.string("fingerprint")?,
             result_ttl_ms: f.f64("resultTtlMs")?,
@@ -258,6 +262,9 @@ impl SubmitOptionsInput {
         }
         if let Some(r) = &self.job_run_id {
             spec.job_run_id = Some(non_empty("jobRunId", r)?);
+        }
+        if let Some(t) = &self.job_type {
+            spec.job_type = Some(super::job_type::job_type("jobType", t)?);
         }
         if let Some(id) = &self.job_id {
             spec.id = Some(non_empty("jobId", id)?);

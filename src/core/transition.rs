@@ -270,6 +270,7 @@ pub fn follow_up<P: Clone>(rec: &JobRecord<P>, seq: u64, now: Timestamp) -> Opti
         backoff: rec.backoff,
         timeout_ms: rec.timeout_ms,
         job_run_id: rec.job_run_id.clone(),
+        job_type: rec.job_type.clone(),
         fingerprint: rec.fingerprint.clone(),
         result_ttl_ms: rec.result_ttl_ms,
         repeat: Some(next_repeat),

@@ -5,6 +5,7 @@ mod broadcast;
 mod client;
 mod convert;
 mod error;
+mod error_classes;
 mod events;
 pub(crate) mod executor;
 mod handle;
@@ -23,6 +24,12 @@ mod types;
 
 pub use client::JobQueueClient;
 pub use error::{permanent_job_error, rate_limit_error, retryable_job_error};
+pub use error_classes::{
+    InvalidOptionsErrorClass, InvalidStateErrorClass, JobCancelledErrorClass, JobFailedErrorClass,
+    JobNotFoundErrorClass, LeaseLostErrorClass, QueueErrorClass, QuotaExceededErrorClass,
+    SchemaVersionErrorClass, StorageErrorClass, StorageUnavailableErrorClass,
+    WaitTimeoutErrorClass,
+};
 pub use handle::JobHandle;
 pub use limiter::{CompositeLimiter, ConcurrencyLimiter, DelayLimiter, RateLimiter};
 pub use platform::JsPlatform;
@@ -34,6 +41,7 @@ use wasm_bindgen::prelude::*;
 /// Installs a panic hook that logs to the console (a panic would otherwise be silent).
 #[wasm_bindgen(start)]
 pub fn start() {
+    error_classes::install();
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&JsValue::from_str(&format!(
             "wasm-job-queue panicked (please report this bug): {info}"

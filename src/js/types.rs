@@ -43,6 +43,8 @@ export interface SubmitOptions {
   timeoutMs?: number;
   /** Groups jobs: `getJobsByRunId`, `abortJobRun`. */
   jobRunId?: string;
+  /** The job's type (1..128 characters): which of a server's `handlers` runs it. */
+  jobType?: string;
   /** Deduplication: a second submit with this id returns the existing job. */
   jobId?: string;
   fingerprint?: string;
@@ -81,6 +83,7 @@ export interface JobSnapshot<Input = unknown, Output = unknown> {
   startedAt: Date | null;
   completedAt: Date | null;
   jobRunId: string | null;
+  jobType: string | null;
   fingerprint: string | null;
   stalledCount: number;
   runs: JobRun[];
@@ -197,5 +200,5 @@ export interface JobEventArgs {
 export type QueueErrorName =
   | "InvalidOptionsError" | "JobNotFoundError" | "TimeoutError" | "JobFailedError"
   | "JobCancelledError" | "LeaseLostError" | "StorageError" | "QuotaExceededError"
-  | "StorageUnavailableError" | "SchemaVersionError";
+  | "StorageUnavailableError" | "SchemaVersionError" | "InvalidStateError";
 "#;

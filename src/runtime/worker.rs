@@ -51,6 +51,7 @@ where
     let ctx = RunContext {
         job_id: id.clone(),
         attempt: job.attempt,
+        job_type: job.job_type.clone(),
         abort: abort.clone(),
         reporter: inner.reporter.clone(),
     };

@@ -58,6 +58,7 @@ fn with_payload<A, B>(
         backoff: r.backoff,
         timeout_ms: r.timeout_ms,
         job_run_id: r.job_run_id,
+        job_type: r.job_type,
         fingerprint: r.fingerprint,
         progress: r.progress,
         progress_message: r.progress_message,
