@@ -16,6 +16,7 @@ pub mod job_type;
 pub mod js_number;
 pub mod json_parse;
 pub mod limiter;
+pub mod listing;
 pub mod meta;
 pub mod meta_json;
 pub mod options;

@@ -3,6 +3,7 @@
 
 mod broadcast;
 mod client;
+mod client_admin;
 mod convert;
 mod error;
 mod error_classes;

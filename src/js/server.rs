@@ -206,6 +206,28 @@ impl JobQueueServer {
         o.into()
     }
 
+    /// Metrics since `start()`: `{ totalProcessed, totalCompleted, totalFailed, successRate,
+    /// averageProcessingTimeMs, currentConcurrency, peakConcurrency, throughputPerMinute }`.
+    #[wasm_bindgen(js_name = getMetrics, unchecked_return_type = "ServerMetrics")]
+    pub fn get_metrics(&self) -> JsValue {
+        let m = self.server.metrics();
+        let o = Object::new();
+        let n = |v: u64| JsValue::from_f64(v as f64);
+        set(&o, "totalProcessed", &n(m.total_processed));
+        set(&o, "totalCompleted", &n(m.total_completed));
+        set(&o, "totalFailed", &n(m.total_failed));
+        set(&o, "successRate", &JsValue::from_f64(m.success_rate));
+        set(
+            &o,
+            "averageProcessingTimeMs",
+            &JsValue::from_f64(m.average_processing_time_ms),
+        );
+        set(&o, "currentConcurrency", &n(m.current_concurrency));
+        set(&o, "peakConcurrency", &n(m.peak_concurrency));
+        set(&o, "throughputPerMinute", &n(m.throughput_per_minute));
+        o.into()
+    }
+
     /// The queue name.
     #[wasm_bindgen(getter, js_name = queueName)]
     pub fn queue_name(&self) -> String {

@@ -131,6 +131,10 @@ mod any_impl {
             delegate!(self, s => s.progress(id, token, progress, message, details))
         }
 
+        async fn stats(&self) -> Result<crate::core::listing::QueueStats, QueueError> {
+            delegate!(self, s => s.stats())
+        }
+
         async fn renew(
             &self,
             leases: Vec<(String, String)>,

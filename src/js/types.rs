@@ -133,10 +133,17 @@ export interface JobQueueClientOptions {
   queueName?: string;
 }
 
-export interface JobQueueServerOptions {
+/** Executors by job type; `default` runs every job without a handler of its own. */
+export type Handlers = { [jobType: string]: Executor };
+
+/** Server options: one `executor` for every job, or `handlers` by job type (not both). */
+export type JobQueueServerOptions = JobQueueServerBaseOptions &
+  ({ executor: Executor; handlers?: never } | { handlers: Handlers; executor?: never });
+
+/** The options of a server besides its executor or handlers. */
+export interface JobQueueServerBaseOptions {
   storage: QueueStorage;
   queueName?: string;
-  executor: Executor;
   /** Jobs run at once by this server (default 1). */
   workerCount?: number;
   limiter?: Limiter;
@@ -185,6 +192,9 @@ export type JobEventName =
 
 export type ServerEventName = JobEventName | "server_start" | "server_stop" | "error";
 
+/** The events a client reports: the job events and `job_added` (a job it stored). */
+export type ClientEventName = JobEventName | "job_added";
+
 /** Listener arguments per event. */
 export interface JobEventArgs {
   job_start: [queueName: string, jobId: string];
@@ -194,6 +204,48 @@ export interface JobEventArgs {
   job_retry: [queueName: string, jobId: string, runAfter: Date, error: Error];
   job_stalled: [queueName: string, jobId: string];
   job_cancelled: [queueName: string, jobId: string];
+  job_added: [queueName: string, jobId: string];
+}
+
+/** `client.getQueueStats()`: the whole stored queue. */
+export interface QueueStats {
+  waiting: number;
+  delayed: number;
+  active: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  total: number;
+  paused: boolean;
+}
+
+/** `client.listJobs(filter)`. Unknown keys are rejected (`InvalidOptionsError`). */
+export interface ListJobsFilter {
+  /** One state or several (merged by creation time); every state when absent. */
+  status?: JobStatus | JobStatus[];
+  /** The same as `status`; give one of the two. */
+  statuses?: JobStatus | JobStatus[];
+  jobType?: string;
+  jobRunId?: string;
+  /** 1..10000, default 100. */
+  limit?: number;
+  offset?: number;
+  /** Claim order for waiting jobs alone, creation order otherwise; default "asc". */
+  order?: "asc" | "desc";
+}
+
+/** `server.getMetrics()`: since `start()`. */
+export interface ServerMetrics {
+  totalProcessed: number;
+  totalCompleted: number;
+  totalFailed: number;
+  /** totalCompleted / totalProcessed, 0 before any job ended. */
+  successRate: number;
+  averageProcessingTimeMs: number;
+  currentConcurrency: number;
+  peakConcurrency: number;
+  /** Jobs completed or failed in the last minute. */
+  throughputPerMinute: number;
 }
 
 /** Stable `name`s of the errors the library rejects with. */

@@ -354,7 +354,7 @@ async fn settled<S, X, E>(
                     stats.record_completion(t0.map_or(0, |t| t.until(now)), now);
                 }
                 JobEvent::Retry { .. } => stats.retried_jobs += 1,
-                JobEvent::Error { .. } => stats.failed_jobs += 1,
+                JobEvent::Error { .. } => stats.record_failure(now),
                 JobEvent::Cancelled { .. } => stats.cancelled_jobs += 1,
                 _ => {}
             }

@@ -29,5 +29,5 @@ pub use handoff::{HandedResult, HandedSubmit, Handoff, Taker};
 pub use notify::{Notified, Notify};
 pub use platform::{LockGuard, Platform, PlatformExt};
 pub use server::{Server, ServerEvent, StopOptions};
-pub use stats::ServerStats;
+pub use stats::{ServerMetrics, ServerStats};
 pub use virtual_time::{Stalled, VirtualPlatform};

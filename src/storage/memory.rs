@@ -11,6 +11,7 @@ use super::traits::{
 };
 use crate::core::claim::{ClaimPlan, ClaimView, is_stalled, plan_claim};
 use crate::core::id_hash::IdMap;
+use crate::core::listing::QueueStats;
 use crate::core::seq;
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
@@ -533,6 +534,23 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
                 v.sort_by(|a, b| (a.created_at, a.seq, &a.id).cmp(&(b.created_at, b.seq, &b.id)));
                 v
             }
+            ListQuery::Filter(filter) => {
+                let recs: Vec<JobRecord<P>> = match &filter.job_run_id {
+                    Some(run) => st
+                        .jobs
+                        .values()
+                        .filter(|r| r.job_run_id.as_ref() == Some(run))
+                        .cloned()
+                        .collect(),
+                    None => st
+                        .jobs
+                        .values()
+                        .filter(|r| filter.matches(r))
+                        .cloned()
+                        .collect(),
+                };
+                filter.page(recs, 0)
+            }
             ListQuery::Fingerprint(fp) => {
                 let mut v: Vec<JobRecord<P>> = st
                     .jobs
@@ -550,6 +568,13 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
 
     fn count(&self, status: JobStatus) -> impl Future<Output = Result<u32, QueueError>> {
         ready(Ok(self.with(|st| st.counts[status_index(status)])))
+    }
+
+    fn stats(&self) -> impl Future<Output = Result<QueueStats, QueueError>> {
+        ready(Ok(self.with(|st| QueueStats {
+            counts: JobStatus::ALL.map(|s| st.counts[status_index(s)]),
+            paused: st.meta.paused,
+        })))
     }
 
     fn cleanup(&self, now: Timestamp) -> impl Future<Output = Result<Vec<String>, QueueError>> {

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use crate::core::listing::{JobFilter, QueueStats};
 use crate::core::{
     ClaimPlan, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError,
     Settlement, Timestamp, Wake,
@@ -173,6 +174,9 @@ pub enum ListQuery {
     RunId(String),
     /// Completed jobs with this fingerprint, newest completion first.
     Fingerprint(String),
+    /// A page of `listJobs` (see [`JobFilter`]), read through the indexes: a page of a
+    /// finished state reads about `limit` records however many the queue holds.
+    Filter(JobFilter),
 }
 
 /// A queue's persistent state. Implementations decide nothing themselves: they read what
@@ -304,6 +308,9 @@ pub trait Storage: 'static {
 
     /// Counts jobs in a state.
     fn count(&self, status: JobStatus) -> impl Future<Output = Result<u32, QueueError>>;
+
+    /// Counts the jobs of every state and reads the pause flag, in one atomic read.
+    fn stats(&self) -> impl Future<Output = Result<QueueStats, QueueError>>;
 
     /// Removes finished records whose `expire_at` passed; returns their ids.
     fn cleanup(&self, now: Timestamp) -> impl Future<Output = Result<Vec<String>, QueueError>>;

@@ -236,6 +236,7 @@ fn payload(obj: &JsValue, key: &'static str) -> Result<Option<JsValue>, QueueErr
 /// The record stored as `obj` (a value IndexedDB just read: its payloads are used as they
 /// are, not copied).
 pub fn record_from_js(obj: JsValue) -> Result<JobRecord<JsValue>, QueueError> {
+    super::page::note_read(1);
     let input = payload(&obj, "input")?.unwrap_or(JsValue::UNDEFINED);
     let output = payload(&obj, "output")?;
     let details = payload(&obj, "progressDetails")?;

@@ -6,10 +6,12 @@ use std::collections::HashMap;
 
 use wasm_bindgen::JsValue;
 
+use super::page::{IndexPage, request};
 use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, prefix_range, up_to};
 use super::schema::{IDX_FINGERPRINT, IDX_RUN, IDX_STATUS};
-use super::tx::Tx;
+use super::tx::{Pending, Tx};
 use crate::core::claim::{ClaimView, is_stalled, plan_claim};
+use crate::core::listing::{JobFilter, Order, QueueStats};
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
     RunError, RunOutcome, Settlement, Timestamp, transition,
@@ -584,6 +586,7 @@ pub async fn list(tx: &Tx, queue: &str, query: ListQuery) -> Result<Vec<Rec>, Qu
             v.sort_by(by_creation);
             Ok(v)
         }
+        ListQuery::Filter(filter) => list_filtered(tx, queue, &filter).await,
         ListQuery::Fingerprint(fp) => {
             let range = prefix_range(&[q(queue), JsValue::from_str(&fp)])?;
             let mut v = tx.index_all(IDX_FINGERPRINT, range, None).await?;
@@ -591,6 +594,103 @@ pub async fn list(tx: &Tx, queue: &str, query: ListQuery) -> Result<Vec<Rec>, Qu
             Ok(v)
         }
     }
+}
+
+/// A read issued for a listing, awaited after every other was issued.
+enum ListRead {
+    /// Records of an index or of the queues store.
+    Whole(Pending),
+    /// A page of the status index.
+    Page(IndexPage),
+}
+
+/// A `listJobs` page (see [`JobFilter`]): every read issued before the first is awaited.
+/// A finished state is read through the status index with a cursor that passes over the
+/// offset without reading it; with one state it reads about `limit` records, with several
+/// `offset + limit` of each (merged by creation). Unfinished states (usually few jobs) are
+/// read whole from their index and filtered, but for waiting jobs in claim order, read from
+/// the head of the line. A `jobRunId` reads the run's jobs.
+async fn list_filtered(tx: &Tx, queue: &str, filter: &JobFilter) -> Result<Vec<Rec>, QueueError> {
+    if let Some(run) = &filter.job_run_id {
+        let range = prefix_range(&[q(queue), JsValue::from_str(run)])?;
+        return Ok(filter.page(tx.index_all(IDX_RUN, range, None).await?, 0));
+    }
+    let window = u32::try_from(filter.window()).unwrap_or(u32::MAX);
+    let single = filter.statuses.len() == 1;
+    let (skip, take) = if single {
+        (filter.offset, filter.limit)
+    } else {
+        (0, window)
+    };
+    let head = (filter.order == Order::Asc && filter.job_type.is_none()).then_some(window);
+    let mut reads = Vec::new();
+    for &status in &filter.statuses {
+        match state_index(status) {
+            None => {
+                let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
+                let page = request(
+                    tx,
+                    IDX_STATUS,
+                    range,
+                    filter.order,
+                    (skip, take),
+                    filter.job_type.clone(),
+                )?;
+                reads.push(ListRead::Page(page));
+            }
+            Some(index) => {
+                let limit = if status == JobStatus::Waiting {
+                    head
+                } else {
+                    None
+                };
+                reads.push(ListRead::Whole(tx.read_index(index, tx.all(), limit)?));
+                if status == JobStatus::Waiting {
+                    reads.push(ListRead::Whole(tx.read_waiting(limit)?));
+                }
+            }
+        }
+    }
+    let mut recs = Vec::new();
+    for read in reads {
+        recs.extend(match read {
+            ListRead::Whole(read) => tx.records(read).await?,
+            ListRead::Page(page) => page.records().await?,
+        });
+    }
+    let skipped = if single && state_index(filter.statuses[0]).is_none() {
+        filter.offset
+    } else {
+        0
+    };
+    Ok(filter.page(recs, skipped))
+}
+
+/// Counts every state and reads the pause flag, all requests issued before the first is
+/// awaited.
+pub async fn stats(tx: &Tx, queue: &str) -> Result<QueueStats, QueueError> {
+    let meta = tx.read_line(0)?;
+    let fresh = tx.count_waiting()?;
+    let mut counts = Vec::with_capacity(JobStatus::ALL.len());
+    for status in JobStatus::ALL {
+        counts.push(match state_index(status) {
+            Some(index) => tx.count_index(index, tx.all())?,
+            None => {
+                let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
+                tx.count_index(IDX_STATUS, range)?
+            }
+        });
+    }
+    let (meta, _) = tx.line(meta).await?;
+    let mut out = QueueStats {
+        counts: [0; 6],
+        paused: meta.paused,
+    };
+    for (slot, count) in out.counts.iter_mut().zip(counts) {
+        *slot = count.count().await?;
+    }
+    out.counts[0] = out.counts[0].saturating_add(fresh.count().await?);
+    Ok(out)
 }
 
 /// The index holding exactly the jobs of an unfinished `status` (see `schema`); `None` for

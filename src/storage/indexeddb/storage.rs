@@ -11,6 +11,7 @@ use wasm_bindgen::JsValue;
 use super::ops;
 use super::schema::{Connection, DB_VERSION, DEFAULT_DB_NAME, LostReason, open};
 use super::tx::{Durability, QueueKeys, Tx};
+use crate::core::listing::QueueStats;
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
     Timestamp,
@@ -278,6 +279,12 @@ impl Storage for IndexedDbStorage {
         let tx = self.tx(false).await?;
         // A read is done once its requests answered: no need to wait for the commit.
         self.explain(ops::count(&tx, &self.queue, status).await)
+    }
+
+    async fn stats(&self) -> Result<QueueStats, QueueError> {
+        let tx = self.tx(false).await?;
+        // A read is done once its requests answered: no need to wait for the commit.
+        self.explain(ops::stats(&tx, &self.queue).await)
     }
 
     async fn cleanup(&self, now: Timestamp) -> Result<Vec<String>, QueueError> {

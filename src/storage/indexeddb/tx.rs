@@ -281,6 +281,13 @@ impl Tx {
         Ok(out)
     }
 
+    /// The index `name` of the jobs store.
+    pub fn index(&self, name: &str) -> Result<idb::Index, QueueError> {
+        self.jobs
+            .index(name)
+            .map_err(|e| from_idb(e, "opening an index"))
+    }
+
     /// Issues a read of the records of `index` in `range`, in index order, at most `limit`
     /// (> 0); [`Tx::records`] awaits it.
     pub fn read_index(
