@@ -1,5 +1,6 @@
 //! The job record as stored, and the validated spec a new job is made from.
 
+use super::admin::Removal;
 use super::repeat::RepeatSpec;
 use super::retry::Backoff;
 use super::status::JobStatus;
@@ -90,6 +91,13 @@ pub struct JobRecord<P> {
     pub lease: Option<Lease>,
     /// How many times the job was recovered after its worker vanished.
     pub stalled_count: u32,
+    /// The attempts made before the job was last retried by hand (`retry`): its retry
+    /// budget counts from there.
+    pub retry_base: u32,
+    /// When the job is removed once completed (`removeOnComplete`).
+    pub remove_on_complete: Option<Removal>,
+    /// When the job is removed once failed or cancelled (`removeOnFail`).
+    pub remove_on_fail: Option<Removal>,
     /// The last runs, oldest first, at most [`MAX_RUN_HISTORY`].
     pub runs: Vec<RunEntry>,
     /// When a finished record may be removed, per the server's cleanup policy or `resultTtlMs`.
@@ -162,6 +170,10 @@ pub struct JobSpec<P> {
     pub result_ttl_ms: Option<u64>,
     /// Repeat schedule.
     pub repeat: Option<RepeatSpec>,
+    /// When the job is removed once completed.
+    pub remove_on_complete: Option<Removal>,
+    /// When the job is removed once failed or cancelled.
+    pub remove_on_fail: Option<Removal>,
 }
 
 impl<P> JobSpec<P> {
@@ -182,6 +194,8 @@ impl<P> JobSpec<P> {
             fingerprint: None,
             result_ttl_ms: None,
             repeat: None,
+            remove_on_complete: None,
+            remove_on_fail: None,
         }
     }
 
@@ -203,6 +217,8 @@ impl<P> JobSpec<P> {
             fingerprint: self.fingerprint.clone(),
             result_ttl_ms: self.result_ttl_ms,
             repeat: self.repeat.clone(),
+            remove_on_complete: self.remove_on_complete,
+            remove_on_fail: self.remove_on_fail,
         }
     }
 
@@ -258,6 +274,9 @@ impl<P> JobSpec<P> {
             error_name: None,
             lease: None,
             stalled_count: 0,
+            retry_base: 0,
+            remove_on_complete: self.remove_on_complete,
+            remove_on_fail: self.remove_on_fail,
             runs: Vec::new(),
             expire_at: None,
             result_ttl_ms: self.result_ttl_ms,

@@ -1,6 +1,7 @@
 //! The pure core: job model, states and transitions, claim order, retry policy, limiters,
 //! options validation. Synchronous, no I/O, no clock reads: time and randomness are arguments.
 
+pub mod admin;
 pub mod claim;
 pub mod cron;
 pub mod error;

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::admin::Removal;
 use super::error::QueueError;
 use super::fields::Fields;
 use super::job::JobSpec;
@@ -70,6 +71,10 @@ pub struct SubmitOptionsInput {
     pub result_ttl_ms: Option<f64>,
     /// Repeat schedule.
     pub repeat: Option<RepeatInput>,
+    /// When the job is removed once completed.
+    pub remove_on_complete: Option<Removal>,
+    /// When the job is removed once failed or cancelled.
+    pub remove_on_fail: Option<Removal>,
 }
 
 impl BackoffInput {
@@ -87,7 +92,7 @@ impl BackoffInput {
 
 impl SubmitOptionsInput {
     /// The option names, in the order messages list them.
-    pub const KEYS: [&'static str; 13] = [
+    pub const KEYS: [&'static str; 15] = [
         "priority",
         "runAfter",
         "delayMs",
@@ -101,6 +106,8 @@ impl SubmitOptionsInput {
         "fingerprint",
         "resultTtlMs",
         "repeat",
+        "removeOnComplete",
+        "removeOnFail",
     ];
 
     /// Reads submit options from their JSON form (types and known keys only; [`into_spec`]
@@ -127,6 +134,14 @@ impl SubmitOptionsInput {
             fingerprint: f.string("fingerprint")?,
             result_ttl_ms: f.f64("resultTtlMs")?,
             repeat: f.with("repeat", RepeatInput::from_json)?,
+            remove_on_complete: f
+                .with("removeOnComplete", |v| {
+                    Removal::from_json("removeOnComplete", v)
+                })?
+                .flatten(),
+            remove_on_fail: f
+                .with("removeOnFail", |v| Removal::from_json("removeOnFail", v))?
+                .flatten(),
         })
     }
 }
@@ -275,6 +290,8 @@ impl SubmitOptionsInput {
         if let Some(t) = self.result_ttl_ms {
             spec.result_ttl_ms = Some(duration_ms("resultTtlMs", t)?);
         }
+        spec.remove_on_complete = self.remove_on_complete;
+        spec.remove_on_fail = self.remove_on_fail;
         if let Some(r) = &self.repeat {
             let repeat = RepeatSpec::from_input(r)?;
             // A cron series starts at its next firing unless told otherwise.

@@ -4,6 +4,7 @@
 mod broadcast;
 mod client;
 mod client_admin;
+mod client_removal;
 mod convert;
 mod error;
 mod error_classes;

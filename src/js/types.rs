@@ -45,6 +45,10 @@ export interface SubmitOptions {
   jobRunId?: string;
   /** The job's type (1..128 characters): which of a server's `handlers` runs it. */
   jobType?: string;
+  /** Remove the job once completed: true (at once), a number (keep the latest N), `{ ageMs, count }`. */
+  removeOnComplete?: RemoveOption;
+  /** Remove the job once failed or cancelled, as `removeOnComplete`. */
+  removeOnFail?: RemoveOption;
   /** Deduplication: a second submit with this id returns the existing job. */
   jobId?: string;
   fingerprint?: string;
@@ -233,6 +237,26 @@ export interface ListJobsFilter {
   /** Claim order for waiting jobs alone, creation order otherwise; default "asc". */
   order?: "asc" | "desc";
 }
+
+/** A state a job ends in. */
+export type FinishedStatus = "completed" | "failed" | "cancelled";
+
+/** `client.drain(options)`. */
+export interface DrainOptions {
+  /** Also remove delayed jobs (default true). */
+  delayed?: boolean;
+}
+
+/** `client.clean(status, options)`. */
+export interface CleanOptions {
+  /** Only jobs that ended at least this long ago (default 0). */
+  olderThanMs?: number;
+  /** At most this many, the oldest first. */
+  limit?: number;
+}
+
+/** `removeOnComplete` / `removeOnFail`: true (at once), a number (keep the latest N), or both limits. */
+export type RemoveOption = boolean | number | { ageMs?: number; count?: number };
 
 /** `server.getMetrics()`: since `start()`. */
 export interface ServerMetrics {

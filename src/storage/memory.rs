@@ -9,6 +9,7 @@ use super::traits::{
     AbortTarget, ClaimBatch, Enqueued, Handed, Inline, ListQuery, SettleBatch, Step, Storage,
     start_claimed,
 };
+use crate::core::admin::{self, Clean};
 use crate::core::claim::{ClaimPlan, ClaimView, is_stalled, plan_claim};
 use crate::core::id_hash::IdMap;
 use crate::core::listing::QueueStats;
@@ -285,6 +286,7 @@ impl<P: Clone> State<P> {
     ) {
         match transition::settle(&mut rec, s, &mut self.meta, policy, now) {
             Ok(evs) => {
+                let removal = admin::removal_at_end(&rec, &evs);
                 out.events.extend(evs);
                 let seq = seq::next_seq(self.last_seq, now);
                 if let Some(next) = transition::follow_up(&rec, seq, now) {
@@ -297,6 +299,10 @@ impl<P: Clone> State<P> {
                     }
                 }
                 out.results.push(Ok(()));
+                if let Some(removal) = removal {
+                    out.events.push(removal);
+                    return;
+                }
             }
             Err(e) => out.results.push(Err(e)),
         }
@@ -574,6 +580,68 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
         ready(Ok(self.with(|st| QueueStats {
             counts: JobStatus::ALL.map(|s| st.counts[status_index(s)]),
             paused: st.meta.paused,
+        })))
+    }
+
+    fn retry(
+        &self,
+        id: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<JobEvent<P>, QueueError>> {
+        ready(self.with(|st| {
+            let mut rec = st
+                .jobs
+                .get(id)
+                .cloned()
+                .ok_or_else(|| QueueError::JobNotFound(id.to_string()))?;
+            let seq = seq::next_seq(st.last_seq, now);
+            let ev = admin::retry(&mut rec, seq, now)?;
+            st.last_seq = seq;
+            st.put(rec);
+            Ok(ev)
+        }))
+    }
+
+    fn remove(&self, id: &str) -> impl Future<Output = Result<bool, QueueError>> {
+        ready(self.with(|st| {
+            let Some(rec) = st.jobs.get(id) else {
+                return Ok(false);
+            };
+            admin::check_removable(rec)?;
+            st.remove(id);
+            Ok(true)
+        }))
+    }
+
+    fn drain(&self, states: &[JobStatus]) -> impl Future<Output = Result<Vec<String>, QueueError>> {
+        ready(Ok(self.with(|st| {
+            let mut ids: Vec<String> = Vec::new();
+            if states.contains(&JobStatus::Waiting) {
+                ids.extend(st.waiting.iter().map(|(_, _, id)| id.clone()));
+            }
+            if states.contains(&JobStatus::Delayed) {
+                ids.extend(st.delayed.iter().map(|(_, id)| id.clone()));
+            }
+            for id in &ids {
+                st.remove(id);
+            }
+            ids
+        })))
+    }
+
+    fn clean(&self, clean: &Clean) -> impl Future<Output = Result<Vec<String>, QueueError>> {
+        ready(Ok(self.with(|st| {
+            let finished: Vec<JobRecord<P>> = st
+                .jobs
+                .values()
+                .filter(|r| clean.statuses.contains(&r.status))
+                .cloned()
+                .collect();
+            let ids = clean.pick(&finished);
+            for id in &ids {
+                st.remove(id);
+            }
+            ids
         })))
     }
 

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use crate::core::admin::Clean;
 use crate::core::listing::{JobFilter, QueueStats};
 use crate::core::{
     ClaimPlan, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError,
@@ -311,6 +312,25 @@ pub trait Storage: 'static {
 
     /// Counts the jobs of every state and reads the pause flag, in one atomic read.
     fn stats(&self) -> impl Future<Output = Result<QueueStats, QueueError>>;
+
+    /// Puts failed or cancelled job `id` back to waiting with a fresh retry budget (see
+    /// [`crate::core::admin::retry`]); its `job_retry` event. Unknown: `JobNotFoundError`;
+    /// another state: `InvalidStateError`.
+    fn retry(
+        &self,
+        id: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<JobEvent<Self::Payload>, QueueError>>;
+
+    /// Removes job `id` whatever its state but active (`InvalidStateError`); whether it
+    /// existed.
+    fn remove(&self, id: &str) -> impl Future<Output = Result<bool, QueueError>>;
+
+    /// Removes every job in `states` (waiting, and delayed when asked); their ids.
+    fn drain(&self, states: &[JobStatus]) -> impl Future<Output = Result<Vec<String>, QueueError>>;
+
+    /// Removes the finished jobs `clean` picks; their ids.
+    fn clean(&self, clean: &Clean) -> impl Future<Output = Result<Vec<String>, QueueError>>;
 
     /// Removes finished records whose `expire_at` passed; returns their ids.
     fn cleanup(&self, now: Timestamp) -> impl Future<Output = Result<Vec<String>, QueueError>>;

@@ -10,6 +10,7 @@ use super::page::{IndexPage, request};
 use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, prefix_range, up_to};
 use super::schema::{IDX_FINGERPRINT, IDX_RUN, IDX_STATUS};
 use super::tx::{Pending, Tx};
+use crate::core::admin::Clean;
 use crate::core::claim::{ClaimView, is_stalled, plan_claim};
 use crate::core::listing::{JobFilter, Order, QueueStats};
 use crate::core::{
@@ -363,6 +364,10 @@ fn settle_one(
             tx.put(rec)?;
         }
         (Err(e), _) => return Err(e),
+    }
+    if let Some(removal) = crate::core::admin::removal_at_end(rec, &events) {
+        tx.delete_finished(&rec.id)?;
+        events.push(removal);
     }
     // A number is taken only for an occurrence actually made (as in memory.rs); a repeat's
     // next occurrence is made once, when the previous one ends.
@@ -723,6 +728,66 @@ pub async fn count(tx: &Tx, queue: &str, status: JobStatus) -> Result<u32, Queue
 /// Removes records whose `expire_at` passed.
 pub async fn cleanup(tx: &Tx, queue: &str, now: Timestamp) -> Result<Vec<String>, QueueError> {
     let ids = tx.index_ids(IDX_EXPIRY, up_to(queue, ms(now))?).await?;
+    for id in &ids {
+        tx.delete_finished(id)?;
+    }
+    Ok(ids)
+}
+
+/// Puts failed or cancelled job `id` back to waiting (see [`crate::core::admin::retry`]).
+pub async fn retry(
+    tx: &Tx,
+    id: &str,
+    seq: &Cell<u64>,
+    now: Timestamp,
+) -> Result<JobEvent<JsValue>, QueueError> {
+    let mut rec = tx
+        .get(id)
+        .await?
+        .ok_or_else(|| QueueError::JobNotFound(id.to_string()))?;
+    let n = crate::core::seq::next_seq(seq.get(), now);
+    let ev = crate::core::admin::retry(&mut rec, n, now)?;
+    seq.set(n);
+    tx.put(&rec)?;
+    Ok(ev)
+}
+
+/// Removes job `id` unless it is active; whether it existed.
+pub async fn remove(tx: &Tx, id: &str) -> Result<bool, QueueError> {
+    let Some(rec) = tx.get(id).await? else {
+        return Ok(false);
+    };
+    crate::core::admin::check_removable(&rec)?;
+    tx.delete_job(id)?;
+    Ok(true)
+}
+
+/// Removes every job in `states` (waiting and delayed only), reading only their keys.
+pub async fn drain(tx: &Tx, states: &[JobStatus]) -> Result<Vec<String>, QueueError> {
+    let mut ids = Vec::new();
+    if states.contains(&JobStatus::Waiting) {
+        ids.extend(tx.index_ids(IDX_CLAIM, tx.all()).await?);
+        let fresh = tx.waiting_ids().await?;
+        tx.delete_waiting()?;
+        ids.extend(fresh);
+    }
+    if states.contains(&JobStatus::Delayed) {
+        ids.extend(tx.index_ids(IDX_DUE, tx.all()).await?);
+    }
+    for id in &ids {
+        tx.delete_finished(id)?;
+    }
+    Ok(ids)
+}
+
+/// Removes the finished jobs `clean` picks.
+pub async fn clean(tx: &Tx, queue: &str, clean: &Clean) -> Result<Vec<String>, QueueError> {
+    let mut finished = Vec::new();
+    for status in &clean.statuses {
+        let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
+        finished.extend(tx.index_all(IDX_STATUS, range, None).await?);
+    }
+    let ids = clean.pick(&finished);
     for id in &ids {
         tx.delete_finished(id)?;
     }

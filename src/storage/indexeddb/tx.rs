@@ -430,10 +430,7 @@ impl Tx {
             .get_all_keys(Some(Query::KeyRange(range)), None)
             .map_err(|e| from_idb(e, what))?;
         let keys = Pending::new(req.into(), what, false).value().await?;
-        Ok(js_sys::Array::from(&keys)
-            .iter()
-            .filter_map(|k| js_sys::Reflect::get_u32(&k, 1).ok()?.as_string())
-            .collect())
+        Ok(key_ids(&keys))
     }
 
     /// Issues a write of `rec` to the jobs store, left to the commit: no callback is
@@ -469,6 +466,36 @@ impl Tx {
             .map_err(|e| from_idb(e, "deleting jobs"))
     }
 
+    /// Issues the deletion of job `id` from both stores, left to the commit like [`Tx::put`].
+    pub fn delete_job(&self, id: &str) -> Result<(), QueueError> {
+        self.delete_finished(id)?;
+        self.from_waiting.borrow_mut().remove(id);
+        self.queues
+            .delete(Query::Key(self.job_key(id)))
+            .map(drop)
+            .map_err(|e| from_idb(e, "deleting jobs"))
+    }
+
+    /// The ids of the queue's new waiting jobs in the queues store (keys only).
+    pub async fn waiting_ids(&self) -> Result<Vec<String>, QueueError> {
+        let what = "reading job keys";
+        let req = self
+            .queues
+            .get_all_keys(Some(Query::KeyRange(self.waiting.clone())), None)
+            .map_err(|e| from_idb(e, what))?;
+        let keys = Pending::new(req.into(), what, false).value().await?;
+        Ok(key_ids(&keys))
+    }
+
+    /// Issues the deletion of the queue's new waiting jobs from the queues store (its meta
+    /// stays), left to the commit like [`Tx::put`].
+    pub fn delete_waiting(&self) -> Result<(), QueueError> {
+        self.queues
+            .delete(Query::KeyRange(self.waiting.clone()))
+            .map(drop)
+            .map_err(|e| from_idb(e, "deleting jobs"))
+    }
+
     /// Issues the deletion of every job of the queue, from both stores (not its meta), left
     /// to the commit like [`Tx::put`].
     pub fn delete_every_job(&self) -> Result<(), QueueError> {
@@ -497,6 +524,14 @@ impl Tx {
             .map(drop)
             .map_err(|e| from_idb(e, "writing the queue meta"))
     }
+}
+
+/// The job ids of an array of `[queue, id]` keys.
+fn key_ids(keys: &JsValue) -> Vec<String> {
+    js_sys::Array::from(keys)
+        .iter()
+        .filter_map(|k| js_sys::Reflect::get_u32(&k, 1).ok()?.as_string())
+        .collect()
 }
 
 /// The meta stored as `obj`, or the default when none is (`undefined`).
