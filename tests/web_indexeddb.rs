@@ -865,3 +865,60 @@ async fn an_inline_output_indexeddb_refuses_becomes_a_retryable_data_clone_error
     assert_eq!((rec.attempt, rec.runs.len()), (1, 1));
     assert_eq!(rec.output, None);
 }
+
+/// A listing filter from its JSON form.
+fn page_filter(v: serde_json::Value) -> ListQuery {
+    ListQuery::Filter(wasm_job_queue::core::listing::JobFilter::from_json(&v).unwrap())
+}
+
+#[wasm_bindgen_test]
+async fn a_page_of_a_finished_state_reads_about_its_size_however_many_jobs_the_queue_holds() {
+    const N: usize = 100_000;
+    let s = IndexedDbStorage::new("big", Some(&unique_db()));
+    s.setup().await.unwrap();
+    // One batch of jobs of one run, then the whole run cancelled: N finished jobs.
+    let specs = (0..N)
+        .map(|i| {
+            let mut spec = spec(JsValue::from_f64(i as f64));
+            spec.job_run_id = Some("bulk".into());
+            (format!("j{i:06}"), spec)
+        })
+        .collect();
+    s.enqueue(specs, T).await.unwrap();
+    s.abort(
+        AbortTarget::Run("bulk".into()),
+        &CleanupPolicy::default(),
+        T,
+    )
+    .await
+    .unwrap();
+    let pages = [
+        (
+            serde_json::json!({ "status": "cancelled", "offset": 50_000, "limit": 100 }),
+            "j050000",
+            "j050099",
+        ),
+        (
+            serde_json::json!({ "status": "cancelled", "order": "desc", "offset": 10, "limit": 100 }),
+            "j099989",
+            "j099890",
+        ),
+    ];
+    for (filter, first, last) in pages {
+        let before = wasm_job_queue::storage::indexeddb::records_read();
+        let page = s.list(page_filter(filter.clone())).await.unwrap();
+        let read = wasm_job_queue::storage::indexeddb::records_read() - before;
+        assert_eq!(page.len(), 100, "{filter}");
+        assert_eq!(
+            (page[0].id.as_str(), page[99].id.as_str()),
+            (first, last),
+            "{filter}"
+        );
+        assert!(
+            read <= 101,
+            "{filter}: {read} records read for a page of 100 of {N}"
+        );
+    }
+    let stats = s.stats().await.unwrap();
+    assert_eq!(stats.of(JobStatus::Cancelled), N as u32);
+}

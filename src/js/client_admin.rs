@@ -47,6 +47,38 @@ pub async fn list_jobs<S: Storage<Payload = JsValue>>(
     Ok(recs.iter().map(snapshot).collect::<Array>().into())
 }
 
+impl JobQueueClient {
+    /// Another handle on this client (the same listeners, storage and attachments).
+    pub(super) fn share(&self) -> JobQueueClient {
+        JobQueueClient {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Opens the client's storage (`setupDatabase`).
+    pub(super) fn storage_setup(&self) -> Promise {
+        let shared = self.shared.clone();
+        promise_now(async move {
+            shared.handle.storage.setup().await.map_err(to_js)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Cancels job `id`: true if it was unfinished, false if it had ended.
+    pub(super) fn cancel(&self, id: JsValue) -> Promise {
+        let id = match super::convert::id_arg(&id) {
+            Ok(id) => id,
+            Err(e) => return Promise::reject(&e),
+        };
+        let shared = self.shared.clone();
+        promise_now(async move {
+            let target = crate::storage::AbortTarget::Job(id);
+            let cancelled = shared.client.cancel(target).await.map_err(to_js)?;
+            Ok(JsValue::from_bool(cancelled))
+        })
+    }
+}
+
 #[wasm_bindgen]
 impl JobQueueClient {
     /// Counts of every state for the whole stored queue (every context's jobs), and whether

@@ -20,6 +20,7 @@ mod promise;
 pub(crate) mod props;
 mod remote;
 mod server;
+mod service;
 mod snapshot;
 mod storage;
 mod types;
@@ -36,6 +37,7 @@ pub use handle::JobHandle;
 pub use limiter::{CompositeLimiter, ConcurrencyLimiter, DelayLimiter, RateLimiter};
 pub use platform::JsPlatform;
 pub use server::JobQueueServer;
+pub use service::{QueueService, create_queue_service, get_queue_service};
 pub use storage::{InMemoryQueueStorage, IndexedDbQueueStorage};
 
 use wasm_bindgen::prelude::*;

@@ -238,6 +238,26 @@ export interface ListJobsFilter {
   order?: "asc" | "desc";
 }
 
+/** `createQueueService` options. */
+export interface QueueServiceOptions {
+  /** One IndexedDB database (default `"indexeddb"`: the default database), `{ dbName, durability }`, or `"memory"`. */
+  storage?: "indexeddb" | "memory" | IndexedDbStorageOptions;
+  /** The queues by name, each with its server options. */
+  queues: { [queueName: string]: Omit<JobQueueServerBaseOptions, "storage" | "queueName"> };
+  /** Handlers by queue, then by job type; a queue without handlers has no server here. */
+  handlers?: { [queueName: string]: Handlers };
+  /** Start every server at once (default true). */
+  autoStart?: boolean;
+}
+
+/** `service.subscribe(queueName, jobId, callbacks)`. */
+export interface JobCallbacks {
+  onProgress?: ProgressListener;
+  onCompleted?: (output: unknown) => void;
+  onFailed?: (error: JobFailedError | QueueError) => void;
+  onCancelled?: () => void;
+}
+
 /** A state a job ends in. */
 export type FinishedStatus = "completed" | "failed" | "cancelled";
 

@@ -255,12 +255,18 @@ impl<S: Storage, X: Platform> Client<S, X> {
 
     /// Cancels a job or a job run; an unknown job id is `JobNotFoundError`.
     pub async fn abort(&self, target: AbortTarget) -> Result<(), QueueError> {
+        self.cancel(target).await.map(drop)
+    }
+
+    /// Cancels a job or a job run as [`Client::abort`] does; whether some job was unfinished
+    /// (and is cancelled now).
+    pub async fn cancel(&self, target: AbortTarget) -> Result<bool, QueueError> {
         let events = self
             .storage
             .abort(target, &CleanupPolicy::default(), self.platform.now())
             .await?;
         self.emit(&events);
-        Ok(())
+        Ok(!events.is_empty())
     }
 
     /// Counts every state of the stored queue and reads its pause flag.

@@ -10,6 +10,7 @@
 
 use std::future::Future;
 
+use wasm_job_queue::core::admin::{Clean, Removal};
 use wasm_job_queue::core::listing::{JobFilter, Order};
 use wasm_job_queue::core::{
     Backoff, BackoffKind, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus,
@@ -60,6 +61,8 @@ macro_rules! for_each_case {
         $m!(generated_ids_keep_the_claim_order_through_every_step);
         $m!(stats_count_every_state_and_the_pause);
         $m!(list_jobs_filters_orders_and_pages);
+        $m!(remove_retry_clean_and_drain_touch_only_what_they_name);
+        $m!(remove_on_complete_removes_in_the_settling_step);
     };
 }
 
@@ -1242,4 +1245,132 @@ pub async fn list_jobs_filters_orders_and_pages<X: Fixture>(x: &X) {
     );
     let f = filter(serde_json::json!({ "order": "desc" }));
     assert_eq!(f.order, Order::Desc);
+}
+
+pub async fn remove_retry_clean_and_drain_touch_only_what_they_name<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let w1 = every_state(x, &s).await;
+    let err = s.remove("act").await.unwrap_err();
+    assert_eq!(err.name(), "InvalidStateError");
+    assert_eq!(get(&s, "act").await.status, JobStatus::Active);
+    assert!(!s.remove("nope").await.unwrap());
+    assert!(s.remove("c1").await.unwrap());
+    assert!(s.get("c1").await.unwrap().is_none());
+    // A retry: only failed or cancelled jobs, back in line with a fresh budget.
+    assert_eq!(
+        s.retry("c2", at(40)).await.unwrap_err().name(),
+        "InvalidStateError"
+    );
+    assert_eq!(
+        s.retry("nope", at(40)).await.unwrap_err().name(),
+        "JobNotFoundError"
+    );
+    let ev = s.retry("f", at(40)).await.unwrap();
+    assert!(matches!(ev, JobEvent::Retry { ref id, .. } if id == "f"));
+    let f = get(&s, "f").await;
+    assert_eq!(
+        (f.status, f.attempt, f.retry_base),
+        (JobStatus::Waiting, 1, 1)
+    );
+    assert_eq!(f.runs.len(), 1, "history kept");
+    let listed = s
+        .list(ListQuery::Status(JobStatus::Waiting, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&listed),
+        ["f", w1.as_str(), "w2"],
+        "back in line by its priority"
+    );
+    // Clean: finished jobs of the states named, old enough, oldest first, up to the limit.
+    let all_done = Clean::from_json(
+        &serde_json::json!(["completed", "cancelled"]),
+        &serde_json::json!({ "limit": 1 }),
+        at(50),
+    )
+    .unwrap();
+    assert_eq!(s.clean(&all_done).await.unwrap(), ["c2"]);
+    let young = Clean::from_json(
+        &serde_json::json!("completed"),
+        &serde_json::json!({ "olderThanMs": 60_000 }),
+        at(50),
+    )
+    .unwrap();
+    assert!(s.clean(&young).await.unwrap().is_empty());
+    let completed = Clean::from_json(
+        &serde_json::json!("completed"),
+        &serde_json::json!({}),
+        at(50),
+    )
+    .unwrap();
+    assert_eq!(s.clean(&completed).await.unwrap(), ["c3"]);
+    // Drain: waiting jobs (both stores), then the delayed one; the active and cancelled stay.
+    let mut drained = s.drain(&[JobStatus::Waiting]).await.unwrap();
+    drained.sort();
+    let mut expected = vec![w1.clone(), "w2".to_string(), "f".to_string()];
+    expected.sort();
+    assert_eq!(drained, expected);
+    assert_eq!(
+        s.drain(&[JobStatus::Waiting, JobStatus::Delayed])
+            .await
+            .unwrap(),
+        ["d"]
+    );
+    let stats = s.stats().await.unwrap();
+    let counts: Vec<u32> = JobStatus::ALL.iter().map(|st| stats.of(*st)).collect();
+    assert_eq!(counts, [0, 0, 1, 0, 0, 1]);
+    assert!(
+        claim(&s, "C", 5, at(60)).await.jobs.is_empty(),
+        "nothing left to run"
+    );
+}
+
+pub async fn remove_on_complete_removes_in_the_settling_step<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let mut gone = JobSpec::new(x.payload(1));
+    gone.remove_on_complete = Some(Removal {
+        age_ms: Some(0),
+        count: None,
+    });
+    enqueue(&s, "gone", gone, T).await;
+    let mut kept = JobSpec::new(x.payload(2));
+    kept.remove_on_fail = Some(Removal {
+        age_ms: Some(0),
+        count: None,
+    });
+    kept.remove_on_complete = Some(Removal {
+        age_ms: Some(5_000),
+        count: None,
+    });
+    enqueue(&s, "kept", kept, T).await;
+    let b = claim(&s, "A", 2, at(1)).await;
+    let out = s
+        .settle(
+            b.jobs
+                .iter()
+                .map(|j| settlement(j, RunOutcome::Completed(x.payload(9))))
+                .collect(),
+            &CleanupPolicy::default(),
+            at(2),
+        )
+        .await
+        .unwrap();
+    assert!(out.results.iter().all(Result::is_ok));
+    let removed: Vec<&JobEvent<X::P>> = out
+        .events
+        .iter()
+        .filter(|e| matches!(e, JobEvent::Removed { .. }))
+        .collect();
+    assert!(
+        matches!(removed[..], [JobEvent::Removed { id, ended: Some(end) }] if id == "gone" && matches!(**end, JobEvent::Complete { .. })),
+        "the removal tells the end"
+    );
+    assert!(s.get("gone").await.unwrap().is_none());
+    let kept = get(&s, "kept").await;
+    assert_eq!(
+        kept.expire_at,
+        Some(at(5_002)),
+        "removed by the cleanup after its age"
+    );
+    assert_eq!(s.cleanup(at(5_002)).await.unwrap(), ["kept"]);
 }
