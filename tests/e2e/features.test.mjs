@@ -31,7 +31,7 @@ test('every rejection is an instance of its exported class and of QueueError, it
     await storage.setupDatabase();
     const client = new w.JobQueueClient({ storage, queueName: 'errors' });
     const server = new w.JobQueueServer({
-      storage, queueName: 'errors',
+      storage, queueName: 'errors', workerCount: 2,
       executor: async (input) => {
         if (input.fail) throw Object.assign(new Error('no good'), { name: 'NoGood' });
         await new Promise((r) => setTimeout(r, input.waitMs || 0));
