@@ -876,22 +876,23 @@ async fn a_page_of_a_finished_state_reads_about_its_size_however_many_jobs_the_q
     const N: usize = 100_000;
     let s = IndexedDbStorage::new("big", Some(&unique_db()));
     s.setup().await.unwrap();
-    // One batch of jobs of one run, then the whole run cancelled: N finished jobs.
-    let specs = (0..N)
-        .map(|i| {
-            let mut spec = spec(JsValue::from_f64(i as f64));
-            spec.job_run_id = Some("bulk".into());
-            (format!("j{i:06}"), spec)
-        })
-        .collect();
-    s.enqueue(specs, T).await.unwrap();
-    s.abort(
-        AbortTarget::Run("bulk".into()),
-        &CleanupPolicy::default(),
-        T,
-    )
-    .await
-    .unwrap();
+    // N finished jobs, made in chunks of one run each (submitted, then the run cancelled),
+    // so no step keeps the page busy for long.
+    const CHUNK: usize = 5_000;
+    for chunk in 0..N / CHUNK {
+        let run = format!("bulk-{chunk}");
+        let specs = (chunk * CHUNK..(chunk + 1) * CHUNK)
+            .map(|i| {
+                let mut spec = spec(JsValue::from_f64(i as f64));
+                spec.job_run_id = Some(run.clone());
+                (format!("j{i:06}"), spec)
+            })
+            .collect();
+        s.enqueue(specs, T).await.unwrap();
+        s.abort(AbortTarget::Run(run), &CleanupPolicy::default(), T)
+            .await
+            .unwrap();
+    }
     let pages = [
         (
             serde_json::json!({ "status": "cancelled", "offset": 50_000, "limit": 100 }),

@@ -117,6 +117,29 @@ pub fn removal_at_end<P: Clone>(rec: &JobRecord<P>, events: &[JobEvent<P>]) -> O
     })
 }
 
+/// The count rule of a job that just ended: `(its state, N)` when only the latest `N` jobs
+/// of that state (by creation) are kept (`removeOnComplete` / `removeOnFail` a number or
+/// `{ count }`).
+pub fn kept_at_end<P>(rec: &JobRecord<P>) -> Option<(JobStatus, u32)> {
+    let rule = match rec.status {
+        JobStatus::Completed => rec.remove_on_complete,
+        JobStatus::Failed | JobStatus::Cancelled => rec.remove_on_fail,
+        _ => None,
+    };
+    rule.and_then(|r| r.count).map(|n| (rec.status, n))
+}
+
+/// The ids of `recs` (jobs of one state) beyond the latest `keep` by creation.
+pub fn beyond_latest<P>(recs: &[JobRecord<P>], keep: u32) -> Vec<String> {
+    let mut sorted: Vec<&JobRecord<P>> = recs.iter().collect();
+    sorted.sort_by(|a, b| JobRecord::by_creation(b, a));
+    sorted
+        .into_iter()
+        .skip(keep as usize)
+        .map(|r| r.id.clone())
+        .collect()
+}
+
 /// Whether job `rec` may be removed: not while it runs (`InvalidStateError`).
 pub fn check_removable<P>(rec: &JobRecord<P>) -> Result<(), QueueError> {
     match rec.status {

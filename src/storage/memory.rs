@@ -285,28 +285,56 @@ impl<P: Clone> State<P> {
         out: &mut SettleBatch<P>,
     ) {
         match transition::settle(&mut rec, s, &mut self.meta, policy, now) {
-            Ok(evs) => {
-                let removal = admin::removal_at_end(&rec, &evs);
-                out.events.extend(evs);
+            Ok(mut evs) => {
                 let seq = seq::next_seq(self.last_seq, now);
-                if let Some(next) = transition::follow_up(&rec, seq, now) {
-                    if !self.jobs.contains_key(&next.id) {
-                        self.last_seq = seq;
-                        out.events.push(JobEvent::Submitted {
-                            id: next.id.clone(),
-                        });
-                        self.put(next);
-                    }
+                let next = transition::follow_up(&rec, seq, now)
+                    .filter(|next| !self.jobs.contains_key(&next.id));
+                self.write_ended(rec, &mut evs);
+                out.events.extend(evs);
+                if let Some(next) = next {
+                    self.last_seq = seq;
+                    out.events.push(JobEvent::Submitted {
+                        id: next.id.clone(),
+                    });
+                    self.put(next);
                 }
                 out.results.push(Ok(()));
-                if let Some(removal) = removal {
-                    out.events.push(removal);
-                    return;
-                }
             }
-            Err(e) => out.results.push(Err(e)),
+            Err(e) => {
+                out.results.push(Err(e));
+                self.put(rec);
+            }
         }
+    }
+
+    /// Writes `rec`, changed by a step with `events`, applying the removal rules of a job
+    /// that ended: removed at once (the removal told with its end, in `events`, see
+    /// [`admin::removal_at_end`]), or written and the jobs of its state beyond its count
+    /// removed (see [`admin::kept_at_end`]).
+    fn write_ended(&mut self, rec: JobRecord<P>, events: &mut Vec<JobEvent<P>>) {
+        if let Some(removal) = admin::removal_at_end(&rec, events) {
+            self.remove(&rec.id);
+            events.push(removal);
+            return;
+        }
+        let rule = admin::kept_at_end(&rec);
         self.put(rec);
+        if let Some((status, keep)) = rule {
+            self.keep_latest(status, keep);
+        }
+    }
+
+    /// Removes the jobs in `status` beyond the latest `keep` by creation.
+    fn keep_latest(&mut self, status: JobStatus, keep: u32) {
+        let of_state: Vec<JobRecord<P>> = self
+            .jobs
+            .values()
+            .filter(|r| r.status == status)
+            .cloned()
+            .collect();
+        for id in admin::beyond_latest(&of_state, keep) {
+            self.remove(&id);
+        }
     }
 }
 
@@ -493,8 +521,9 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
             for id in ids {
                 if let Some(mut rec) = st.jobs.get(&id).cloned() {
                     if let Some(ev) = transition::abort(&mut rec, policy, now) {
-                        events.push(ev);
-                        st.put(rec);
+                        let mut evs = vec![ev];
+                        st.write_ended(rec, &mut evs);
+                        events.extend(evs);
                     }
                 }
             }

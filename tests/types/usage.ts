@@ -243,13 +243,13 @@ export async function usage(): Promise<void> {
   await service.pause('emails');
   await service.resume('emails');
   const svcPaused: boolean = await service.isPaused('emails');
-  const unsubscribe: () => void = service.subscribe('emails', added.id, {
+  const unsubscribeJob: () => void = service.subscribe('emails', added.id, {
     onProgress: (progress, message) => void [progress, message],
     onCompleted: (output) => void output,
     onFailed: (error) => void error.name,
     onCancelled: () => {},
   });
-  unsubscribe();
+  unsubscribeJob();
   const emailClient: JobQueueClient = service.client('emails');
   const emailServer: JobQueueServer | undefined = service.server('emails');
   await service.startAll();

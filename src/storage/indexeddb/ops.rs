@@ -302,6 +302,27 @@ pub fn claim_from(
     Ok((handed.batch(), settled))
 }
 
+/// After `rec` was written ended (with `events`): removes it at once when its own rule says
+/// so (the removal told with its end, in `events`), or notes its count rule for the step.
+fn ended(tx: &Tx, rec: &Rec, events: &mut Vec<JobEvent<JsValue>>) -> Result<(), QueueError> {
+    if let Some(removal) = crate::core::admin::removal_at_end(rec, events) {
+        tx.delete_finished(&rec.id)?;
+        events.push(removal);
+    } else if let Some(rule) = crate::core::admin::kept_at_end(rec) {
+        tx.trim_later(rule);
+    }
+    Ok(())
+}
+
+/// Applies the count rules of the jobs the step ended (see [`Tx::trim_later`]).
+async fn trim_noted(tx: &Tx, queue: &str) -> Result<(), QueueError> {
+    for (status, keep) in tx.trims() {
+        let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
+        super::page::trim(tx, IDX_STATUS, range, keep).await?;
+    }
+    Ok(())
+}
+
 /// Settles the runs that ended inside a claim step (`ended`: each claimed record with its
 /// run's settlement, in claim order), issuing one write per job (see [`settle_one`]).
 fn settle_inline(
@@ -365,10 +386,7 @@ fn settle_one(
         }
         (Err(e), _) => return Err(e),
     }
-    if let Some(removal) = crate::core::admin::removal_at_end(rec, &events) {
-        tx.delete_finished(&rec.id)?;
-        events.push(removal);
-    }
+    ended(tx, rec, &mut events)?;
     // A number is taken only for an occurrence actually made (as in memory.rs); a repeat's
     // next occurrence is made once, when the previous one ends.
     let n = crate::core::seq::next_seq(seq.get(), now);
@@ -487,6 +505,7 @@ pub async fn step(
         tx.put_new(rec)?;
     }
     flush(tx, &reads.meta, &before)?;
+    trim_noted(tx, queue).await?;
     Ok(Step {
         enqueued,
         settled,
@@ -551,16 +570,15 @@ pub async fn abort(
         }
     };
     let mut events = Vec::new();
-    let mut changed = Vec::new();
     for mut rec in recs {
         if let Some(ev) = transition::abort(&mut rec, policy, now) {
-            events.push(ev);
-            changed.push(rec);
+            tx.put(&rec)?;
+            let mut evs = vec![ev];
+            ended(tx, &rec, &mut evs)?;
+            events.extend(evs);
         }
     }
-    for rec in &changed {
-        tx.put(rec)?;
-    }
+    trim_noted(tx, queue).await?;
     Ok(events)
 }
 

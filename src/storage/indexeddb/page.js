@@ -46,3 +46,32 @@ export function wjqPage(index, range, direction, skip, take, jobType) {
     };
   });
 }
+
+/**
+ * Deletes the records of `index` in `range` beyond the first `keep` in 'prev' order (the
+ * latest by the index's order), the first `keep` passed over without being read. Resolves
+ * with how many were deleted.
+ */
+export function wjqTrim(index, range, keep) {
+  return new Promise((resolve, reject) => {
+    let deleted = 0;
+    let advanced = keep === 0;
+    const req = index.openCursor(range, 'prev');
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const cursor = req.result;
+      if (!cursor) {
+        resolve(deleted);
+        return;
+      }
+      if (!advanced) {
+        advanced = true;
+        cursor.advance(keep);
+        return;
+      }
+      cursor.delete();
+      deleted++;
+      cursor.continue();
+    };
+  });
+}

@@ -26,6 +26,20 @@ extern "C" {
         take: u32,
         job_type: Option<String>,
     ) -> Promise;
+
+    #[wasm_bindgen(js_name = wjqTrim)]
+    fn trim_index(index: &JsValue, range: &JsValue, keep: u32) -> Promise;
+}
+
+/// Deletes the jobs of `index` in `range` beyond the latest `keep` (in the index's order),
+/// reading none of the records it keeps; how many it deleted.
+pub async fn trim(tx: &Tx, index: &str, range: KeyRange, keep: u32) -> Result<u32, QueueError> {
+    let index: JsValue = web_sys::IdbIndex::from(tx.index(index)?).into();
+    let range: JsValue = range.into();
+    let deleted = JsFuture::from(trim_index(&index, &range, keep))
+        .await
+        .map_err(|e| from_js(Some(&e), "removing the jobs beyond a count"))?;
+    Ok(deleted.as_f64().unwrap_or(0.0) as u32)
 }
 
 thread_local! {

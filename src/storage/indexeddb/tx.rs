@@ -139,6 +139,9 @@ pub struct Tx {
     meta_key: JsValue,
     /// Whether [`Tx::commit`] was called.
     committing: Cell<bool>,
+    /// The count rules of jobs this transaction ended: `(state, N)`, applied by the step
+    /// before it commits (see [`crate::core::admin::kept_at_end`]).
+    trims: RefCell<Vec<(JobStatus, u32)>>,
 }
 
 impl Tx {
@@ -182,7 +185,22 @@ impl Tx {
             waiting: keys.waiting.clone(),
             meta_key: keys.meta.clone(),
             committing: Cell::new(false),
+            trims: RefCell::new(Vec::new()),
         })
+    }
+
+    /// Notes a count rule to apply before the commit (see [`Tx::trims`]).
+    pub fn trim_later(&self, rule: (JobStatus, u32)) {
+        let mut trims = self.trims.borrow_mut();
+        match trims.iter_mut().find(|(s, _)| *s == rule.0) {
+            Some(t) => t.1 = t.1.min(rule.1),
+            None => trims.push(rule),
+        }
+    }
+
+    /// The count rules noted, taken.
+    pub fn trims(&self) -> Vec<(JobStatus, u32)> {
+        std::mem::take(&mut self.trims.borrow_mut())
     }
 
     /// The key range of every index key of the queue.
