@@ -197,10 +197,18 @@ pub fn create_queue_service(
             .iter()
             .map(|m| m.client.storage_setup())
             .collect();
-        all(setups).await?;
-        let service = QueueService { inner };
-        if auto_start {
-            JsFuture::from(service.start_all()).await?;
+        let service = QueueService {
+            inner: inner.clone(),
+        };
+        let ready = match all(setups).await {
+            Ok(_) if auto_start => JsFuture::from(service.start_all()).await.map(drop),
+            done => done.map(drop),
+        };
+        if let Err(e) = ready {
+            // Not running: a new service may be created.
+            JsFuture::from(service.stop_all(None)).await.ok();
+            inner.stopped.set(true);
+            return Err(e);
         }
         Ok(service.into())
     })
