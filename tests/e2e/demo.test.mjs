@@ -75,6 +75,14 @@ test('submits 5 jobs through the form; they complete and stay completed after a 
     assert.equal(await page.locator(ROW).count(), 5);
     const progress = await page.$$eval(`${ROW} [data-testid="job-progress"]`, (bars) => bars.map((b) => b.value));
     assert.deepEqual(progress, [100, 100, 100, 100, 100]);
+    // The jobs of one submit share their ids' first digits (priority and clock): the shown
+    // ids tell them apart, and each carries the whole id in its title.
+    const shown = await page.$$eval(`${ROW} [data-testid="job-id"]`, (spans) => spans.map((s) => ({ text: s.textContent, title: s.title, row: s.closest('tr').dataset.jobId })));
+    assert.equal(new Set(shown.map((s) => s.text)).size, 5, JSON.stringify(shown));
+    for (const s of shown) {
+      assert.equal(s.title, s.row);
+      assert.ok(s.row.endsWith(s.text.replace('…', '')), JSON.stringify(s));
+    }
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="event-log"] li[data-event="job_complete"]').length === 5);
     await page.waitForFunction(() => document.querySelector('[data-testid="count-completed"]')?.dataset.count === '5');
     await page.waitForFunction(() => document.querySelector('[data-testid="stats-completedJobs"]')?.textContent === '5');
