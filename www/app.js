@@ -137,7 +137,7 @@ function createRow(id) {
   abort.dataset.testid = 'job-abort';
   abort.dataset.action = 'abort';
   abort.dataset.jobId = id;
-  const copy = el('button', { type: 'button', className: 'copy', textContent: '⧉', title: 'Copy the whole id' });
+  const copy = el('button', { type: 'button', className: 'copy', textContent: 'copy', title: 'Copy the whole id' });
   copy.dataset.action = 'copy';
   copy.dataset.jobId = id;
   const shown = el('span', { title: id, textContent: shortId(id) });
@@ -146,7 +146,7 @@ function createRow(id) {
   tr.dataset.testid = 'job-row';
   tr.dataset.jobId = id;
   const cells = {
-    id: el('td', { className: 'mono' }, [shown, copy]),
+    id: el('td', { className: 'mono job-id' }, [shown, copy]),
     input: el('td'),
     status: el('td'),
     priority: el('td'),

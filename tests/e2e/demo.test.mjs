@@ -13,6 +13,7 @@ let page;
 
 before(async () => {
   env = await startBrowser();
+  await env.context.grantPermissions(['clipboard-read', 'clipboard-write']);
   page = await env.newPage();
 });
 
@@ -83,6 +84,10 @@ test('submits 5 jobs through the form; they complete and stay completed after a 
       assert.equal(s.title, s.row);
       assert.ok(s.row.endsWith(s.text.replace('…', '')), JSON.stringify(s));
     }
+    // Its copy button puts the whole id on the clipboard.
+    const first = page.locator(ROW).first();
+    await first.locator('button[data-action="copy"]').click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await first.getAttribute('data-job-id'));
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="event-log"] li[data-event="job_complete"]').length === 5);
     await page.waitForFunction(() => document.querySelector('[data-testid="count-completed"]')?.dataset.count === '5');
     await page.waitForFunction(() => document.querySelector('[data-testid="stats-completedJobs"]')?.textContent === '5');
