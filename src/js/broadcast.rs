@@ -26,9 +26,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use super::props::{get, set};
 use crate::core::JobEvent;
 use crate::runtime::SharedBus;
+use crate::web::props::{get, set};
 
 /// A channel bridging one queue's bus across the origin's contexts.
 pub struct Broadcast {

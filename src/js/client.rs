@@ -17,13 +17,13 @@ use super::inputs::{BatchInputs, Taking, input_fingerprint};
 use super::options::submit_options;
 use super::platform::JsPlatform;
 use super::promise::promise_now;
-use super::props::get;
 use super::server::{JobQueueServer, check_queue_name};
 use super::snapshot::snapshot;
 use super::storage::{AnyStorage, StorageHandle, lookup};
 use crate::core::{JobEvent, JobStatus, SubmitOptionsInput};
 use crate::runtime::{Client, Subscription, Taken};
 use crate::storage::{AbortTarget, ListQuery, Storage};
+use crate::web::props::get;
 
 /// What a client and its handles share.
 pub struct ClientShared {
@@ -341,7 +341,7 @@ impl JobQueueClient {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let shared = self.shared.clone();
         future_to_promise(async move {
-            let given = super::props::get(&options, "fingerprint");
+            let given = crate::web::props::get(&options, "fingerprint");
             let fp = match given.as_string() {
                 Some(f) => Some(f),
                 None => input_fingerprint(&input),

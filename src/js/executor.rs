@@ -14,9 +14,10 @@ use std::rc::Rc;
 
 use super::convert::{refusal, storable};
 use super::error::{describe, invalid, named_error, to_js};
-use super::props::{get, set};
 use crate::core::{QueueError, RunError, RunErrorKind, Timestamp};
 use crate::runtime::{AbortReason, Executor, ProgressFn, RunContext};
+use crate::web::props::{get, set};
+use crate::web::str_ref;
 
 /// Runs jobs by calling a JS function `(input, ctx) => output | Promise<output>`.
 pub struct JsExecutor {
@@ -163,8 +164,6 @@ extern "C" {
     /// path can write it (see executor.js).
     #[wasm_bindgen(js_name = wjqCanonical)]
     pub(crate) fn canonical_json(value: &JsValue) -> JsValue;
-    #[wasm_bindgen(js_name = wjqMemory)]
-    fn share_memory(memory: &JsValue);
     #[wasm_bindgen(js_name = wjqArgs3)]
     fn args3(queue: &JsValue, id_ptr: u32, id_len: u32, value: &JsValue) -> js_sys::Array;
     #[wasm_bindgen(catch, js_name = wjqCall3)]
@@ -175,19 +174,6 @@ extern "C" {
         id_len: u32,
         value: &JsValue,
     ) -> Result<JsValue, JsValue>;
-}
-
-thread_local! {
-    static MEMORY_SHARED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// `s` as the (pointer, length) pair executor.js reads from wasm memory. Valid during the
-/// call it is passed to (that call allocates nothing in wasm).
-pub fn str_ref(s: &str) -> (u32, u32) {
-    if !MEMORY_SHARED.with(|m| m.replace(true)) {
-        share_memory(&wasm_bindgen::memory());
-    }
-    (s.as_ptr() as u32, s.len() as u32)
 }
 
 /// `[queue, id, value]` with the id passed without a `TextDecoder` call.

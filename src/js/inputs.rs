@@ -36,7 +36,7 @@ pub fn input_fingerprint(input: &JsValue) -> Option<String> {
 /// The fingerprint of `input` from its JSON form as the Rust path writes it.
 fn rust_fingerprint(input: &JsValue) -> Option<String> {
     Some(crate::core::fingerprint::fingerprint(
-        &super::json::json_of(input).ok()?,
+        &crate::web::json::json_of(input).ok()?,
     ))
 }
 

@@ -4,10 +4,10 @@ use wasm_bindgen::prelude::*;
 
 use super::convert::from_js;
 use super::error::{invalid, to_js};
-use super::props::get;
 use crate::core::LimiterSpec;
 use crate::core::fields::Fields;
 use crate::core::options::{duration_ms, whole_number};
+use crate::web::props::get;
 
 /// The property holding a limiter's spec (internal).
 const SPEC_KEY: &str = "__wjqLimiter";

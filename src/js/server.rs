@@ -13,9 +13,9 @@ use super::events::{JOB_EVENTS, Listeners, emit_job_event};
 use super::executor::JsExecutor;
 use super::limiter::spec_of;
 use super::platform::JsPlatform;
-use super::props::{get, set};
 use super::storage::{AnyStorage, StorageHandle, lookup};
 use crate::runtime::{Server, ServerEvent, ServerOptionsInput, StopOptions};
+use crate::web::props::{get, set};
 
 /// The runtime server as the JS class uses it.
 pub type RtServer = Server<AnyStorage, JsPlatform, JsExecutor>;

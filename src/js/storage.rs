@@ -8,11 +8,11 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::error::{invalid, to_js};
-use super::props::get;
 use crate::runtime::{EventBus, SharedBus};
 use crate::storage::indexeddb::schema::DB_VERSION;
 use crate::storage::indexeddb::{Durability, IndexedDbStorage};
 use crate::storage::{MemoryStorage, Storage};
+use crate::web::props::get;
 
 /// Either storage backend, so the JS classes need no generics.
 pub enum AnyStorage {
