@@ -19,7 +19,7 @@ mod worker;
 
 pub use abort::{AbortFlag, AbortReason};
 pub use bus::EventBus;
-pub use client::{Client, SharedBus, Subscription, Taken};
+pub use client::{Client, OutputKey, SharedBus, Subscription, Taken};
 pub use config::{MAX_WORKERS, ServerConfig, ServerOptionsInput, worker_count};
 pub use dispatch::MAX_TIMER_MS;
 pub use executor::{Executor, FnExecutor, LocalFuture, ProgressFn, RunContext};
