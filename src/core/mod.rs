@@ -17,6 +17,7 @@ pub mod json_parse;
 pub mod limiter;
 pub mod meta;
 pub mod meta_json;
+pub mod names;
 pub mod options;
 pub mod outcome;
 pub mod progress;
