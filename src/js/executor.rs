@@ -1,5 +1,5 @@
 //! A JS function as the executor: builds its `ctx` (signal, progress), calls it, awaits a
-//! returned promise, and classifies what it throws by the error's `name`.
+//! returned promise, and reads what it throws for core to classify.
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use super::convert::{refusal, storable};
 use super::error::{describe, invalid, named_error, to_js};
-use crate::core::{QueueError, RunError, RunErrorKind, Timestamp};
+use crate::core::{QueueError, RunError};
 use crate::runtime::{AbortReason, Executor, ProgressFn, RunContext};
 use crate::web::props::{get, set};
 use crate::web::str_ref;
@@ -73,34 +73,16 @@ fn reason_error(reason: &AbortReason) -> JsValue {
     e.into()
 }
 
-/// Classifies a thrown value by its `name` (SEMANTICS.md, "Retries").
+/// Classifies a thrown value (see [`RunError::classify`]): its name and message, and its
+/// `retryAt` (a Date or ms) and `retryAfterMs` when asked.
 pub fn classify(thrown: &JsValue) -> RunError {
     let (name, message) = describe(thrown);
-    let kind = match name.as_str() {
-        "PermanentJobError" => RunErrorKind::Permanent,
-        "RetryableJobError" => {
-            let at = super::convert::date_to_ms(&get(thrown, "retryAt")).as_f64();
-            RunErrorKind::Retryable {
-                retry_at: at
-                    .filter(|v| v.is_finite() && *v >= 0.0)
-                    .map(|v| Timestamp(v as i64)),
-            }
-        }
-        "RateLimitError" => {
-            let ms = get(thrown, "retryAfterMs")
-                .as_f64()
-                .filter(|v| v.is_finite() && *v >= 0.0);
-            RunErrorKind::RateLimited {
-                retry_after_ms: ms.map_or(1_000, |v| v.ceil() as u64),
-            }
-        }
-        _ => RunErrorKind::Retryable { retry_at: None },
-    };
-    RunError {
-        kind,
+    RunError::classify(
         name,
         message,
-    }
+        || super::convert::date_to_ms(&get(thrown, "retryAt")).as_f64(),
+        || get(thrown, "retryAfterMs").as_f64(),
+    )
 }
 
 /// Progress reporters of the runs in progress (a few: a B-tree needs no hashing).

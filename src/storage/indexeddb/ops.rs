@@ -368,6 +368,9 @@ async fn add_follow_ups(
     Ok(made)
 }
 
+/// A settlement's events and its repeat's next occurrence (see [`settle_one`]).
+type Settled = (Vec<JobEvent<JsValue>>, Option<Rec>);
+
 /// Settles `rec` with `s` and writes it; returns its events and the next occurrence of a
 /// repeat, not yet written (see [`add_follow_ups`]). `Ok(Err(e))`: the settlement was refused (a lost lease) and nothing changed;
 /// `Err`: the step fails. An output structured clone took but IndexedDB refuses to store (a
@@ -380,7 +383,7 @@ fn settle_one(
     meta: &mut QueueMeta,
     policy: &CleanupPolicy,
     now: Timestamp,
-) -> Result<Result<(Vec<JobEvent<JsValue>>, Option<Rec>), QueueError>, QueueError> {
+) -> Result<Result<Settled, QueueError>, QueueError> {
     // Only a new output can make the put fail (the record's other payloads are stored
     // already): the record as it was is kept for that case alone.
     let before = matches!(s.outcome, RunOutcome::Completed(_)).then(|| rec.clone());
