@@ -21,6 +21,7 @@ pub mod names;
 pub mod options;
 pub mod outcome;
 pub mod progress;
+pub mod remote;
 pub mod repeat;
 pub mod retry;
 pub mod rng;
