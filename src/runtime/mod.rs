@@ -12,6 +12,7 @@ mod fresh;
 mod handoff;
 mod notify;
 mod platform;
+pub mod presence;
 mod server;
 mod stats;
 mod virtual_time;
