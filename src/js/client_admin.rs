@@ -8,11 +8,11 @@ use super::client::{JobQueueClient, submit_taken, take_submit};
 use super::convert::{from_js, options_object, wait_timeout};
 use super::error::to_js;
 use super::promise::promise_now;
-use super::props::set;
 use super::snapshot::snapshot;
 use crate::core::JobStatus;
 use crate::core::listing::{JobFilter, QueueStats};
 use crate::storage::{ListQuery, Storage};
+use crate::web::props::set;
 
 /// `{ waiting, delayed, active, completed, failed, cancelled, total, paused }`.
 pub fn stats_object(stats: &QueueStats) -> JsValue {
@@ -143,7 +143,7 @@ impl JobQueueClient {
         let shared = self.shared.clone();
         promise_now(async move {
             let handle = submit_taken(&shared, input, opts).await?;
-            let id = super::props::get(&handle, "id")
+            let id = crate::web::props::get(&handle, "id")
                 .as_string()
                 .unwrap_or_default();
             shared.client.wait_for(&id, timeout).await.map_err(to_js)

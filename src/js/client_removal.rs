@@ -7,10 +7,10 @@ use wasm_bindgen::prelude::*;
 use super::client::JobQueueClient;
 use super::convert::{from_js, id_arg, options_object};
 use super::error::to_js;
-use super::json::json_of;
 use super::promise::promise_now;
 use crate::core::admin::{Clean, drain_states};
 use crate::runtime::Platform;
+use crate::web::json::json_of;
 
 #[wasm_bindgen]
 impl JobQueueClient {

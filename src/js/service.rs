@@ -14,10 +14,10 @@ use super::client::JobQueueClient;
 use super::convert::options_object;
 use super::error::{invalid, to_js};
 use super::promise::promise_now;
-use super::props::{get, set};
 use super::server::JobQueueServer;
 use super::storage::{InMemoryQueueStorage, IndexedDbQueueStorage};
 use crate::core::QueueError;
+use crate::web::props::{get, set};
 
 /// One queue of a service: its storage object (kept alive here), client and server.
 struct Member {
