@@ -74,7 +74,7 @@ test('offline: a service worker server keeps a page queue through offline and a 
     await t.test('offline: jobs are accepted, retry, and complete when the network is back', async () => {
       await env.context.setOffline(true);
       const ids = await page.evaluate(async (retry) => {
-        const handles = await window.client.submitBatch([1, 2, 3, 4], retry);
+        const handles = await window.client.submitBatch([1, 2, 3, 4].map((n) => ({ n })), retry);
         return handles.map((h) => h.id);
       }, RETRY);
       assert.equal(ids.length, 4);
