@@ -45,7 +45,10 @@ pub struct IndexedDbStorage {
 /// closes it: what lives as long as the connection (the JS layer's `BroadcastChannel`) opens
 /// and closes with it, and never opens where IndexedDB is missing.
 #[derive(Default)]
-pub struct ConnectionHook(RefCell<Option<Box<dyn Fn(bool)>>>);
+pub struct ConnectionHook(RefCell<Option<HookFn>>);
+
+/// The callback of a [`ConnectionHook`].
+type HookFn = Box<dyn Fn(bool)>;
 
 impl ConnectionHook {
     fn tell(&self, open: bool) {
