@@ -1,10 +1,11 @@
 //! Timers that a host may refuse or drop. `setTimeout` is called through `Reflect`, so a
 //! refusal (workerd refuses timers at global scope) is an error value, never a throw through
 //! the task queue; and every pending timer is listed with its due time, so [`catch_up`] fires
-//! those overdue and arms again those refused. It runs at every call into the library that
-//! reads the clock (see `JsPlatform::now`) and whenever any timer fires: a timer the host
-//! refused, or dropped (workerd ends the timers of a request that has ended), fires at the
-//! next call at the latest.
+//! those overdue and arms again those refused. It runs at every clock read (see
+//! `JsPlatform::now`: every submit and server step), at every call that returns a promise at
+//! once (`promise::promise_now`: submits, waits, `getJob`, aborts), and whenever any timer
+//! fires: a timer the host refused, or dropped (workerd ends the timers of a request that has
+//! ended), fires at the next such call at the latest.
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
