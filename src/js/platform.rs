@@ -10,9 +10,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::props::get;
 use crate::core::Timestamp;
 use crate::runtime::{LockGuard, MAX_TIMER_MS, Platform};
+use crate::web::props::get;
 
 /// The JS host platform.
 #[derive(Debug, Clone, Copy, Default)]

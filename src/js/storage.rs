@@ -8,11 +8,12 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::error::{invalid, to_js};
-use super::props::get;
+use crate::core::names::{check_db_name, check_queue_name};
 use crate::runtime::{EventBus, SharedBus};
 use crate::storage::indexeddb::schema::DB_VERSION;
 use crate::storage::indexeddb::{Durability, IndexedDbStorage};
 use crate::storage::{MemoryStorage, Storage};
+use crate::web::props::get;
 
 /// Either storage backend, so the JS classes need no generics.
 pub enum AnyStorage {
@@ -250,15 +251,6 @@ pub fn lookup(storage: &JsValue) -> Result<Rc<StorageHandle>, JsValue> {
         })
 }
 
-fn queue_name_arg(name: &str) -> Result<(), JsValue> {
-    if name.is_empty() || name.len() > 256 {
-        return Err(invalid(
-            "queueName must be a non-empty string of at most 256 bytes",
-        ));
-    }
-    Ok(())
-}
-
 fn promise_unit(
     handle: Rc<StorageHandle>,
     op: fn(Rc<StorageHandle>) -> crate::runtime::LocalFuture<Result<(), crate::core::QueueError>>,
@@ -337,7 +329,7 @@ impl InMemoryQueueStorage {
     pub fn new(
         #[wasm_bindgen(js_name = queueName)] queue_name: &str,
     ) -> Result<InMemoryQueueStorage, JsValue> {
-        queue_name_arg(queue_name)?;
+        check_queue_name(queue_name).map_err(to_js)?;
         let (id, handle) = register(AnyStorage::Memory(MemoryStorage::new(queue_name)));
         Ok(InMemoryQueueStorage { id, handle })
     }
@@ -395,7 +387,7 @@ impl IndexedDbQueueStorage {
             JsValue,
         >,
     ) -> Result<IndexedDbQueueStorage, JsValue> {
-        queue_name_arg(queue_name)?;
+        check_queue_name(queue_name).map_err(to_js)?;
         let o = super::convert::options_object(
             &options.unwrap_or(JsValue::UNDEFINED),
             "IndexedDbQueueStorage options",
@@ -404,8 +396,8 @@ impl IndexedDbQueueStorage {
         )?;
         let o =
             super::convert::from_js(&o, "IndexedDbQueueStorage options", IdbOptions::from_json)?;
-        if o.db_name.as_deref() == Some("") {
-            return Err(invalid("dbName must be a non-empty string"));
+        if let Some(name) = &o.db_name {
+            check_db_name(name).map_err(to_js)?;
         }
         let mut storage = IndexedDbStorage::new(queue_name, o.db_name.as_deref());
         if let Some(name) = &o.durability {
