@@ -17,7 +17,7 @@ use js_sys::Function;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-use super::props::get;
+use crate::web::props::get;
 
 /// One timer: when it is due, whether it fired, and its host timer while one is armed.
 struct Slot {
