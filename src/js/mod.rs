@@ -17,6 +17,7 @@ mod remote;
 mod server;
 mod snapshot;
 mod storage;
+mod timers;
 mod types;
 
 pub use client::JobQueueClient;
