@@ -64,6 +64,10 @@ impl Broadcast {
             return None;
         }
         let channel = BroadcastChannel::new(name).ok()?;
+        // Node's channels keep the process alive while open: this one should not.
+        if let Ok(unref) = get(&channel, "unref").dyn_into::<js_sys::Function>() {
+            let _ = unref.call0(&channel);
+        }
         let weak_bus = Rc::downgrade(bus);
         let out = Rc::new_cyclic(|weak: &Weak<Broadcast>| {
             let weak = weak.clone();

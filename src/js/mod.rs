@@ -21,6 +21,7 @@ mod server;
 mod service;
 mod snapshot;
 mod storage;
+mod timers;
 mod types;
 
 pub use client::JobQueueClient;

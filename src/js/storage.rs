@@ -204,8 +204,6 @@ pub struct StorageHandle {
     pub storage: Rc<AnyStorage>,
     /// Job events of every client and server using this storage object.
     pub bus: SharedBus<JsValue>,
-    /// The cross-context bridge (IndexedDB storages where `BroadcastChannel` exists).
-    pub broadcast: RefCell<Option<Rc<super::broadcast::Broadcast>>>,
     /// Where clients hand submits to a running server of this storage object.
     pub handoff: Rc<crate::runtime::Handoff<JsValue>>,
 }
@@ -221,17 +219,12 @@ const HANDLE_KEY: &str = "__wjqStorage";
 
 fn register(storage: AnyStorage) -> (u32, Rc<StorageHandle>) {
     let bus: SharedBus<JsValue> = Rc::new(EventBus::new());
-    let broadcast = match &storage {
-        AnyStorage::IndexedDb(s) => super::broadcast::Broadcast::open(
-            &format!("wjq:{}:{}", s.db_name(), s.queue_name()),
-            &bus,
-        ),
-        AnyStorage::Memory(_) => None,
-    };
+    if let AnyStorage::IndexedDb(s) = &storage {
+        bridge_while_open(s, &bus);
+    }
     let handle = Rc::new(StorageHandle {
         storage: Rc::new(storage),
         bus,
-        broadcast: RefCell::new(broadcast),
         handoff: Rc::default(),
     });
     let id = NEXT_ID.with(|n| {
@@ -241,6 +234,26 @@ fn register(storage: AnyStorage) -> (u32, Rc<StorageHandle>) {
     });
     REGISTRY.with(|r| r.borrow_mut().push((id, handle.clone())));
     (id, handle)
+}
+
+/// Bridges `bus` across contexts (see `broadcast`) while `storage` has a connection open:
+/// the channel opens with the connection and closes with `close()`, so a context without
+/// IndexedDB, or a closed storage, holds no channel (one keeps a Node or Deno process alive).
+fn bridge_while_open(storage: &IndexedDbStorage, bus: &SharedBus<JsValue>) {
+    let name = format!("wjq:{}:{}", storage.db_name(), storage.queue_name());
+    let bus = Rc::downgrade(bus);
+    let channel = RefCell::new(None);
+    storage.on_connection(move |open| {
+        let opened = match (open, bus.upgrade()) {
+            (true, Some(bus)) if channel.borrow().is_none() => {
+                super::broadcast::Broadcast::open(&name, &bus)
+            }
+            (true, _) => return,
+            (false, _) => None,
+        };
+        // The replaced channel closes as it drops (outside the borrow).
+        let _closed = channel.replace(opened);
+    });
 }
 
 fn unregister(id: u32) {
@@ -441,8 +454,8 @@ impl IndexedDbQueueStorage {
         }
     }
 
-    /// Closes the connection; later calls fail with `StorageUnavailableError` until
-    /// `setupDatabase()`.
+    /// Closes the connection and the channel to other contexts; later calls fail with
+    /// `StorageUnavailableError` until `setupDatabase()`.
     pub fn close(&self) {
         if let AnyStorage::IndexedDb(s) = &*self.handle.storage {
             s.close();
