@@ -2,7 +2,6 @@
 //! `default` one, else fails it for good with `UnknownJobTypeError` (see
 //! [`crate::core::job_type`]). A server with one executor has it as its `default`.
 
-use std::collections::HashMap;
 use std::future::{Future, ready};
 
 use futures::future::Either;
@@ -11,9 +10,10 @@ use super::executor::{Executor, RunContext};
 use crate::core::RunError;
 use crate::core::job_type::{DEFAULT_HANDLER, Route, route, unknown_job_type};
 
-/// Executors by job type, and the `default` one.
+/// Executors by job type, and the `default` one. A list, not a hash map: a server has a
+/// few handlers, and a map's hashing would add to the `.wasm`.
 pub struct Handlers<E> {
-    by_type: HashMap<String, E>,
+    by_type: Vec<(String, E)>,
     default: Option<E>,
 }
 
@@ -21,7 +21,7 @@ impl<E> Handlers<E> {
     /// One executor for every job, typed or not.
     pub fn single(executor: E) -> Self {
         Handlers {
-            by_type: HashMap::new(),
+            by_type: Vec::new(),
             default: Some(executor),
         }
     }
@@ -29,14 +29,28 @@ impl<E> Handlers<E> {
     /// The handlers `handlers` names (the one named `default` runs every job without one of
     /// its own).
     pub fn by_type(handlers: impl IntoIterator<Item = (String, E)>) -> Self {
-        let mut by_type: HashMap<String, E> = handlers.into_iter().collect();
-        let default = by_type.remove(DEFAULT_HANDLER);
+        let mut by_type: Vec<(String, E)> = Vec::new();
+        let mut default = None;
+        for (name, handler) in handlers {
+            if name == DEFAULT_HANDLER {
+                default = Some(handler);
+            } else if let Some(slot) = by_type.iter_mut().find(|(n, _)| *n == name) {
+                slot.1 = handler;
+            } else {
+                by_type.push((name, handler));
+            }
+        }
         Handlers { by_type, default }
+    }
+
+    /// The handler of job type `t`.
+    fn get(&self, t: &str) -> Option<&E> {
+        self.by_type.iter().find(|(n, _)| n == t).map(|(_, e)| e)
     }
 
     /// The job types with a handler of their own.
     pub fn types(&self) -> impl Iterator<Item = &str> {
-        self.by_type.keys().map(String::as_str)
+        self.by_type.iter().map(|(n, _)| n.as_str())
     }
 }
 
@@ -48,11 +62,11 @@ impl<P: 'static, E: Executor<P>> Executor<P> for Handlers<E> {
     ) -> impl Future<Output = Result<P, RunError>> + 'static {
         let chosen = route(
             ctx.job_type.as_deref(),
-            |t| self.by_type.contains_key(t),
+            |t| self.get(t).is_some(),
             self.default.is_some(),
         )
         .map(|r| match r {
-            Route::Own(t) => self.by_type.get(t),
+            Route::Own(t) => self.get(t),
             Route::Default => self.default.as_ref(),
         });
         match chosen {
