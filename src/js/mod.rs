@@ -2,12 +2,13 @@
 //! and never panics: every fallible call returns a JS `Error` with a stable `name`.
 
 mod broadcast;
-mod client;
-mod convert;
-mod error;
+pub(crate) mod client;
+pub(crate) mod convert;
+pub(crate) mod error;
 mod events;
 pub(crate) mod executor;
 mod handle;
+mod handlers;
 mod inputs;
 pub(crate) mod json;
 mod limiter;
@@ -17,13 +18,17 @@ mod promise;
 pub(crate) mod props;
 mod remote;
 mod server;
-mod snapshot;
+pub(crate) mod snapshot;
 mod storage;
 mod types;
 
 pub use client::JobQueueClient;
 pub use error::{permanent_job_error, rate_limit_error, retryable_job_error};
 pub use handle::JobHandle;
+pub use handlers::{
+    create_queue_request_handler, job_stream_response, queue_dashboard_response,
+    queue_metrics_response, queue_status_response,
+};
 pub use limiter::{CompositeLimiter, ConcurrencyLimiter, DelayLimiter, RateLimiter};
 pub use platform::JsPlatform;
 pub use server::JobQueueServer;

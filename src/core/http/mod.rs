@@ -3,6 +3,7 @@
 //! text exposition and the processing figures it reports. No I/O: the JS boundary
 //! (`js::handlers`) reads requests and builds responses around these.
 
+pub mod dashboard;
 pub mod figures;
 pub mod prometheus;
 pub mod query;
@@ -17,11 +18,16 @@ use super::QueueError;
 
 /// The HTTP status code for an error a handler answers with.
 pub fn status_of(err: &QueueError) -> u16 {
-    match err {
-        QueueError::InvalidOptions(_) => 400,
-        QueueError::JobNotFound(_) => 404,
-        QueueError::QuotaExceeded(_) => 507,
-        QueueError::StorageUnavailable(_) => 503,
+    status_of_name(err.name())
+}
+
+/// The HTTP status code for an error named `name` (a library error's name, or a JS one's).
+pub fn status_of_name(name: &str) -> u16 {
+    match name {
+        "InvalidOptionsError" | "InvalidStateError" | "SyntaxError" => 400,
+        "JobNotFoundError" => 404,
+        "QuotaExceededError" => 507,
+        "StorageUnavailableError" => 503,
         _ => 500,
     }
 }
@@ -36,5 +42,7 @@ mod tests {
         assert_eq!(status_of(&QueueError::JobNotFound("a".into())), 404);
         assert_eq!(status_of(&QueueError::Storage("s".into())), 500);
         assert_eq!(status_of(&QueueError::StorageUnavailable("u".into())), 503);
+        assert_eq!(status_of_name("SyntaxError"), 400);
+        assert_eq!(status_of_name("TypeError"), 500);
     }
 }
