@@ -17,7 +17,7 @@ use crate::storage::Storage;
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent<P> {
     /// The job as stored when the stream began (always first).
-    State(JobRecord<P>),
+    State(Box<JobRecord<P>>),
     /// A progress report.
     Progress {
         /// In `0..=100`.
@@ -103,7 +103,7 @@ pub async fn follow_job<S, X>(
     let sink = Rc::new(sink);
     let id = rec.id.clone();
     let ended = StreamEvent::end_of(&rec);
-    sink(StreamEvent::State(rec));
+    sink(StreamEvent::State(Box::new(rec)));
     if let Some(end) = ended {
         sink(end);
         return;
