@@ -96,7 +96,7 @@ async fn status_lists_counts_and_pages_of_jobs_and_names_a_bad_parameter() {
     }
     let r = response(queue_status_response(
         &client,
-        &request("GET", "/queue/status", None),
+        request("GET", "/queue/status", None).into(),
     ))
     .await;
     assert_eq!(r.status(), 200);
@@ -109,10 +109,19 @@ async fn status_lists_counts_and_pages_of_jobs_and_names_a_bad_parameter() {
     assert_eq!(get(&q, "stats.total"), 3.0);
     assert_eq!(get(&q, "jobs.length"), 3.0);
     let page = "/queue/status?status=waiting&limit=2&offset=1";
-    let r = response(queue_status_response(&client, &request("GET", page, None))).await;
+    let r = response(queue_status_response(
+        &client,
+        request("GET", page, None).into(),
+    ))
+    .await;
     let jobs = get(&json(&r).await, "queues.0.jobs");
     assert_eq!(get(&jobs, "length"), 2.0);
     assert_eq!(get(&jobs, "0.input"), 1.0);
+    let not_a_request = JsFuture::from(queue_status_response(&client, "/status".into())).await;
+    assert_eq!(
+        get(&not_a_request.unwrap_err(), "name"),
+        "InvalidOptionsError"
+    );
     for (query, parameter) in [
         ("limit=0", "limit"),
         ("status=running", "status"),
@@ -121,7 +130,11 @@ async fn status_lists_counts_and_pages_of_jobs_and_names_a_bad_parameter() {
         ("sort=asc", "sort"),
     ] {
         let path = format!("/queue/status?{query}");
-        let r = response(queue_status_response(&client, &request("GET", &path, None))).await;
+        let r = response(queue_status_response(
+            &client,
+            request("GET", &path, None).into(),
+        ))
+        .await;
         assert_eq!(r.status(), 400, "{query}");
         let body = json(&r).await;
         assert_eq!(get(&body, "error"), "InvalidOptionsError");

@@ -121,14 +121,13 @@ pub fn escape_label(v: &str) -> String {
     s
 }
 
-/// A sample value as the format writes it (`+Inf`, `-Inf`, `NaN`, else a decimal).
+/// A sample value as the format writes it (`+Inf`, `-Inf`, `NaN`, else a decimal; not
+/// through `f64`'s `Display`, see `core::js_number`).
 fn number(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
+    if v.is_infinite() {
         if v > 0.0 { "+Inf" } else { "-Inf" }.into()
     } else {
-        format!("{v}")
+        crate::core::js_number::js_number(v)
     }
 }
 
@@ -200,5 +199,6 @@ mod tests {
         assert_eq!(number(f64::NAN), "NaN");
         assert_eq!(number(0.005), "0.005");
         assert_eq!(number(12.0), "12");
+        assert_eq!(number(1e21), "1e+21");
     }
 }

@@ -280,7 +280,13 @@ fn signal_of(options: &JsValue) -> Result<Option<AbortSignal>, JsValue> {
 /// `queueStatusResponse(client, request)`: the queue's counts and a page of its jobs (JSON),
 /// filtered by the request's query (`status`, `jobType`, `queue`, `limit`, `offset`).
 #[wasm_bindgen(js_name = queueStatusResponse, unchecked_return_type = "Promise<Response>")]
-pub fn queue_status_response(target: &JobQueueClient, request: &Request) -> Promise {
+pub fn queue_status_response(
+    target: &JobQueueClient,
+    #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
+) -> Promise {
+    let Some(request) = request.dyn_ref::<Request>() else {
+        return Promise::reject(&invalid("queueStatusResponse takes a Request"));
+    };
     let target = Target::new(target);
     let url = Url::new(&request.url());
     answer(async move { target.status(&url?).await })
