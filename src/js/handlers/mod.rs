@@ -75,11 +75,8 @@ impl Target {
             Err(bad) => return response::bad_param(&bad),
         };
         let name = self.queue();
-        if query.queue.as_ref().is_some_and(|q| *q != name) {
-            let message = format!(
-                "no queue named {:?} here (this one is {name:?})",
-                query.queue
-            );
+        if let Some(asked) = query.queue.as_ref().filter(|q| **q != name) {
+            let message = format!("no queue named {asked:?} here (this one is {name:?})");
             return response::bad_param(&BadParam {
                 parameter: "queue".into(),
                 message,
