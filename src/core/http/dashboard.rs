@@ -10,13 +10,25 @@ pub fn render(base: &str) -> String {
 }
 
 /// `s` as a JS string literal safe inside a `<script>` element (`<` escaped, so no
-/// `</script>` can end it).
+/// `</script>` can end it; line terminators escaped).
 fn script_string(s: &str) -> String {
-    serde_json::Value::from(s)
-        .to_string()
-        .replace('<', "\\u003c")
-        .replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029")
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '<' => out.push_str("\\u003c"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]
@@ -28,6 +40,7 @@ mod tests {
         let page = render("/a</script><b>\"x");
         assert!(page.contains(r#"const BASE = "/a\u003c/script>\u003cb>\"x";"#));
         assert_eq!(page.matches("</script>").count(), 1);
+        assert_eq!(script_string("a\\b\n\u{1}\u{2028}"), r#""a\\b\n\u0001\u2028""#);
         assert!(!page.contains("__BASE_PATH__"));
     }
 
