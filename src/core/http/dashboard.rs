@@ -40,7 +40,10 @@ mod tests {
         let page = render("/a</script><b>\"x");
         assert!(page.contains(r#"const BASE = "/a\u003c/script>\u003cb>\"x";"#));
         assert_eq!(page.matches("</script>").count(), 1);
-        assert_eq!(script_string("a\\b\n\u{1}\u{2028}"), r#""a\\b\n\u0001\u2028""#);
+        assert_eq!(
+            script_string("a\\b\n\u{1}\u{2028}"),
+            r#""a\\b\n\u0001\u2028""#
+        );
         assert!(!page.contains("__BASE_PATH__"));
     }
 
