@@ -4,9 +4,40 @@
 /// The page template; `__BASE_PATH__` stands for the base path as a JS string literal.
 const TEMPLATE: &str = include_str!("dashboard.html");
 
+/// The placeholder of the base path in [`TEMPLATE`].
+const MARKER: &str = "__BASE_PATH__";
+
+/// Where [`MARKER`] starts in [`TEMPLATE`], found when compiling.
+const AT: usize = find(TEMPLATE.as_bytes(), MARKER.as_bytes());
+const _: () = assert!(
+    AT < TEMPLATE.len(),
+    "the dashboard template has no base-path marker"
+);
+
+/// The first position of `needle` in `hay`, or `hay.len()` (a compile-time search).
+const fn find(hay: &[u8], needle: &[u8]) -> usize {
+    let mut i = 0;
+    while i + needle.len() <= hay.len() {
+        let mut j = 0;
+        while j < needle.len() && hay[i + j] == needle[j] {
+            j += 1;
+        }
+        if j == needle.len() {
+            return i;
+        }
+        i += 1;
+    }
+    hay.len()
+}
+
 /// The dashboard for handlers under `base` (normalized: see [`super::route::normalize_base`]).
 pub fn render(base: &str) -> String {
-    TEMPLATE.replacen("__BASE_PATH__", &script_string(base), 1)
+    let (head, tail) = TEMPLATE.split_at(AT);
+    let mut page = String::with_capacity(TEMPLATE.len() + base.len() + 8);
+    page.push_str(head);
+    page.push_str(&script_string(base));
+    page.push_str(tail.get(MARKER.len()..).unwrap_or_default());
+    page
 }
 
 /// `s` as a JS string literal safe inside a `<script>` element (`<` escaped, so no

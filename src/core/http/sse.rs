@@ -13,11 +13,21 @@ pub fn frame(event: &str, data: &str) -> String {
     out.push_str("event: ");
     out.push_str(&single_line(event));
     out.push('\n');
-    for line in data.split("\r\n").flat_map(|l| l.split(['\r', '\n'])) {
-        out.push_str("data: ");
-        out.push_str(line);
-        out.push('\n');
+    // A CR right before an LF is dropped: CRLF ends one line, as CR and LF do.
+    let mut chars = data.chars().peekable();
+    out.push_str("data: ");
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' | '\n' => {
+                if c == '\r' && chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push_str("\ndata: ");
+            }
+            c => out.push(c),
+        }
     }
+    out.push('\n');
     out.push('\n');
     out
 }
