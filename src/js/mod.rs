@@ -10,16 +10,15 @@ pub(crate) mod executor;
 mod handle;
 mod handlers;
 mod inputs;
-pub(crate) mod json;
 mod limiter;
 mod options;
 mod platform;
 mod promise;
-pub(crate) mod props;
 mod remote;
 mod server;
 pub(crate) mod snapshot;
 mod storage;
+mod timers;
 mod types;
 
 pub use client::JobQueueClient;

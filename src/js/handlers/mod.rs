@@ -17,7 +17,6 @@ use web_sys::{AbortSignal, Request, Response, Url};
 use super::client::{ClientShared, JobQueueClient};
 use super::convert::id_arg;
 use super::error::invalid;
-use super::props::{get, set};
 use super::snapshot::snapshot;
 use crate::core::JobStatus;
 use crate::core::http::prometheus::{self, QueueFigures};
@@ -25,6 +24,7 @@ use crate::core::http::route::{normalize_base, route};
 use crate::core::http::{BadParam, Route, Routed, StatusQuery};
 use crate::runtime::processed_figures;
 use crate::storage::ListQuery;
+use crate::web::props::{get, set};
 
 /// The default base path of `createQueueRequestHandler` and the dashboard.
 const DEFAULT_BASE: &str = "/queue";
@@ -234,7 +234,7 @@ fn base_path(options: &JsValue, what: &str) -> Result<String, JsValue> {
     let base = get(&options, "basePath");
     let base = match base.as_string() {
         Some(b) => b,
-        None if base.is_undefined() => DEFAULT_BASE.into(),
+        None if base.is_undefined() => DEFAULT_BASE.to_string(),
         None => return Err(invalid(format!("{what}: basePath must be a string"))),
     };
     normalize_base(&base).ok_or_else(|| {

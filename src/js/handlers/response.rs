@@ -6,7 +6,7 @@ use web_sys::{Headers, ReadableStream, Response, ResponseInit};
 
 use crate::core::QueueError;
 use crate::core::http::{BadParam, status_of, status_of_name};
-use crate::js::props::set;
+use crate::web::props::set;
 
 /// `Content-Type` of JSON answers.
 const JSON_TYPE: &str = "application/json; charset=utf-8";

@@ -14,9 +14,9 @@ use crate::core::JobRecord;
 use crate::core::http::sse::{KEEP_ALIVE, KEEP_ALIVE_MS, frame};
 use crate::js::client::ClientShared;
 use crate::js::convert::str_or_null;
-use crate::js::props::set;
 use crate::js::snapshot::snapshot;
 use crate::runtime::{Notify, StreamEvent, follow_job};
+use crate::web::props::set;
 
 /// The controller of the stream, once its `start` ran.
 type Controller = Rc<RefCell<Option<ReadableStreamDefaultController>>>;
