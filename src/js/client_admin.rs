@@ -48,13 +48,6 @@ pub async fn list_jobs<S: Storage<Payload = JsValue>>(
 }
 
 impl JobQueueClient {
-    /// Another handle on this client (the same listeners, storage and attachments).
-    pub(super) fn share(&self) -> JobQueueClient {
-        JobQueueClient {
-            shared: self.shared.clone(),
-        }
-    }
-
     /// Opens the client's storage (`setupDatabase`).
     pub(super) fn storage_setup(&self) -> Promise {
         let shared = self.shared.clone();

@@ -2,15 +2,16 @@
 //! and never panics: every fallible call returns a JS `Error` with a stable `name`.
 
 mod broadcast;
-mod client;
+pub(crate) mod client;
 mod client_admin;
 mod client_removal;
-mod convert;
-mod error;
+pub(crate) mod convert;
+pub(crate) mod error;
 mod error_classes;
 mod events;
 pub(crate) mod executor;
 mod handle;
+mod handlers;
 mod inputs;
 mod limiter;
 mod options;
@@ -19,7 +20,7 @@ mod promise;
 mod remote;
 mod server;
 mod service;
-mod snapshot;
+pub(crate) mod snapshot;
 mod storage;
 mod timers;
 mod types;
@@ -33,6 +34,10 @@ pub use error_classes::{
     WaitTimeoutErrorClass,
 };
 pub use handle::JobHandle;
+pub use handlers::{
+    create_queue_request_handler, job_stream_response, queue_dashboard_response,
+    queue_metrics_response, queue_status_response,
+};
 pub use limiter::{CompositeLimiter, ConcurrencyLimiter, DelayLimiter, RateLimiter};
 pub use platform::JsPlatform;
 pub use server::JobQueueServer;

@@ -27,7 +27,13 @@ import init, {
   createQueueService,
   getQueueService,
   QueueService,
+  createQueueRequestHandler,
+  jobStreamResponse,
+  queueDashboardResponse,
+  queueMetricsResponse,
+  queueStatusResponse,
 } from 'wasm-job-queue';
+import type { JobStreamEvents, QueueErrorBody, QueueStatusBody } from 'wasm-job-queue';
 import type { QueueStats, ServerMetrics, JobSnapshot } from 'wasm-job-queue';
 
 type Status = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
@@ -200,7 +206,7 @@ export async function usage(): Promise<void> {
   await client.submit({ src: 'c.png' }, { removeOnComplete: 100 });
   const jobType: string | null | undefined = (await typedJob.getJob())?.jobType;
   const queueStats: QueueStats = await client.getQueueStats();
-  const waitingNow: number = queueStats.waiting + queueStats.total;
+  const queuedNow: number = queueStats.waiting + queueStats.total;
   const isPaused: boolean = (await client.isPaused()) && queueStats.paused;
   const page: JobSnapshot[] = await client.listJobs({ status: ['completed', 'failed'], jobType: 'resize', limit: 50, offset: 100, order: 'desc' });
   await client.listJobs({ statuses: 'waiting', jobRunId: 'batch-7' });
@@ -257,6 +263,22 @@ export async function usage(): Promise<void> {
   await service.stopAll({ graceful: false, timeoutMs: 1_000 });
   await service.stopAll();
   void [again, addedBatch, snapshot, wasCancelled, svcPage, svcStats, names, svcPaused, emailClient, emailServer];
+  // --- Request -> Response handlers -------------------------------------------------
+  const serveQueue: (request: Request) => Promise<Response> | undefined =
+    createQueueRequestHandler(client, { basePath: '/queue' });
+  const routed: Promise<Response> | undefined = serveQueue(new Request('https://x.test/queue/status'));
+  const streamed: Response = await jobStreamResponse(client, id, { signal: new AbortController().signal });
+  const statusBody = (await (await queueStatusResponse(client, new Request('https://x.test/?limit=5'))).json()) as QueueStatusBody;
+  const waitingNow: number = statusBody.queues[0].stats.waiting;
+  const metricsText: string = await (await queueMetricsResponse(client)).text();
+  const page: Response = await queueDashboardResponse(client, { basePath: '/admin/jobs' });
+  const progressEvent: JobStreamEvents['progress'] = { progress: 5, message: null, details: {} };
+  const errorBody: QueueErrorBody = { error: 'InvalidOptionsError', message: 'limit', parameter: 'limit' };
+  // @ts-expect-error basePath is a string
+  createQueueRequestHandler(client, { basePath: 1 });
+  // @ts-expect-error the signal is an AbortSignal
+  await jobStreamResponse(client, id, { signal: true });
+  void [routed, streamed, waitingNow, metricsText, page, progressEvent, errorBody];
 
   // --- Precision: each of these must be a type error ------------------------------
   // @ts-expect-error not a storage kind
@@ -283,5 +305,5 @@ export async function usage(): Promise<void> {
   new JobQueueServer({ storage, queueName: 'thumbnails' });
 
   void [running, workers, counted, dedup, output, batchIds, statuses, waitingCount, failedCount, cached, eventArgs];
-  void [jobType, waitingNow, isPaused, page, waited, drained, cleaned, removed, rate];
+  void [jobType, queuedNow, isPaused, page, waited, drained, cleaned, removed, rate];
 }
