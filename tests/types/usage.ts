@@ -208,7 +208,7 @@ export async function usage(): Promise<void> {
   const queueStats: QueueStats = await client.getQueueStats();
   const queuedNow: number = queueStats.waiting + queueStats.total;
   const isPaused: boolean = (await client.isPaused()) && queueStats.paused;
-  const page: JobSnapshot[] = await client.listJobs({ status: ['completed', 'failed'], jobType: 'resize', limit: 50, offset: 100, order: 'desc' });
+  const listed: JobSnapshot[] = await client.listJobs({ status: ['completed', 'failed'], jobType: 'resize', limit: 50, offset: 100, order: 'desc' });
   await client.listJobs({ statuses: 'waiting', jobRunId: 'batch-7' });
   await client.listJobs();
   const waited: unknown = await client.submitAndWait({ src: 'd.png' }, { priority: 'high', timeoutMs: 5_000 }, { timeoutMs: 10_000 });
@@ -305,5 +305,5 @@ export async function usage(): Promise<void> {
   new JobQueueServer({ storage, queueName: 'thumbnails' });
 
   void [running, workers, counted, dedup, output, batchIds, statuses, waitingCount, failedCount, cached, eventArgs];
-  void [jobType, queuedNow, isPaused, page, waited, drained, cleaned, removed, rate];
+  void [jobType, queuedNow, isPaused, listed, waited, drained, cleaned, removed, rate];
 }
