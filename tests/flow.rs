@@ -1475,3 +1475,68 @@ fn output_for_input_never_returns_the_output_of_a_colliding_input() {
         "the latest job"
     );
 }
+
+/// The network comes back (`online`): a job whose run failed for want of it, waiting on a
+/// one-hour backoff, runs again at once; a job its submitter delayed by an hour keeps its
+/// time. With `retryOnOnline: false` the retry keeps its backoff.
+#[test]
+fn the_network_coming_back_runs_retries_waiting_on_backoff_at_once() {
+    const HOUR: i64 = 3_600_000;
+    let run = |retry_on_online: bool| {
+        let starts: Rc<RefCell<Vec<(i64, Timestamp)>>> = Rc::new(RefCell::new(Vec::new()));
+        let (log, p) = (
+            starts.clone(),
+            Rc::new(RefCell::new(None::<VirtualPlatform>)),
+        );
+        let pp = p.clone();
+        let exec = FnExecutor(move |input: Value, ctx: RunContext<Value>| {
+            let now = pp.borrow().as_ref().map(|pl| pl.now()).unwrap();
+            log.borrow_mut().push((input.as_i64().unwrap(), now));
+            std::future::ready(if ctx.attempt == 1 && input == json!(1) {
+                Err(RunError::retryable("TypeError", "Failed to fetch"))
+            } else {
+                Ok(input)
+            })
+        });
+        let config = ServerConfig {
+            retry_on_online,
+            ..ServerConfig::default()
+        };
+        let q = queue(exec, config);
+        *p.borrow_mut() = Some(q.platform.clone());
+        let (client, server, platform) = (q.client.clone(), q.server.clone(), q.platform.clone());
+        let t0 = q.platform.now();
+        q.platform
+            .block_on(async move {
+                server.start().await.unwrap();
+                let backoff = json!({"backoff": {"type": "fixed", "delayMs": HOUR}});
+                let retried = submit(&client, json!(1), backoff).await;
+                let delayed = submit(&client, json!(2), json!({ "delayMs": HOUR })).await;
+                // The first run fails; a minute later the network is back.
+                platform.sleep(60_000).await;
+                let rec = client.get(&retried).await.unwrap().unwrap();
+                assert_eq!(rec.status, JobStatus::Delayed);
+                server.network_online();
+                client.wait_for(&retried, None).await.unwrap();
+                let delayed_rec = client.get(&delayed).await.unwrap().unwrap();
+                client.wait_for(&delayed, None).await.unwrap();
+                delayed_rec.status
+            })
+            .map(|status| (status, t0, starts.borrow().clone()))
+            .unwrap()
+    };
+    let (delayed_then, t0, starts) = run(true);
+    let second = starts.iter().filter(|(n, _)| *n == 1).nth(1).unwrap().1;
+    assert_eq!(
+        second.0 - t0.0,
+        60_000,
+        "the retry ran when the network came back"
+    );
+    assert_eq!(delayed_then, JobStatus::Delayed, "the user's delay stands");
+    let two = starts.iter().find(|(n, _)| *n == 2).unwrap().1;
+    assert!(two.0 - t0.0 >= HOUR, "{starts:?}");
+
+    let (_, t0, starts) = run(false);
+    let second = starts.iter().filter(|(n, _)| *n == 1).nth(1).unwrap().1;
+    assert!(second.0 - t0.0 >= HOUR, "retryOnOnline off: {starts:?}");
+}

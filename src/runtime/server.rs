@@ -483,6 +483,28 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
     pub fn wake(&self) {
         self.inner.wake.notify();
     }
+
+    /// The network came back (the host's `online` event): with `retry_on_online`, a running
+    /// server brings the queue's retries waiting on their backoff forward in one storage step
+    /// (see [`crate::core::online`]) and claims them. Servers of the same queue elsewhere find
+    /// them due at their next look (within their poll interval).
+    pub fn network_online(&self) {
+        let inner = &self.inner;
+        if inner.live(inner.epoch.get()) && inner.config.borrow().retry_on_online {
+            inner.platform.spawn(bring_retries_forward(inner.clone()));
+        }
+    }
+
+    /// [`Server::network_online`] of this server while it lives, for a host listener that
+    /// must not keep the server alive.
+    pub fn online_signal(&self) -> impl Fn() + 'static {
+        let weak = Rc::downgrade(&self.inner);
+        move || {
+            if let Some(inner) = weak.upgrade() {
+                Server { inner }.network_online();
+            }
+        }
+    }
 }
 
 /// The liveness lock of server `id`.
@@ -506,6 +528,22 @@ async fn seek_leadership<S: Storage, X: Platform, E: Executor<S::Payload>>(
         inner.chores.notify();
     }
     // Otherwise the guard drops here: the lock passes on to the next server waiting.
+}
+
+/// Brings the retries waiting on their backoff forward, then wakes the dispatcher to claim
+/// them.
+async fn bring_retries_forward<S: Storage, X: Platform, E: Executor<S::Payload>>(
+    inner: Rc<Inner<S, X, E>>,
+) {
+    match inner
+        .storage
+        .bring_retries_forward(inner.platform.now())
+        .await
+    {
+        Ok(ids) if !ids.is_empty() => inner.wake.notify(),
+        Ok(_) => {}
+        Err(err) => inner.report(err),
+    }
 }
 
 /// Aborts the local run of job `id` if storage says the job was cancelled.
