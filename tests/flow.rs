@@ -1505,6 +1505,8 @@ fn the_network_coming_back_runs_retries_waiting_on_backoff_at_once() {
         let q = queue(exec, config);
         *p.borrow_mut() = Some(q.platform.clone());
         let (client, server, platform) = (q.client.clone(), q.server.clone(), q.platform.clone());
+        // What the host's `online` listener calls.
+        let online = q.server.online_signal();
         let t0 = q.platform.now();
         q.platform
             .block_on(async move {
@@ -1516,7 +1518,7 @@ fn the_network_coming_back_runs_retries_waiting_on_backoff_at_once() {
                 platform.sleep(60_000).await;
                 let rec = client.get(&retried).await.unwrap().unwrap();
                 assert_eq!(rec.status, JobStatus::Delayed);
-                server.network_online();
+                online();
                 client.wait_for(&retried, None).await.unwrap();
                 let delayed_rec = client.get(&delayed).await.unwrap().unwrap();
                 client.wait_for(&delayed, None).await.unwrap();

@@ -10,6 +10,7 @@ pub(crate) mod executor;
 mod handle;
 mod inputs;
 mod limiter;
+mod online;
 mod options;
 mod platform;
 mod promise;

@@ -374,6 +374,10 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                             .spawn(check_cancelled(inner.clone(), id.clone()));
                     }
                 }
+                JobEvent::Online => Server {
+                    inner: inner.clone(),
+                }
+                .network_online(),
                 JobEvent::Resync => {
                     inner.wake.notify();
                     let ids: Vec<String> = inner.running.borrow().keys().cloned().collect();
@@ -495,13 +499,14 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
         }
     }
 
-    /// [`Server::network_online`] of this server while it lives, for a host listener that
-    /// must not keep the server alive.
+    /// Tells this server and every other of its bus that the network came back: emits
+    /// [`JobEvent::Online`] on the shared bus (a channel to other contexts tells them too),
+    /// while the bus lives. For a host listener that must not keep the server alive.
     pub fn online_signal(&self) -> impl Fn() + 'static {
-        let weak = Rc::downgrade(&self.inner);
+        let bus = Rc::downgrade(&self.inner.bus);
         move || {
-            if let Some(inner) = weak.upgrade() {
-                Server { inner }.network_online();
+            if let Some(bus) = bus.upgrade() {
+                bus.emit(&JobEvent::Online);
             }
         }
     }
