@@ -43,8 +43,8 @@ pub struct Broadcast {
     presence: Cell<Presence>,
     /// The global scope's `online` listener, where it has the event: a
     /// [`JobEvent::Online`] on the bus, which this context's servers hear and the channel
-    /// tells the others (a server in a service worker hears it from a page: Chromium has no
-    /// `online` event in a service worker).
+    /// tells the others (a server in a worker or service worker hears it from a page:
+    /// Chromium fires `online` in windows only).
     _online: Option<OnlineListener>,
 }
 

@@ -1,7 +1,8 @@
-//! The host's `online` event for a running server: where the global scope has one (a window,
-//! a worker, a service worker), a listener added when the server starts and removed when it
-//! stops calls `Server::network_online`; where it has none (Node, Deno, workerd) nothing is
-//! added. The decision of what it changes is `core::online`.
+//! A listener for the host's `online` event, where the global scope has one (a window; a
+//! worker where the browser fires it there, which Chromium does not); where it has none
+//! (Node, Deno, workerd) nothing is added. Its owners: the IndexedDB storage's channel
+//! (`broadcast`) and a running server without one (`server`). What the event changes is
+//! `core::online`.
 
 use js_sys::Reflect;
 use wasm_bindgen::JsCast;

@@ -2,7 +2,7 @@
 // tarball in a scratch project. Offline (DevTools network emulation, on the page and the
 // service worker): the page keeps submitting, the jobs that need the network fail and wait on
 // a five-minute backoff, and the page's `online` event, told to the service worker over the
-// queue's channel (Chromium has no `online` event in a service worker), brings them forward: they
+// queue's channel (Chromium fires `online` in windows only), brings them forward: they
 // complete as soon as the network is back. A service worker stopped mid-job (DevTools
 // `ServiceWorker.stopWorker`) and started again by the page's next message has the job
 // recovered: every job completes, none is lost, none runs twice to its end.
