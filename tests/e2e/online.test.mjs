@@ -5,19 +5,11 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBrowser, withPageErrors } from './helpers.mjs';
+import { useBrowser, withPageErrors } from './helpers.mjs';
 
 const TEST_TIMEOUT_MS = 60_000;
 
-let env;
-
-before(async () => {
-  env = await startBrowser();
-});
-
-after(async () => {
-  await env?.close();
-});
+const browser = useBrowser(before, after);
 
 /**
  * In a fresh tab: a server whose executor fails each job's first run with a TypeError (as a
@@ -26,6 +18,7 @@ after(async () => {
  * the retried job's state and attempt, and the delayed job's state.
  */
 async function onlineInPage(arg) {
+  const env = browser.env;
   const page = await env.newPage();
   const errorsBefore = env.pageErrors.length;
   try {
