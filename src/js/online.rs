@@ -1,17 +1,18 @@
-//! A listener for the host's `online` event, where the global scope has one (a window; a
-//! worker where the browser fires it there, which Chromium does not); where it has none
-//! (Node, Deno, workerd) nothing is added. Its owners: the IndexedDB storage's channel
-//! (`broadcast`) and a running server without one (`server`). What the event changes is
-//! `core::online`.
+//! A listener for the `online` event on the global scope of a browser context (one whose
+//! `navigator` has `onLine`: a window, a worker, a service worker); elsewhere (Node, Deno,
+//! workerd) nothing is added. Chromium fires the event in windows only, but a worker's code
+//! may dispatch one (`self.dispatchEvent(new Event('online'))`, on a page's message). Its
+//! owners: the IndexedDB storage's channel (`broadcast`) and a running server without one
+//! (`server`). What the event changes is `core::online`.
 
-use js_sys::Reflect;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::EventTarget;
 
-/// The event's name, and the handler property a global scope with the event has.
+use crate::web::props::get;
+
+/// The event's name.
 const ONLINE: &str = "online";
-const ONONLINE: &str = "ononline";
 
 /// A listener for `online` on the global scope; removed when dropped.
 pub struct OnlineListener {
@@ -20,11 +21,11 @@ pub struct OnlineListener {
 }
 
 impl OnlineListener {
-    /// Calls `signal` on each `online` event of the global scope; `None` where the global
-    /// scope has no such event.
+    /// Calls `signal` on each `online` event of the global scope; `None` outside a browser
+    /// context.
     pub fn add(signal: impl Fn() + 'static) -> Option<OnlineListener> {
         let global = js_sys::global();
-        if !Reflect::has(&global, &JsValue::from_str(ONONLINE)).unwrap_or(false) {
+        if get(&get(&global, "navigator"), "onLine").is_undefined() {
             return None;
         }
         let target = global.dyn_into::<EventTarget>().ok()?;
