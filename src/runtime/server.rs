@@ -212,6 +212,17 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
         self.wake.notify();
     }
 
+    /// Resolves once no storage step of this server is under way.
+    pub async fn step_done(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if !self.in_step.get() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     /// Marks a run as reported (its settlement queued, or none needed).
     pub fn mark_reported(&self, id: &str) {
         if let Some(r) = self.running.borrow_mut().get_mut(id) {

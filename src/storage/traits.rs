@@ -2,6 +2,7 @@
 //! or one synchronous step in memory) that applies transitions decided by [`crate::core`].
 
 use std::future::Future;
+use std::pin::Pin;
 
 use crate::core::{
     ClaimPlan, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError,
@@ -50,19 +51,55 @@ pub enum InlineRun<P> {
     /// Not started (the server is stopping, no worker is free): the job stays in
     /// [`ClaimBatch::jobs`].
     NotStarted,
-    /// Started and still running (an asynchronous executor): its claim is written.
+    /// Not started yet: no worker is free, but runs this step started are still going and
+    /// may end in a moment (see [`InlineRuns::pause`]); ask again after a pause.
+    Busy,
+    /// Started and still running (an asynchronous executor): its claim is written, unless
+    /// the run ends before the step writes it (see [`InlineRuns::ended`]).
     Running,
     /// Started and already ended (a synchronous executor): the step settles it too.
     Done(Settlement<P>),
 }
 
+/// The runs a step starts inside it (see [`Inline`]).
+pub trait InlineRuns<P> {
+    /// Starts the run of `job`, claimed by the step under way, from the record as the step
+    /// will write it (lent, not copied).
+    fn start(&self, job: &JobRecord<P>) -> InlineRun<P>;
+
+    /// Lets the runs started by [`InlineRuns::start`] go on for a moment without leaving the
+    /// step: one promise turn (a microtask, never a timer, so an IndexedDB transaction stays
+    /// active). Resolves with whether some of them are still going.
+    fn pause(&self) -> Pin<Box<dyn Future<Output = bool> + '_>> {
+        Box::pin(std::future::ready(false))
+    }
+
+    /// The settlements of the runs started by [`InlineRuns::start`] as [`InlineRun::Running`]
+    /// that have ended since (each taken once): the step settles them with their claim, in
+    /// one write.
+    fn ended(&self) -> Vec<Settlement<P>> {
+        Vec::new()
+    }
+}
+
+/// A plain callback starts runs that end at once or go on; it never pauses.
+impl<P, F: Fn(&JobRecord<P>) -> InlineRun<P>> InlineRuns<P> for F {
+    fn start(&self, job: &JobRecord<P>) -> InlineRun<P> {
+        self(job)
+    }
+}
+
 /// What [`Storage::step`] calls with each job it claims (leased, in claim order) before
-/// writing the claims: the server starts the run right there, from the record as the step
-/// will write it (lent, not copied). A run that ends before the call returns is settled in
-/// the same step, so its job goes from waiting to its end in one atomic step, with one write;
-/// other contexts never see it active. Its settlement's results and events come back in
-/// [`Step::inline`].
-pub type Inline<'a, P> = dyn Fn(&JobRecord<P>) -> InlineRun<P> + 'a;
+/// writing the claims: the server starts the run right there. A run that ends before the
+/// step writes its claim (at once, or during the step's pauses: an async executor whose
+/// promise settles within a few microtasks) is settled in the same step, so its job goes from
+/// waiting to its end in one atomic step, with one write; other contexts never see it
+/// active. Its settlement's results and events come back in [`Step::inline`].
+pub type Inline<'a, P> = dyn InlineRuns<P> + 'a;
+
+/// How many pauses (promise turns) a step spends waiting for the runs it started: enough
+/// for an `async` executor that awaits nothing slow, too few to matter for one that does.
+pub const INLINE_PAUSES: u32 = 4;
 
 /// A claim plan after [`start_claimed`]: what the storage writes, and what it hands back.
 #[derive(Debug)]
@@ -83,6 +120,20 @@ pub struct Handed<P> {
     pub wake: Wake,
 }
 
+impl<P: Clone> Handed<P> {
+    /// `plan` with no run started: every claimed job handed over (copied).
+    pub fn unstarted(plan: ClaimPlan<P>) -> Self {
+        Handed {
+            jobs: plan.claimed_records(),
+            ended: Vec::new(),
+            writes: plan.writes,
+            kept: plan.kept,
+            events: plan.events,
+            wake: plan.wake,
+        }
+    }
+}
+
 impl<P> Handed<P> {
     /// The claim's result for the server (the writes taken out first).
     pub fn batch(self) -> ClaimBatch<P> {
@@ -94,27 +145,103 @@ impl<P> Handed<P> {
     }
 }
 
-/// For a storage that writes a [`ClaimPlan`] itself: calls `inline` (when given) on each
-/// claimed record of `plan`, lent from `plan.writes`; without it, every claimed job is
-/// handed over.
-pub fn start_claimed<P: Clone>(plan: ClaimPlan<P>, inline: Option<&Inline<'_, P>>) -> Handed<P> {
-    let mut jobs = Vec::new();
-    let mut ended_at = Vec::new();
-    match inline {
-        None => jobs = plan.claimed_records(),
-        Some(inline) => {
-            for &at in &plan.claimed {
-                let Some(rec) = plan.writes.get(at) else {
+/// How the runs [`start_runs`] asked for stand: positions in its list.
+#[derive(Debug)]
+pub struct Starts<P> {
+    /// Not started (handed over to the server, which gives them back).
+    pub unstarted: Vec<usize>,
+    /// Started and still going: their claims are written as they are.
+    pub running: Vec<usize>,
+    /// Started and ended inside the step (at once, or during its pauses), with their
+    /// settlements, in list order.
+    pub ended: Vec<(usize, Settlement<P>)>,
+}
+
+/// Starts the runs of the claimed jobs `record(0)`, `record(1)`, ... (`count` of them, in
+/// claim order) through `inline`, pausing (up to [`INLINE_PAUSES`] promise turns) while it
+/// answers [`InlineRun::Busy`], and again before returning while runs it started go on;
+/// those that ended meanwhile come back as ended.
+pub async fn start_runs<'j, P: 'j>(
+    count: usize,
+    record: impl Fn(usize) -> Option<&'j JobRecord<P>>,
+    inline: &Inline<'_, P>,
+) -> Starts<P> {
+    let mut out = Starts {
+        unstarted: Vec::new(),
+        running: Vec::new(),
+        ended: Vec::new(),
+    };
+    // Cleared once a wait for a worker found none: the rest are not waited for.
+    let mut wait = true;
+    for at in 0..count {
+        let Some(rec) = record(at) else { continue };
+        let mut pauses = 0;
+        loop {
+            match inline.start(rec) {
+                InlineRun::Busy if wait && pauses < INLINE_PAUSES => {
+                    pauses += 1;
+                    inline.pause().await;
                     continue;
-                };
-                match inline(rec) {
-                    InlineRun::NotStarted => jobs.push(rec.clone()),
-                    InlineRun::Running => {}
-                    InlineRun::Done(s) => ended_at.push((at, s)),
                 }
+                InlineRun::NotStarted | InlineRun::Busy => {
+                    wait = false;
+                    out.unstarted.push(at);
+                }
+                InlineRun::Running => out.running.push(at),
+                InlineRun::Done(s) => out.ended.push((at, s)),
             }
+            break;
         }
     }
+    if out.running.is_empty() {
+        return out;
+    }
+    for _ in 0..INLINE_PAUSES {
+        if !inline.pause().await {
+            break;
+        }
+    }
+    for s in inline.ended() {
+        let found = out
+            .running
+            .iter()
+            .position(|&at| record(at).is_some_and(|r| r.id == s.id));
+        if let Some(i) = found {
+            out.ended.push((out.running.remove(i), s));
+        }
+    }
+    out.ended.sort_by_key(|(at, _)| *at);
+    out
+}
+
+/// For a storage that writes a [`ClaimPlan`] itself: starts the runs of the claimed
+/// records of `plan` through `inline` (when given; see [`start_runs`]), lent from
+/// `plan.writes`; the runs that ended are handed back with their records, to settle as they
+/// are written. Without `inline`, every claimed job is handed over.
+pub async fn start_claimed<P: Clone>(
+    plan: ClaimPlan<P>,
+    inline: Option<&Inline<'_, P>>,
+) -> Handed<P> {
+    let Some(inline) = inline else {
+        return Handed::unstarted(plan);
+    };
+    let starts = start_runs(
+        plan.claimed.len(),
+        |i| plan.claimed.get(i).and_then(|&at| plan.writes.get(at)),
+        inline,
+    )
+    .await;
+    let claimed_at = |i: usize| plan.claimed.get(i).copied();
+    let jobs = starts
+        .unstarted
+        .iter()
+        .filter_map(|&i| plan.writes.get(claimed_at(i)?).cloned())
+        .collect();
+    let ended_at: Vec<(usize, Settlement<P>)> = starts
+        .ended
+        .into_iter()
+        .filter_map(|(i, s)| Some((claimed_at(i)?, s)))
+        .collect();
     let mut writes: Vec<Option<JobRecord<P>>> = plan.writes.into_iter().map(Some).collect();
     let ended = ended_at
         .into_iter()

@@ -227,9 +227,10 @@ fn sort_cut<K: Ord>(list: &mut Vec<Rec>, key: fn(&Rec) -> K, limit: usize) -> bo
 
 /// The claim step on what [`read_step`] read (and a settlement changed, and new records in
 /// `reads.moved`), issuing its writes; with `inline`, the claimed jobs' runs start before
-/// the writes and those that end at once are settled in the step (see [`Inline`]). The
+/// the writes and those that end at once, or within the step's pauses (promise turns: the
+/// transaction stays active), are settled in the step (see [`Inline`]). The
 /// records of `unwritten` that the step writes are taken out of it.
-pub fn claim_from(
+pub async fn claim_from(
     tx: &Tx,
     reads: &mut StepReads,
     req: &ClaimRequest,
@@ -290,7 +291,7 @@ pub fn claim_from(
     let plan = plan_claim(&mut reads.meta, view, req, now);
     unwritten.retain(|r| !plan.writes.iter().any(|w| w.id == r.id));
     // Runs that end inside `inline` are written once, settled, by `settle_inline`.
-    let mut handed = start_claimed(plan, inline);
+    let mut handed = start_claimed(plan, inline).await;
     for rec in &handed.writes {
         tx.put(rec)?;
     }
@@ -471,7 +472,7 @@ pub async fn step(
     let (claimed, inline) = match claim {
         Some(c) => {
             let (claimed, inline) =
-                claim_from(tx, &mut reads, c, inline, (policy, seq), now, &mut made)?;
+                claim_from(tx, &mut reads, c, inline, (policy, seq), now, &mut made).await?;
             (Some(claimed), inline)
         }
         None => (None, SettleBatch::empty()),
