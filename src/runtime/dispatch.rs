@@ -112,6 +112,8 @@ where
             .await;
         inner.in_step.set(false);
         inner.idle.notify();
+        // Runs the step started that go on: their ends wake the cycle as any run's do.
+        let step_runs = inner.step_runs.take();
         let mut wake_at = None;
         match step {
             Ok(step) => {
@@ -151,7 +153,7 @@ where
             // it have no lease: their jobs are still waiting, so they are aborted (as if the
             // lease were lost), and those that ended will run again.
             Err(err) => {
-                for id in inline.running.take() {
+                for id in step_runs {
                     if let Some(run) = inner.running.borrow().get(&id) {
                         run.abort.abort(super::abort::AbortReason::LeaseLost);
                     }
@@ -266,8 +268,6 @@ struct InlineStarts<'a, S: Storage, X, E> {
     began: Timestamp,
     /// Runs that ended inside the step, with when they started (for the stats).
     ended: RefCell<Vec<(String, Timestamp)>>,
-    /// Runs still going (as far as the step knows).
-    running: RefCell<Vec<String>>,
     /// `Inner::sync_streak` when the step began; `None` once the step ran out of its budget.
     streak: Cell<Option<u32>>,
 }
@@ -285,7 +285,6 @@ where
             workers,
             began,
             ended: RefCell::default(),
-            running: RefCell::default(),
             streak: Cell::new(Some(inner.sync_streak.get())),
         }
     }
@@ -293,7 +292,8 @@ where
     /// Whether a run this step started is still going.
     fn going(&self) -> bool {
         let running = self.inner.running.borrow();
-        self.running
+        self.inner
+            .step_runs
             .borrow()
             .iter()
             .any(|id| running.contains_key(id))
@@ -341,7 +341,7 @@ where
             }
             // Still running, or ended with nothing to settle (as after a claim).
             Started::Going | Started::Ended(None) => {
-                self.running.borrow_mut().push(job.id.clone());
+                self.inner.step_runs.borrow_mut().push(job.id.clone());
                 InlineRun::Running
             }
         }
@@ -359,7 +359,7 @@ where
     /// the step writes them with their claims. Such runs count as ending at once (see
     /// `Inner::sync_streak`).
     fn ended(&self) -> Vec<Settlement<S::Payload>> {
-        let mut running = self.running.borrow_mut();
+        let mut running = self.inner.step_runs.borrow_mut();
         let mut pending = self.inner.pending.borrow_mut();
         let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut *pending)
             .into_iter()
