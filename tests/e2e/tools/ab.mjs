@@ -8,6 +8,7 @@
 // Measurements (--what):
 //   memory-drain  N jobs (default 20,000) queued in memory storage, then a server with 4
 //                 workers and a synchronous no-op executor, timed until N job_complete events
+//   idb-drain     the same with N jobs (default 1,000) in an IndexedDB queue
 //   idb-submit    N jobs (default 1,000), one `await client.submit()` after another, IndexedDB
 //   idb-batch     N jobs (default 1,000) in one `client.submitBatch()`, IndexedDB
 //   idb-latency   N jobs (default 200), each `submit` + `waitFor` before the next, 1 worker,
@@ -18,7 +19,7 @@
 // --cold: each turn in a fresh tab with no warm-up, as the benchmark measures (V8 runs a
 // fresh tab's wasm and JS on its baseline compilers at first); else one warmed tab per build.
 //
-// Usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] [--cold] [--async] DIR...
+// Usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] [--cold] [--async] DIR...
 //   DIR  a wasm-pack --target web output directory (wasm_job_queue.js, its .wasm, snippets/)
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -35,7 +36,7 @@ for (let i = 0; i < args.length; i++) {
   else opts.dirs.push(args[i]);
 }
 if (opts.dirs.length < 1) {
-  console.error('usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] [--cold] [--async] DIR...');
+  console.error('usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] [--cold] [--async] DIR...');
   process.exit(2);
 }
 const n = opts.n ?? { 'memory-drain': 20_000, 'idb-latency': 200 }[opts.what] ?? 1_000;
@@ -65,8 +66,9 @@ async function measure(page, what, n) {
       });
       return { storage, drop };
     };
-    if (what === 'memory-drain') {
-      const storage = new m.InMemoryQueueStorage(queueName);
+    if (what === 'memory-drain' || what === 'idb-drain') {
+      const fresh = what === 'idb-drain' ? await idb() : { storage: new m.InMemoryQueueStorage(queueName), drop: async () => {} };
+      const { storage } = fresh;
       const client = new m.JobQueueClient({ storage, queueName });
       (await client.submitBatch(inputs)).forEach((h) => h.free());
       const server = new m.JobQueueServer({ storage, queueName, executor: noop, workerCount: 4 });
@@ -80,6 +82,7 @@ async function measure(page, what, n) {
       await server.stop({ graceful: false });
       server.free();
       client.free();
+      await fresh.drop();
       return (n * 1000) / (t1 - t0);
     }
     // Jobs/s of `submitAll(client)` on a fresh IndexedDB queue.
