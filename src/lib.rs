@@ -4,7 +4,7 @@
 //! compiled to WebAssembly. JS functions are the job executors; jobs live in IndexedDB (or
 //! in memory) and survive reloads; several tabs and workers can serve one queue.
 //!
-//! The crate is layered (see `ARCHITECTURE` in the repository):
+//! The crate is layered (see `docs/architecture.md` in the repository):
 //! - [`core`]: pure and synchronous — job record, states and transitions, claim order,
 //!   retry policy, limiters, option validation. Time and randomness are arguments.
 //! - [`storage`]: the [`storage::Storage`] trait that applies core transitions atomically,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The in-repo benchmark (issue 4). Not a test: it never fails on speed; it exits non-zero
+// The in-repo benchmark. Not a test: it never fails on speed; it exits non-zero
 // only when the benchmark itself breaks (a measurement throws or times out, no pkg/ ...).
 //
 // It opens tests/e2e/pages/bench.html in headless Chromium (helpers.mjs: static server on
@@ -34,7 +34,7 @@
 //   .wasm size    raw and gzip -9 (node zlib) of pkg/wasm_job_queue_bg.wasm
 //
 // for IndexedDB and memory storage; the median of --runs runs is reported. The runs go in
-// rounds (each round runs every measurement once) so machine drift hits all alike. Each
+// passes (each pass runs every measurement once) so machine drift hits all alike. Each
 // IndexedDB run of the library (and of the model) is paired: the raw ceiling is measured in
 // its tab right before and right after it, and the target ratios are the median of the
 // runs' own ratios to that ceiling (a shared machine's speed drifts by tens of percent over
@@ -371,7 +371,7 @@ async function main() {
         await page.close().catch(() => {});
       }
     }
-    // Round-robin: round r runs every selected measurement once, so a slow spell of a
+    // Pass r runs every selected measurement once, so a slow spell of a
     // shared machine lands on the raw ceiling and the library alike instead of on whichever
     // measurement's runs happened to fall in it.
     const selected = measurements.filter((m) => !opts.only || opts.only.test(m.id));
@@ -511,7 +511,8 @@ async function main() {
   printTable(rows);
 
   // The ratios of medians (each median over its own runs; the raw one from the `raw`
-  // measurement), kept for comparison; the targets are judged on the paired ratios.
+  // measurement), printed beside the paired ratios, on which the targets are judged: over
+  // the minutes between the medians the machine's speed drifts.
   const ratiosOfMedians = {
     submitVsRawSinglePut: ratio(g('idb.submit', 'jobsPerSec'), raw?.singlePutOpsPerSec),
     submitBatchVsRawOneTxn: ratio(g('idb.submitBatch', 'jobsPerSec'), raw?.oneTxnOpsPerSec),

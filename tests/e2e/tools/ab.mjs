@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A/B of two or more builds of pkg/ in the same minutes (issue 4): the figures of a single
+// A/B of two or more builds of pkg/ in the same minutes: the figures of a single
 // bench run move by ±20 % on a shared machine, more than most changes are worth. Each build
 // is copied below target/ab/ and loaded in its own tab; the tabs take turns, each turn one
 // measurement, so machine drift hits every build alike. Prints, per build, the best and the

@@ -1,23 +1,23 @@
 #!/usr/bin/env node
-// Where the time of one `await client.submitBatch()` of N jobs goes (issue 4, submitBatch).
-// In headless Chromium, R rounds, each in a fresh tab as the benchmark runs it: one library
+// Where the time of one `await client.submitBatch()` of N jobs goes.
+// In headless Chromium, R passes, each in a fresh tab as the benchmark runs it: one library
 // batch (IndexedDB queue, no server), then the plain-JS model of it (the library's stores,
 // indexes and record shape, see openModelDb in pages/idb-timeline.js), then N raw puts of
 // `{ id, n }`, each of the last two in one readwrite transaction. Prints the median of each
 // phase in ms: until the call returns (the library issues its puts inside the call), from the
 // call to `transaction()` returning, to the first `put()`, the puts' loop (and the time spent
 // inside `put()` calls), from the last put to `complete`, and from it to the caller's `await`
-// returning. With --warm, the rounds take turns in one tab instead (V8's optimizing tiers
+// returning. With --warm, the passes take turns in one tab instead (V8's optimizing tiers
 // then run the library's code). Build pkg/ first.
 // Usage: node tests/e2e/tools/batch-timeline.mjs [--warm] [N] [R]
 import { startBrowser } from '../helpers.mjs';
 
 const args = process.argv.slice(2);
 const warm = args.includes('--warm');
-const [n = 1000, rounds = 9] = args.filter((a) => a !== '--warm').map(Number);
+const [n = 1000, passes = 9] = args.filter((a) => a !== '--warm').map(Number);
 
-/** One round in `page`: the library's batch and the raw one, each phase in ms. */
-const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
+/** One pass in `page`: the library's batch and the raw one, each phase in ms. */
+const measurePass = (page, { n, pass }) => page.evaluate(async ({ n, pass }) => {
   const m = await import('/pkg/wasm_job_queue.js');
   await m.default();
   const { instrument, modelJobs, openModelDb, openRawDb } = await import('/tests/e2e/pages/idb-timeline.js');
@@ -33,9 +33,9 @@ const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
     total: c.resolved - c.call,
   });
   const dbName = `batch-timeline-${Math.random()}`;
-  const storage = new m.IndexedDbQueueStorage(`q${round}`, { dbName });
+  const storage = new m.IndexedDbQueueStorage(`q${pass}`, { dbName });
   await storage.setupDatabase();
-  const client = new m.JobQueueClient({ storage, queueName: `q${round}` });
+  const client = new m.JobQueueClient({ storage, queueName: `q${pass}` });
   const inputs = Array.from({ length: n }, (_, i) => ({ n: i }));
   t.cur = { call: performance.now() };
   const pr = client.submitBatch(inputs);
@@ -79,7 +79,7 @@ const round = (page, { n, round }) => page.evaluate(async ({ n, round }) => {
     await new Promise((resolve) => { const r = indexedDB.deleteDatabase(name); r.onsuccess = r.onerror = r.onblocked = resolve; });
   }
   return { lib, model, raw };
-}, { n, round });
+}, { n, pass });
 
 const median = (rows) => Object.fromEntries(Object.keys(rows[0]).map((k) => {
   const s = rows.map((r) => r[k]).sort((a, b) => a - b);
@@ -92,19 +92,19 @@ try {
   const model = [];
   const raw = [];
   let page = null;
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < passes; r++) {
     if (!page || !warm) {
       await page?.close();
       page = await env.newPage();
       await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
-      if (warm) await round(page, { n, round: -1 }); // warm-up, not counted
+      if (warm) await measurePass(page, { n, pass: -1 }); // warm-up, not counted
     }
-    const out = await round(page, { n, round: r });
+    const out = await measurePass(page, { n, pass: r });
     lib.push(out.lib);
     model.push(out.model);
     raw.push(out.raw);
   }
-  console.log(`median ms of one batch of ${n} (${rounds} rounds, ${warm ? 'one warmed tab' : 'each in a fresh tab'}):`);
+  console.log(`median ms of one batch of ${n} (${passes} passes, ${warm ? 'one warmed tab' : 'each in a fresh tab'}):`);
   console.table({ library: median(lib), model: median(model), raw: median(raw) });
 } finally {
   await env.close();

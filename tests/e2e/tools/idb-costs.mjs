@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// What IndexedDB requests cost in this Chromium (issue 4: what bounds each figure), in plain
+// What IndexedDB requests cost in this Chromium (what bounds each benchmark figure), in plain
 // JS, no library: puts of a job-shaped record into a store with the library's seven sparse
 // indexes against one with none (in one transaction: µs per put, the synchronous part and
 // the total), one-put transactions over one and two stores, and opening a transaction with
-// and without an options object. Prints one object per round (two rounds; trust the second).
+// and without an options object. Prints one object per pass (two passes; trust the second).
 // Usage: node tests/e2e/tools/idb-costs.mjs
 import { startBrowser } from '../helpers.mjs';
 
@@ -11,7 +11,7 @@ const env = await startBrowser();
 try {
   const page = await env.newPage();
   await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
-  const rounds = await page.evaluate(async () => {
+  const passes = await page.evaluate(async () => {
     const INDEXES = [
       ['claim', ['queue', 'xClaim', 'seq']], ['due', ['queue', 'xDue']], ['lease', ['queue', 'xLease']],
       ['status', ['queue', 'status', 'createdAt', 'seq']], ['run', ['queue', 'xRun']],
@@ -33,7 +33,7 @@ try {
     let k = 0;
     const job = () => { k++; return { queue: 'q', id: `j${k}`, seq: 1.7e15 + k, createdAt: Date.now(), r: body, input: { n: k }, xClaim: 0 }; };
     const us = (ms, n) => +((1000 * ms) / n).toFixed(1);
-    const round = async () => {
+    const pass = async () => {
       const out = {};
       for (const store of ['indexed', 'plain']) {
         const n = 2000;
@@ -66,9 +66,9 @@ try {
       }
       return out;
     };
-    return [await round(), await round()];
+    return [await pass(), await pass()];
   });
-  for (const r of rounds) console.log(r);
+  for (const r of passes) console.log(r);
 } finally {
   await env.close();
 }

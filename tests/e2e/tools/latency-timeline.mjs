@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Where the time of one job goes (issue 4, latency). Runs jobs one at a time through an
+// Where the time of one job goes (the benchmark's latency). Runs jobs one at a time through an
 // IndexedDB queue (1 worker, no-op executor) in headless Chromium and prints, for the last
 // five jobs, a timeline in ms from the submit call: each IndexedDB transaction the page opens
 // (stores, mode, opened at `t`, complete at `done`), each BroadcastChannel message, the

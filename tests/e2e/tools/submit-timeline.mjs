@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Where the time of one `await client.submit()` goes (issue 4, submit). Submits N jobs one
+// Where the time of one `await client.submit()` goes. Submits N jobs one
 // after another to an IndexedDB queue (no server) in headless Chromium, and, in the same
 // tab, N raw puts of `{ id, n }` one readwrite transaction each; prints the median (and the
 // mean) of each phase in µs: from the call to `transaction()` returning, to `put()` being
