@@ -39,7 +39,7 @@
 // its tab right before and right after it, and the target ratios are the median of the
 // runs' own ratios to that ceiling (a shared machine's speed drifts by tens of percent over
 // the minutes of a whole run; the ratio of the medians is printed too). Prints a table, the
-// ratios of the issue's targets (information only), then one line `BENCH_JSON`.
+// ratios of the targets (information only), then one line `BENCH_JSON`.
 //
 // Usage: node tests/e2e/bench.mjs [--runs N] [--quick] [--profile PATH] [--timeout-ms MS] [--only REGEX] [--durability D]
 //   --runs N        runs per measurement (default 3; the median is reported)
@@ -278,7 +278,7 @@ const ratio = (a, b) => (a == null || b == null || b === 0 ? null : a / b);
 const fmtRatio = (x) => (x == null ? 'n/a' : x.toFixed(2));
 
 /**
- * The ratios of the issue's targets, each from paired runs: [measurement, the library's
+ * The ratios of the targets, each from paired runs: [measurement, the library's
  * figure, the raw figure measured in the same tab around it (bench.js `paired`)]. Each run
  * gives its own ratio and the report takes their median, so the ceiling a figure is divided
  * by is the one of its own minutes.
