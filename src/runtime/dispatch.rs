@@ -361,11 +361,17 @@ where
     fn ended(&self) -> Vec<Settlement<S::Payload>> {
         let mut running = self.inner.step_runs.borrow_mut();
         let mut pending = self.inner.pending.borrow_mut();
-        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut *pending)
-            .into_iter()
-            .partition(|p| running.contains(&p.settlement.id));
-        *pending = rest;
-        running.retain(|id| !mine.iter().any(|p| &p.settlement.id == id));
+        let mut mine = Vec::new();
+        let mut i = 0;
+        while let Some(p) = pending.get(i) {
+            match running.iter().position(|id| *id == p.settlement.id) {
+                Some(at) => {
+                    running.swap_remove(at);
+                    mine.push(pending.remove(i));
+                }
+                None => i += 1,
+            }
+        }
         drop((running, pending));
         let mut ended = self.ended.borrow_mut();
         let settlements = mine

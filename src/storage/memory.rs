@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::future::{Future, ready};
 
 use super::traits::{
-    AbortTarget, ClaimBatch, Enqueued, Handed, Inline, ListQuery, SettleBatch, Step, Storage,
-    start_runs,
+    AbortTarget, ClaimBatch, Enqueued, Handed, Inline, InlineRun, ListQuery, SettleBatch, Step,
+    Storage,
 };
 use crate::core::claim::{ClaimPlan, ClaimView, is_stalled, plan_claim};
 use crate::core::id_hash::IdMap;
@@ -332,23 +332,24 @@ impl<P: Clone> MemoryStorage<P> {
         f(&mut self.state.borrow_mut())
     }
 
-    /// Starts the runs of `batch`'s claimed jobs (claims written) through `inline` (see
-    /// [`start_runs`]), the state not borrowed: the jobs it starts leave `batch.jobs`;
-    /// returns the settlements of the runs that ended inside the step.
-    async fn start_inline(
+    /// Starts the runs of `batch`'s claimed jobs (claims written) through `inline`, the
+    /// state not borrowed, without pauses (memory has no transaction to save): the jobs it
+    /// starts leave `batch.jobs`; returns the settlements of the runs that ended at once.
+    fn start_inline(
         &self,
         batch: &mut ClaimBatch<P>,
         inline: &Inline<'_, P>,
     ) -> Vec<Settlement<P>> {
-        let jobs = std::mem::take(&mut batch.jobs);
-        let starts = start_runs(jobs.len(), |i| jobs.get(i), inline).await;
-        batch.jobs = jobs
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| starts.unstarted.contains(i))
-            .map(|(_, job)| job)
-            .collect();
-        starts.ended.into_iter().map(|(_, s)| s).collect()
+        let mut ended = Vec::new();
+        batch.jobs.retain(|job| match inline.start(job) {
+            InlineRun::NotStarted | InlineRun::Busy => true,
+            InlineRun::Running => false,
+            InlineRun::Done(s) => {
+                ended.push(s);
+                false
+            }
+        });
+        ended
     }
 }
 
@@ -395,7 +396,7 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
     /// first; then `inline` is called on each claimed record, with the state not borrowed,
     /// so a run reading or writing the storage from inside (its progress, the job) sees its
     /// job active and leased; the runs that ended at once are settled before the step
-    /// returns (those that ended during the step's pauses too: see [`start_runs`]).
+    /// returns.
     fn step(
         &self,
         submits: Vec<(String, JobSpec<P>)>,
@@ -422,26 +423,24 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
                 handed.batch()
             })
         });
-        async move {
-            let (claimed, inline) = match (batch, inline) {
-                (Some(mut batch), Some(inline)) => {
-                    let ended = self.start_inline(&mut batch, inline).await;
-                    let settled = if ended.is_empty() {
-                        SettleBatch::empty()
-                    } else {
-                        self.with(|st| st.settle(ended, policy, now))
-                    };
-                    (Some(batch), settled)
-                }
-                (batch, _) => (batch, SettleBatch::empty()),
-            };
-            Ok(Step {
-                enqueued,
-                settled,
-                claimed,
-                inline,
-            })
-        }
+        let (claimed, inline) = match (batch, inline) {
+            (Some(mut batch), Some(inline)) => {
+                let ended = self.start_inline(&mut batch, inline);
+                let settled = if ended.is_empty() {
+                    SettleBatch::empty()
+                } else {
+                    self.with(|st| st.settle(ended, policy, now))
+                };
+                (Some(batch), settled)
+            }
+            (batch, _) => (batch, SettleBatch::empty()),
+        };
+        ready(Ok(Step {
+            enqueued,
+            settled,
+            claimed,
+            inline,
+        }))
     }
 
     fn settle(

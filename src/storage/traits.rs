@@ -106,8 +106,8 @@ pub const INLINE_PAUSES: u32 = 4;
 pub struct Handed<P> {
     /// Copies of the claimed records not started, for [`ClaimBatch::jobs`].
     pub jobs: Vec<JobRecord<P>>,
-    /// The records of the runs that ended, each with its run's settlement, in claim order:
-    /// to settle as they are written.
+    /// The records of the runs that ended, each with its run's settlement (those that ended
+    /// at once in claim order, then the others): to settle as they are written.
     pub ended: Vec<(JobRecord<P>, Settlement<P>)>,
     /// The plan's other writes (claims of runs going on or not started, recoveries,
     /// promotions, deadline failures).
@@ -153,7 +153,7 @@ pub struct Starts<P> {
     /// Started and still going: their claims are written as they are.
     pub running: Vec<usize>,
     /// Started and ended inside the step (at once, or during its pauses), with their
-    /// settlements, in list order.
+    /// settlements: those that ended at once in list order, then the others.
     pub ended: Vec<(usize, Settlement<P>)>,
 }
 
@@ -210,7 +210,6 @@ pub async fn start_runs<'j, P: 'j>(
             out.ended.push((out.running.remove(i), s));
         }
     }
-    out.ended.sort_by_key(|(at, _)| *at);
     out
 }
 
@@ -232,21 +231,19 @@ pub async fn start_claimed<P: Clone>(
     )
     .await;
     let claimed_at = |i: usize| plan.claimed.get(i).copied();
-    let jobs = starts
-        .unstarted
-        .iter()
-        .filter_map(|&i| plan.writes.get(claimed_at(i)?).cloned())
-        .collect();
-    let ended_at: Vec<(usize, Settlement<P>)> = starts
-        .ended
-        .into_iter()
-        .filter_map(|(i, s)| Some((claimed_at(i)?, s)))
-        .collect();
+    let mut jobs = Vec::new();
+    for &i in &starts.unstarted {
+        if let Some(rec) = claimed_at(i).and_then(|at| plan.writes.get(at)) {
+            jobs.push(rec.clone());
+        }
+    }
     let mut writes: Vec<Option<JobRecord<P>>> = plan.writes.into_iter().map(Some).collect();
-    let ended = ended_at
-        .into_iter()
-        .filter_map(|(at, s)| Some((writes.get_mut(at)?.take()?, s)))
-        .collect();
+    let mut ended = Vec::new();
+    for (i, s) in starts.ended {
+        if let Some(rec) = claimed_at(i).and_then(|at| writes.get_mut(at)?.take()) {
+            ended.push((rec, s));
+        }
+    }
     Handed {
         jobs,
         ended,
