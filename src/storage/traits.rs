@@ -438,3 +438,129 @@ pub trait Storage: 'static {
     /// Removes the queue's jobs, its limiter start log and any hold.
     fn delete_all(&self) -> impl Future<Output = Result<(), QueueError>>;
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::core::RunOutcome;
+
+    /// Runs with `workers` workers: a job whose id starts with `sync` ends at once, `quick`
+    /// ends at the next pause, any other goes on.
+    struct Runs {
+        workers: usize,
+        going: RefCell<Vec<String>>,
+        ended: RefCell<Vec<String>>,
+        pauses: Cell<u32>,
+    }
+
+    impl Runs {
+        fn new(workers: usize) -> Self {
+            Runs {
+                workers,
+                going: RefCell::default(),
+                ended: RefCell::default(),
+                pauses: Cell::new(0),
+            }
+        }
+    }
+
+    fn done(id: &str) -> Settlement<u32> {
+        Settlement {
+            id: id.to_string(),
+            token: "t".into(),
+            outcome: RunOutcome::Completed(0),
+            jitter_sample: 0.0,
+        }
+    }
+
+    impl InlineRuns<u32> for Runs {
+        fn start(&self, job: &JobRecord<u32>) -> InlineRun<u32> {
+            let mut going = self.going.borrow_mut();
+            if going.len() >= self.workers {
+                return if going.is_empty() {
+                    InlineRun::NotStarted
+                } else {
+                    InlineRun::Busy
+                };
+            }
+            if job.id.starts_with("sync") {
+                return InlineRun::Done(done(&job.id));
+            }
+            going.push(job.id.clone());
+            InlineRun::Running
+        }
+
+        fn pause(&self) -> Pin<Box<dyn Future<Output = bool> + '_>> {
+            self.pauses.set(self.pauses.get() + 1);
+            let mut going = self.going.borrow_mut();
+            let (quick, slow): (Vec<_>, Vec<_>) =
+                going.drain(..).partition(|id| id.starts_with("quick"));
+            *going = slow;
+            self.ended.borrow_mut().extend(quick);
+            Box::pin(std::future::ready(!going.is_empty()))
+        }
+
+        fn ended(&self) -> Vec<Settlement<u32>> {
+            self.ended
+                .borrow_mut()
+                .drain(..)
+                .map(|id| done(&id))
+                .collect()
+        }
+    }
+
+    fn jobs(ids: &[&str]) -> Vec<JobRecord<u32>> {
+        ids.iter()
+            .map(|id| JobSpec::new(0).into_record(id.to_string(), "q", 1, Timestamp(0)))
+            .collect()
+    }
+
+    fn ended_ids(s: &Starts<u32>) -> Vec<(usize, String)> {
+        s.ended.iter().map(|(at, s)| (*at, s.id.clone())).collect()
+    }
+
+    #[test]
+    fn runs_that_end_during_the_pauses_free_their_worker_for_the_next_and_come_back_ended() {
+        let jobs = jobs(&["quick-a", "sync-b", "quick-c", "quick-d"]);
+        let runs = Runs::new(1);
+        let s = block_on(start_runs(jobs.len(), |i| jobs.get(i), &runs));
+        assert!(s.unstarted.is_empty() && s.running.is_empty());
+        let mut ended = ended_ids(&s);
+        ended.sort();
+        let expect = [
+            (0, "quick-a"),
+            (1, "sync-b"),
+            (2, "quick-c"),
+            (3, "quick-d"),
+        ];
+        assert_eq!(ended, expect.map(|(at, id)| (at, id.to_string())));
+        // One pause freed the worker for each of quick-c and quick-d; one after the last.
+        assert_eq!(runs.pauses.get(), 3);
+    }
+
+    #[test]
+    fn a_run_that_goes_on_keeps_its_claim_and_the_jobs_behind_it_are_not_waited_for_twice() {
+        let jobs = jobs(&["slow-a", "quick-b", "quick-c"]);
+        let runs = Runs::new(1);
+        let s = block_on(start_runs(jobs.len(), |i| jobs.get(i), &runs));
+        assert_eq!(s.running, vec![0]);
+        assert_eq!(s.unstarted, vec![1, 2]);
+        assert!(s.ended.is_empty());
+        // quick-b waited INLINE_PAUSES turns for the worker, quick-c none; then the step
+        // waited as long for slow-a, which goes on.
+        assert_eq!(runs.pauses.get(), 2 * INLINE_PAUSES);
+    }
+
+    #[test]
+    fn without_runs_going_a_full_server_does_not_pause() {
+        let jobs = jobs(&["quick-a"]);
+        let runs = Runs::new(0);
+        let s = block_on(start_runs(jobs.len(), |i| jobs.get(i), &runs));
+        assert_eq!(s.unstarted, vec![0]);
+        assert_eq!(runs.pauses.get(), 0);
+    }
+}
