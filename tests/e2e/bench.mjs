@@ -345,6 +345,8 @@ async function main() {
       label: `scale: ${prefill === 'none' ? 'empty queue' : `${fmtInt(SCALE)} jobs ${prefill}`}`,
       fn: 'scale',
       args: { prefill, count: SCALE, n: N, workers: 4, latencyN: LAT, exec: 'async', ...d },
+      // The prefill alone (100,000 records with their index entries) takes 20 s or more.
+      timeoutMs: Math.max(opts.timeoutMs, 300_000),
     })),
   ];
 
@@ -382,7 +384,7 @@ async function main() {
         try {
           // A paired measurement brackets the library's run with the raw ceiling in its tab.
           const [fn, args] = m.paired ? ['paired', { fn: m.fn, rawN: N, ...m.args }] : [m.fn, m.args];
-          const { result } = await runInPage(env, fn, args, { timeoutMs: opts.timeoutMs, warm: m.warm });
+          const { result } = await runInPage(env, fn, args, { timeoutMs: m.timeoutMs ?? opts.timeoutMs, warm: m.warm });
           runsOf.get(m.id)[r] = result;
           process.stderr.write(`  ${m.id} run ${r + 1}/${opts.runs}: ${summaryOf(result)} (${Date.now() - t} ms)\n`);
         } catch (err) {
@@ -608,9 +610,9 @@ function summaryOf(r) {
     const { refSinglePutOpsPerSec: s, refOneTxnOpsPerSec: t, refTxnMedianMs: m, ...own } = r;
     return `${summaryOf(own)} [raw around it: 1 txn/put ${fmtInt(s)} ops/s, 1 txn ${fmtInt(t)} ops/s, txn ${fmtMs(m)} ms]`;
   }
+  if ('prefillMs' in r) return `${fmtInt(r.count)} jobs before (made in ${r.prefillMs.toFixed(0)} ms): submit ${fmtInt(r.submitJobsPerSec)}/s, drain ${fmtInt(r.drainJobsPerSec)}/s, latency p50 ${fmtMs(r.p50)} ms`;
   if ('jobsPerSec' in r) return `${fmtInt(r.jobsPerSec)} jobs/s (${r.ms.toFixed(0)} ms)`;
   if ('p50' in r) return `p50 ${fmtMs(r.p50)} p95 ${fmtMs(r.p95)} p99 ${fmtMs(r.p99)} ms`;
-  if ('prefillMs' in r) return `${fmtInt(r.count)} jobs before (made in ${r.prefillMs.toFixed(0)} ms): submit ${fmtInt(r.submitJobsPerSec)}/s, drain ${fmtInt(r.drainJobsPerSec)}/s, latency p50 ${fmtMs(r.p50)} ms`;
   if ('drainJobsPerSec' in r) return `submit ${fmtInt(r.submitOpsPerSec)}/s, batch ${fmtInt(r.submitBatchOpsPerSec)}/s, drain ${fmtInt(r.drainJobsPerSec)}/s, latency p50 ${fmtMs(r.latencyP50Ms)} ms`;
   if ('singlePutOpsPerSec' in r) return `1 txn/put ${fmtInt(r.singlePutOpsPerSec)} ops/s, 1 txn ${fmtInt(r.oneTxnOpsPerSec)} ops/s, txn ${fmtMs(r.txnMedianMs)} ms`;
   return JSON.stringify(r);
