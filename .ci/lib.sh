@@ -12,6 +12,12 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 
+# The release build of pkg/ as the npm package: wasm-pack, then .ci/finish-pkg.mjs (exports map,
+# Node entry, licenses, README).
+build_pkg() {
+  wasm-pack build --release --target web --out-dir pkg && node "$ROOT/.ci/finish-pkg.mjs" "$ROOT/pkg"
+}
+
 log()  { printf '==> %s\n' "$*"; }
 die()  { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 

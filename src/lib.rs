@@ -12,6 +12,7 @@
 //! - [`runtime`]: the async driver — client, server, worker slots — generic over storage,
 //!   platform (clock, timers, spawning, randomness) and executor.
 //! - `js` (wasm32 only): the thin `#[wasm_bindgen]` boundary that JS users see.
+//! - `web` (wasm32 only): helpers over JS values that `js` and the IndexedDB storage share.
 
 pub mod core;
 pub mod runtime;
@@ -19,3 +20,6 @@ pub mod storage;
 
 #[cfg(target_arch = "wasm32")]
 pub mod js;
+
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod web;

@@ -1496,3 +1496,47 @@ fn a_resync_makes_a_progress_watch_read_what_another_context_reported_untold() {
     assert_eq!(before, vec![], "B's progress is untold to A");
     assert_eq!(after, vec![(40.0, Some("half".to_string()))]);
 }
+
+/// `outputForInput` compares inputs, not only fingerprints: a job whose stored fingerprint
+/// collides with the asked input's (forced here by giving it that fingerprint) never answers
+/// for it; the job with that very input does, and a given fingerprint finds its jobs.
+#[test]
+fn output_for_input_never_returns_the_output_of_a_colliding_input() {
+    use wasm_job_queue::core::fingerprint::fingerprint_text;
+    use wasm_job_queue::runtime::OutputKey;
+    let q = queue(echo(), ServerConfig::default());
+    let (client, server) = (q.client.clone(), q.server.clone());
+    let asked = json!({"n": 2}).to_string();
+    let print = fingerprint_text(&asked);
+    let canonical = |v: &Value| Some(v.to_string());
+    let (colliding, with_input, given) = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let other = submit(&client, json!({"n": 1}), json!({"fingerprint": print})).await;
+            client.wait_for(&other, None).await.unwrap();
+            let key = OutputKey::Input(asked.clone());
+            let colliding = client.output_for_input(key.clone(), canonical).await;
+            let same = submit(&client, json!({"n": 2}), json!({"fingerprint": print})).await;
+            client.wait_for(&same, None).await.unwrap();
+            let with_input = client.output_for_input(key, canonical).await;
+            let given = OutputKey::Fingerprint(print);
+            (
+                colliding,
+                with_input,
+                client.output_for_input(given, canonical).await,
+            )
+        })
+        .unwrap();
+    assert_eq!(
+        colliding.unwrap(),
+        None,
+        "another input's output is never returned"
+    );
+    assert_eq!(with_input.unwrap(), Some(json!({"echo": {"n": 2}})));
+    assert_eq!(
+        given.unwrap(),
+        Some(json!({"echo": {"n": 2}})),
+        "the latest job"
+    );
+}

@@ -603,10 +603,10 @@ async fn queues_share_a_database_and_stay_isolated() {
 }
 
 async fn worker(s: Rc<IndexedDbStorage>, owner: &'static str, seen: Rc<RefCell<Vec<String>>>) {
-    let mut round = 0u32;
+    let mut claims = 0u32;
     loop {
-        let max = 1 + round % 4;
-        round += 1;
+        let max = 1 + claims % 4;
+        claims += 1;
         let batch = s.claim(&req(owner, max, T), T).await.unwrap();
         if batch.jobs.is_empty() {
             return;

@@ -114,6 +114,16 @@ function short(value, max = 60) {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
+/**
+ * The part of a job id that tells jobs apart: a generated id begins with the priority and
+ * the submit's clock (the same for every job of one submit) and ends with random digits, so
+ * the last 8 characters are shown; a short id (a chosen `jobId`) is shown whole.
+ */
+function shortId(id) {
+  const s = String(id);
+  return s.length > 12 ? `…${s.slice(-8)}` : s;
+}
+
 function el(tag, props = {}, children = []) {
   const node = Object.assign(document.createElement(tag), props);
   for (const c of children) node.append(c);
@@ -127,11 +137,16 @@ function createRow(id) {
   abort.dataset.testid = 'job-abort';
   abort.dataset.action = 'abort';
   abort.dataset.jobId = id;
+  const copy = el('button', { type: 'button', className: 'copy', textContent: 'copy', title: 'Copy the whole id' });
+  copy.dataset.action = 'copy';
+  copy.dataset.jobId = id;
+  const shown = el('span', { title: id, textContent: shortId(id) });
+  shown.dataset.testid = 'job-id';
   const tr = el('tr');
   tr.dataset.testid = 'job-row';
   tr.dataset.jobId = id;
   const cells = {
-    id: el('td', { className: 'mono', title: id, textContent: id.slice(0, 8) }),
+    id: el('td', { className: 'mono job-id' }, [shown, copy]),
     input: el('td'),
     status: el('td'),
     priority: el('td'),
@@ -308,17 +323,23 @@ function wire() {
   }));
   $('clear-all').addEventListener('click', action(clearAll));
   ui.jobs.addEventListener('click', action(async (event) => {
-    const button = event.target.closest('[data-action="abort"]');
-    if (button) await client.abort(button.dataset.jobId);
+    const button = event.target.closest('[data-action]');
+    if (button?.dataset.action === 'abort') await client.abort(button.dataset.jobId);
+    if (button?.dataset.action === 'copy') {
+      // The clipboard needs a secure context; elsewhere the log shows the whole id to select.
+      const id = button.dataset.jobId;
+      if (navigator.clipboard) await navigator.clipboard.writeText(id);
+      logEvent(navigator.clipboard ? 'copied' : 'id', id);
+    }
   }));
 
   for (const name of EVENTS) {
     client.on(name, (queueName, jobId, ...details) => {
       if (name === 'job_retry') {
         const [runAfter, error] = details;
-        logEvent(name, `${String(jobId).slice(0, 8)} retry at ${fmtTime(runAfter)}: ${short(error, 80)}`);
+        logEvent(name, `${shortId(jobId)} retry at ${fmtTime(runAfter)}: ${short(error, 80)}`);
       } else if (name !== 'job_progress') {
-        logEvent(name, `${String(jobId).slice(0, 8)} ${details.map((d) => short(d, 80)).join(' ')}`);
+        logEvent(name, `${shortId(jobId)} ${details.map((d) => short(d, 80)).join(' ')}`);
       }
       refresh();
     });

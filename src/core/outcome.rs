@@ -1,4 +1,6 @@
-//! How a run ended, as the runtime reports it to storage, and the server's cleanup policy.
+//! How a run ended, as the runtime reports it to storage: the kinds of failure and how a
+//! thrown error is classified into one by its `name` ([`RunError::classify`]); and the
+//! server's cleanup policy.
 
 use super::event::JobEvent;
 use super::time::Timestamp;
@@ -27,6 +29,9 @@ pub enum RunErrorKind {
     Deadline,
 }
 
+/// How long a `RateLimitError` without a usable `retryAfterMs` holds the queue's starts.
+pub const DEFAULT_RATE_LIMIT_HOLD_MS: u64 = 1_000;
+
 /// A failed run: its kind, and the error's name and message as kept on the job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunError {
@@ -45,6 +50,40 @@ impl RunError {
             kind: RunErrorKind::Retryable { retry_at: None },
             name: name.into(),
             message: message.into(),
+        }
+    }
+
+    /// Classifies what an executor threw by its `name` (SEMANTICS.md, "Retries"):
+    /// - `PermanentJobError`: fail now;
+    /// - `RetryableJobError`: retry, at `retryAt` (`retry_at()`, ms since the epoch) when it
+    ///   is a finite time ≥ 0, else with backoff;
+    /// - `RateLimitError`: back to waiting after `retryAfterMs` (`retry_after_ms()`, rounded
+    ///   up) when it is finite and ≥ 0, else after [`DEFAULT_RATE_LIMIT_HOLD_MS`];
+    /// - anything else: retry with backoff.
+    ///
+    /// The two fields are read only for the name that uses them.
+    pub fn classify(
+        name: String,
+        message: String,
+        retry_at: impl FnOnce() -> Option<f64>,
+        retry_after_ms: impl FnOnce() -> Option<f64>,
+    ) -> Self {
+        let usable = |v: Option<f64>| v.filter(|v| v.is_finite() && *v >= 0.0);
+        let kind = match name.as_str() {
+            "PermanentJobError" => RunErrorKind::Permanent,
+            "RetryableJobError" => RunErrorKind::Retryable {
+                retry_at: usable(retry_at()).map(|v| Timestamp(v as i64)),
+            },
+            "RateLimitError" => RunErrorKind::RateLimited {
+                retry_after_ms: usable(retry_after_ms())
+                    .map_or(DEFAULT_RATE_LIMIT_HOLD_MS, |v| v.ceil() as u64),
+            },
+            _ => RunErrorKind::Retryable { retry_at: None },
+        };
+        RunError {
+            kind,
+            name,
+            message,
         }
     }
 
@@ -123,6 +162,74 @@ impl CleanupPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `classify` of an error named `name` with these fields.
+    fn kind(name: &str, retry_at: Option<f64>, retry_after_ms: Option<f64>) -> RunErrorKind {
+        let e = RunError::classify(name.into(), "m".into(), || retry_at, || retry_after_ms);
+        assert_eq!((e.name.as_str(), e.message.as_str()), (name, "m"));
+        e.kind
+    }
+
+    #[test]
+    fn thrown_errors_are_classified_by_name() {
+        assert_eq!(
+            kind("PermanentJobError", Some(5.0), Some(5.0)),
+            RunErrorKind::Permanent
+        );
+        let backoff = RunErrorKind::Retryable { retry_at: None };
+        for other in [
+            "TypeError",
+            "Error",
+            "",
+            "permanentjoberror",
+            "TimeoutError",
+        ] {
+            assert_eq!(kind(other, Some(5.0), Some(5.0)), backoff, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn a_retryable_error_retries_at_its_time_when_it_is_one() {
+        let at = |t| kind("RetryableJobError", t, Some(7.0));
+        assert_eq!(
+            at(Some(1_700_000_000_000.0)),
+            RunErrorKind::Retryable {
+                retry_at: Some(Timestamp(1_700_000_000_000))
+            }
+        );
+        assert_eq!(
+            at(Some(0.0)),
+            RunErrorKind::Retryable {
+                retry_at: Some(Timestamp(0))
+            }
+        );
+        let backoff = RunErrorKind::Retryable { retry_at: None };
+        for bad in [None, Some(-1.0), Some(f64::NAN), Some(f64::INFINITY)] {
+            assert_eq!(at(bad), backoff, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_rate_limit_error_holds_for_its_time_or_one_second() {
+        let hold = |ms| match kind("RateLimitError", Some(5.0), ms) {
+            RunErrorKind::RateLimited { retry_after_ms } => retry_after_ms,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(hold(Some(250.0)), 250);
+        assert_eq!(hold(Some(0.2)), 1, "rounded up");
+        assert_eq!(hold(Some(0.0)), 0);
+        for bad in [None, Some(-5.0), Some(f64::NAN), Some(f64::NEG_INFINITY)] {
+            assert_eq!(hold(bad), DEFAULT_RATE_LIMIT_HOLD_MS, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_field_the_name_uses_is_read() {
+        let unread = || -> Option<f64> { panic!("read") };
+        RunError::classify("RateLimitError".into(), String::new(), unread, || None);
+        RunError::classify("RetryableJobError".into(), String::new(), || None, unread);
+        RunError::classify("TypeError".into(), String::new(), unread, unread);
+    }
 
     #[test]
     fn at_once_follows_the_option_of_the_end() {

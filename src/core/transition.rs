@@ -251,6 +251,8 @@ pub fn promote<P>(rec: &mut JobRecord<P>) {
 
 /// The next occurrence of a repeatable job that just ended `completed` or `failed`, with
 /// sequence number `seq`; `None` when it does not repeat, was cancelled, or its series is over.
+/// Its id is `{series}~{n}`: a storage writes it only when no job has that id (a repeat never
+/// replaces a job; that occurrence is skipped), and takes `seq` only then.
 pub fn follow_up<P: Clone>(rec: &JobRecord<P>, seq: u64, now: Timestamp) -> Option<JobRecord<P>> {
     if !matches!(rec.status, JobStatus::Completed | JobStatus::Failed) {
         return None;

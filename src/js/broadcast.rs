@@ -9,14 +9,12 @@
 //! since a waiter elsewhere, reading on the hint, finds the record gone: the end is taken only
 //! then (a forged end resolves only a wait on a job that is really gone).
 //!
-//! Hints are posted only once another context is known to listen, so a context alone pays
-//! nothing per job. A channel says `{ presence: "hello" }` when it opens; a channel that
-//! hears it answers `"here"` and posts from then on. Until a context learns of another it
-//! posts nothing, so changes may have gone untold both ways; that is caught up when it
-//! learns: the newcomer re-reads on `"here"`, and a context that learns of another from
-//! anything but a hello posts `"resync"`, on which the others re-read. Re-reading is a
-//! [`JobEvent::Resync`]: servers look for work and check their running jobs for aborts,
-//! waits and progress watches read their job, connected clients their unfinished jobs.
+//! What is told, which hints wake servers, and the presence handshake (`{ presence: "hello" |
+//! "here" | "resync" }`, so that a context alone posts nothing) are decided by
+//! `runtime::presence`; this module opens the channel, converts messages and carries out its
+//! answers. Re-reading is a [`JobEvent::Resync`]: servers look for work and check their
+//! running jobs for aborts, waits and progress watches read their job, connected clients
+//! their unfinished jobs.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -26,9 +24,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
-use super::props::{get, set};
 use crate::core::JobEvent;
 use crate::runtime::SharedBus;
+use crate::runtime::presence::{HELLO, Presence, hint_kind, wakes};
+use crate::web::props::{get, set};
 
 /// A channel bridging one queue's bus across the origin's contexts.
 pub struct Broadcast {
@@ -38,15 +37,13 @@ pub struct Broadcast {
     pending: RefCell<Vec<JsValue>>,
     /// The ends of jobs removed at once not posted yet (see the module docs), with `pending`.
     pending_ends: RefCell<Vec<JsValue>>,
-    /// Whether another context was heard on the channel (hints are posted only then).
-    peers: Cell<bool>,
+    /// This context's side of the presence handshake (hints are posted once another context
+    /// was heard).
+    presence: Cell<Presence>,
 }
 
-/// The field of a presence message, and its values (see the module docs).
+/// The field of a presence message (its values: see `runtime::presence`).
 const PRESENCE: &str = "presence";
-const HELLO: &str = "hello";
-const HERE: &str = "here";
-const RESYNC: &str = "resync";
 
 /// The longest id a received hint may carry, and the most hints one message may carry.
 const MAX_ID: usize = 1024;
@@ -59,30 +56,6 @@ impl Drop for Broadcast {
     }
 }
 
-/// The wire name of an event, and whether it should wake idle servers elsewhere.
-fn kind(e: &JobEvent<JsValue>) -> Option<(&'static str, bool)> {
-    Some(match e {
-        JobEvent::Submitted { .. } => ("submitted", true),
-        JobEvent::Start { .. } => ("start", false),
-        JobEvent::Progress { .. } => ("progress", false),
-        JobEvent::Complete { .. } => ("complete", true),
-        JobEvent::Retry { .. } => ("retry", true),
-        JobEvent::Error { .. } => ("error", true),
-        JobEvent::Cancelled { .. } => ("cancelled", true),
-        JobEvent::Stalled { .. } => ("stalled", true),
-        JobEvent::Removed { .. } => ("removed", false),
-        JobEvent::Changed { .. } | JobEvent::Resync => return None,
-    })
-}
-
-/// Whether a received kind should wake idle servers.
-fn wakes(kind: &str) -> bool {
-    matches!(
-        kind,
-        "submitted" | "complete" | "retry" | "error" | "cancelled" | "stalled"
-    )
-}
-
 impl Broadcast {
     /// Bridges `bus` over the channel `name`; `None` where `BroadcastChannel` is missing
     /// (then other contexts notice changes by polling).
@@ -91,6 +64,10 @@ impl Broadcast {
             return None;
         }
         let channel = BroadcastChannel::new(name).ok()?;
+        // Node's channels keep the process alive while open: this one should not.
+        if let Ok(unref) = get(&channel, "unref").dyn_into::<js_sys::Function>() {
+            let _ = unref.call0(&channel);
+        }
         let weak_bus = Rc::downgrade(bus);
         let out = Rc::new_cyclic(|weak: &Weak<Broadcast>| {
             let weak = weak.clone();
@@ -105,16 +82,16 @@ impl Broadcast {
                 _on_message: on_message,
                 pending: RefCell::new(Vec::new()),
                 pending_ends: RefCell::new(Vec::new()),
-                peers: Cell::new(false),
+                presence: Cell::new(Presence::default()),
             }
         });
         out.post_presence(HELLO);
         let weak = Rc::downgrade(&out);
         bus.subscribe(move |e: &JobEvent<JsValue>| {
-            let (Some(b), Some((k, _))) = (weak.upgrade(), kind(e)) else {
+            let (Some(b), Some(k)) = (weak.upgrade(), hint_kind(e)) else {
                 return;
             };
-            if !b.peers.get() {
+            if !b.presence.get().posts() {
                 return;
             }
             let first = {
@@ -142,17 +119,16 @@ impl Broadcast {
     /// Handles a message from another context.
     fn receive(&self, data: &JsValue, bus: &SharedBus<JsValue>) {
         let presence = get(data, PRESENCE).as_string();
-        let hello = presence.as_deref() == Some(HELLO);
-        if !self.peers.replace(true) && !hello {
-            // Learnt of another context that may have missed this one's changes.
-            self.post_presence(RESYNC);
+        let mut state = self.presence.get();
+        let reaction = state.hear(presence.as_deref());
+        self.presence.set(state);
+        if let Some(answer) = reaction.answer {
+            self.post_presence(answer);
         }
-        if let Some(p) = presence {
-            if hello {
-                self.post_presence(HERE);
-            } else if p == HERE || p == RESYNC {
-                bus.emit(&JobEvent::Resync);
-            }
+        if reaction.resync {
+            bus.emit(&JobEvent::Resync);
+        }
+        if !reaction.read_hints {
             return;
         }
         let hint = |kind: JsValue, id: JsValue| {

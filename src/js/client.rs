@@ -13,17 +13,17 @@ use super::convert::{
 use super::error::{invalid, to_js};
 use super::events::{JOB_EVENTS, Listeners, emit_job_event};
 use super::handle::JobHandle;
-use super::inputs::{BatchInputs, Taking, input_fingerprint};
+use super::inputs::{BatchInputs, Taking, canonical_text, input_fingerprint};
 use super::options::submit_options;
 use super::platform::JsPlatform;
 use super::promise::promise_now;
-use super::props::get;
 use super::server::{JobQueueServer, check_queue_name};
 use super::snapshot::snapshot;
 use super::storage::{AnyStorage, StorageHandle, lookup};
 use crate::core::{JobEvent, JobStatus, SubmitOptionsInput};
-use crate::runtime::{Client, Subscription, Taken};
+use crate::runtime::{Client, OutputKey, Subscription, Taken};
 use crate::storage::{AbortTarget, ListQuery, Storage};
+use crate::web::props::get;
 
 /// What a client and its handles share.
 pub struct ClientShared {
@@ -328,8 +328,9 @@ impl JobQueueClient {
         })
     }
 
-    /// The output of the latest completed job with this input (matched by fingerprint:
-    /// `{ fingerprint }` if given, else computed from the input's JSON), or `undefined`.
+    /// The output of the latest completed job with this input (its canonical JSON text
+    /// compared, found by its fingerprint; or `{ fingerprint }`'s jobs, if given), or
+    /// `undefined` (see `runtime::Client::output_for_input`).
     #[wasm_bindgen(js_name = outputForInput, unchecked_return_type = "Promise<unknown>")]
     pub fn output_for_input(
         &self,
@@ -341,23 +342,20 @@ impl JobQueueClient {
         let options = options.unwrap_or(JsValue::UNDEFINED);
         let shared = self.shared.clone();
         future_to_promise(async move {
-            let given = super::props::get(&options, "fingerprint");
-            let fp = match given.as_string() {
-                Some(f) => Some(f),
-                None => input_fingerprint(&input),
+            let given = crate::web::props::get(&options, "fingerprint");
+            let key = match given.as_string() {
+                Some(f) => OutputKey::Fingerprint(f),
+                None => match canonical_text(&input) {
+                    Some(text) => OutputKey::Input(text),
+                    None => return Ok(JsValue::UNDEFINED),
+                },
             };
-            let Some(fp) = fp else {
-                return Ok(JsValue::UNDEFINED);
-            };
-            let recs = shared
+            let output = shared
                 .client
-                .list(ListQuery::Fingerprint(fp))
+                .output_for_input(key, canonical_text)
                 .await
                 .map_err(to_js)?;
-            Ok(recs
-                .into_iter()
-                .find_map(|r| r.output)
-                .unwrap_or(JsValue::UNDEFINED))
+            Ok(output.unwrap_or(JsValue::UNDEFINED))
         })
     }
 

@@ -5,9 +5,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use super::error::invalid;
-use super::props::{self, get, set};
 use crate::core::fields::Fields;
 use crate::core::{JobStatus, QueueError, Timestamp};
+use crate::web::props::{self, get, set};
 
 #[wasm_bindgen(module = "/src/js/executor.js")]
 extern "C" {
@@ -156,10 +156,10 @@ fn check_finite_at(v: &JsValue, path: &str, depth: usize) -> Result<(), JsValue>
             )));
         }
     } else if v.is_object() && v.dyn_ref::<Date>().is_none() {
-        if depth >= super::json::MAX_DEPTH {
+        if depth >= crate::web::json::MAX_DEPTH {
             return Err(invalid(format!(
                 "invalid {path}: {}",
-                super::json::too_deep()
+                crate::web::json::too_deep()
             )));
         }
         for entry in js_sys::Object::entries(v.unchecked_ref()).iter() {
@@ -179,7 +179,7 @@ pub fn from_js<T>(
     read: fn(&serde_json::Value) -> Result<T, QueueError>,
 ) -> Result<T, JsValue> {
     check_finite(v, what)?;
-    let json = super::json::json_of(v).map_err(|e| invalid(format!("invalid {what}: {e}")))?;
+    let json = crate::web::json::json_of(v).map_err(|e| invalid(format!("invalid {what}: {e}")))?;
     read(&json).map_err(|e| invalid(format!("invalid {what}: {}", e.message())))
 }
 

@@ -4,8 +4,8 @@
 use js_sys::Error;
 use wasm_bindgen::prelude::*;
 
-use super::props::{get, set};
 use crate::core::QueueError;
+use crate::web::props::{get, set};
 
 /// A JS `Error` with this name and message.
 pub fn named_error(name: &str, message: &str) -> Error {

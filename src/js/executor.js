@@ -1,83 +1,11 @@
 // The JS half of JsExecutor (src/js/executor.rs): builds a run's `ctx` and calls the executor
 // in one call from wasm, so a synchronous executor costs one crossing and one string (the job
-// id). Also builds and puts the objects the IndexedDB storage writes (`wjqPut`), for the same
-// reason, copies inputs (`wjqStorable`, a batch's at once: `wjqStorableAll`) and writes their
-// canonical JSON for their fingerprints (`wjqCanonical`).
-// Kept small and dependency-free; wasm-bindgen copies it into pkg/snippets/.
+// id, read from wasm memory by `str` of src/web/web.js). Also copies inputs (`wjqStorable`,
+// a batch's at once: `wjqStorableAll`) and writes their canonical JSON for their
+// fingerprints (`wjqCanonical`).
+// Kept small; wasm-bindgen copies it and src/web/web.js into pkg/snippets/ side by side.
 
-/** The module's `WebAssembly.Memory`, and a byte view of it (renewed when memory grows). */
-let memory = null;
-let bytes = new Uint8Array(0);
-const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-
-/** Hands over the wasm memory, for `str`. */
-export function wjqMemory(m) {
-  memory = m;
-  bytes = new Uint8Array(m.buffer);
-}
-
-/**
- * The UTF-8 string at `ptr..ptr+len` of the wasm memory. Short ASCII strings (job ids) are
- * built with `String.fromCharCode`, much cheaper than a `TextDecoder` call for a few bytes.
- */
-function str(ptr, len) {
-  if (bytes.byteLength === 0 || bytes.buffer !== memory.buffer) bytes = new Uint8Array(memory.buffer);
-  if (len <= 64) {
-    const codes = charCodes;
-    codes.length = len;
-    for (let i = 0; i < len; i++) {
-      const c = bytes[ptr + i];
-      if (c > 127) return decoder.decode(bytes.subarray(ptr, ptr + len));
-      codes[i] = c;
-    }
-    return String.fromCharCode.apply(null, codes);
-  }
-  return decoder.decode(bytes.subarray(ptr, ptr + len));
-}
-
-/** Scratch space of `str` (a plain array: `apply` takes it on its fast path). */
-const charCodes = [];
-
-/**
- * Puts a job into `store` (an `IDBObjectStore`), building the object (src/storage/indexeddb/
- * codec.rs says what each field is) as one object literal and issuing the put in the same
- * call, rather than a property set per field and a second call from wasm. `flags`: 1
- * `output` is present, 2 `progressDetails` is present (either may be present as `undefined`).
- * An index field given as `undefined` is left out, which keeps the record out of that index.
- * Returns 0, or 1 when `put` threw (a `DataCloneError`, an `InvalidStateError`): the error is
- * then handed over by `wjqPutError` (caught here, as a number is the cheapest answer: a
- * `catch` import would pass its 19 arguments through an `arguments` object).
- */
-export function wjqPut(store, queue, idPtr, idLen, status, seq, createdAt, body, input, flags, output, details, xClaim, xDue, xLease, completedAt, xFp, xRun, xExpire) {
-  const o = { queue, id: str(idPtr, idLen), seq, createdAt, r: body, input };
-  if (status !== undefined) o.status = status;
-  if (flags & 1) o.output = output;
-  if (flags & 2) o.progressDetails = details;
-  if (xClaim !== undefined) o.xClaim = xClaim;
-  if (xDue !== undefined) o.xDue = xDue;
-  if (xLease !== undefined) o.xLease = xLease;
-  if (completedAt !== undefined) o.completedAt = completedAt;
-  if (xFp !== undefined) o.xFp = xFp;
-  if (xRun !== undefined) o.xRun = xRun;
-  if (xExpire !== undefined) o.xExpire = xExpire;
-  try {
-    store.put(o);
-  } catch (e) {
-    putError = e;
-    return 1;
-  }
-  return 0;
-}
-
-/** What the last failed `wjqPut` threw. */
-let putError = null;
-
-/** The error of the last failed `wjqPut`, handed over once. */
-export function wjqPutError() {
-  const e = putError;
-  putError = null;
-  return e;
-}
+import { str } from '../web/web.js';
 
 /** `[queue, jobId, value]`: the listener arguments of most job events. */
 export function wjqArgs3(queue, idPtr, idLen, value) {
@@ -311,7 +239,7 @@ export function wjqTexts() {
 
 /** Thrown inside `canonical` to hand a value over to the Rust path. */
 const RUST_PATH = Symbol('rust path');
-/** As `MAX_DEPTH` in src/js/json.rs: deeper (or cyclic) values go to the Rust path. */
+/** As `MAX_DEPTH` in src/web/json.rs: deeper (or cyclic) values go to the Rust path. */
 const MAX_DEPTH = 128;
 const { isSafeInteger } = Number;
 const { isArray } = Array;

@@ -1,5 +1,5 @@
 //! A JS function as the executor: builds its `ctx` (signal, progress), calls it, awaits a
-//! returned promise, and classifies what it throws by the error's `name`.
+//! returned promise, and reads what it throws for core to classify.
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
@@ -14,9 +14,10 @@ use std::rc::Rc;
 
 use super::convert::{refusal, storable};
 use super::error::{describe, invalid, named_error, to_js};
-use super::props::{get, set};
-use crate::core::{QueueError, RunError, RunErrorKind, Timestamp};
+use crate::core::{QueueError, RunError};
 use crate::runtime::{AbortReason, Executor, ProgressFn, RunContext};
+use crate::web::props::{get, set};
+use crate::web::str_ref;
 
 /// Runs jobs by calling a JS function `(input, ctx) => output | Promise<output>`.
 pub struct JsExecutor {
@@ -72,34 +73,16 @@ fn reason_error(reason: &AbortReason) -> JsValue {
     e.into()
 }
 
-/// Classifies a thrown value by its `name` (SEMANTICS.md, "Retries").
+/// Classifies a thrown value (see [`RunError::classify`]): its name and message, and its
+/// `retryAt` (a Date or ms) and `retryAfterMs` when asked.
 pub fn classify(thrown: &JsValue) -> RunError {
     let (name, message) = describe(thrown);
-    let kind = match name.as_str() {
-        "PermanentJobError" => RunErrorKind::Permanent,
-        "RetryableJobError" => {
-            let at = super::convert::date_to_ms(&get(thrown, "retryAt")).as_f64();
-            RunErrorKind::Retryable {
-                retry_at: at
-                    .filter(|v| v.is_finite() && *v >= 0.0)
-                    .map(|v| Timestamp(v as i64)),
-            }
-        }
-        "RateLimitError" => {
-            let ms = get(thrown, "retryAfterMs")
-                .as_f64()
-                .filter(|v| v.is_finite() && *v >= 0.0);
-            RunErrorKind::RateLimited {
-                retry_after_ms: ms.map_or(1_000, |v| v.ceil() as u64),
-            }
-        }
-        _ => RunErrorKind::Retryable { retry_at: None },
-    };
-    RunError {
-        kind,
+    RunError::classify(
         name,
         message,
-    }
+        || super::convert::date_to_ms(&get(thrown, "retryAt")).as_f64(),
+        || get(thrown, "retryAfterMs").as_f64(),
+    )
 }
 
 /// Progress reporters of the runs in progress (a few: a B-tree needs no hashing).
@@ -163,8 +146,6 @@ extern "C" {
     /// path can write it (see executor.js).
     #[wasm_bindgen(js_name = wjqCanonical)]
     pub(crate) fn canonical_json(value: &JsValue) -> JsValue;
-    #[wasm_bindgen(js_name = wjqMemory)]
-    fn share_memory(memory: &JsValue);
     #[wasm_bindgen(js_name = wjqArgs3)]
     fn args3(queue: &JsValue, id_ptr: u32, id_len: u32, value: &JsValue) -> js_sys::Array;
     #[wasm_bindgen(catch, js_name = wjqCall3)]
@@ -175,19 +156,6 @@ extern "C" {
         id_len: u32,
         value: &JsValue,
     ) -> Result<JsValue, JsValue>;
-}
-
-thread_local! {
-    static MEMORY_SHARED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// `s` as the (pointer, length) pair executor.js reads from wasm memory. Valid during the
-/// call it is passed to (that call allocates nothing in wasm).
-pub fn str_ref(s: &str) -> (u32, u32) {
-    if !MEMORY_SHARED.with(|m| m.replace(true)) {
-        share_memory(&wasm_bindgen::memory());
-    }
-    (s.as_ptr() as u32, s.len() as u32)
 }
 
 /// `[queue, id, value]` with the id passed without a `TextDecoder` call.

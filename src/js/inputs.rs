@@ -20,24 +20,27 @@ const FIRST_CHUNK: u32 = 16;
 /// The largest chunk.
 const MAX_CHUNK: u32 = 512;
 
-/// The fingerprint of an input's JSON form (`None` when it has none, e.g. a BigInt out of
-/// range or a cycle). The canonical text comes from executor.js's walk when it can write it,
-/// else from `json_of` and serde_json (the same text, see `wjqCanonical`).
-pub fn input_fingerprint(input: &JsValue) -> Option<String> {
+/// An input's canonical JSON text (compact, object keys sorted; `None` when it has no JSON
+/// form, e.g. a BigInt out of range or a cycle). It comes from executor.js's walk when that
+/// can write it, else from `json_of` and serde_json (the same text, see `wjqCanonical`).
+pub fn canonical_text(input: &JsValue) -> Option<String> {
     if input.is_undefined() {
         return None;
     }
     match super::executor::canonical_json(input).as_string() {
-        Some(text) => Some(fingerprint_text(&text)),
-        None => rust_fingerprint(input),
+        Some(text) => Some(text),
+        None => rust_text(input),
     }
 }
 
-/// The fingerprint of `input` from its JSON form as the Rust path writes it.
-fn rust_fingerprint(input: &JsValue) -> Option<String> {
-    Some(crate::core::fingerprint::fingerprint(
-        &super::json::json_of(input).ok()?,
-    ))
+/// The fingerprint of an input's canonical JSON text (see [`canonical_text`]).
+pub fn input_fingerprint(input: &JsValue) -> Option<String> {
+    canonical_text(input).map(|text| fingerprint_text(&text))
+}
+
+/// The canonical JSON text of `input` as the Rust path writes it.
+fn rust_text(input: &JsValue) -> Option<String> {
+    Some(crate::web::json::json_of(input).ok()?.to_string())
 }
 
 /// The fingerprint of `copy` from its part of [`storable_all`]'s texts, as
@@ -45,7 +48,7 @@ fn rust_fingerprint(input: &JsValue) -> Option<String> {
 fn text_fingerprint(copy: &JsValue, text: &str) -> Option<String> {
     match text {
         "\u{2}" => None,
-        "\u{1}" => rust_fingerprint(copy),
+        "\u{1}" => rust_text(copy).map(|text| fingerprint_text(&text)),
         text => Some(fingerprint_text(text)),
     }
 }

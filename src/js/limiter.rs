@@ -1,13 +1,12 @@
-//! The limiter classes. Each holds a [`LimiterSpec`]; the server reads it when constructed.
+//! The limiter classes. Each holds a [`LimiterSpec`] (made and checked by core); the server
+//! reads it when constructed.
 
 use wasm_bindgen::prelude::*;
 
 use super::convert::from_js;
 use super::error::{invalid, to_js};
-use super::props::get;
 use crate::core::LimiterSpec;
-use crate::core::fields::Fields;
-use crate::core::options::{duration_ms, whole_number};
+use crate::web::props::get;
 
 /// The property holding a limiter's spec (internal).
 const SPEC_KEY: &str = "__wjqLimiter";
@@ -31,14 +30,6 @@ fn spec_value(spec: &LimiterSpec) -> JsValue {
     js_sys::JSON::parse(&spec.to_json().to_string()).unwrap_or(JsValue::UNDEFINED)
 }
 
-fn count(field: &str, v: f64) -> Result<u32, JsValue> {
-    let n = whole_number(field, v, u32::MAX as f64).map_err(to_js)? as u32;
-    if n == 0 {
-        return Err(invalid(format!("{field} must be at least 1")));
-    }
-    Ok(n)
-}
-
 /// At most `maxConcurrent` jobs of the queue run at once, across every server on the storage.
 #[wasm_bindgen]
 pub struct ConcurrencyLimiter {
@@ -53,9 +44,7 @@ impl ConcurrencyLimiter {
         #[wasm_bindgen(js_name = maxConcurrent)] max_concurrent: f64,
     ) -> Result<ConcurrencyLimiter, JsValue> {
         Ok(ConcurrencyLimiter {
-            spec: LimiterSpec::Concurrency {
-                max: count("maxConcurrent", max_concurrent)?,
-            },
+            spec: LimiterSpec::concurrency(max_concurrent).map_err(to_js)?,
         })
     }
 
@@ -78,9 +67,7 @@ impl DelayLimiter {
     #[wasm_bindgen(constructor)]
     pub fn new(#[wasm_bindgen(js_name = delayMs)] delay_ms: f64) -> Result<DelayLimiter, JsValue> {
         Ok(DelayLimiter {
-            spec: LimiterSpec::Delay {
-                ms: duration_ms("delayMs", delay_ms).map_err(to_js)?,
-            },
+            spec: LimiterSpec::delay(delay_ms).map_err(to_js)?,
         })
     }
 
@@ -105,24 +92,8 @@ impl RateLimiter {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "RateLimiterOptions")] options: JsValue,
     ) -> Result<RateLimiter, JsValue> {
-        let (max_executions, secs) = from_js(&options, "RateLimiter options", |v| {
-            let f = Fields::of(v, "", &["maxExecutions", "windowSizeInSeconds"])?;
-            Ok((
-                f.required_f64("maxExecutions")?,
-                f.required_f64("windowSizeInSeconds")?,
-            ))
-        })?;
-        if !secs.is_finite() || secs <= 0.0 {
-            return Err(invalid(format!(
-                "windowSizeInSeconds must be a number of seconds greater than 0, got {}",
-                crate::core::js_number::js_number(secs)
-            )));
-        }
         Ok(RateLimiter {
-            spec: LimiterSpec::Rate {
-                max: count("maxExecutions", max_executions)?,
-                window_ms: duration_ms("windowSizeInSeconds", secs * 1000.0).map_err(to_js)?,
-            },
+            spec: from_js(&options, "RateLimiter options", LimiterSpec::rate)?,
         })
     }
 

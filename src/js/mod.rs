@@ -9,16 +9,15 @@ mod events;
 pub(crate) mod executor;
 mod handle;
 mod inputs;
-pub(crate) mod json;
 mod limiter;
 mod options;
 mod platform;
 mod promise;
-pub(crate) mod props;
 mod remote;
 mod server;
 mod snapshot;
 mod storage;
+mod timers;
 mod types;
 
 pub use client::JobQueueClient;

@@ -1,6 +1,7 @@
-//! The browser (or Deno / workerd) as a [`Platform`]: `Date.now()`, `setTimeout` through
-//! gloo-timers, `spawn_local`, `Math.random()`, and Web Locks (`navigator.locks`) for owner
-//! liveness and leader election where they exist.
+//! The browser (or Node / Deno / workerd) as a [`Platform`]: `Date.now()`, guarded
+//! `setTimeout` timers (see `timers`: reading the clock fires the timers found overdue),
+//! `spawn_local`, `Math.random()`, and Web Locks (`navigator.locks`) for owner liveness and
+//! leader election where they exist.
 
 use std::future::Future;
 
@@ -9,9 +10,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::props::get;
 use crate::core::Timestamp;
 use crate::runtime::{LockGuard, MAX_TIMER_MS, Platform};
+use crate::web::props::get;
 
 /// The JS host platform.
 #[derive(Debug, Clone, Copy, Default)]
@@ -19,6 +20,7 @@ pub struct JsPlatform;
 
 impl Platform for JsPlatform {
     fn now(&self) -> Timestamp {
+        super::timers::catch_up();
         Timestamp(js_sys::Date::now() as i64)
     }
 
@@ -32,7 +34,7 @@ impl Platform for JsPlatform {
                 ))
                 .await;
             } else {
-                gloo_timers::future::TimeoutFuture::new(ms).await;
+                super::timers::sleep(ms).await;
             }
         }
     }

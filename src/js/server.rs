@@ -1,5 +1,8 @@
-//! `JobQueueServer`: runs a queue's jobs with a JS executor function.
+//! `JobQueueServer`: runs a queue's jobs with a JS executor function. Its `start()` and
+//! `stop()` resolve to the object they were called on, through a shim on the class prototype
+//! (server.js).
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise};
@@ -13,9 +16,9 @@ use super::events::{JOB_EVENTS, Listeners, emit_job_event};
 use super::executor::JsExecutor;
 use super::limiter::spec_of;
 use super::platform::JsPlatform;
-use super::props::{get, set};
 use super::storage::{AnyStorage, StorageHandle, lookup};
 use crate::runtime::{Server, ServerEvent, ServerOptionsInput, StopOptions};
+use crate::web::props::{get, set};
 
 /// The runtime server as the JS class uses it.
 pub type RtServer = Server<AnyStorage, JsPlatform, JsExecutor>;
@@ -32,6 +35,17 @@ const SERVER_EVENTS: [&str; 10] = [
     "server_stop",
     "error",
 ];
+
+#[wasm_bindgen(module = "/src/js/server.js")]
+extern "C" {
+    /// Makes `start` and `stop` of the class prototype resolve to `this` (see server.js).
+    #[wasm_bindgen(js_name = wjqResolveToThis)]
+    fn resolve_to_this(proto: &JsValue);
+}
+
+thread_local! {
+    static PROTOTYPE_PATCHED: Cell<bool> = const { Cell::new(false) };
+}
 
 /// Runs jobs of one queue: claims them from the storage, calls the executor, records results.
 #[wasm_bindgen]
@@ -103,32 +117,40 @@ impl JobQueueServer {
                 ServerEvent::Job(ev) => emit_job_event(&l, &queue, ev),
             }
         });
-        Ok(JobQueueServer {
+        let made = JobQueueServer {
             server,
             handle,
             listeners,
-        })
+        };
+        if !PROTOTYPE_PATCHED.with(|p| p.replace(true)) {
+            // The class prototype, read from a wrapper made for it (before the first object
+            // is handed to JS, so every object sees the patched methods).
+            let wrapper = JsValue::from(made.clone());
+            resolve_to_this(&Object::get_prototype_of(&wrapper).into());
+        }
+        Ok(made)
     }
 
-    /// Starts claiming and running jobs; resolves with the server.
-    #[wasm_bindgen(unchecked_return_type = "Promise<JobQueueServer>")]
+    /// Starts claiming and running jobs; resolves with the server (`this`, see server.js).
+    #[wasm_bindgen(unchecked_return_type = "Promise<this>")]
     pub fn start(&self) -> Promise {
-        let this = self.clone();
+        let server = self.server.clone();
         future_to_promise(async move {
-            this.server.start().await.map_err(to_js)?;
-            Ok(this.into())
+            server.start().await.map_err(to_js)?;
+            Ok(JsValue::UNDEFINED)
         })
     }
 
     /// Stops: `{ graceful = true, timeoutMs }`. Graceful waits for running jobs (up to
-    /// `timeoutMs`); otherwise running jobs are aborted and go back to waiting.
-    #[wasm_bindgen(unchecked_return_type = "Promise<JobQueueServer>")]
+    /// `timeoutMs`); otherwise running jobs are aborted and go back to waiting. Resolves with
+    /// the server (`this`, see server.js).
+    #[wasm_bindgen(unchecked_return_type = "Promise<this>")]
     pub fn stop(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "StopOptions")] options: Option<JsValue>,
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
-        let this = self.clone();
+        let server = self.server.clone();
         future_to_promise(async move {
             let o = options_object(&options, "stop options", &[], &[])?;
             let s = from_js(&o, "stop options", StopInput::from_json)?;
@@ -137,14 +159,14 @@ impl JobQueueServer {
                 .map(|t| crate::core::options::duration_ms("timeoutMs", t))
                 .transpose()
                 .map_err(to_js)?;
-            this.server
+            server
                 .stop(StopOptions {
                     graceful: s.graceful.unwrap_or(true),
                     timeout_ms,
                 })
                 .await
                 .map_err(to_js)?;
-            Ok(this.into())
+            Ok(JsValue::UNDEFINED)
         })
     }
 

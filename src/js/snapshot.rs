@@ -4,8 +4,8 @@ use js_sys::Object;
 use wasm_bindgen::prelude::*;
 
 use super::convert::{date, date_or_null, str_or_null};
-use super::props::set;
 use crate::core::JobRecord;
+use crate::web::props::set;
 
 /// The snapshot `{ id, input, output, status, progress, ... }` of a job.
 pub fn snapshot(rec: &JobRecord<JsValue>) -> JsValue {

@@ -8,11 +8,12 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::error::{invalid, to_js};
-use super::props::get;
+use crate::core::names::{check_db_name, check_queue_name};
 use crate::runtime::{EventBus, SharedBus};
 use crate::storage::indexeddb::schema::DB_VERSION;
 use crate::storage::indexeddb::{Durability, IndexedDbStorage};
 use crate::storage::{MemoryStorage, Storage};
+use crate::web::props::get;
 
 /// Either storage backend, so the JS classes need no generics.
 pub enum AnyStorage {
@@ -180,8 +181,6 @@ pub struct StorageHandle {
     pub storage: Rc<AnyStorage>,
     /// Job events of every client and server using this storage object.
     pub bus: SharedBus<JsValue>,
-    /// The cross-context bridge (IndexedDB storages where `BroadcastChannel` exists).
-    pub broadcast: RefCell<Option<Rc<super::broadcast::Broadcast>>>,
     /// Where clients hand submits to a running server of this storage object.
     pub handoff: Rc<crate::runtime::Handoff<JsValue>>,
 }
@@ -197,17 +196,12 @@ const HANDLE_KEY: &str = "__wjqStorage";
 
 fn register(storage: AnyStorage) -> (u32, Rc<StorageHandle>) {
     let bus: SharedBus<JsValue> = Rc::new(EventBus::new());
-    let broadcast = match &storage {
-        AnyStorage::IndexedDb(s) => super::broadcast::Broadcast::open(
-            &format!("wjq:{}:{}", s.db_name(), s.queue_name()),
-            &bus,
-        ),
-        AnyStorage::Memory(_) => None,
-    };
+    if let AnyStorage::IndexedDb(s) = &storage {
+        bridge_while_open(s, &bus);
+    }
     let handle = Rc::new(StorageHandle {
         storage: Rc::new(storage),
         bus,
-        broadcast: RefCell::new(broadcast),
         handoff: Rc::default(),
     });
     let id = NEXT_ID.with(|n| {
@@ -217,6 +211,26 @@ fn register(storage: AnyStorage) -> (u32, Rc<StorageHandle>) {
     });
     REGISTRY.with(|r| r.borrow_mut().push((id, handle.clone())));
     (id, handle)
+}
+
+/// Bridges `bus` across contexts (see `broadcast`) while `storage` has a connection open:
+/// the channel opens with the connection and closes with `close()`, so a context without
+/// IndexedDB, or a closed storage, holds no channel (one keeps a Node or Deno process alive).
+fn bridge_while_open(storage: &IndexedDbStorage, bus: &SharedBus<JsValue>) {
+    let name = format!("wjq:{}:{}", storage.db_name(), storage.queue_name());
+    let bus = Rc::downgrade(bus);
+    let channel = RefCell::new(None);
+    storage.on_connection(move |open| {
+        let opened = match (open, bus.upgrade()) {
+            (true, Some(bus)) if channel.borrow().is_none() => {
+                super::broadcast::Broadcast::open(&name, &bus)
+            }
+            (true, _) => return,
+            (false, _) => None,
+        };
+        // The replaced channel closes as it drops (outside the borrow).
+        let _closed = channel.replace(opened);
+    });
 }
 
 fn unregister(id: u32) {
@@ -235,15 +249,6 @@ pub fn lookup(storage: &JsValue) -> Result<Rc<StorageHandle>, JsValue> {
         .ok_or_else(|| {
             invalid("options.storage must be an InMemoryQueueStorage or IndexedDbQueueStorage of this module (not freed)")
         })
-}
-
-fn queue_name_arg(name: &str) -> Result<(), JsValue> {
-    if name.is_empty() || name.len() > 256 {
-        return Err(invalid(
-            "queueName must be a non-empty string of at most 256 bytes",
-        ));
-    }
-    Ok(())
 }
 
 fn promise_unit(
@@ -324,7 +329,7 @@ impl InMemoryQueueStorage {
     pub fn new(
         #[wasm_bindgen(js_name = queueName)] queue_name: &str,
     ) -> Result<InMemoryQueueStorage, JsValue> {
-        queue_name_arg(queue_name)?;
+        check_queue_name(queue_name).map_err(to_js)?;
         let (id, handle) = register(AnyStorage::Memory(MemoryStorage::new(queue_name)));
         Ok(InMemoryQueueStorage { id, handle })
     }
@@ -382,7 +387,7 @@ impl IndexedDbQueueStorage {
             JsValue,
         >,
     ) -> Result<IndexedDbQueueStorage, JsValue> {
-        queue_name_arg(queue_name)?;
+        check_queue_name(queue_name).map_err(to_js)?;
         let o = super::convert::options_object(
             &options.unwrap_or(JsValue::UNDEFINED),
             "IndexedDbQueueStorage options",
@@ -391,8 +396,8 @@ impl IndexedDbQueueStorage {
         )?;
         let o =
             super::convert::from_js(&o, "IndexedDbQueueStorage options", IdbOptions::from_json)?;
-        if o.db_name.as_deref() == Some("") {
-            return Err(invalid("dbName must be a non-empty string"));
+        if let Some(name) = &o.db_name {
+            check_db_name(name).map_err(to_js)?;
         }
         let mut storage = IndexedDbStorage::new(queue_name, o.db_name.as_deref());
         if let Some(name) = &o.durability {
@@ -426,8 +431,8 @@ impl IndexedDbQueueStorage {
         }
     }
 
-    /// Closes the connection; later calls fail with `StorageUnavailableError` until
-    /// `setupDatabase()`.
+    /// Closes the connection and the channel to other contexts; later calls fail with
+    /// `StorageUnavailableError` until `setupDatabase()`.
     pub fn close(&self) {
         if let AnyStorage::IndexedDb(s) = &*self.handle.storage {
             s.close();

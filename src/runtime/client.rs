@@ -24,6 +24,16 @@ type HeardEnd<P> = RefCell<Option<JobEvent<P>>>;
 /// or why it is refused.
 pub type Taken<P> = Result<(P, Option<String>), QueueError>;
 
+/// What [`Client::output_for_input`] looks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputKey {
+    /// Jobs stored with this fingerprint (one the caller gave at submit).
+    Fingerprint(String),
+    /// Jobs with this input, given as its canonical JSON text (compact, object keys sorted:
+    /// see [`crate::core::fingerprint`]).
+    Input(String),
+}
+
 /// A job-event bus shared by the clients and servers of one storage.
 pub type SharedBus<P> = Rc<EventBus<JobEvent<P>>>;
 
@@ -244,6 +254,32 @@ impl<S: Storage, X: Platform> Client<S, X> {
     /// Lists jobs.
     pub async fn list(&self, q: ListQuery) -> Result<Vec<JobRecord<S::Payload>>, QueueError> {
         self.storage.list(q).await
+    }
+
+    /// The output of the latest completed job matching `key` (one that has an output), or
+    /// `None`. For [`OutputKey::Input`] the jobs are found by the text's fingerprint, and one
+    /// matches only when its stored input's canonical text (`canonical`) is the asked text:
+    /// an input whose fingerprint collides with another's never gets the other's output.
+    pub async fn output_for_input(
+        &self,
+        key: OutputKey,
+        canonical: impl Fn(&S::Payload) -> Option<String>,
+    ) -> Result<Option<S::Payload>, QueueError> {
+        let (fingerprint, text) = match key {
+            OutputKey::Fingerprint(f) => (f, None),
+            OutputKey::Input(text) => (
+                crate::core::fingerprint::fingerprint_text(&text),
+                Some(text),
+            ),
+        };
+        let recs = self
+            .storage
+            .list(ListQuery::Fingerprint(fingerprint))
+            .await?;
+        Ok(recs
+            .into_iter()
+            .filter(|r| text.is_none() || canonical(&r.input) == text)
+            .find_map(|r| r.output))
     }
 
     /// Counts jobs in a state.

@@ -12,6 +12,7 @@ mod fresh;
 mod handoff;
 mod notify;
 mod platform;
+pub mod presence;
 mod server;
 mod stats;
 mod virtual_time;
@@ -19,7 +20,7 @@ mod worker;
 
 pub use abort::{AbortFlag, AbortReason};
 pub use bus::EventBus;
-pub use client::{Client, SharedBus, Subscription, Taken};
+pub use client::{Client, OutputKey, SharedBus, Subscription, Taken};
 pub use config::{MAX_WORKERS, ServerConfig, ServerOptionsInput, worker_count};
 pub use dispatch::MAX_TIMER_MS;
 pub use executor::{Executor, FnExecutor, LocalFuture, ProgressFn, RunContext};

@@ -10,6 +10,7 @@
 
 use std::future::Future;
 
+use wasm_job_queue::core::repeat::RepeatSpec;
 use wasm_job_queue::core::{
     Backoff, BackoffKind, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus,
     LimiterSpec, QueueError, RunError, RunErrorKind, RunOutcome, Settlement, Timestamp,
@@ -57,6 +58,7 @@ macro_rules! for_each_case {
         $m!(an_unclaimed_job_is_as_before_its_claim);
         $m!(a_step_stores_its_submits_before_it_claims);
         $m!(generated_ids_keep_the_claim_order_through_every_step);
+        $m!(a_repeat_never_replaces_the_job_its_next_occurrence_would_be);
     };
 }
 
@@ -1066,4 +1068,101 @@ pub async fn generated_ids_keep_the_claim_order_through_every_step<X: Fixture>(x
     s.delete_all().await.unwrap();
     assert!(s.get(&g3).await.unwrap().is_none());
     assert_eq!(s.count(JobStatus::Cancelled).await.unwrap(), 0);
+}
+
+/// A job repeating every second, with `n` as its input.
+fn every_second<X: Fixture>(x: &X, n: i64) -> JobSpec<X::P> {
+    let mut spec = JobSpec::new(x.payload(n));
+    spec.repeat = Some(RepeatSpec {
+        every_ms: Some(1000),
+        cron: None,
+        limit: None,
+        count: 1,
+        series: String::new(),
+    });
+    spec
+}
+
+/// A repeat's next occurrence (`{series}~{n}`) is made when its run ends, unless a job with
+/// that id exists: then that occurrence is skipped and the existing job is kept as it was
+/// (its input, its state), whether the run ended in a settlement or inside a claim step.
+pub async fn a_repeat_never_replaces_the_job_its_next_occurrence_would_be<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    enqueue(&s, "tick", every_second(x, 1), T).await;
+    enqueue(&s, "tock", every_second(x, 2), T).await;
+    put(x, &s, "tick~2", 99, T).await;
+    let claimed = claim(&s, "A", 2, T).await.jobs;
+    assert_eq!(ids(&claimed), ["tick", "tock"]);
+    let done = |r: &JobRecord<X::P>| settlement(r, RunOutcome::Completed(x.payload(0)));
+    let out = s
+        .settle(
+            claimed.iter().map(done).collect(),
+            &CleanupPolicy::default(),
+            at(10),
+        )
+        .await
+        .unwrap();
+    assert!(out.results.iter().all(Result::is_ok));
+    let submitted: Vec<&str> = out
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            JobEvent::Submitted { id } => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(submitted, ["tock~2"], "only the free id is made");
+    let kept = get(&s, "tick~2").await;
+    assert_eq!(x.read(&kept.input), Some(99));
+    assert_eq!(kept.status, JobStatus::Waiting);
+    assert!(kept.repeat.is_none());
+    let made = get(&s, "tock~2").await;
+    assert_eq!(x.read(&made.input), Some(2));
+    assert_eq!(
+        (made.status, made.run_after),
+        (JobStatus::Delayed, at(1000))
+    );
+
+    // Inside a claim step: the run of `tick~2` (no repeat) ends, then `tock~2` comes due and
+    // its run ends at once, while a job `tock~3` exists (delayed, out of the claim's way).
+    let mut later = JobSpec::new(x.payload(77));
+    later.run_after = Some(at(5000));
+    enqueue(&s, "tock~3", later, at(20)).await;
+    let mut batch = claim(&s, "A", 1, at(20)).await.jobs;
+    assert_eq!(ids(&batch), ["tick~2"]);
+    settle_one(&s, done(&batch.remove(0)), CleanupPolicy::default(), at(30))
+        .await
+        .unwrap();
+    let ran = std::cell::RefCell::new(Vec::new());
+    let inline = |rec: &JobRecord<X::P>| {
+        ran.borrow_mut().push(rec.id.clone());
+        InlineRun::Done(done(rec))
+    };
+    let step = s
+        .step(
+            Vec::new(),
+            Vec::new(),
+            &CleanupPolicy::default(),
+            Some(&req("A", 1, at(1000), LimiterSpec::Unlimited)),
+            Some(&inline),
+            at(1000),
+        )
+        .await
+        .unwrap();
+    assert_eq!(*ran.borrow(), ["tock~2"]);
+    assert!(
+        !step
+            .inline
+            .events
+            .iter()
+            .any(|e| matches!(e, JobEvent::Submitted { .. })),
+        "tock~3 exists: nothing is made"
+    );
+    assert_eq!(get(&s, "tock~2").await.status, JobStatus::Completed);
+    let kept = get(&s, "tock~3").await;
+    assert_eq!(x.read(&kept.input), Some(77));
+    assert_eq!(
+        (kept.status, kept.run_after),
+        (JobStatus::Delayed, at(5000))
+    );
 }

@@ -82,6 +82,40 @@ test('the executor output is returned by handle.waitFor()', { timeout: TEST_TIME
   assert.equal(r.running, false);
 });
 
+test('start() and stop() resolve to the server they were called on, also when they fail', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const r = await inPage(async (queueName) => {
+    const { default: init, InMemoryQueueStorage, JobQueueServer } = await import('/pkg/wasm_job_queue.js');
+    await init();
+    const storage = new InMemoryQueueStorage(queueName);
+    await storage.setupDatabase();
+    const server = new JobQueueServer({ storage, queueName, executor: (n) => n });
+    const other = new JobQueueServer({ storage, queueName, executor: (n) => n });
+    const started = await server.start();
+    const otherStarted = await other.start();
+    const stopped = await server.stop();
+    const stoppedAgain = await server.stop({ graceful: false });
+    const badStop = await other.stop({ timeoutMs: -1 }).then(() => 'resolved', (e) => e.name);
+    await other.stop();
+    return {
+      started: started === server,
+      otherStarted: otherStarted === other,
+      stopped: stopped === server,
+      stoppedAgain: stoppedAgain === server,
+      badStop,
+      sameClass: started instanceof JobQueueServer,
+    };
+  }, 'api-resolves-to-this');
+
+  assert.deepEqual(r, {
+    started: true,
+    otherStarted: true,
+    stopped: true,
+    stoppedAgain: true,
+    badStop: 'InvalidOptionsError',
+    sameClass: true,
+  });
+});
+
 test('progress reaches handle.onProgress listeners and job_progress events', { timeout: TEST_TIMEOUT_MS }, async () => {
   const r = await inPage(async (queueName) => {
     const { default: init, InMemoryQueueStorage, JobQueueServer, JobQueueClient } = await import('/pkg/wasm_job_queue.js');

@@ -13,6 +13,7 @@ let page;
 
 before(async () => {
   env = await startBrowser();
+  await env.context.grantPermissions(['clipboard-read', 'clipboard-write']);
   page = await env.newPage();
 });
 
@@ -75,6 +76,18 @@ test('submits 5 jobs through the form; they complete and stay completed after a 
     assert.equal(await page.locator(ROW).count(), 5);
     const progress = await page.$$eval(`${ROW} [data-testid="job-progress"]`, (bars) => bars.map((b) => b.value));
     assert.deepEqual(progress, [100, 100, 100, 100, 100]);
+    // The jobs of one submit share their ids' first digits (priority and clock): the shown
+    // ids tell them apart, and each carries the whole id in its title.
+    const shown = await page.$$eval(`${ROW} [data-testid="job-id"]`, (spans) => spans.map((s) => ({ text: s.textContent, title: s.title, row: s.closest('tr').dataset.jobId })));
+    assert.equal(new Set(shown.map((s) => s.text)).size, 5, JSON.stringify(shown));
+    for (const s of shown) {
+      assert.equal(s.title, s.row);
+      assert.ok(s.row.endsWith(s.text.replace('…', '')), JSON.stringify(s));
+    }
+    // Its copy button puts the whole id on the clipboard.
+    const first = page.locator(ROW).first();
+    await first.locator('button[data-action="copy"]').click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await first.getAttribute('data-job-id'));
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="event-log"] li[data-event="job_complete"]').length === 5);
     await page.waitForFunction(() => document.querySelector('[data-testid="count-completed"]')?.dataset.count === '5');
     await page.waitForFunction(() => document.querySelector('[data-testid="stats-completedJobs"]')?.textContent === '5');

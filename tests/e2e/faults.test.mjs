@@ -192,11 +192,28 @@ test('a stale owner cannot complete a job another worker took over (fencing)', {
       const client = new JobQueueClient({ storage, queueName: 'q' });
       let staleResult = null;
       let blockedAt = null;
+      // Every IndexedDB transaction this page opens, until it completes or aborts. A
+      // transaction the page has open when its thread blocks stays open for the whole block
+      // (its next request, or its commit, waits for the thread), and a readwrite transaction
+      // over the same stores, such as the worker's claim, waits for it. A lease renewal
+      // (every 200 ms here) or the leader's liveness check caught in flight would so keep the
+      // job from the worker until the block ends, and the page would then renew its lease and
+      // complete the job itself. So the page blocks only in a task where it has none open.
+      let openTransactions = 0;
+      const transaction = IDBDatabase.prototype.transaction;
+      IDBDatabase.prototype.transaction = function (...args) {
+        const tx = transaction.apply(this, args);
+        openTransactions += 1;
+        const ended = () => { openTransactions -= 1; };
+        tx.addEventListener('complete', ended);
+        tx.addEventListener('abort', ended);
+        return tx;
+      };
       // A dedicated worker (its own thread) serves the queue too, and takes the expired lease
       // while this page's thread is blocked. It must be serving before the block starts:
       // Chromium starts a dedicated worker through its parent's thread, so a worker created
-      // just before the block did not start until the block ended (under full-suite load the
-      // page then completed the job itself: the flake of earlier sessions).
+      // just before the block does not start until the block ends, and the page would then
+      // complete the job itself.
       let workerStartedAt = null;
       let serving;
       const workerServing = new Promise((resolve) => { serving = resolve; });
@@ -207,11 +224,22 @@ test('a stale owner cannot complete a job another worker took over (fencing)', {
         storage, queueName: 'q', leaseMs: 600,
         executor: async (input, ctx) => {
           await workerServing;
-          blockedAt = Date.now();
-          // Past the lease (600 ms) and the worker's next look for work (pollIntervalMs,
-          // 1 s), with room for a loaded 2-core machine.
-          const until = blockedAt + 4_000;
-          while (Date.now() < until) { /* busy: no timers, no renewal */ }
+          await new Promise((resolve) => {
+            // Checked and blocked in one timer task: nothing of the page runs in between.
+            const blockWhenIdle = () => {
+              if (openTransactions > 0) {
+                setTimeout(blockWhenIdle, 1);
+                return;
+              }
+              blockedAt = Date.now();
+              // Past the lease (600 ms) and the worker's next look for work (pollIntervalMs,
+              // 1 s), with room for a loaded 2-core machine.
+              const until = blockedAt + 4_000;
+              while (Date.now() < until) { /* busy: no timers, no renewal */ }
+              resolve();
+            };
+            setTimeout(blockWhenIdle, 0);
+          });
           ctx.updateProgress(99).catch((e) => { staleResult = e.name; });
           return { n: input.n, by: 'page' };
         },
@@ -240,8 +268,7 @@ test('a stale owner cannot complete a job another worker took over (fencing)', {
       };
       return { output, staleResult, final: job.output, outcomes: job.runs.map((x) => x.outcome), owners: new Set(job.runs.map((x) => x.owner)).size, worker };
     }, db);
-    // The whole outcome in the message: this test failed twice in about a hundred full runs
-    // (tenth and eleventh sessions) with its message lost.
+    // The whole outcome in every message, so a failure says what happened.
     const seen = JSON.stringify(r);
     assert.deepEqual(r.final, { n: 5, by: 'worker' }, `the job keeps the new owner's output: ${seen}`);
     assert.deepEqual(r.output, { n: 5, by: 'worker' }, seen);

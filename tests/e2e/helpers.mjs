@@ -36,14 +36,14 @@ export function requirePkg() {
 }
 
 /**
- * Starts the static server (`isolated`: with the cross-origin isolation headers) and
- * Chromium. Returns `{ baseUrl, context, newPage, pageErrors, close }`; `close()` always
+ * Starts the static server over `root` (default: the repository; `isolated`: with the
+ * cross-origin isolation headers) and Chromium. Returns `{ baseUrl, context, newPage, pageErrors, close }`; `close()` always
  * stops both and removes the temporary profile. `pageErrors` collects uncaught page errors
  * and console errors, to print when a test fails.
  */
-export async function startBrowser({ isolated = false } = {}) {
+export async function startBrowser({ isolated = false, root = REPO_ROOT } = {}) {
   requirePkg();
-  const server = await startServer({ root: REPO_ROOT, port: 0, isolated });
+  const server = await startServer({ root, port: 0, isolated });
   const userDataDir = await mkdtemp(path.join(os.tmpdir(), 'wjq-e2e-profile-'));
   const pageErrors = [];
   let context;

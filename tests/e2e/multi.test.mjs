@@ -235,13 +235,12 @@ test('a page alone posts no job hints; it answers a hello, and catches up when i
       await settle();
       const alone = heard.splice(0);
 
-      // A storage object made where BroadcastChannel is missing tells nobody of its submit:
-      // the idle server (60 s poll) does not run it...
+      // A storage object opened where BroadcastChannel is missing (its channel opens with
+      // its connection) tells nobody of its submit: the idle server (60 s poll) does not run it...
+      const silent = new IndexedDbQueueStorage('q', { dbName: db });
       const saved = window.BroadcastChannel;
       delete window.BroadcastChannel;
-      let silent;
-      try { silent = new IndexedDbQueueStorage('q', { dbName: db }); } finally { window.BroadcastChannel = saved; }
-      await silent.setupDatabase();
+      try { await silent.setupDatabase(); } finally { window.BroadcastChannel = saved; }
       const untold = await new JobQueueClient({ storage: silent, queueName: 'q' }).submit({ n: 99 });
       await settle();
       const ranUntold = runs.includes(untold.id);
@@ -279,6 +278,45 @@ test('a page alone posts no job hints; it answers a hello, and catches up when i
     const told = r.hints.flatMap((m) => m.hints ?? []);
     assert.ok(told.includes(r.told), `the job's events are posted: ${JSON.stringify(r.hints)}`);
     assert.ok(told.includes('complete'), JSON.stringify(r.hints));
+  } finally {
+    await a.close();
+  }
+});
+
+test('an IndexedDB storage speaks on its channel only while its connection is open', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const db = `channel-${Date.now()}`;
+  const a = await openPage();
+  try {
+    const r = await a.evaluate(async ({ db }) => {
+      const { IndexedDbQueueStorage } = window.wjq;
+      const settle = () => new Promise((r) => setTimeout(r, 100));
+      const heard = [];
+      const peer = new BroadcastChannel(`wjq:${db}:q`);
+      peer.onmessage = (m) => heard.push(m.data);
+      const ask = async () => {
+        heard.length = 0;
+        peer.postMessage({ presence: 'hello' });
+        await settle();
+        return heard.slice();
+      };
+      const storage = new IndexedDbQueueStorage('q', { dbName: db });
+      const constructed = await ask();
+      await storage.setupDatabase();
+      const open = await ask();
+      storage.close();
+      const closed = await ask();
+      await storage.setupDatabase();
+      const reopened = await ask();
+      storage.close();
+      peer.close();
+      return { constructed, open, closed, reopened };
+    }, { db });
+    // An opening channel says its own hello, then answers ours.
+    const answered = (heard) => heard.some((m) => m.presence === 'here');
+    assert.deepEqual(r.constructed, [], 'no channel before the connection opens');
+    assert.ok(answered(r.open), JSON.stringify(r.open));
+    assert.deepEqual(r.closed, [], 'close() closes the channel');
+    assert.ok(answered(r.reopened), JSON.stringify(r.reopened));
   } finally {
     await a.close();
   }

@@ -167,7 +167,8 @@ export async function usage(): Promise<void> {
   }
   const eventArgs: unknown[] = await client.waitOn('job_complete');
 
-  await server.stop({ graceful: true, timeoutMs: 5_000 });
+  const stopped: JobQueueServer = await server.stop({ graceful: true, timeoutMs: 5_000 });
+  stopped.isRunning();
   await server.stop({ graceful: false });
   await server.stop();
   await storage.close();

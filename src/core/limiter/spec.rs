@@ -127,8 +127,16 @@ impl LimiterSpec {
         Value::Object(m)
     }
 
-    /// Reads the JSON form back (fields other than the variant's are ignored).
+    /// Reads the JSON form back (fields other than the variant's are ignored), keeping the
+    /// constructors' bounds ([`LimiterSpec::check`]).
     pub fn from_json(v: &Value) -> Result<LimiterSpec, QueueError> {
+        let spec = Self::from_json_unchecked(v)?;
+        spec.check()?;
+        Ok(spec)
+    }
+
+    /// [`LimiterSpec::from_json`] without the bounds.
+    fn from_json_unchecked(v: &Value) -> Result<LimiterSpec, QueueError> {
         let f = Fields::lenient(v, "")?;
         let max = || -> Result<u32, QueueError> {
             u32::try_from(f.required_u64("max")?)
@@ -148,7 +156,7 @@ impl LimiterSpec {
                 let parts = match f.get("parts") {
                     Some(Value::Array(parts)) => parts
                         .iter()
-                        .map(LimiterSpec::from_json)
+                        .map(LimiterSpec::from_json_unchecked)
                         .collect::<Result<_, _>>()?,
                     Some(other) => return Err(f.invalid_type("parts", other, "an array")),
                     None => return Err(QueueError::invalid("missing field `parts`")),

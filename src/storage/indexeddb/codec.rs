@@ -23,9 +23,9 @@ use crate::core::job_json::{read_record, write_record};
 use crate::core::json_parse::parse_json;
 use crate::core::meta_json::read_meta;
 use crate::core::{JobRecord, JobStatus, QueueError, QueueMeta};
-use crate::js::executor::str_ref;
-use crate::js::json::json_of;
-use crate::js::props;
+use crate::web::json::json_of;
+use crate::web::put::{put_error, put_stored};
+use crate::web::{props, str_ref};
 
 /// The largest integer a JS number holds exactly.
 const MAX_SAFE: i64 = 9_007_199_254_740_991;
@@ -111,37 +111,6 @@ fn read_body(obj: &JsValue, text: Option<String>, what: &str) -> Result<Value, Q
 /// The error for a stored `what` that could not be read because of `e`.
 fn unreadable(what: &str, e: &str) -> QueueError {
     QueueError::Storage(format!("a stored {what} could not be read: {e}"))
-}
-
-#[wasm_bindgen::prelude::wasm_bindgen(module = "/src/js/executor.js")]
-extern "C" {
-    /// Builds a stored job object and puts it into `store` in one call (see `wjqPut` in
-    /// executor.js): 0, or 1 when `put` threw (the error: [`put_error`]).
-    #[wasm_bindgen(js_name = wjqPut)]
-    fn put_stored(
-        store: &JsValue,
-        queue: &JsValue,
-        id_ptr: u32,
-        id_len: u32,
-        status: &JsValue,
-        seq: f64,
-        created_at: f64,
-        body: &str,
-        input: &JsValue,
-        flags: u32,
-        output: &JsValue,
-        details: &JsValue,
-        x_claim: Option<f64>,
-        x_due: Option<f64>,
-        x_lease: Option<f64>,
-        completed_at: Option<f64>,
-        x_fp: Option<&str>,
-        x_run: Option<&str>,
-        x_expire: Option<f64>,
-    ) -> u32;
-    /// What the last failed `put_stored` threw.
-    #[wasm_bindgen(js_name = wjqPutError)]
-    fn put_error() -> JsValue;
 }
 
 /// Puts the stored object for `rec` into `store` (an `IDBObjectStore` of the jobs); `queue`

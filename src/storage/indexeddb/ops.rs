@@ -308,24 +308,28 @@ pub async fn claim_from(
         tx.put(rec)?;
     }
     let ended = std::mem::take(&mut handed.ended);
-    let settled = settle_inline(tx, &mut reads.meta, ended, (policy, seq), now)?;
+    let settled = settle_inline(tx, &mut reads.meta, ended, (policy, seq), now, unwritten).await?;
     Ok((handed.batch(), settled))
 }
 
 /// Settles the runs that ended inside a claim step (`ended`: each claimed record with its
-/// run's settlement, in claim order), issuing one write per job (see [`settle_one`]).
-fn settle_inline(
+/// run's settlement), issuing one write per job (see [`settle_one`]), and
+/// the repeats' next occurrences (see [`add_follow_ups`]).
+async fn settle_inline(
     tx: &Tx,
     meta: &mut QueueMeta,
     ended: Vec<(Rec, Settlement<JsValue>)>,
     (policy, seq): (&CleanupPolicy, &Cell<u64>),
     now: Timestamp,
+    unwritten: &[Rec],
 ) -> Result<SettleBatch<JsValue>, QueueError> {
     let mut out = SettleBatch::empty();
+    let mut follow_ups = Vec::new();
     for (mut rec, s) in ended {
-        match settle_one(tx, &mut rec, s, meta, (policy, seq), now, &mut Vec::new())? {
-            Ok(events) => {
+        match settle_one(tx, &mut rec, s, meta, policy, now)? {
+            Ok((events, next)) => {
                 out.events.extend(events);
+                follow_ups.extend(next.map(|rec| (out.events.len(), rec)));
                 out.results.push(Ok(()));
             }
             // Refused (it cannot be: the lease was just taken): the claim is written as is.
@@ -335,11 +339,53 @@ fn settle_inline(
             }
         }
     }
+    add_follow_ups(tx, follow_ups, (seq, now), unwritten, &mut out.events).await?;
     Ok(out)
 }
 
-/// Settles `rec` with `s` and writes it, with the next occurrence of a repeat (also pushed to
-/// `made`). `Ok(Err(e))`: the settlement was refused (a lost lease) and nothing changed;
+/// Writes the repeats' next occurrences a step's settlements made (`follow_ups`: each with
+/// where its `Submitted` event goes in `events`, the settled job's own events just before),
+/// each with the instance's next claim-order number, and returns them. An occurrence whose
+/// id a job already has (stored, or among the step's `unwritten` new jobs) is skipped: a
+/// repeat never replaces a job, as in `memory.rs`. The ids are read only when there are
+/// occurrences (one round trip).
+async fn add_follow_ups(
+    tx: &Tx,
+    follow_ups: Vec<(usize, Rec)>,
+    (seq, now): (&Cell<u64>, Timestamp),
+    unwritten: &[Rec],
+    events: &mut Vec<JobEvent<JsValue>>,
+) -> Result<Vec<Rec>, QueueError> {
+    if follow_ups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = follow_ups.iter().map(|(_, r)| r.id.as_str()).collect();
+    let stored = tx.get_many(&ids).await?;
+    let mut made: Vec<Rec> = Vec::new();
+    let mut at = Vec::new();
+    for ((pos, mut next), stored) in follow_ups.into_iter().zip(stored) {
+        let taken = |id: &str| unwritten.iter().chain(&made).any(|r| r.id == id);
+        if stored.is_some() || taken(&next.id) {
+            continue;
+        }
+        // A number is taken only for an occurrence actually made.
+        next.seq = take_seq(seq, now);
+        tx.put(&next)?;
+        at.push(pos);
+        made.push(next);
+    }
+    // From the last, so the earlier positions stay where they were.
+    for (pos, rec) in at.iter().zip(&made).rev() {
+        events.insert(*pos, JobEvent::Submitted { id: rec.id.clone() });
+    }
+    Ok(made)
+}
+
+/// A settlement's events and its repeat's next occurrence (see [`settle_one`]).
+type Settled = (Vec<JobEvent<JsValue>>, Option<Rec>);
+
+/// Settles `rec` with `s` and writes it; returns its events and the next occurrence of a
+/// repeat, not yet written (see [`add_follow_ups`]). `Ok(Err(e))`: the settlement was refused (a lost lease) and nothing changed;
 /// `Err`: the step fails. An output structured clone took but IndexedDB refuses to store (a
 /// `WebAssembly.Module`, a `SharedArrayBuffer`) fails the run with a retryable
 /// `DataCloneError` instead, as an output structured clone refuses does.
@@ -348,10 +394,9 @@ fn settle_one(
     rec: &mut Rec,
     s: Settlement<JsValue>,
     meta: &mut QueueMeta,
-    (policy, seq): (&CleanupPolicy, &Cell<u64>),
+    policy: &CleanupPolicy,
     now: Timestamp,
-    made: &mut Vec<Rec>,
-) -> Result<Result<Vec<JobEvent<JsValue>>, QueueError>, QueueError> {
+) -> Result<Result<Settled, QueueError>, QueueError> {
     // Only a new output can make the put fail (the record's other payloads are stored
     // already): the record as it was is kept for that case alone.
     let before = matches!(s.outcome, RunOutcome::Completed(_)).then(|| rec.clone());
@@ -375,30 +420,22 @@ fn settle_one(
         }
         (Err(e), _) => return Err(e),
     }
-    // A number is taken only for an occurrence actually made (as in memory.rs); a repeat's
-    // next occurrence is made once, when the previous one ends.
-    let n = crate::core::seq::next_seq(seq.get(), now);
-    if let Some(next) = transition::follow_up(rec, n, now) {
-        seq.set(n);
-        tx.put(&next)?;
-        events.push(JobEvent::Submitted {
-            id: next.id.clone(),
-        });
-        made.push(next);
-    }
-    Ok(Ok(events))
+    // Its claim-order number is taken by `add_follow_ups`, if it is made.
+    let next = transition::follow_up(rec, 0, now);
+    Ok(Ok((events, next)))
 }
 
 /// Applies settlements to the active jobs [`read_step`] read (a job not among them lost its
-/// lease), issuing the writes (see [`settle_one`]). A later settlement of the same job sees
-/// the earlier one's result. The settled jobs and new records move to `reads.moved`.
-pub fn settle_from(
+/// lease), issuing the writes (see [`settle_one`], [`add_follow_ups`]; `unwritten`: the
+/// step's new jobs, not written yet). A later settlement of the same job sees the earlier
+/// one's result. The settled jobs and new records move to `reads.moved`.
+pub async fn settle_from(
     tx: &Tx,
     reads: &mut StepReads,
     batch: Vec<Settlement<JsValue>>,
-    policy: &CleanupPolicy,
-    seq: &Cell<u64>,
+    (policy, seq): (&CleanupPolicy, &Cell<u64>),
     now: Timestamp,
+    unwritten: &[Rec],
 ) -> Result<SettleBatch<JsValue>, QueueError> {
     let StepReads {
         meta,
@@ -407,19 +444,22 @@ pub fn settle_from(
         ..
     } = reads;
     let mut out = SettleBatch::empty();
+    let mut follow_ups = Vec::new();
     for s in batch {
         let Some(rec) = active.iter_mut().find(|r| r.id == s.id) else {
             out.results.push(Err(QueueError::lease_lost(&s.id)));
             continue;
         };
-        match settle_one(tx, rec, s, meta, (policy, seq), now, moved)? {
-            Ok(events) => {
+        match settle_one(tx, rec, s, meta, policy, now)? {
+            Ok((events, next)) => {
                 out.events.extend(events);
+                follow_ups.extend(next.map(|rec| (out.events.len(), rec)));
                 out.results.push(Ok(()));
             }
             Err(e) => out.results.push(Err(e)),
         }
     }
+    moved.extend(add_follow_ups(tx, follow_ups, (seq, now), unwritten, &mut out.events).await?);
     moved.extend(
         active
             .iter()
@@ -476,7 +516,7 @@ pub async fn step(
     let settled = if batch.is_empty() {
         SettleBatch::empty()
     } else {
-        settle_from(tx, &mut reads, batch, policy, seq, now)?
+        settle_from(tx, &mut reads, batch, (policy, seq), now, &made).await?
     };
     // The claim sees the new jobs where the indexes will list them; those it writes (claimed)
     // are written once, as claimed.

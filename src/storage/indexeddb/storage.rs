@@ -37,6 +37,31 @@ pub struct IndexedDbStorage {
     seq: Cell<u64>,
     /// The queue's JS keys, made at the first transaction.
     keys: OnceCell<Result<QueueKeys, QueueError>>,
+    /// Told when a connection opens and when [`IndexedDbStorage::close`] closes it.
+    hook: ConnectionHook,
+}
+
+/// A callback told `true` when the storage's connection opens and `false` when `close()`
+/// closes it: what lives as long as the connection (the JS layer's `BroadcastChannel`) opens
+/// and closes with it, and never opens where IndexedDB is missing.
+#[derive(Default)]
+pub struct ConnectionHook(RefCell<Option<HookFn>>);
+
+/// The callback of a [`ConnectionHook`].
+type HookFn = Box<dyn Fn(bool)>;
+
+impl ConnectionHook {
+    fn tell(&self, open: bool) {
+        if let Some(f) = self.0.borrow().as_ref() {
+            f(open);
+        }
+    }
+}
+
+impl std::fmt::Debug for ConnectionHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConnectionHook")
+    }
 }
 
 impl IndexedDbStorage {
@@ -53,7 +78,14 @@ impl IndexedDbStorage {
             durability: Durability::Default,
             seq: Cell::new(0),
             keys: OnceCell::new(),
+            hook: ConnectionHook::default(),
         }
+    }
+
+    /// Calls `hook(true)` whenever a connection opens and `hook(false)` when
+    /// [`IndexedDbStorage::close`] closes it (see [`ConnectionHook`]).
+    pub fn on_connection(&self, hook: impl Fn(bool) + 'static) {
+        *self.hook.0.borrow_mut() = Some(Box::new(hook));
     }
 
     /// Commits readwrite transactions with `durability` (see [`Durability`]).
@@ -93,6 +125,7 @@ impl IndexedDbStorage {
         if let Some(conn) = self.db.borrow_mut().take() {
             conn.db.close();
         }
+        self.hook.tell(false);
     }
 
     async fn connection(&self) -> Result<Rc<Connection>, QueueError> {
@@ -111,6 +144,7 @@ impl IndexedDbStorage {
         }
         let db = Rc::new(open(&self.db_name, self.version, self.lost.clone()).await?);
         *self.db.borrow_mut() = Some(db.clone());
+        self.hook.tell(true);
         Ok(db)
     }
 

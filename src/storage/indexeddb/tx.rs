@@ -26,7 +26,7 @@ use super::watch;
 
 use crate::core::job_id::sorts_in_claim_order;
 use crate::core::{JobRecord, JobStatus, QueueError, QueueMeta};
-use crate::js::props;
+use crate::web::props;
 
 /// How a readwrite transaction commits (IndexedDB's `durability` hint).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
