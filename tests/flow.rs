@@ -1060,6 +1060,30 @@ fn an_input_refused_midway_stores_none_of_its_submit() {
 /// sometimes asynchronous must still never have more runs going than workers, run every job
 /// once, and give back the jobs its step claimed but could not start as if never claimed
 /// (no attempt, no run entry, no `job_start`).
+/// Starts the server, submits the inputs `0..n` in one batch, waits for each job's output
+/// in turn, stops the server gracefully; the outputs in submit order.
+fn run_all<E>(q: &Queue<E>, n: i64) -> Vec<Value>
+where
+    E: wasm_job_queue::runtime::Executor<Value>,
+{
+    let (client, server) = (q.client.clone(), q.server.clone());
+    q.platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let out = client
+                .submit_many((0..n).map(|n| json!(n)).collect(), opts(json!({})))
+                .await
+                .unwrap();
+            let mut outputs = Vec::new();
+            for e in &out {
+                outputs.push(client.wait_for(&e.record.id, None).await.unwrap());
+            }
+            server.stop(StopOptions::default()).await.unwrap();
+            outputs
+        })
+        .unwrap()
+}
+
 #[test]
 fn a_sometimes_asynchronous_executor_keeps_the_worker_count_and_runs_each_job_once() {
     let state = Rc::new(RefCell::new((0u32, 0u32, Vec::<i64>::new())));
@@ -1093,23 +1117,7 @@ fn a_sometimes_asynchronous_executor_keeps_the_worker_count_and_runs_each_job_on
         },
     );
     *platform.borrow_mut() = Some(q.platform.clone());
-    let (client, server) = (q.client.clone(), q.server.clone());
-    let outputs = q
-        .platform
-        .block_on(async move {
-            server.start().await.unwrap();
-            let out = client
-                .submit_many((0..60).map(|n| json!(n)).collect(), opts(json!({})))
-                .await
-                .unwrap();
-            let mut outputs = Vec::new();
-            for e in &out {
-                outputs.push(client.wait_for(&e.record.id, None).await.unwrap());
-            }
-            server.stop(StopOptions::default()).await.unwrap();
-            outputs
-        })
-        .unwrap();
+    let outputs = run_all(&q, 60);
     assert_eq!(outputs, (0..60).map(|n| json!(n)).collect::<Vec<_>>());
     let (_, max_async, mut ran) = state.borrow().clone();
     assert!(max_async <= 2, "at most 2 runs at once, saw {max_async}");
@@ -1182,23 +1190,7 @@ fn an_async_run_started_inside_its_step_sees_its_job_leased_and_runs_once() {
         },
     );
     *store.borrow_mut() = Some(q.storage.clone());
-    let (client, server) = (q.client.clone(), q.server.clone());
-    let outputs = q
-        .platform
-        .block_on(async move {
-            server.start().await.unwrap();
-            let out = client
-                .submit_many((0..20).map(|n| json!(n)).collect(), opts(json!({})))
-                .await
-                .unwrap();
-            let mut outputs = Vec::new();
-            for e in &out {
-                outputs.push(client.wait_for(&e.record.id, None).await.unwrap());
-            }
-            server.stop(StopOptions::default()).await.unwrap();
-            outputs
-        })
-        .unwrap();
+    let outputs = run_all(&q, 20);
     assert_eq!(outputs, (0..20).map(|n| json!(n)).collect::<Vec<_>>());
     let seen = seen.borrow();
     assert_eq!(seen.len(), 20, "every job ran once");
