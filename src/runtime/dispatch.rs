@@ -10,9 +10,11 @@ use std::rc::Rc;
 use futures::future::{Either, select};
 
 use super::executor::Executor;
+use super::figures::record_processed;
 use super::platform::{Platform, PlatformExt};
 use super::server::{Inner, Pending, Phase, Running};
 use super::worker::Started;
+use crate::core::http::Outcome;
 use crate::core::{
     ClaimRequest, JobEvent, JobRecord, QueueError, RunOutcome, Settlement, Timestamp,
 };
@@ -424,17 +426,34 @@ async fn settled<S, X, E>(
     }
     {
         let mut stats = inner.stats.borrow_mut();
+        let queue = inner.storage.queue_name();
         for e in &res.events {
-            match e {
-                JobEvent::Complete { id, .. } => {
-                    let t0 = started.iter().find(|(i, _)| i == id).map(|(_, t)| *t);
-                    stats.record_completion(t0.map_or(0, |t| t.until(now)), now);
+            let id = e.job_id();
+            let ms = started
+                .iter()
+                .find(|(i, _)| i == id)
+                .map(|(_, t)| t.until(now));
+            let outcome = match e {
+                JobEvent::Complete { .. } => {
+                    stats.record_completion(ms.unwrap_or(0), now);
+                    Outcome::Completed
                 }
-                JobEvent::Retry { .. } => stats.retried_jobs += 1,
-                JobEvent::Error { .. } => stats.failed_jobs += 1,
-                JobEvent::Cancelled { .. } => stats.cancelled_jobs += 1,
-                _ => {}
-            }
+                JobEvent::Retry { .. } => {
+                    stats.retried_jobs += 1;
+                    Outcome::Retried
+                }
+                JobEvent::Error { .. } => {
+                    stats.failed_jobs += 1;
+                    Outcome::Failed
+                }
+                JobEvent::Cancelled { .. } => {
+                    stats.cancelled_jobs += 1;
+                    Outcome::Cancelled
+                }
+                _ => continue,
+            };
+            // A cancelled run's time is not processing time.
+            record_processed(queue, outcome, ms.filter(|_| outcome != Outcome::Cancelled));
         }
         stats.touch(now);
     }

@@ -209,6 +209,8 @@ fn outcome_of<P>(
 fn count_cancelled<S: Storage, X, E>(inner: &Inner<S, X, E>, reason: &Option<AbortReason>) {
     if *reason == Some(AbortReason::Cancelled) {
         inner.stats.borrow_mut().cancelled_jobs += 1;
+        let queue = inner.storage.queue_name();
+        super::figures::record_processed(queue, crate::core::http::Outcome::Cancelled, None);
     }
 }
 
