@@ -12,13 +12,14 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use serde_json::{Value, json};
+use wasm_job_queue::core::http::Outcome;
 use wasm_job_queue::core::{
     JobEvent, JobStatus, LimiterSpec, QueueError, RunError, RunErrorKind, SubmitOptionsInput,
     Timestamp,
 };
 use wasm_job_queue::runtime::{
     Client, EventBus, FnExecutor, Handoff, Platform, RunContext, Server, ServerConfig, StopOptions,
-    Taken, VirtualPlatform,
+    StreamEvent, Taken, VirtualPlatform, follow_job, processed_figures,
 };
 use wasm_job_queue::storage::{ListQuery, MemoryStorage, Storage};
 
@@ -30,6 +31,7 @@ struct Queue<E> {
     client: Rc<Client<Store, VirtualPlatform>>,
     server: Server<Store, VirtualPlatform, E>,
     events: Rc<RefCell<Vec<(String, String)>>>,
+    bus: Rc<EventBus<JobEvent<Value>>>,
 }
 
 fn queue<E>(executor: E, config: ServerConfig) -> Queue<E>
@@ -65,6 +67,7 @@ where
         client,
         server,
         events,
+        bus,
     }
 }
 
@@ -1060,6 +1063,30 @@ fn an_input_refused_midway_stores_none_of_its_submit() {
 /// sometimes asynchronous must still never have more runs going than workers, run every job
 /// once, and give back the jobs its step claimed but could not start as if never claimed
 /// (no attempt, no run entry, no `job_start`).
+/// Starts the server, submits the inputs `0..n` in one batch, waits for each job's output
+/// in turn, stops the server gracefully; the outputs in submit order.
+fn run_all<E>(q: &Queue<E>, n: i64) -> Vec<Value>
+where
+    E: wasm_job_queue::runtime::Executor<Value>,
+{
+    let (client, server) = (q.client.clone(), q.server.clone());
+    q.platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let out = client
+                .submit_many((0..n).map(|n| json!(n)).collect(), opts(json!({})))
+                .await
+                .unwrap();
+            let mut outputs = Vec::new();
+            for e in &out {
+                outputs.push(client.wait_for(&e.record.id, None).await.unwrap());
+            }
+            server.stop(StopOptions::default()).await.unwrap();
+            outputs
+        })
+        .unwrap()
+}
+
 #[test]
 fn a_sometimes_asynchronous_executor_keeps_the_worker_count_and_runs_each_job_once() {
     let state = Rc::new(RefCell::new((0u32, 0u32, Vec::<i64>::new())));
@@ -1093,23 +1120,7 @@ fn a_sometimes_asynchronous_executor_keeps_the_worker_count_and_runs_each_job_on
         },
     );
     *platform.borrow_mut() = Some(q.platform.clone());
-    let (client, server) = (q.client.clone(), q.server.clone());
-    let outputs = q
-        .platform
-        .block_on(async move {
-            server.start().await.unwrap();
-            let out = client
-                .submit_many((0..60).map(|n| json!(n)).collect(), opts(json!({})))
-                .await
-                .unwrap();
-            let mut outputs = Vec::new();
-            for e in &out {
-                outputs.push(client.wait_for(&e.record.id, None).await.unwrap());
-            }
-            server.stop(StopOptions::default()).await.unwrap();
-            outputs
-        })
-        .unwrap();
+    let outputs = run_all(&q, 60);
     assert_eq!(outputs, (0..60).map(|n| json!(n)).collect::<Vec<_>>());
     let (_, max_async, mut ran) = state.borrow().clone();
     assert!(max_async <= 2, "at most 2 runs at once, saw {max_async}");
@@ -1146,6 +1157,55 @@ fn a_sometimes_asynchronous_executor_keeps_the_worker_count_and_runs_each_job_on
         .filter(|(n, _)| n == "job_start")
         .count();
     assert_eq!(starts, 60, "one job_start per job");
+}
+
+/// Runs start inside the claim step, async ones too; in memory the claims are written first,
+/// so an async executor that reads its job before its first wait sees it active and leased
+/// to its run, and with more jobs than workers none runs twice and no more than the worker
+/// count run at once.
+#[test]
+fn an_async_run_started_inside_its_step_sees_its_job_leased_and_runs_once() {
+    type Seen = Vec<(JobStatus, bool, u32)>;
+    let seen: Rc<RefCell<Seen>> = Rc::new(RefCell::new(Vec::new()));
+    let running = Rc::new(Cell::new((0u32, 0u32)));
+    let store: Rc<RefCell<Option<Rc<Store>>>> = Rc::new(RefCell::new(None));
+    let (log, st, now) = (seen.clone(), store.clone(), running.clone());
+    let exec = FnExecutor(move |input: Value, ctx: RunContext<Value>| {
+        let (log, now) = (log.clone(), now.clone());
+        let storage = st.borrow().clone().unwrap();
+        async move {
+            let rec = storage.get(&ctx.job_id).await.unwrap().unwrap();
+            log.borrow_mut()
+                .push((rec.status, rec.lease.is_some(), rec.attempt));
+            let (n, max) = now.get();
+            now.set((n + 1, max.max(n + 1)));
+            // One yield: the run does not end before the step is over.
+            futures::pending!();
+            now.set((now.get().0 - 1, now.get().1));
+            Ok(input)
+        }
+    });
+    let q = queue(
+        exec,
+        ServerConfig {
+            worker_count: 3,
+            ..ServerConfig::default()
+        },
+    );
+    *store.borrow_mut() = Some(q.storage.clone());
+    let outputs = run_all(&q, 20);
+    assert_eq!(outputs, (0..20).map(|n| json!(n)).collect::<Vec<_>>());
+    let seen = seen.borrow();
+    assert_eq!(seen.len(), 20, "every job ran once");
+    assert!(
+        seen.iter()
+            .all(|(s, leased, attempt)| *s == JobStatus::Active && *leased && *attempt == 1),
+        "each run saw its job active and leased: {seen:?}"
+    );
+    assert!(running.get().1 <= 3, "at most 3 runs at once");
+    let names: Vec<String> = q.events.borrow().iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names.iter().filter(|n| *n == "job_start").count(), 20);
+    assert_eq!(names.iter().filter(|n| *n == "job_complete").count(), 20);
 }
 
 /// A submit to a running server with a free worker joins the server's next step: the job is
@@ -1430,6 +1490,123 @@ fn a_resync_makes_a_progress_watch_read_what_another_context_reported_untold() {
         .unwrap();
     assert_eq!(before, vec![], "B's progress is untold to A");
     assert_eq!(after, vec![(40.0, Some("half".to_string()))]);
+}
+
+/// A stream's events, by kind: `state:<status>`, `progress:<n>`, `keep-alive`, or the end.
+fn stream_kinds(events: &[StreamEvent<Value>]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match e {
+            StreamEvent::State(rec) => format!("state:{}", rec.status),
+            StreamEvent::Progress { progress, .. } => format!("progress:{progress}"),
+            StreamEvent::Completed(out) => format!("completed:{out}"),
+            StreamEvent::Failed { error_name, .. } => format!("failed:{error_name}"),
+            StreamEvent::Cancelled => "cancelled".into(),
+            StreamEvent::Lost(e) => format!("lost:{}", e.name()),
+            StreamEvent::KeepAlive => "keep-alive".into(),
+        })
+        .collect()
+}
+
+#[test]
+fn a_followed_job_streams_its_state_progress_keep_alives_and_end_then_leaves_no_listener() {
+    let p = Rc::new(RefCell::new(None::<VirtualPlatform>));
+    let pp = p.clone();
+    let exec = FnExecutor(move |input: Value, ctx: RunContext<Value>| {
+        let platform = pp.borrow().clone().unwrap();
+        async move {
+            ctx.progress()(40.0, Some("half".into()), None)
+                .await
+                .unwrap();
+            platform.sleep(20_000).await; // longer than one keep-alive period
+            ctx.progress()(80.0, None, Some(json!({ "step": 2 })))
+                .await
+                .unwrap();
+            Ok(input)
+        }
+    });
+    let q = queue(exec, ServerConfig::default());
+    *p.borrow_mut() = Some(q.platform.clone());
+    let (client, server) = (q.client.clone(), q.server.clone());
+    let listeners = q.bus.len();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let log = seen.clone();
+    q.platform
+        .block_on(async move {
+            let id = submit(&client, json!(3), json!({})).await;
+            let rec = client.get(&id).await.unwrap().unwrap();
+            server.start().await.unwrap();
+            let sink = move |e| log.borrow_mut().push(e);
+            follow_job(&client, rec, 15_000, std::future::pending(), sink).await;
+            server.stop(StopOptions::default()).await.unwrap();
+        })
+        .unwrap();
+    let seen = seen.borrow();
+    assert_eq!(
+        stream_kinds(&seen),
+        vec![
+            "state:waiting",
+            "progress:40",
+            "keep-alive",
+            "progress:80",
+            "completed:3"
+        ]
+    );
+    assert!(
+        matches!(&seen[3], StreamEvent::Progress { message: None, details: Some(d), .. } if *d == json!({ "step": 2 }))
+    );
+    assert_eq!(q.bus.len(), listeners, "no listener left on the bus");
+    // The run entered this context's processing figures.
+    let figures = processed_figures("q");
+    assert_eq!(figures.processed(Outcome::Completed), 1);
+    assert_eq!(figures.seconds.count, 1);
+    assert!(figures.seconds.sum >= 20.0);
+}
+
+#[test]
+fn a_stopped_follow_ends_without_an_end_event_and_an_ended_job_streams_state_and_end() {
+    let exec = FnExecutor(|_input: Value, ctx: RunContext<Value>| async move {
+        ctx.abort.aborted().await;
+        Err(RunError {
+            kind: RunErrorKind::Aborted,
+            name: "AbortError".into(),
+            message: "aborted".into(),
+        })
+    });
+    let q = queue(exec, ServerConfig::default());
+    let (client, server, platform) = (q.client.clone(), q.server.clone(), q.platform.clone());
+    let listeners = q.bus.len();
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let log = seen.clone();
+    let after = q
+        .platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let id = submit(&client, json!(1), json!({})).await;
+            let rec = client.get(&id).await.unwrap().unwrap();
+            let stop = platform.sleep(1_000);
+            let sink = move |e| log.borrow_mut().push(e);
+            follow_job(&client, rec, 15_000, stop, sink).await;
+            // The job is cancelled: following it again gives its state and its end at once.
+            client
+                .abort(wasm_job_queue::storage::AbortTarget::Job(id.clone()))
+                .await
+                .unwrap();
+            let rec = client.get(&id).await.unwrap().unwrap();
+            let after = Rc::new(RefCell::new(Vec::new()));
+            let log = after.clone();
+            follow_job(&client, rec, 15_000, std::future::pending(), move |e| {
+                log.borrow_mut().push(e)
+            })
+            .await;
+            server.stop(StopOptions::default()).await.unwrap();
+            after.take()
+        })
+        .unwrap();
+    assert_eq!(stream_kinds(&seen.borrow()), vec!["state:active"]);
+    assert_eq!(stream_kinds(&after), vec!["state:cancelled", "cancelled"]);
+    assert_eq!(q.bus.len(), listeners, "no listener left on the bus");
+    assert_eq!(processed_figures("q").processed(Outcome::Cancelled), 1);
 }
 
 /// `outputForInput` compares inputs, not only fingerprints: a job whose stored fingerprint

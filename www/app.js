@@ -5,6 +5,7 @@ import init, {
   JobQueueClient, JobQueueServer, IndexedDbQueueStorage,
   ConcurrencyLimiter, RateLimiter, CompositeLimiter,
 } from '../pkg/wasm_job_queue.js';
+import { executor } from './executor.js';
 
 const QUEUE = 'demo';
 const STATUSES = ['active', 'waiting', 'delayed', 'completed', 'failed', 'cancelled'];
@@ -23,37 +24,6 @@ const ui = {
 let storage;
 let client;
 let server;
-
-// --- The executor: simulated work in steps, abortable, sometimes failing --------------
-
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    function onAbort() {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-async function executor(input, ctx) {
-  const steps = Math.max(1, input.steps ?? 5);
-  // Decide up front whether (and at which step) this run fails, to show retries.
-  const failAt = Math.random() < (input.failProbability ?? 0) ? 1 + Math.floor(Math.random() * steps) : 0;
-  for (let i = 1; i <= steps; i++) {
-    await sleep((input.durationMs ?? 0) / steps, ctx.signal);
-    if (ctx.signal.aborted) throw ctx.signal.reason;
-    if (i === failAt) throw new Error(`simulated failure at step ${i} (attempt ${ctx.attempt})`);
-    await ctx.updateProgress(Math.round((i * 100) / steps), `step ${i}`, { step: i });
-  }
-  return { label: input.label, attempt: ctx.attempt, doneAt: new Date().toISOString() };
-}
 
 // --- Server lifecycle -------------------------------------------------------------
 
@@ -322,6 +292,7 @@ function wire() {
     logEvent('scaled', `workers=${server.getWorkerCount()}`);
   }));
   $('clear-all').addEventListener('click', action(clearAll));
+  $('dashboard-link').addEventListener('click', openDashboard);
   ui.jobs.addEventListener('click', action(async (event) => {
     const button = event.target.closest('[data-action]');
     if (button?.dataset.action === 'abort') await client.abort(button.dataset.jobId);
@@ -345,6 +316,16 @@ function wire() {
     });
   }
   setInterval(refresh, 1000); // also catches changes no event reports (e.g. delayed → waiting)
+}
+
+/** The dashboard is served by the service worker (sw.js): registered on first use. */
+async function openDashboard(event) {
+  if (!('serviceWorker' in navigator)) return; // the link then shows the server's 404
+  event.preventDefault();
+  const { href } = event.currentTarget;
+  await navigator.serviceWorker.register('sw.js', { type: 'module' });
+  await navigator.serviceWorker.ready;
+  location.href = href;
 }
 
 async function main() {

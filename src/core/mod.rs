@@ -8,6 +8,7 @@ pub mod event;
 pub mod fields;
 pub mod fingerprint;
 pub mod hex;
+pub mod http;
 pub mod id_hash;
 pub mod job;
 pub mod job_id;

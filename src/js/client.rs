@@ -149,6 +149,20 @@ fn handles(shared: &Rc<ClientShared>, out: &[crate::storage::Enqueued<JsValue>])
         .collect()
 }
 
+impl JobQueueClient {
+    /// Another JS-side handle on the same client (for the request handlers).
+    pub(crate) fn share(&self) -> JobQueueClient {
+        JobQueueClient {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// What the client and its handles share.
+    pub(crate) fn shared(&self) -> &Rc<ClientShared> {
+        &self.shared
+    }
+}
+
 #[wasm_bindgen]
 impl JobQueueClient {
     /// `new JobQueueClient({ storage, queueName })`.

@@ -2,12 +2,13 @@
 //! and never panics: every fallible call returns a JS `Error` with a stable `name`.
 
 mod broadcast;
-mod client;
-mod convert;
-mod error;
+pub(crate) mod client;
+pub(crate) mod convert;
+pub(crate) mod error;
 mod events;
 pub(crate) mod executor;
 mod handle;
+mod handlers;
 mod inputs;
 mod limiter;
 mod online;
@@ -16,7 +17,7 @@ mod platform;
 mod promise;
 mod remote;
 mod server;
-mod snapshot;
+pub(crate) mod snapshot;
 mod storage;
 mod timers;
 mod types;
@@ -24,6 +25,10 @@ mod types;
 pub use client::JobQueueClient;
 pub use error::{permanent_job_error, rate_limit_error, retryable_job_error};
 pub use handle::JobHandle;
+pub use handlers::{
+    create_queue_request_handler, job_stream_response, queue_dashboard_response,
+    queue_metrics_response, queue_status_response,
+};
 pub use limiter::{CompositeLimiter, ConcurrencyLimiter, DelayLimiter, RateLimiter};
 pub use platform::JsPlatform;
 pub use server::JobQueueServer;

@@ -199,6 +199,49 @@ export interface JobEventArgs {
   job_cancelled: [queueName: string, jobId: string];
 }
 
+/** Options of `jobStreamResponse`. */
+export interface JobStreamOptions {
+  /** Ends the stream (and removes its listeners) when it aborts, e.g. `request.signal`. */
+  signal?: AbortSignal;
+}
+
+/** Options of `createQueueRequestHandler` and `queueDashboardResponse`. */
+export interface QueueHandlerOptions {
+  /** The path the routes live under (default `/queue`): `{basePath}/status`, ... */
+  basePath?: string;
+}
+
+/** The body of `GET {basePath}/status`. */
+export interface QueueStatusBody {
+  queues: Array<{
+    name: string;
+    stats: Record<JobStatus | "total", number>;
+    jobs: Array<Omit<JobSnapshot, "createdAt" | "runAfter" | "deadlineAt" | "startedAt" | "completedAt"> & {
+      createdAt: string; runAfter: string; deadlineAt: string | null;
+      startedAt: string | null; completedAt: string | null;
+    }>;
+  }>;
+}
+
+/** The JSON body of a handler's error answer (400, 404, 405, 500...). */
+export interface QueueErrorBody {
+  error: QueueErrorName | "MethodNotAllowed" | string;
+  message: string;
+  /** The query parameter a 400 refers to. */
+  parameter?: string;
+}
+
+/** Data of the server-sent events of a job stream, by event name. */
+export interface JobStreamEvents {
+  state: JobSnapshot;
+  progress: { progress: number; message: string | null; details: unknown };
+  completed: { output: unknown };
+  failed: { error: string; errorName: string };
+  cancelled: Record<string, never>;
+  /** The end could not be seen (the job was removed, or storage failed). */
+  lost: { error: QueueErrorName; message: string };
+}
+
 /** Stable `name`s of the errors the library rejects with. */
 export type QueueErrorName =
   | "InvalidOptionsError" | "JobNotFoundError" | "TimeoutError" | "JobFailedError"

@@ -51,6 +51,16 @@ impl<P> Subscription<P> {
     }
 }
 
+/// A [`Subscription`] cancelled when dropped (a wait dropped before its end leaves no
+/// listener behind).
+struct Guard<P>(Subscription<P>);
+
+impl<P> Drop for Guard<P> {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
 /// A queue client over `storage`.
 pub struct Client<S: Storage, X> {
     storage: Rc<S>,
@@ -88,6 +98,11 @@ impl<S: Storage, X: Platform> Client<S, X> {
     /// object), when one takes them: its next step stores and claims them in one transaction.
     pub fn hand_submits_to(&self, handoff: Rc<Handoff<S::Payload>>) {
         *self.handoff.borrow_mut() = Some(handoff);
+    }
+
+    /// The platform (clock, timers, tasks).
+    pub fn platform(&self) -> &X {
+        &self.platform
     }
 
     /// The storage.
@@ -319,7 +334,7 @@ impl<S: Storage, X: Platform> Client<S, X> {
         let last: Rc<HeardEnd<S::Payload>> = Rc::new(RefCell::new(None));
         let gone: Rc<HeardEnd<S::Payload>> = Rc::new(RefCell::new(None));
         let notify = Notify::new();
-        let sub = {
+        let _sub = Guard({
             let (last, gone, notify, id) =
                 (last.clone(), gone.clone(), notify.clone(), id.to_string());
             self.subscribe(move |e| {
@@ -343,7 +358,7 @@ impl<S: Storage, X: Platform> Client<S, X> {
                     notify.notify();
                 }
             })
-        };
+        });
         let fresh = match self.fresh.borrow_mut().take(id) {
             Fresh::Ended(e) => {
                 *last.borrow_mut() = Some(e);
@@ -352,11 +367,8 @@ impl<S: Storage, X: Platform> Client<S, X> {
             Fresh::Untouched => true,
             Fresh::Unknown => false,
         };
-        let result = self
-            .wait_loop(id, timeout_ms, (&last, &gone), &notify, fresh)
-            .await;
-        sub.cancel();
-        result
+        self.wait_loop(id, timeout_ms, (&last, &gone), &notify, fresh)
+            .await
     }
 
     /// The loop of [`Client::wait_for`]: `last` is the final event heard for the job here,

@@ -142,6 +142,8 @@ where
             let (id, token, abort) = (id.clone(), token.clone(), abort.clone());
             Box::pin(async move {
                 let inner = weak.upgrade().ok_or_else(|| QueueError::lease_lost(&id))?;
+                // A run started inside a step writes after that step (its claim) is done.
+                inner.step_done().await;
                 let Some(token) = token.filter(|_| abort.reason().is_none()) else {
                     return Err(QueueError::lease_lost(&id));
                 };
@@ -207,6 +209,8 @@ fn outcome_of<P>(
 fn count_cancelled<S: Storage, X, E>(inner: &Inner<S, X, E>, reason: &Option<AbortReason>) {
     if *reason == Some(AbortReason::Cancelled) {
         inner.stats.borrow_mut().cancelled_jobs += 1;
+        let queue = inner.storage.queue_name();
+        super::figures::record_processed(queue, crate::core::http::Outcome::Cancelled, None);
     }
 }
 

@@ -12,7 +12,13 @@ import init, {
   DelayLimiter,
   RateLimiter,
   CompositeLimiter,
+  createQueueRequestHandler,
+  jobStreamResponse,
+  queueDashboardResponse,
+  queueMetricsResponse,
+  queueStatusResponse,
 } from 'wasm-job-queue';
+import type { JobStreamEvents, QueueErrorBody, QueueStatusBody } from 'wasm-job-queue';
 
 type Status = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
 
@@ -173,6 +179,23 @@ export async function usage(): Promise<void> {
   await server.stop({ graceful: false });
   await server.stop();
   await storage.close();
+
+  // --- Request -> Response handlers -------------------------------------------------
+  const serveQueue: (request: Request) => Promise<Response> | undefined =
+    createQueueRequestHandler(client, { basePath: '/queue' });
+  const routed: Promise<Response> | undefined = serveQueue(new Request('https://x.test/queue/status'));
+  const streamed: Response = await jobStreamResponse(client, id, { signal: new AbortController().signal });
+  const statusBody = (await (await queueStatusResponse(client, new Request('https://x.test/?limit=5'))).json()) as QueueStatusBody;
+  const waitingNow: number = statusBody.queues[0].stats.waiting;
+  const metricsText: string = await (await queueMetricsResponse(client)).text();
+  const page: Response = await queueDashboardResponse(client, { basePath: '/admin/jobs' });
+  const progressEvent: JobStreamEvents['progress'] = { progress: 5, message: null, details: {} };
+  const errorBody: QueueErrorBody = { error: 'InvalidOptionsError', message: 'limit', parameter: 'limit' };
+  // @ts-expect-error basePath is a string
+  createQueueRequestHandler(client, { basePath: 1 });
+  // @ts-expect-error the signal is an AbortSignal
+  await jobStreamResponse(client, id, { signal: true });
+  void [routed, streamed, waitingNow, metricsText, page, progressEvent, errorBody];
 
   // --- Precision: each of these must be a type error ------------------------------
   // @ts-expect-error 'urgent' is not a named priority
