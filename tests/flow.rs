@@ -1063,6 +1063,30 @@ fn an_input_refused_midway_stores_none_of_its_submit() {
 /// sometimes asynchronous must still never have more runs going than workers, run every job
 /// once, and give back the jobs its step claimed but could not start as if never claimed
 /// (no attempt, no run entry, no `job_start`).
+/// Starts the server, submits the inputs `0..n` in one batch, waits for each job's output
+/// in turn, stops the server gracefully; the outputs in submit order.
+fn run_all<E>(q: &Queue<E>, n: i64) -> Vec<Value>
+where
+    E: wasm_job_queue::runtime::Executor<Value>,
+{
+    let (client, server) = (q.client.clone(), q.server.clone());
+    q.platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let out = client
+                .submit_many((0..n).map(|n| json!(n)).collect(), opts(json!({})))
+                .await
+                .unwrap();
+            let mut outputs = Vec::new();
+            for e in &out {
+                outputs.push(client.wait_for(&e.record.id, None).await.unwrap());
+            }
+            server.stop(StopOptions::default()).await.unwrap();
+            outputs
+        })
+        .unwrap()
+}
+
 #[test]
 fn a_sometimes_asynchronous_executor_keeps_the_worker_count_and_runs_each_job_once() {
     let state = Rc::new(RefCell::new((0u32, 0u32, Vec::<i64>::new())));
@@ -1096,23 +1120,7 @@ fn a_sometimes_asynchronous_executor_keeps_the_worker_count_and_runs_each_job_on
         },
     );
     *platform.borrow_mut() = Some(q.platform.clone());
-    let (client, server) = (q.client.clone(), q.server.clone());
-    let outputs = q
-        .platform
-        .block_on(async move {
-            server.start().await.unwrap();
-            let out = client
-                .submit_many((0..60).map(|n| json!(n)).collect(), opts(json!({})))
-                .await
-                .unwrap();
-            let mut outputs = Vec::new();
-            for e in &out {
-                outputs.push(client.wait_for(&e.record.id, None).await.unwrap());
-            }
-            server.stop(StopOptions::default()).await.unwrap();
-            outputs
-        })
-        .unwrap();
+    let outputs = run_all(&q, 60);
     assert_eq!(outputs, (0..60).map(|n| json!(n)).collect::<Vec<_>>());
     let (_, max_async, mut ran) = state.borrow().clone();
     assert!(max_async <= 2, "at most 2 runs at once, saw {max_async}");
@@ -1149,6 +1157,55 @@ fn a_sometimes_asynchronous_executor_keeps_the_worker_count_and_runs_each_job_on
         .filter(|(n, _)| n == "job_start")
         .count();
     assert_eq!(starts, 60, "one job_start per job");
+}
+
+/// Runs start inside the claim step, async ones too; in memory the claims are written first,
+/// so an async executor that reads its job before its first wait sees it active and leased
+/// to its run, and with more jobs than workers none runs twice and no more than the worker
+/// count run at once.
+#[test]
+fn an_async_run_started_inside_its_step_sees_its_job_leased_and_runs_once() {
+    type Seen = Vec<(JobStatus, bool, u32)>;
+    let seen: Rc<RefCell<Seen>> = Rc::new(RefCell::new(Vec::new()));
+    let running = Rc::new(Cell::new((0u32, 0u32)));
+    let store: Rc<RefCell<Option<Rc<Store>>>> = Rc::new(RefCell::new(None));
+    let (log, st, now) = (seen.clone(), store.clone(), running.clone());
+    let exec = FnExecutor(move |input: Value, ctx: RunContext<Value>| {
+        let (log, now) = (log.clone(), now.clone());
+        let storage = st.borrow().clone().unwrap();
+        async move {
+            let rec = storage.get(&ctx.job_id).await.unwrap().unwrap();
+            log.borrow_mut()
+                .push((rec.status, rec.lease.is_some(), rec.attempt));
+            let (n, max) = now.get();
+            now.set((n + 1, max.max(n + 1)));
+            // One yield: the run does not end before the step is over.
+            futures::pending!();
+            now.set((now.get().0 - 1, now.get().1));
+            Ok(input)
+        }
+    });
+    let q = queue(
+        exec,
+        ServerConfig {
+            worker_count: 3,
+            ..ServerConfig::default()
+        },
+    );
+    *store.borrow_mut() = Some(q.storage.clone());
+    let outputs = run_all(&q, 20);
+    assert_eq!(outputs, (0..20).map(|n| json!(n)).collect::<Vec<_>>());
+    let seen = seen.borrow();
+    assert_eq!(seen.len(), 20, "every job ran once");
+    assert!(
+        seen.iter()
+            .all(|(s, leased, attempt)| *s == JobStatus::Active && *leased && *attempt == 1),
+        "each run saw its job active and leased: {seen:?}"
+    );
+    assert!(running.get().1 <= 3, "at most 3 runs at once");
+    let names: Vec<String> = q.events.borrow().iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names.iter().filter(|n| *n == "job_start").count(), 20);
+    assert_eq!(names.iter().filter(|n| *n == "job_complete").count(), 20);
 }
 
 /// A submit to a running server with a free worker joins the server's next step: the job is
@@ -1594,4 +1651,70 @@ fn output_for_input_never_returns_the_output_of_a_colliding_input() {
         Some(json!({"echo": {"n": 2}})),
         "the latest job"
     );
+}
+
+/// The network comes back (`online`): a job whose run failed for want of it, waiting on a
+/// one-hour backoff, runs again at once; a job its submitter delayed by an hour keeps its
+/// time. With `retryOnOnline: false` the retry keeps its backoff.
+#[test]
+fn the_network_coming_back_runs_retries_waiting_on_backoff_at_once() {
+    const HOUR: i64 = 3_600_000;
+    // When the retried job's last run and the delayed job's run started (ms after the test
+    // began), and the delayed job's state once the retry completed.
+    let run = |retry_on_online: bool| {
+        let exec = FnExecutor(|input: Value, ctx: RunContext<Value>| {
+            std::future::ready(if ctx.attempt == 1 && input == json!(1) {
+                Err(RunError::retryable("TypeError", "Failed to fetch"))
+            } else {
+                Ok(input)
+            })
+        });
+        let config = ServerConfig {
+            retry_on_online,
+            ..ServerConfig::default()
+        };
+        let q = queue(exec, config);
+        let (client, server, platform) = (q.client.clone(), q.server.clone(), q.platform.clone());
+        // What the host's `online` listener calls.
+        let online = q.server.online_signal();
+        let t0 = q.platform.now();
+        let (retried, delayed_then, delayed) = q
+            .platform
+            .block_on(async move {
+                server.start().await.unwrap();
+                let backoff = json!({"backoff": {"type": "fixed", "delayMs": HOUR}});
+                let retried = submit(&client, json!(1), backoff).await;
+                let delayed = submit(&client, json!(2), json!({ "delayMs": HOUR })).await;
+                // The first run fails; a minute later the network is back.
+                platform.sleep(60_000).await;
+                let rec = client.get(&retried).await.unwrap().unwrap();
+                assert_eq!((rec.status, rec.attempt), (JobStatus::Delayed, 1));
+                online();
+                client.wait_for(&retried, None).await.unwrap();
+                let delayed_then = client.get(&delayed).await.unwrap().unwrap().status;
+                client.wait_for(&delayed, None).await.unwrap();
+                let get = |id: String| {
+                    let client = client.clone();
+                    async move { client.get(&id).await.unwrap().unwrap() }
+                };
+                (get(retried).await, delayed_then, get(delayed).await)
+            })
+            .unwrap();
+        let since = |t: Option<Timestamp>| t.unwrap().0 - t0.0;
+        (
+            since(retried.started_at),
+            delayed_then,
+            since(delayed.started_at),
+        )
+    };
+    let (retried_at, delayed_then, delayed_at) = run(true);
+    assert_eq!(
+        retried_at, 60_000,
+        "the retry ran when the network came back"
+    );
+    assert_eq!(delayed_then, JobStatus::Delayed, "the user's delay stands");
+    assert!(delayed_at >= HOUR, "{delayed_at}");
+
+    let (retried_at, _, _) = run(false);
+    assert!(retried_at >= HOUR, "retryOnOnline off: {retried_at}");
 }

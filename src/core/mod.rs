@@ -22,6 +22,7 @@ pub mod listing;
 pub mod meta;
 pub mod meta_json;
 pub mod names;
+pub mod online;
 pub mod options;
 pub mod outcome;
 pub mod progress;

@@ -93,6 +93,10 @@ pub(super) struct Inner<S: Storage, X, E> {
     pub pending: RefCell<Vec<Pending<S::Payload>>>,
     /// A storage step (settle and claim) is in flight.
     pub in_step: Cell<bool>,
+    /// The runs the step in flight started that have not ended: when one ends, its
+    /// settlement waits for that step (which takes it, see `storage::InlineRuns::ended`)
+    /// and does not wake the cycle.
+    pub step_runs: RefCell<Vec<String>>,
     /// Runs that ended inside the dispatcher's cycle (their executor finished at once).
     pub inline_runs: Cell<u32>,
     /// How many runs in a row ended at once (a synchronous executor), 0 after one that did
@@ -208,8 +212,22 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
     /// Hands a settlement to the group committer: the cycle settles it with the next step,
     /// together with any others by then.
     pub fn push_settlement(&self, p: Pending<S::Payload>) {
+        let quiet = self.step_runs.borrow().contains(&p.settlement.id);
         self.pending.borrow_mut().push(p);
-        self.wake.notify();
+        if !quiet {
+            self.wake.notify();
+        }
+    }
+
+    /// Resolves once no storage step of this server is under way.
+    pub async fn step_done(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if !self.in_step.get() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Marks a run as reported (its settlement queued, or none needed).
@@ -262,6 +280,7 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                 running: RefCell::new(BTreeMap::new()),
                 pending: RefCell::new(Vec::new()),
                 in_step: Cell::new(false),
+                step_runs: RefCell::new(Vec::new()),
                 inline_runs: Cell::new(0),
                 sync_streak: Cell::new(0),
                 stats: RefCell::new(ServerStats::default()),
@@ -381,6 +400,10 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                             .spawn(check_cancelled(inner.clone(), id.clone()));
                     }
                 }
+                JobEvent::Online => Server {
+                    inner: inner.clone(),
+                }
+                .network_online(),
                 JobEvent::Resync => {
                     inner.wake.notify();
                     let ids: Vec<String> = inner.running.borrow().keys().cloned().collect();
@@ -490,6 +513,29 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
     pub fn wake(&self) {
         self.inner.wake.notify();
     }
+
+    /// The network came back (the host's `online` event): with `retry_on_online`, a running
+    /// server brings the queue's retries waiting on their backoff forward in one storage step
+    /// (see [`crate::core::online`]) and claims them. Servers of the same queue elsewhere find
+    /// them due at their next look (within their poll interval).
+    pub fn network_online(&self) {
+        let inner = &self.inner;
+        if inner.live(inner.epoch.get()) && inner.config.borrow().retry_on_online {
+            inner.platform.spawn(bring_retries_forward(inner.clone()));
+        }
+    }
+
+    /// Tells this server and every other of its bus that the network came back: emits
+    /// [`JobEvent::Online`] on the shared bus (a channel to other contexts tells them too),
+    /// while the bus lives. For a host listener that must not keep the server alive.
+    pub fn online_signal(&self) -> impl Fn() + 'static {
+        let bus = Rc::downgrade(&self.inner.bus);
+        move || {
+            if let Some(bus) = bus.upgrade() {
+                bus.emit(&JobEvent::Online);
+            }
+        }
+    }
 }
 
 /// The liveness lock of server `id`.
@@ -513,6 +559,22 @@ async fn seek_leadership<S: Storage, X: Platform, E: Executor<S::Payload>>(
         inner.chores.notify();
     }
     // Otherwise the guard drops here: the lock passes on to the next server waiting.
+}
+
+/// Brings the retries waiting on their backoff forward, then wakes the dispatcher to claim
+/// them.
+async fn bring_retries_forward<S: Storage, X: Platform, E: Executor<S::Payload>>(
+    inner: Rc<Inner<S, X, E>>,
+) {
+    match inner
+        .storage
+        .bring_retries_forward(inner.platform.now())
+        .await
+    {
+        Ok(ids) if !ids.is_empty() => inner.wake.notify(),
+        Ok(_) => {}
+        Err(err) => inner.report(err),
+    }
 }
 
 /// Aborts the local run of job `id` if storage says the job was cancelled.
