@@ -1063,6 +1063,30 @@ fn an_input_refused_midway_stores_none_of_its_submit() {
 /// sometimes asynchronous must still never have more runs going than workers, run every job
 /// once, and give back the jobs its step claimed but could not start as if never claimed
 /// (no attempt, no run entry, no `job_start`).
+/// Starts the server, submits the inputs `0..n` in one batch, waits for each job's output
+/// in turn, stops the server gracefully; the outputs in submit order.
+fn run_all<E>(q: &Queue<E>, n: i64) -> Vec<Value>
+where
+    E: wasm_job_queue::runtime::Executor<Value>,
+{
+    let (client, server) = (q.client.clone(), q.server.clone());
+    q.platform
+        .block_on(async move {
+            server.start().await.unwrap();
+            let out = client
+                .submit_many((0..n).map(|n| json!(n)).collect(), opts(json!({})))
+                .await
+                .unwrap();
+            let mut outputs = Vec::new();
+            for e in &out {
+                outputs.push(client.wait_for(&e.record.id, None).await.unwrap());
+            }
+            server.stop(StopOptions::default()).await.unwrap();
+            outputs
+        })
+        .unwrap()
+}
+
 #[test]
 fn a_sometimes_asynchronous_executor_keeps_the_worker_count_and_runs_each_job_once() {
     let state = Rc::new(RefCell::new((0u32, 0u32, Vec::<i64>::new())));
@@ -1096,23 +1120,7 @@ fn a_sometimes_asynchronous_executor_keeps_the_worker_count_and_runs_each_job_on
         },
     );
     *platform.borrow_mut() = Some(q.platform.clone());
-    let (client, server) = (q.client.clone(), q.server.clone());
-    let outputs = q
-        .platform
-        .block_on(async move {
-            server.start().await.unwrap();
-            let out = client
-                .submit_many((0..60).map(|n| json!(n)).collect(), opts(json!({})))
-                .await
-                .unwrap();
-            let mut outputs = Vec::new();
-            for e in &out {
-                outputs.push(client.wait_for(&e.record.id, None).await.unwrap());
-            }
-            server.stop(StopOptions::default()).await.unwrap();
-            outputs
-        })
-        .unwrap();
+    let outputs = run_all(&q, 60);
     assert_eq!(outputs, (0..60).map(|n| json!(n)).collect::<Vec<_>>());
     let (_, max_async, mut ran) = state.borrow().clone();
     assert!(max_async <= 2, "at most 2 runs at once, saw {max_async}");
@@ -1149,6 +1157,55 @@ fn a_sometimes_asynchronous_executor_keeps_the_worker_count_and_runs_each_job_on
         .filter(|(n, _)| n == "job_start")
         .count();
     assert_eq!(starts, 60, "one job_start per job");
+}
+
+/// Runs start inside the claim step, async ones too; in memory the claims are written first,
+/// so an async executor that reads its job before its first wait sees it active and leased
+/// to its run, and with more jobs than workers none runs twice and no more than the worker
+/// count run at once.
+#[test]
+fn an_async_run_started_inside_its_step_sees_its_job_leased_and_runs_once() {
+    type Seen = Vec<(JobStatus, bool, u32)>;
+    let seen: Rc<RefCell<Seen>> = Rc::new(RefCell::new(Vec::new()));
+    let running = Rc::new(Cell::new((0u32, 0u32)));
+    let store: Rc<RefCell<Option<Rc<Store>>>> = Rc::new(RefCell::new(None));
+    let (log, st, now) = (seen.clone(), store.clone(), running.clone());
+    let exec = FnExecutor(move |input: Value, ctx: RunContext<Value>| {
+        let (log, now) = (log.clone(), now.clone());
+        let storage = st.borrow().clone().unwrap();
+        async move {
+            let rec = storage.get(&ctx.job_id).await.unwrap().unwrap();
+            log.borrow_mut()
+                .push((rec.status, rec.lease.is_some(), rec.attempt));
+            let (n, max) = now.get();
+            now.set((n + 1, max.max(n + 1)));
+            // One yield: the run does not end before the step is over.
+            futures::pending!();
+            now.set((now.get().0 - 1, now.get().1));
+            Ok(input)
+        }
+    });
+    let q = queue(
+        exec,
+        ServerConfig {
+            worker_count: 3,
+            ..ServerConfig::default()
+        },
+    );
+    *store.borrow_mut() = Some(q.storage.clone());
+    let outputs = run_all(&q, 20);
+    assert_eq!(outputs, (0..20).map(|n| json!(n)).collect::<Vec<_>>());
+    let seen = seen.borrow();
+    assert_eq!(seen.len(), 20, "every job ran once");
+    assert!(
+        seen.iter()
+            .all(|(s, leased, attempt)| *s == JobStatus::Active && *leased && *attempt == 1),
+        "each run saw its job active and leased: {seen:?}"
+    );
+    assert!(running.get().1 <= 3, "at most 3 runs at once");
+    let names: Vec<String> = q.events.borrow().iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(names.iter().filter(|n| *n == "job_start").count(), 20);
+    assert_eq!(names.iter().filter(|n| *n == "job_complete").count(), 20);
 }
 
 /// A submit to a running server with a free worker joins the server's next step: the job is

@@ -2,7 +2,7 @@
 //! and claims jobs for the idle workers (group commit: one transaction for many jobs), then
 //! starts them; with nothing to do it sleeps exactly until the next due time or an event.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -18,7 +18,7 @@ use crate::core::http::Outcome;
 use crate::core::{
     ClaimRequest, JobEvent, JobRecord, QueueError, RunOutcome, Settlement, Timestamp,
 };
-use crate::storage::{ClaimBatch, Enqueued, Inline, InlineRun, SettleBatch, Storage};
+use crate::storage::{ClaimBatch, Enqueued, Inline, InlineRun, InlineRuns, SettleBatch, Storage};
 
 /// The longest single timer: browsers take a signed 32-bit millisecond delay.
 pub const MAX_TIMER_MS: u64 = 2_147_483_647;
@@ -66,12 +66,11 @@ where
         };
         let free = workers.saturating_sub(inner.running.borrow().len() as u32);
         let batch: Vec<Pending<S::Payload>> = std::mem::take(&mut *inner.pending.borrow_mut());
-        // Runs start inside the claim step while the executor keeps returning at once (see
-        // `Inline`): each ends before the next starts, so a step may claim more jobs than
-        // there are free workers, the more the longer the streak. The first run, and every
-        // run after one that did not end at once, starts after its step.
+        // Runs start inside the claim step (see `Inline`). While they keep ending inside it
+        // (a synchronous executor, or an async one that awaits nothing slow), each ends
+        // before the next needs its worker, so a step may claim more jobs than there are
+        // free workers, the more the longer the streak.
         let streak = inner.sync_streak.get();
-        let use_inline = streak > 0;
         let max = free.max(streak.min(INLINE_BATCH));
         let claim = (claiming && free > 0).then(|| claim_request(&inner, max));
         // Submits handed to this server join the step (see `Handoff`).
@@ -98,10 +97,7 @@ where
             .collect();
         let policy = inner.config.borrow().cleanup;
         let now = inner.platform.now();
-        let inline = InlineStarts::default();
-        let start_inline =
-            |job: &JobRecord<S::Payload>| inline.start(&inner, epoch, workers, now, job);
-        let use_inline = use_inline && claim.is_some();
+        let inline = InlineStarts::new(&inner, epoch, workers, now);
         inner.in_step.set(true);
         let step = inner
             .storage
@@ -110,11 +106,16 @@ where
                 settlements,
                 &policy,
                 claim.as_ref(),
-                use_inline.then_some(&start_inline as &Inline<'_, S::Payload>),
+                claim
+                    .is_some()
+                    .then_some(&inline as &Inline<'_, S::Payload>),
                 now,
             )
             .await;
         inner.in_step.set(false);
+        inner.idle.notify();
+        // Runs the step started that go on: their ends wake the cycle as any run's do.
+        let step_runs = inner.step_runs.take();
         let mut wake_at = None;
         match step {
             Ok(step) => {
@@ -154,7 +155,7 @@ where
             // it have no lease: their jobs are still waiting, so they are aborted (as if the
             // lease were lost), and those that ended will run again.
             Err(err) => {
-                for id in inline.running.take() {
+                for id in step_runs {
                     if let Some(run) = inner.running.borrow().get(&id) {
                         run.abort.abort(super::abort::AbortReason::LeaseLost);
                     }
@@ -261,40 +262,74 @@ where
 }
 
 /// The runs one step started inside its claim (see [`Inline`]).
-#[derive(Default)]
-struct InlineStarts {
-    /// Runs that ended at once, with when they started (for the stats).
+struct InlineStarts<'a, S: Storage, X, E> {
+    inner: &'a Rc<Inner<S, X, E>>,
+    epoch: u64,
+    workers: u32,
+    /// When the step began.
+    began: Timestamp,
+    /// Runs that ended inside the step, with when they started (for the stats).
     ended: RefCell<Vec<(String, Timestamp)>>,
-    /// Runs still going.
-    running: RefCell<Vec<String>>,
+    /// `Inner::sync_streak` when the step began; `None` once the step ran out of its budget.
+    streak: Cell<Option<u32>>,
 }
 
-impl InlineStarts {
+impl<'a, S, X, E> InlineStarts<'a, S, X, E>
+where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
+    fn new(inner: &'a Rc<Inner<S, X, E>>, epoch: u64, workers: u32, began: Timestamp) -> Self {
+        InlineStarts {
+            inner,
+            epoch,
+            workers,
+            began,
+            ended: RefCell::default(),
+            streak: Cell::new(Some(inner.sync_streak.get())),
+        }
+    }
+
+    /// Whether a run this step started is still going.
+    fn going(&self) -> bool {
+        let running = self.inner.running.borrow();
+        self.inner
+            .step_runs
+            .borrow()
+            .iter()
+            .any(|id| running.contains_key(id))
+    }
+}
+
+impl<S, X, E> InlineRuns<S::Payload> for InlineStarts<'_, S, X, E>
+where
+    S: Storage,
+    X: Platform,
+    E: Executor<S::Payload>,
+{
     /// Starts the run of `job`, claimed by the step under way: a run that ends at once hands
     /// its settlement back to the step instead of to the next one.
     ///
     /// Not started (left to [`claimed`], which gives back what no worker can take): when
-    /// the server is stopping, every worker runs a job that did not end at once, or the
-    /// step has run jobs for [`INLINE_BUDGET_MS`] since `began`.
-    fn start<S, X, E>(
-        &self,
-        inner: &Rc<Inner<S, X, E>>,
-        epoch: u64,
-        workers: u32,
-        began: Timestamp,
-        job: &JobRecord<S::Payload>,
-    ) -> InlineRun<S::Payload>
-    where
-        S: Storage,
-        X: Platform,
-        E: Executor<S::Payload>,
-    {
-        if !inner.live(epoch) || inner.running.borrow().len() as u32 >= workers {
+    /// the server is stopping, every worker runs a job (busy, if some of those runs started
+    /// in this step), or the step has run jobs for [`INLINE_BUDGET_MS`] since it began.
+    fn start(&self, job: &JobRecord<S::Payload>) -> InlineRun<S::Payload> {
+        let inner = self.inner;
+        if !inner.live(self.epoch) {
             return InlineRun::NotStarted;
         }
+        if inner.running.borrow().len() as u32 >= self.workers {
+            return if self.going() {
+                InlineRun::Busy
+            } else {
+                InlineRun::NotStarted
+            };
+        }
         let now = inner.platform.now();
-        if began.until(now) >= INLINE_BUDGET_MS {
+        if self.began.until(now) >= INLINE_BUDGET_MS {
             // Runs this long: claim no more next time than fitted in the budget now.
+            self.streak.set(None);
             let fitted = self.ended.borrow().len() as u32;
             inner
                 .sync_streak
@@ -308,10 +343,52 @@ impl InlineStarts {
             }
             // Still running, or ended with nothing to settle (as after a claim).
             Started::Going | Started::Ended(None) => {
-                self.running.borrow_mut().push(job.id.clone());
+                self.inner.step_runs.borrow_mut().push(job.id.clone());
                 InlineRun::Running
             }
         }
+    }
+
+    /// One promise turn (`Platform::sleep(0)`: no timer).
+    fn pause(&self) -> Pin<Box<dyn Future<Output = bool> + '_>> {
+        Box::pin(async move {
+            self.inner.platform.sleep(0).await;
+            self.going()
+        })
+    }
+
+    /// Takes the settlements the step's runs handed to the group committer as they ended:
+    /// the step writes them with their claims. Such runs count as ending at once (see
+    /// `Inner::sync_streak`).
+    fn ended(&self) -> Vec<Settlement<S::Payload>> {
+        let mut running = self.inner.step_runs.borrow_mut();
+        let mut pending = self.inner.pending.borrow_mut();
+        let mut mine = Vec::new();
+        let mut i = 0;
+        while let Some(p) = pending.get(i) {
+            match running.iter().position(|id| *id == p.settlement.id) {
+                Some(at) => {
+                    running.swap_remove(at);
+                    mine.push(pending.remove(i));
+                }
+                None => i += 1,
+            }
+        }
+        drop((running, pending));
+        let mut ended = self.ended.borrow_mut();
+        let settlements = mine
+            .into_iter()
+            .map(|p| {
+                ended.push((p.settlement.id.clone(), p.started));
+                p.settlement
+            })
+            .collect();
+        // Every run of the step ended inside it: the streak goes on.
+        if let (Some(streak), false) = (self.streak.get(), self.going()) {
+            let n = ended.len() as u32;
+            self.inner.sync_streak.set(streak.saturating_add(n));
+        }
+        settlements
     }
 }
 

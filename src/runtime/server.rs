@@ -93,6 +93,10 @@ pub(super) struct Inner<S: Storage, X, E> {
     pub pending: RefCell<Vec<Pending<S::Payload>>>,
     /// A storage step (settle and claim) is in flight.
     pub in_step: Cell<bool>,
+    /// The runs the step in flight started that have not ended: when one ends, its
+    /// settlement waits for that step (which takes it, see `storage::InlineRuns::ended`)
+    /// and does not wake the cycle.
+    pub step_runs: RefCell<Vec<String>>,
     /// Runs that ended inside the dispatcher's cycle (their executor finished at once).
     pub inline_runs: Cell<u32>,
     /// How many runs in a row ended at once (a synchronous executor), 0 after one that did
@@ -208,8 +212,22 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Inner<S, X, E> {
     /// Hands a settlement to the group committer: the cycle settles it with the next step,
     /// together with any others by then.
     pub fn push_settlement(&self, p: Pending<S::Payload>) {
+        let quiet = self.step_runs.borrow().contains(&p.settlement.id);
         self.pending.borrow_mut().push(p);
-        self.wake.notify();
+        if !quiet {
+            self.wake.notify();
+        }
+    }
+
+    /// Resolves once no storage step of this server is under way.
+    pub async fn step_done(&self) {
+        loop {
+            let notified = self.idle.notified();
+            if !self.in_step.get() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Marks a run as reported (its settlement queued, or none needed).
@@ -262,6 +280,7 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                 running: RefCell::new(BTreeMap::new()),
                 pending: RefCell::new(Vec::new()),
                 in_step: Cell::new(false),
+                step_runs: RefCell::new(Vec::new()),
                 inline_runs: Cell::new(0),
                 sync_streak: Cell::new(0),
                 stats: RefCell::new(ServerStats::default()),

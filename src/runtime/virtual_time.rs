@@ -122,16 +122,21 @@ impl Platform for VirtualPlatform {
         self.shared.clock.now()
     }
 
+    /// A timer on the virtual clock; `sleep(0)` yields once (as a resolved promise does on
+    /// the JS platform: other ready tasks run first).
     fn sleep(&self, ms: u64) -> impl Future<Output = ()> + 'static {
+        if ms == 0 {
+            return futures::future::Either::Left(YieldOnce(false));
+        }
         let at = self.now().plus_ms(ms);
         let id = self.shared.next_timer.get();
         self.shared.next_timer.set(id + 1);
         self.shared.timers.borrow_mut().insert((at, id), None);
-        Sleep {
+        futures::future::Either::Right(Sleep {
             at,
             id,
             shared: self.shared.clone(),
-        }
+        })
     }
 
     fn spawn(&self, fut: impl Future<Output = ()> + 'static) {
@@ -189,6 +194,22 @@ struct Sleep {
     at: Timestamp,
     id: u64,
     shared: Rc<Shared>,
+}
+
+/// Pending at its first poll (waking itself), ready at the next.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
 }
 
 impl Future for Sleep {

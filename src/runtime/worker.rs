@@ -142,6 +142,8 @@ where
             let (id, token, abort) = (id.clone(), token.clone(), abort.clone());
             Box::pin(async move {
                 let inner = weak.upgrade().ok_or_else(|| QueueError::lease_lost(&id))?;
+                // A run started inside a step writes after that step (its claim) is done.
+                inner.step_done().await;
                 let Some(token) = token.filter(|_| abort.reason().is_none()) else {
                     return Err(QueueError::lease_lost(&id));
                 };

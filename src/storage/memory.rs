@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::future::{Future, ready};
 
 use super::traits::{
-    AbortTarget, ClaimBatch, Enqueued, Handed, Inline, ListQuery, SettleBatch, Step, Storage,
-    start_claimed,
+    AbortTarget, ClaimBatch, Enqueued, Handed, Inline, InlineRun, ListQuery, SettleBatch, Step,
+    Storage,
 };
 use crate::core::claim::{ClaimPlan, ClaimView, is_stalled, plan_claim};
 use crate::core::id_hash::IdMap;
@@ -331,6 +331,26 @@ impl<P: Clone> MemoryStorage<P> {
     fn with<R>(&self, f: impl FnOnce(&mut State<P>) -> R) -> R {
         f(&mut self.state.borrow_mut())
     }
+
+    /// Starts the runs of `batch`'s claimed jobs (claims written) through `inline`, the
+    /// state not borrowed, without pauses (memory has no transaction to save): the jobs it
+    /// starts leave `batch.jobs`; returns the settlements of the runs that ended at once.
+    fn start_inline(
+        &self,
+        batch: &mut ClaimBatch<P>,
+        inline: &Inline<'_, P>,
+    ) -> Vec<Settlement<P>> {
+        let mut ended = Vec::new();
+        batch.jobs.retain(|job| match inline.start(job) {
+            InlineRun::NotStarted | InlineRun::Busy => true,
+            InlineRun::Running => false,
+            InlineRun::Done(s) => {
+                ended.push(s);
+                false
+            }
+        });
+        ended
+    }
 }
 
 impl<P: Clone + 'static> Storage for MemoryStorage<P> {
@@ -366,18 +386,17 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
         now: Timestamp,
     ) -> impl Future<Output = Result<ClaimBatch<P>, QueueError>> {
         ready(Ok(self.with(|st| {
-            let mut handed = start_claimed(st.plan_claim(req, now), None);
+            let mut handed = Handed::unstarted(st.plan_claim(req, now));
             st.write_claim(&mut handed, &req.policy, now);
             handed.batch()
         })))
     }
 
-    /// One step: the submits, the settlements, then the claim. `inline` is called on the
-    /// claimed records as planned, lent (not copied), with the state not borrowed; meanwhile
-    /// the waiting jobs the step claims are out of the store, which only a synchronous read
-    /// from inside an inline run could see (the JS API cannot: its calls run as tasks after
-    /// the step), as IndexedDB shows them waiting until the step commits. The runs that
-    /// ended are settled as their claims are written, one write per job.
+    /// One step: the submits, the settlements, then the claim. The claims are written
+    /// first; then `inline` is called on each claimed record, with the state not borrowed,
+    /// so a run reading or writing the storage from inside (its progress, the job) sees its
+    /// job active and leased; the runs that ended at once are settled before the step
+    /// returns.
     fn step(
         &self,
         submits: Vec<(String, JobSpec<P>)>,
@@ -397,14 +416,24 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
         } else {
             self.with(|st| st.settle(batch, policy, now))
         };
-        let (claimed, inline) = match claim {
-            None => (None, SettleBatch::empty()),
-            Some(req) => {
-                let plan = self.with(|st| st.plan_claim(req, now));
-                let mut handed = start_claimed(plan, inline);
-                let ended = self.with(|st| st.write_claim(&mut handed, policy, now));
-                (Some(handed.batch()), ended)
+        let batch = claim.map(|req| {
+            self.with(|st| {
+                let mut handed = Handed::unstarted(st.plan_claim(req, now));
+                st.write_claim(&mut handed, policy, now);
+                handed.batch()
+            })
+        });
+        let (claimed, inline) = match (batch, inline) {
+            (Some(mut batch), Some(inline)) => {
+                let ended = self.start_inline(&mut batch, inline);
+                let settled = if ended.is_empty() {
+                    SettleBatch::empty()
+                } else {
+                    self.with(|st| st.settle(ended, policy, now))
+                };
+                (Some(batch), settled)
             }
+            (batch, _) => (batch, SettleBatch::empty()),
         };
         ready(Ok(Step {
             enqueued,

@@ -9,6 +9,6 @@ pub mod indexeddb;
 
 pub use memory::MemoryStorage;
 pub use traits::{
-    AbortTarget, ClaimBatch, Enqueued, Handed, Inline, InlineRun, Issued, ListQuery, NewJobs,
-    SettleBatch, Step, Storage, start_claimed,
+    AbortTarget, ClaimBatch, Enqueued, Handed, INLINE_PAUSES, Inline, InlineRun, InlineRuns,
+    Issued, ListQuery, NewJobs, SettleBatch, Starts, Step, Storage, start_claimed, start_runs,
 };

@@ -2,6 +2,7 @@
 //! or one synchronous step in memory) that applies transitions decided by [`crate::core`].
 
 use std::future::Future;
+use std::pin::Pin;
 
 use crate::core::{
     ClaimPlan, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError,
@@ -50,27 +51,63 @@ pub enum InlineRun<P> {
     /// Not started (the server is stopping, no worker is free): the job stays in
     /// [`ClaimBatch::jobs`].
     NotStarted,
-    /// Started and still running (an asynchronous executor): its claim is written.
+    /// Not started yet: no worker is free, but runs this step started are still going and
+    /// may end in a moment (see [`InlineRuns::pause`]); ask again after a pause.
+    Busy,
+    /// Started and still running (an asynchronous executor): its claim is written, unless
+    /// the run ends before the step writes it (see [`InlineRuns::ended`]).
     Running,
     /// Started and already ended (a synchronous executor): the step settles it too.
     Done(Settlement<P>),
 }
 
+/// The runs a step starts inside it (see [`Inline`]).
+pub trait InlineRuns<P> {
+    /// Starts the run of `job`, claimed by the step under way, from the record as the step
+    /// will write it (lent, not copied).
+    fn start(&self, job: &JobRecord<P>) -> InlineRun<P>;
+
+    /// Lets the runs started by [`InlineRuns::start`] go on for a moment without leaving the
+    /// step: one promise turn (a microtask, never a timer, so an IndexedDB transaction stays
+    /// active). Resolves with whether some of them are still going.
+    fn pause(&self) -> Pin<Box<dyn Future<Output = bool> + '_>> {
+        Box::pin(std::future::ready(false))
+    }
+
+    /// The settlements of the runs started by [`InlineRuns::start`] as [`InlineRun::Running`]
+    /// that have ended since (each taken once): the step settles them with their claim, in
+    /// one write.
+    fn ended(&self) -> Vec<Settlement<P>> {
+        Vec::new()
+    }
+}
+
+/// A plain callback starts runs that end at once or go on; it never pauses.
+impl<P, F: Fn(&JobRecord<P>) -> InlineRun<P>> InlineRuns<P> for F {
+    fn start(&self, job: &JobRecord<P>) -> InlineRun<P> {
+        self(job)
+    }
+}
+
 /// What [`Storage::step`] calls with each job it claims (leased, in claim order) before
-/// writing the claims: the server starts the run right there, from the record as the step
-/// will write it (lent, not copied). A run that ends before the call returns is settled in
-/// the same step, so its job goes from waiting to its end in one atomic step, with one write;
-/// other contexts never see it active. Its settlement's results and events come back in
-/// [`Step::inline`].
-pub type Inline<'a, P> = dyn Fn(&JobRecord<P>) -> InlineRun<P> + 'a;
+/// writing the claims: the server starts the run right there. A run that ends before the
+/// step writes its claim (at once, or during the step's pauses: an async executor whose
+/// promise settles within a few microtasks) is settled in the same step, so its job goes from
+/// waiting to its end in one atomic step, with one write; other contexts never see it
+/// active. Its settlement's results and events come back in [`Step::inline`].
+pub type Inline<'a, P> = dyn InlineRuns<P> + 'a;
+
+/// How many pauses (promise turns) a step spends waiting for the runs it started: enough
+/// for an `async` executor that awaits nothing slow, too few to matter for one that does.
+pub const INLINE_PAUSES: u32 = 4;
 
 /// A claim plan after [`start_claimed`]: what the storage writes, and what it hands back.
 #[derive(Debug)]
 pub struct Handed<P> {
     /// Copies of the claimed records not started, for [`ClaimBatch::jobs`].
     pub jobs: Vec<JobRecord<P>>,
-    /// The records of the runs that ended, each with its run's settlement, in claim order:
-    /// to settle as they are written.
+    /// The records of the runs that ended, each with its run's settlement (those that ended
+    /// at once in claim order, then the others): to settle as they are written.
     pub ended: Vec<(JobRecord<P>, Settlement<P>)>,
     /// The plan's other writes (claims of runs going on or not started, recoveries,
     /// promotions, deadline failures).
@@ -81,6 +118,20 @@ pub struct Handed<P> {
     pub events: Vec<JobEvent<P>>,
     /// The plan's wake.
     pub wake: Wake,
+}
+
+impl<P: Clone> Handed<P> {
+    /// `plan` with no run started: every claimed job handed over (copied).
+    pub fn unstarted(plan: ClaimPlan<P>) -> Self {
+        Handed {
+            jobs: plan.claimed_records(),
+            ended: Vec::new(),
+            writes: plan.writes,
+            kept: plan.kept,
+            events: plan.events,
+            wake: plan.wake,
+        }
+    }
 }
 
 impl<P> Handed<P> {
@@ -94,32 +145,105 @@ impl<P> Handed<P> {
     }
 }
 
-/// For a storage that writes a [`ClaimPlan`] itself: calls `inline` (when given) on each
-/// claimed record of `plan`, lent from `plan.writes`; without it, every claimed job is
-/// handed over.
-pub fn start_claimed<P: Clone>(plan: ClaimPlan<P>, inline: Option<&Inline<'_, P>>) -> Handed<P> {
-    let mut jobs = Vec::new();
-    let mut ended_at = Vec::new();
-    match inline {
-        None => jobs = plan.claimed_records(),
-        Some(inline) => {
-            for &at in &plan.claimed {
-                let Some(rec) = plan.writes.get(at) else {
+/// How the runs [`start_runs`] asked for stand: positions in its list.
+#[derive(Debug)]
+pub struct Starts<P> {
+    /// Not started (handed over to the server, which gives them back).
+    pub unstarted: Vec<usize>,
+    /// Started and still going: their claims are written as they are.
+    pub running: Vec<usize>,
+    /// Started and ended inside the step (at once, or during its pauses), with their
+    /// settlements: those that ended at once in list order, then the others.
+    pub ended: Vec<(usize, Settlement<P>)>,
+}
+
+/// Starts the runs of the claimed jobs `record(0)`, `record(1)`, ... (`count` of them, in
+/// claim order) through `inline`, pausing (up to [`INLINE_PAUSES`] promise turns) while it
+/// answers [`InlineRun::Busy`], and again before returning while runs it started go on;
+/// those that ended meanwhile come back as ended.
+pub async fn start_runs<'j, P: 'j>(
+    count: usize,
+    record: impl Fn(usize) -> Option<&'j JobRecord<P>>,
+    inline: &Inline<'_, P>,
+) -> Starts<P> {
+    let mut out = Starts {
+        unstarted: Vec::new(),
+        running: Vec::new(),
+        ended: Vec::new(),
+    };
+    // Cleared once a wait for a worker found none: the rest are not waited for.
+    let mut wait = true;
+    for at in 0..count {
+        let Some(rec) = record(at) else { continue };
+        let mut pauses = 0;
+        loop {
+            match inline.start(rec) {
+                InlineRun::Busy if wait && pauses < INLINE_PAUSES => {
+                    pauses += 1;
+                    inline.pause().await;
                     continue;
-                };
-                match inline(rec) {
-                    InlineRun::NotStarted => jobs.push(rec.clone()),
-                    InlineRun::Running => {}
-                    InlineRun::Done(s) => ended_at.push((at, s)),
                 }
+                InlineRun::NotStarted | InlineRun::Busy => {
+                    wait = false;
+                    out.unstarted.push(at);
+                }
+                InlineRun::Running => out.running.push(at),
+                InlineRun::Done(s) => out.ended.push((at, s)),
             }
+            break;
+        }
+    }
+    if out.running.is_empty() {
+        return out;
+    }
+    for _ in 0..INLINE_PAUSES {
+        if !inline.pause().await {
+            break;
+        }
+    }
+    for s in inline.ended() {
+        let found = out
+            .running
+            .iter()
+            .position(|&at| record(at).is_some_and(|r| r.id == s.id));
+        if let Some(i) = found {
+            out.ended.push((out.running.remove(i), s));
+        }
+    }
+    out
+}
+
+/// For a storage that writes a [`ClaimPlan`] itself: starts the runs of the claimed
+/// records of `plan` through `inline` (when given; see [`start_runs`]), lent from
+/// `plan.writes`; the runs that ended are handed back with their records, to settle as they
+/// are written. Without `inline`, every claimed job is handed over.
+pub async fn start_claimed<P: Clone>(
+    plan: ClaimPlan<P>,
+    inline: Option<&Inline<'_, P>>,
+) -> Handed<P> {
+    let Some(inline) = inline else {
+        return Handed::unstarted(plan);
+    };
+    let starts = start_runs(
+        plan.claimed.len(),
+        |i| plan.claimed.get(i).and_then(|&at| plan.writes.get(at)),
+        inline,
+    )
+    .await;
+    let claimed_at = |i: usize| plan.claimed.get(i).copied();
+    let mut jobs = Vec::new();
+    for &i in &starts.unstarted {
+        if let Some(rec) = claimed_at(i).and_then(|at| plan.writes.get(at)) {
+            jobs.push(rec.clone());
         }
     }
     let mut writes: Vec<Option<JobRecord<P>>> = plan.writes.into_iter().map(Some).collect();
-    let ended = ended_at
-        .into_iter()
-        .filter_map(|(at, s)| Some((writes.get_mut(at)?.take()?, s)))
-        .collect();
+    let mut ended = Vec::new();
+    for (i, s) in starts.ended {
+        if let Some(rec) = claimed_at(i).and_then(|at| writes.get_mut(at)?.take()) {
+            ended.push((rec, s));
+        }
+    }
     Handed {
         jobs,
         ended,
@@ -313,4 +437,130 @@ pub trait Storage: 'static {
 
     /// Removes the queue's jobs, its limiter start log and any hold.
     fn delete_all(&self) -> impl Future<Output = Result<(), QueueError>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+
+    use futures::executor::block_on;
+
+    use super::*;
+    use crate::core::RunOutcome;
+
+    /// Runs with `workers` workers: a job whose id starts with `sync` ends at once, `quick`
+    /// ends at the next pause, any other goes on.
+    struct Runs {
+        workers: usize,
+        going: RefCell<Vec<String>>,
+        ended: RefCell<Vec<String>>,
+        pauses: Cell<u32>,
+    }
+
+    impl Runs {
+        fn new(workers: usize) -> Self {
+            Runs {
+                workers,
+                going: RefCell::default(),
+                ended: RefCell::default(),
+                pauses: Cell::new(0),
+            }
+        }
+    }
+
+    fn done(id: &str) -> Settlement<u32> {
+        Settlement {
+            id: id.to_string(),
+            token: "t".into(),
+            outcome: RunOutcome::Completed(0),
+            jitter_sample: 0.0,
+        }
+    }
+
+    impl InlineRuns<u32> for Runs {
+        fn start(&self, job: &JobRecord<u32>) -> InlineRun<u32> {
+            let mut going = self.going.borrow_mut();
+            if going.len() >= self.workers {
+                return if going.is_empty() {
+                    InlineRun::NotStarted
+                } else {
+                    InlineRun::Busy
+                };
+            }
+            if job.id.starts_with("sync") {
+                return InlineRun::Done(done(&job.id));
+            }
+            going.push(job.id.clone());
+            InlineRun::Running
+        }
+
+        fn pause(&self) -> Pin<Box<dyn Future<Output = bool> + '_>> {
+            self.pauses.set(self.pauses.get() + 1);
+            let mut going = self.going.borrow_mut();
+            let (quick, slow): (Vec<_>, Vec<_>) =
+                going.drain(..).partition(|id| id.starts_with("quick"));
+            *going = slow;
+            self.ended.borrow_mut().extend(quick);
+            Box::pin(std::future::ready(!going.is_empty()))
+        }
+
+        fn ended(&self) -> Vec<Settlement<u32>> {
+            self.ended
+                .borrow_mut()
+                .drain(..)
+                .map(|id| done(&id))
+                .collect()
+        }
+    }
+
+    fn jobs(ids: &[&str]) -> Vec<JobRecord<u32>> {
+        ids.iter()
+            .map(|id| JobSpec::new(0).into_record(id.to_string(), "q", 1, Timestamp(0)))
+            .collect()
+    }
+
+    fn ended_ids(s: &Starts<u32>) -> Vec<(usize, String)> {
+        s.ended.iter().map(|(at, s)| (*at, s.id.clone())).collect()
+    }
+
+    #[test]
+    fn runs_that_end_during_the_pauses_free_their_worker_for_the_next_and_come_back_ended() {
+        let jobs = jobs(&["quick-a", "sync-b", "quick-c", "quick-d"]);
+        let runs = Runs::new(1);
+        let s = block_on(start_runs(jobs.len(), |i| jobs.get(i), &runs));
+        assert!(s.unstarted.is_empty() && s.running.is_empty());
+        let mut ended = ended_ids(&s);
+        ended.sort();
+        let expect = [
+            (0, "quick-a"),
+            (1, "sync-b"),
+            (2, "quick-c"),
+            (3, "quick-d"),
+        ];
+        assert_eq!(ended, expect.map(|(at, id)| (at, id.to_string())));
+        // One pause freed the worker for each of quick-c and quick-d; one after the last.
+        assert_eq!(runs.pauses.get(), 3);
+    }
+
+    #[test]
+    fn a_run_that_goes_on_keeps_its_claim_and_the_jobs_behind_it_are_not_waited_for_twice() {
+        let jobs = jobs(&["slow-a", "quick-b", "quick-c"]);
+        let runs = Runs::new(1);
+        let s = block_on(start_runs(jobs.len(), |i| jobs.get(i), &runs));
+        assert_eq!(s.running, vec![0]);
+        assert_eq!(s.unstarted, vec![1, 2]);
+        assert!(s.ended.is_empty());
+        // quick-b waited INLINE_PAUSES turns for the worker, quick-c none; then the step
+        // waited as long for slow-a, which goes on.
+        assert_eq!(runs.pauses.get(), 2 * INLINE_PAUSES);
+    }
+
+    #[test]
+    fn without_runs_going_a_full_server_does_not_pause() {
+        let jobs = jobs(&["quick-a"]);
+        let runs = Runs::new(0);
+        let s = block_on(start_runs(jobs.len(), |i| jobs.get(i), &runs));
+        assert_eq!(s.unstarted, vec![0]);
+        assert_eq!(runs.pauses.get(), 0);
+    }
 }

@@ -101,7 +101,7 @@ test('storage cleared by the browser under a running server (the connection clos
       const again = await window.client.submit(2).then((h) => h.waitFor({ timeoutMs: 5_000 }), (e) => e.name);
       return { error: window.errors[0], size, again };
     });
-    assert.equal(after.error?.name, 'StorageUnavailableError');
+    assert.equal(after.error?.name, 'StorageUnavailableError', JSON.stringify(after));
     assert.match(after.error.message, /browser closed the database.*setupDatabase\(\)/, after.error.message);
     assert.equal(after.size, 'StorageUnavailableError');
     assert.equal(after.again, 2, 'after setupDatabase() the queue works again');

@@ -9,7 +9,7 @@ use wasm_bindgen::JsValue;
 use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, prefix_range, up_to};
 use super::schema::{IDX_FINGERPRINT, IDX_RUN, IDX_STATUS};
 use super::tx::Tx;
-use crate::core::claim::{ClaimView, is_stalled, plan_claim};
+use crate::core::claim::{ClaimPlan, ClaimView, is_stalled, plan_claim};
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
     RunError, RunOutcome, Settlement, Timestamp, transition,
@@ -225,19 +225,14 @@ fn sort_cut<K: Ord>(list: &mut Vec<Rec>, key: fn(&Rec) -> K, limit: usize) -> bo
     cut
 }
 
-/// The claim step on what [`read_step`] read (and a settlement changed, and new records in
-/// `reads.moved`), issuing its writes; with `inline`, the claimed jobs' runs start before
-/// the writes and those that end at once are settled in the step (see [`Inline`]). The
-/// records of `unwritten` that the step writes are taken out of it.
-pub async fn claim_from(
-    tx: &Tx,
+/// The claim plan on what [`read_step`] read (and a settlement changed, and new records in
+/// `reads.moved`); the records of `unwritten` that the plan writes are taken out of it.
+fn plan_from(
     reads: &mut StepReads,
     req: &ClaimRequest,
-    inline: Option<&Inline<'_, JsValue>>,
-    (policy, seq): (&CleanupPolicy, &Cell<u64>),
     now: Timestamp,
     unwritten: &mut Vec<Rec>,
-) -> Result<(ClaimBatch<JsValue>, SettleBatch<JsValue>), QueueError> {
+) -> ClaimPlan<JsValue> {
     let active: Vec<Rec> = std::mem::take(&mut reads.active)
         .into_iter()
         .filter(|r| r.status == JobStatus::Active)
@@ -289,8 +284,26 @@ pub async fn claim_from(
     };
     let plan = plan_claim(&mut reads.meta, view, req, now);
     unwritten.retain(|r| !plan.writes.iter().any(|w| w.id == r.id));
+    plan
+}
+
+/// The claim step on what [`read_step`] read (and a settlement changed, and new records in
+/// `reads.moved`), issuing its writes; with `inline`, the claimed jobs' runs start before
+/// the writes and those that end at once, or within the step's pauses (promise turns: the
+/// transaction stays active), are settled in the step (see [`Inline`]). The records of
+/// `unwritten` that the step writes are taken out of it.
+pub async fn claim_from(
+    tx: &Tx,
+    reads: &mut StepReads,
+    req: &ClaimRequest,
+    inline: Option<&Inline<'_, JsValue>>,
+    (policy, seq): (&CleanupPolicy, &Cell<u64>),
+    now: Timestamp,
+    unwritten: &mut Vec<Rec>,
+) -> Result<(ClaimBatch<JsValue>, SettleBatch<JsValue>), QueueError> {
+    let plan = plan_from(reads, req, now, unwritten);
     // Runs that end inside `inline` are written once, settled, by `settle_inline`.
-    let mut handed = start_claimed(plan, inline);
+    let mut handed = start_claimed(plan, inline).await;
     for rec in &handed.writes {
         tx.put(rec)?;
     }
@@ -300,7 +313,7 @@ pub async fn claim_from(
 }
 
 /// Settles the runs that ended inside a claim step (`ended`: each claimed record with its
-/// run's settlement, in claim order), issuing one write per job (see [`settle_one`]), and
+/// run's settlement), issuing one write per job (see [`settle_one`]), and
 /// the repeats' next occurrences (see [`add_follow_ups`]).
 async fn settle_inline(
     tx: &Tx,

@@ -1,8 +1,9 @@
 // Benchmark measurements for tests/e2e/bench.mjs, run inside headless Chromium against the
 // release build in /pkg/. Every function is one run of one measurement and resolves with
 // plain numbers (elapsed ms, jobs/s, percentiles). Each run uses a fresh queue name and, for
-// IndexedDB, a fresh database, deleted afterwards. The executor is a synchronous no-op that
-// returns its input.
+// IndexedDB, a fresh database, deleted afterwards. The executor is a no-op that returns its
+// input, written as users write it, `async (input) => input` (`exec: 'async'`, the default),
+// or synchronous, `(input) => input` (`exec: 'sync'`); `exec: 'io'` awaits a 10 ms timer.
 
 import init, {
   JobQueueClient,
@@ -15,7 +16,20 @@ import { modelJobs, openModelDb, openRawDb } from './idb-timeline.js';
 const ready = init();
 let seq = 0;
 const uniq = (what) => `bench-${what}-${Date.now().toString(36)}-${(seq++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-const noop = (input) => input;
+/** The executors a measurement's `exec` names. */
+const executors = {
+  async: async (input) => input,
+  sync: (input) => input,
+  io: async (input) => {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    return input;
+  },
+};
+const executorOf = (exec = 'async') => {
+  const f = executors[exec];
+  if (!f) throw new Error(`unknown executor ${exec}`);
+  return f;
+};
 
 function quantile(sorted, q) {
   if (!sorted.length) return NaN;
@@ -62,18 +76,26 @@ const freeAll = (handles) => { for (const h of handles) try { h.free(); } catch 
 async function submit({ kind, n, durability }) {
   const { storage, queueName, cleanup } = await freshStorage(kind, durability);
   const client = new JobQueueClient({ storage, queueName });
+  try {
+    return await timedSubmits(client, n, 0);
+  } finally {
+    client.free();
+    await cleanup();
+  }
+}
+
+/** `n` jobs, one `await client.submit()` after another, into a queue of `before` waiting jobs. */
+async function timedSubmits(client, n, before) {
   const handles = new Array(n);
   try {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) handles[i] = await client.submit({ n: i });
     const ms = performance.now() - t0;
     const stored = await client.size('waiting');
-    if (stored !== n) throw new Error(`submit: ${stored} waiting jobs, expected ${n}`);
+    if (stored !== before + n) throw new Error(`submit: ${stored} waiting jobs, expected ${before + n}`);
     return { n, ms, jobsPerSec: (n * 1000) / ms };
   } finally {
     freeAll(handles.filter(Boolean));
-    client.free();
-    await cleanup();
   }
 }
 
@@ -106,7 +128,7 @@ async function submitBatch({ kind, n, durability }) {
  */
 let preparedDrain = null;
 
-async function drainPrepare({ kind, n, workers, durability }) {
+async function drainPrepare({ kind, n, workers, durability, exec, pollIntervalMs }) {
   if (preparedDrain) throw new Error('drainPrepare: a prepared drain is pending');
   const { storage, queueName, cleanup } = await freshStorage(kind, durability);
   const client = new JobQueueClient({ storage, queueName });
@@ -119,14 +141,29 @@ async function drainPrepare({ kind, n, workers, durability }) {
     await cleanup();
     throw err;
   }
-  preparedDrain = { storage, queueName, cleanup, client, n, workers };
+  preparedDrain = { storage, queueName, cleanup, client, n, workers, exec, pollIntervalMs };
 }
 
 async function drainRun({ timeoutMs = 110_000 } = {}) {
   if (!preparedDrain) throw new Error('drainRun: call drainPrepare first');
-  const { storage, queueName, cleanup, client, n, workers } = preparedDrain;
+  const { storage, queueName, cleanup, client, n, workers, exec, pollIntervalMs } = preparedDrain;
   preparedDrain = null;
-  const server = new JobQueueServer({ storage, queueName, executor: noop, workerCount: workers });
+  try {
+    return await timedDrain({ storage, queueName, client, n, workers, exec, pollIntervalMs, timeoutMs });
+  } finally {
+    client.free();
+    await cleanup();
+  }
+}
+
+/**
+ * Starts a server over `storage` and times it from `start()` until `n` job_complete events
+ * were heard (the final count checked with `size('completed')` when `check`); stops it.
+ */
+async function timedDrain({ storage, queueName, client, n, workers, exec, pollIntervalMs, timeoutMs, check = true }) {
+  const options = { storage, queueName, executor: executorOf(exec), workerCount: workers };
+  if (pollIntervalMs !== undefined) options.pollIntervalMs = pollIntervalMs;
+  const server = new JobQueueServer(options);
   let completed = 0;
   let done;
   const allDone = new Promise((resolve) => { done = resolve; });
@@ -143,8 +180,10 @@ async function drainRun({ timeoutMs = 110_000 } = {}) {
       }),
     ]);
     const ms = t1 - t0;
-    const finalCompleted = await client.size('completed');
-    if (finalCompleted !== n) throw new Error(`drain: size('completed') is ${finalCompleted}, expected ${n}`);
+    if (check) {
+      const finalCompleted = await client.size('completed');
+      if (finalCompleted !== n) throw new Error(`drain: size('completed') is ${finalCompleted}, expected ${n}`);
+    }
     const stats = server.getStats();
     return { n, workers, ms, jobsPerSec: (n * 1000) / ms, events: completed, statsCompleted: stats.completedJobs };
   } finally {
@@ -152,8 +191,6 @@ async function drainRun({ timeoutMs = 110_000 } = {}) {
     client.off('job_complete', onComplete);
     await server.stop({ graceful: false }).catch(() => {});
     server.free();
-    client.free();
-    await cleanup();
   }
 }
 
@@ -166,16 +203,26 @@ async function drain(args) {
  * `n` jobs, each submitted and awaited with `handle.waitFor()` before the next, server
  * running with one worker; `warmup` extra jobs first are not counted.
  */
-async function latency({ kind, n, warmup = 5, durability }) {
+async function latency({ kind, n, warmup = 5, durability, exec }) {
   const { storage, queueName, cleanup } = await freshStorage(kind, durability);
   const client = new JobQueueClient({ storage, queueName });
-  const server = new JobQueueServer({ storage, queueName, executor: noop, workerCount: 1 });
+  try {
+    return await timedLatency({ storage, queueName, client, n, warmup, exec });
+  } finally {
+    client.free();
+    await cleanup();
+  }
+}
+
+/** The latency loop of `latency` on a given storage; `options`: each submit's options. */
+async function timedLatency({ storage, queueName, client, n, warmup = 5, exec, options }) {
+  const server = new JobQueueServer({ storage, queueName, executor: executorOf(exec), workerCount: 1 });
   await server.start();
   const samples = [];
   try {
     for (let i = 0; i < warmup + n; i++) {
       const t0 = performance.now();
-      const handle = await client.submit({ n: i });
+      const handle = await client.submit({ n: i }, options);
       const out = await handle.waitFor({ timeoutMs: 30_000 });
       const ms = performance.now() - t0;
       handle.free();
@@ -196,9 +243,105 @@ async function latency({ kind, n, warmup = 5, durability }) {
   } finally {
     await server.stop({ graceful: false }).catch(() => {});
     server.free();
+  }
+}
+
+/**
+ * The memory reference for async executors: p-queue (npm `p-queue`, the most used promise
+ * queue) with `concurrency` running `n` async no-ops, timed from the first `add` until
+ * `onIdle()`. No persistence, leases or events: the floor of an in-memory async queue.
+ */
+async function pqueue({ n, concurrency }) {
+  const { default: PQueue } = await import('/tests/e2e/node_modules/p-queue/dist/index.js');
+  const queue = new PQueue({ concurrency });
+  const run = executors.async;
+  let completed = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) queue.add(() => run({ n: i })).then(() => { completed++; });
+  await queue.onIdle();
+  const ms = performance.now() - t0;
+  await Promise.resolve();
+  if (completed !== n) throw new Error(`p-queue: ${completed} of ${n} tasks completed`);
+  return { n, ms, jobsPerSec: (n * 1000) / ms };
+}
+
+/**
+ * The scale scenario: in a fresh IndexedDB queue holding `count` jobs made before the
+ * timing (`prefill`: 'none'; 'kept', finished jobs kept in the store; 'waiting', jobs waiting
+ * in the line), in turn: `n` sequential submits (no server), a drain of `n` jobs with
+ * `workers` workers (timed until `n` job_complete events: the submitted jobs, or with
+ * 'waiting' the first `n` of the line), then the latency of `latencyN` jobs with one worker
+ * (with 'waiting' each at priority 'high', ahead of the line the server keeps running).
+ * Resolves with the three figures and how long the prefill took.
+ */
+async function scale({ prefill, count, n, workers = 4, latencyN, exec, durability }) {
+  const { storage, queueName, cleanup } = await freshStorage('idb', durability);
+  const client = new JobQueueClient({ storage, queueName });
+  try {
+    const t0 = performance.now();
+    if (prefill === 'kept') await keepFinished(storage, queueName, client, count);
+    else if (prefill === 'waiting') {
+      for (let done = 0; done < count; done += 20_000) {
+        freeAll(await client.submitBatch(inputs(Math.min(20_000, count - done))));
+      }
+    } else if (prefill !== 'none') throw new Error(`unknown prefill ${prefill}`);
+    const prefillMs = performance.now() - t0;
+    const backlog = prefill === 'waiting' ? count : 0;
+    const submitted = await timedSubmits(client, n, backlog);
+    const drained = await timedDrain({ storage, queueName, client, n, workers, exec, check: false, timeoutMs: 100_000 });
+    const options = prefill === 'waiting' ? { priority: 'high' } : undefined;
+    const lat = await timedLatency({ storage, queueName, client, n: latencyN, exec, options });
+    return {
+      count: prefill === 'none' ? 0 : count,
+      prefillMs,
+      submitJobsPerSec: submitted.jobsPerSec,
+      drainJobsPerSec: drained.jobsPerSec,
+      p50: lat.p50,
+      p95: lat.p95,
+    };
+  } finally {
     client.free();
     await cleanup();
   }
+}
+
+/**
+ * Puts `count` finished jobs into the queue of `storage`, fast: one job is run to its end by
+ * the library (a synchronous executor), then its stored record is copied with raw
+ * IndexedDB puts under new ids (the key and the JSON body's id), 10,000 per transaction.
+ */
+async function keepFinished(storage, queueName, client, count) {
+  freeAll(await client.submitBatch([{ n: -1 }]));
+  const drained = await timedDrain({ storage, queueName, client, n: 1, workers: 1, exec: 'sync', timeoutMs: 30_000 });
+  if (drained.events !== 1) throw new Error('keepFinished: the model job did not complete');
+  const db = await new Promise((resolve, reject) => {
+    const req = indexedDB.open(storage.dbName);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  try {
+    const read = db.transaction('jobs', 'readonly');
+    const [model] = await new Promise((resolve, reject) => {
+      const r = read.objectStore('jobs').getAll(IDBKeyRange.bound([queueName], [queueName, []]));
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    if (!model || model.status !== 'completed') throw new Error(`keepFinished: found ${JSON.stringify(model)}`);
+    const pad = (i) => `kept${i.toString(16).padStart(28, '0')}`;
+    for (let done = 0; done < count; done += 10_000) {
+      const tx = db.transaction('jobs', 'readwrite');
+      const store = tx.objectStore('jobs');
+      for (let i = done; i < Math.min(count, done + 10_000); i++) {
+        const id = pad(i);
+        store.put({ ...model, id, r: model.r.replace(model.id, id) });
+      }
+      await txDone(tx);
+    }
+  } finally {
+    db.close();
+  }
+  const kept = await client.size('completed');
+  if (kept !== count + 1) throw new Error(`keepFinished: ${kept} completed jobs, expected ${count + 1}`);
 }
 
 function txDone(tx) {
@@ -393,7 +536,7 @@ async function paired({ fn, rawN, ...args }) {
   };
 }
 
-const measures = { submit, submitBatch, drain, drainPrepare, drainRun, latency, rawIdb, modelIdb };
+const measures = { submit, submitBatch, drain, drainPrepare, drainRun, latency, rawIdb, modelIdb, pqueue, scale };
 window.bench = { ...measures, paired };
 window.benchInfo = () => ({ userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, crossOriginIsolated: self.crossOriginIsolated === true });
 window.benchReady = ready.then(() => true);

@@ -8,31 +8,35 @@
 // Measurements (--what):
 //   memory-drain  N jobs (default 20,000) queued in memory storage, then a server with 4
 //                 workers and a synchronous no-op executor, timed until N job_complete events
+//   idb-drain     the same with N jobs (default 1,000) in an IndexedDB queue
 //   idb-submit    N jobs (default 1,000), one `await client.submit()` after another, IndexedDB
 //   idb-batch     N jobs (default 1,000) in one `client.submitBatch()`, IndexedDB
 //   idb-latency   N jobs (default 200), each `submit` + `waitFor` before the next, 1 worker,
 //                 IndexedDB: 1000 / p50 ms (higher is better)
 //
+// --async: the executor is `async (input) => input` (what users write) instead of the
+// synchronous `(input) => input`.
 // --cold: each turn in a fresh tab with no warm-up, as the benchmark measures (V8 runs a
 // fresh tab's wasm and JS on its baseline compilers at first); else one warmed tab per build.
 //
-// Usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] [--cold] DIR...
+// Usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] [--cold] [--async] DIR...
 //   DIR  a wasm-pack --target web output directory (wasm_job_queue.js, its .wasm, snippets/)
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT, startBrowser } from '../helpers.mjs';
 
 const args = process.argv.slice(2);
-const opts = { what: 'memory-drain', turns: 8, n: null, cold: false, dirs: [] };
+const opts = { what: 'memory-drain', turns: 8, n: null, cold: false, async: false, dirs: [] };
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--what') opts.what = args[++i];
   else if (args[i] === '--turns') opts.turns = Number(args[++i]);
   else if (args[i] === '--n') opts.n = Number(args[++i]);
   else if (args[i] === '--cold') opts.cold = true;
+  else if (args[i] === '--async') opts.async = true;
   else opts.dirs.push(args[i]);
 }
 if (opts.dirs.length < 1) {
-  console.error('usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] [--cold] DIR...');
+  console.error('usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] [--cold] [--async] DIR...');
   process.exit(2);
 }
 const n = opts.n ?? { 'memory-drain': 20_000, 'idb-latency': 200 }[opts.what] ?? 1_000;
@@ -46,9 +50,9 @@ opts.dirs.forEach((dir, i) => {
 
 /** One measurement in the page; returns jobs/s. */
 async function measure(page, what, n) {
-  return page.evaluate(async ({ what, n }) => {
+  return page.evaluate(async ({ what, n, useAsync }) => {
     const m = window.wjq;
-    const noop = (input) => input;
+    const noop = useAsync ? async (input) => input : (input) => input;
     const queueName = `ab-${Math.random().toString(36).slice(2)}`;
     const inputs = Array.from({ length: n }, (_, i) => ({ n: i }));
     // A fresh IndexedDB queue; `drop()` deletes its database.
@@ -62,8 +66,9 @@ async function measure(page, what, n) {
       });
       return { storage, drop };
     };
-    if (what === 'memory-drain') {
-      const storage = new m.InMemoryQueueStorage(queueName);
+    if (what === 'memory-drain' || what === 'idb-drain') {
+      const fresh = what === 'idb-drain' ? await idb() : { storage: new m.InMemoryQueueStorage(queueName), drop: async () => {} };
+      const { storage } = fresh;
       const client = new m.JobQueueClient({ storage, queueName });
       (await client.submitBatch(inputs)).forEach((h) => h.free());
       const server = new m.JobQueueServer({ storage, queueName, executor: noop, workerCount: 4 });
@@ -77,6 +82,7 @@ async function measure(page, what, n) {
       await server.stop({ graceful: false });
       server.free();
       client.free();
+      await fresh.drop();
       return (n * 1000) / (t1 - t0);
     }
     // Jobs/s of `submitAll(client)` on a fresh IndexedDB queue.
@@ -120,7 +126,7 @@ async function measure(page, what, n) {
       return 1000 / times[Math.floor(times.length / 2)];
     }
     throw new Error(`unknown measurement ${what}`);
-  }, { what, n });
+  }, { what, n, useAsync: opts.async });
 }
 
 const env = await startBrowser({ isolated: true });

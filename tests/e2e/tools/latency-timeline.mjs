@@ -5,14 +5,16 @@
 // (stores, mode, opened at `t`, complete at `done`), each BroadcastChannel message, the
 // executor call, the job_start / job_complete events, and when submit() and waitFor() resolve.
 // Build pkg/ first (wasm-pack build --release --target web).
-// Usage: node tests/e2e/tools/latency-timeline.mjs
+// Usage: node tests/e2e/tools/latency-timeline.mjs [--async]   (--async: the executor is
+// written `async`, as users write it)
 import { startBrowser } from '../helpers.mjs';
 
 const env = await startBrowser({ isolated: true });
 try {
   const page = await env.newPage();
   await page.goto(`${env.baseUrl}/tests/e2e/pages/blank.html`);
-  const timelines = await page.evaluate(async () => {
+  const useAsync = process.argv.includes('--async');
+  const timelines = await page.evaluate(async (useAsync) => {
     const m = await import('/pkg/wasm_job_queue.js');
     await m.default();
     const log = [];
@@ -37,7 +39,9 @@ try {
     const storage = new m.IndexedDbQueueStorage('q', { dbName: `timeline-${Math.random()}` });
     await storage.setupDatabase();
     const client = new m.JobQueueClient({ storage, queueName: 'q' });
-    const executor = (input) => { if (on) log.push({ executor: at() }); return input; };
+    const executor = useAsync
+      ? async (input) => { if (on) log.push({ executor: at() }); return input; }
+      : (input) => { if (on) log.push({ executor: at() }); return input; };
     const server = new m.JobQueueServer({ storage, queueName: 'q', executor, workerCount: 1 });
     await server.start();
     client.on('job_start', () => { if (on) log.push({ job_start: at() }); });
@@ -57,7 +61,7 @@ try {
     }
     await server.stop();
     return out;
-  });
+  }, useAsync);
   for (const line of timelines) console.log(line);
 } finally {
   await env.close();
