@@ -9,7 +9,8 @@ use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use wasm_job_queue::js::{
     InMemoryQueueStorage, JobQueueClient, JobQueueServer, create_queue_request_handler,
-    job_stream_response, queue_dashboard_response, queue_metrics_response, queue_status_response,
+    create_queue_service, job_stream_response, queue_dashboard_response, queue_metrics_response,
+    queue_status_response,
 };
 use web_sys::{AbortController, Request, RequestInit, Response};
 
@@ -45,6 +46,11 @@ fn queue(body: &str) -> (JobQueueClient, JobQueueServer) {
         JobQueueClient::new(obj(&[("storage", storage), ("queueName", "q".into())])).unwrap();
     client.attach(&server);
     (client, server)
+}
+
+/// The client as a handlers' target (a JS value of its own).
+fn t(client: &JobQueueClient) -> JsValue {
+    client.share_handle().into()
 }
 
 async fn resolve(p: Promise) -> JsValue {
@@ -95,7 +101,7 @@ async fn status_lists_counts_and_pages_of_jobs_and_names_a_bad_parameter() {
         submit(&client, n.into()).await;
     }
     let r = response(queue_status_response(
-        &client,
+        t(&client),
         request("GET", "/queue/status", None).into(),
     ))
     .await;
@@ -110,14 +116,14 @@ async fn status_lists_counts_and_pages_of_jobs_and_names_a_bad_parameter() {
     assert_eq!(get(&q, "jobs.length"), 3.0);
     let page = "/queue/status?status=waiting&limit=2&offset=1";
     let r = response(queue_status_response(
-        &client,
+        t(&client),
         request("GET", page, None).into(),
     ))
     .await;
     let jobs = get(&json(&r).await, "queues.0.jobs");
     assert_eq!(get(&jobs, "length"), 2.0);
     assert_eq!(get(&jobs, "0.input"), 1.0);
-    let not_a_request = JsFuture::from(queue_status_response(&client, "/status".into())).await;
+    let not_a_request = JsFuture::from(queue_status_response(t(&client), "/status".into())).await;
     assert_eq!(
         get(&not_a_request.unwrap_err(), "name"),
         "InvalidOptionsError"
@@ -131,7 +137,7 @@ async fn status_lists_counts_and_pages_of_jobs_and_names_a_bad_parameter() {
     ] {
         let path = format!("/queue/status?{query}");
         let r = response(queue_status_response(
-            &client,
+            t(&client),
             request("GET", &path, None).into(),
         ))
         .await;
@@ -148,7 +154,7 @@ async fn metrics_are_prometheus_text_with_every_status_and_the_runs_processed() 
     resolve(server.start()).await;
     let id = submit(&client, 1.into()).await;
     resolve(client.wait_for(id.into(), None)).await;
-    let r = response(queue_metrics_response(&client)).await;
+    let r = response(queue_metrics_response(t(&client))).await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         header(&r, "content-type"),
@@ -170,7 +176,7 @@ async fn a_stream_sends_state_progress_and_the_end_then_closes_and_unknown_ids_a
         "return ctx.updateProgress(50, 'half', { step: 1 }).then(() => ({ doubled: input * 2 }))",
     );
     let id = submit(&client, 21.into()).await;
-    let r = response(job_stream_response(&client, id.clone().into(), None)).await;
+    let r = response(job_stream_response(t(&client), id.clone().into(), None)).await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         header(&r, "content-type"),
@@ -185,9 +191,9 @@ async fn a_stream_sends_state_progress_and_the_end_then_closes_and_unknown_ids_a
     ));
     assert!(sse.contains("event: completed\ndata: {\"output\":{\"doubled\":42}}\n\n"));
     // A finished job: its state and its end at once.
-    let r = response(job_stream_response(&client, id.into(), None)).await;
+    let r = response(job_stream_response(t(&client), id.into(), None)).await;
     assert_eq!(event_names(&text(&r).await), vec!["state", "completed"]);
-    let r = response(job_stream_response(&client, "nope".into(), None)).await;
+    let r = response(job_stream_response(t(&client), "nope".into(), None)).await;
     assert_eq!(r.status(), 404);
     assert_eq!(get(&json(&r).await, "error"), "JobNotFoundError");
     resolve(server.stop(None)).await;
@@ -203,7 +209,12 @@ async fn a_stream_ends_when_its_signal_aborts_and_a_failure_is_its_last_event() 
     let id = submit(&client, "wait".into()).await;
     let ctl = AbortController::new().unwrap();
     let opts = obj(&[("signal", ctl.signal().into())]);
-    let r = response(job_stream_response(&client, id.clone().into(), Some(opts))).await;
+    let r = response(job_stream_response(
+        t(&client),
+        id.clone().into(),
+        Some(opts),
+    ))
+    .await;
     let body = text(&r);
     ctl.abort();
     let sse = body.await;
@@ -211,12 +222,12 @@ async fn a_stream_ends_when_its_signal_aborts_and_a_failure_is_its_last_event() 
     // Frees the only worker.
     resolve(client.abort(id.into())).await;
     let id = submit(&client, "fail".into()).await;
-    let r = response(job_stream_response(&client, id.into(), None)).await;
+    let r = response(job_stream_response(t(&client), id.into(), None)).await;
     let sse = text(&r).await;
     assert_eq!(event_names(&sse).last(), Some(&"failed"));
     assert!(sse.contains("\"error\":\"no luck\",\"errorName\":\"PermanentJobError\""));
     let bad = obj(&[("signal", 5.into())]);
-    let err = JsFuture::from(job_stream_response(&client, "x".into(), Some(bad)))
+    let err = JsFuture::from(job_stream_response(t(&client), "x".into(), Some(bad)))
         .await
         .unwrap_err();
     assert_eq!(get(&err, "name"), "InvalidOptionsError");
@@ -227,7 +238,8 @@ async fn a_stream_ends_when_its_signal_aborts_and_a_failure_is_its_last_event() 
 async fn the_request_handler_routes_under_its_base_path() {
     let (client, _server) = queue("return input");
     let handle =
-        create_queue_request_handler(&client, Some(obj(&[("basePath", "/jq/".into())]))).unwrap();
+        create_queue_request_handler(t(&client), Some(obj(&[("basePath", "/jq/".into())])))
+            .unwrap();
     let call = |req: Request| handle.call1(&JsValue::UNDEFINED, &req).unwrap();
     // Not served: `undefined`, decided at once.
     for path in ["/queue/status", "/jq", "/jq/other", "/index.html"] {
@@ -282,18 +294,95 @@ async fn the_request_handler_routes_under_its_base_path() {
     );
     let r = response(call(request("GET", "/jq/dashboard", None)).unchecked_into()).await;
     assert!(text(&r).await.contains("const BASE = \"/jq\";"));
-    let bad = create_queue_request_handler(&client, Some(obj(&[("basePath", "jq".into())])));
+    let bad = create_queue_request_handler(t(&client), Some(obj(&[("basePath", "jq".into())])));
     assert_eq!(get(&bad.unwrap_err(), "name"), "InvalidOptionsError");
 }
 
 #[wasm_bindgen_test]
 async fn the_dashboard_is_one_html_page_for_its_base_path() {
     let (client, _server) = queue("return input");
-    let r = response(queue_dashboard_response(&client, None)).await;
+    let r = response(queue_dashboard_response(t(&client), None)).await;
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "content-type"), "text/html; charset=utf-8");
     let html = text(&r).await;
     assert!(html.starts_with("<!doctype html>"));
     assert!(html.contains("const BASE = \"/queue\";"));
     assert!(html.contains("<style>") && html.contains("<script>"));
+}
+
+#[wasm_bindgen_test]
+async fn a_service_target_serves_every_queue_and_names_the_queue_of_a_job() {
+    let queues = obj(&[("a", obj(&[])), ("b", obj(&[]))]);
+    let service = resolve(create_queue_service(obj(&[
+        ("storage", "memory".into()),
+        ("queues", queues),
+        ("autoStart", false.into()),
+    ])))
+    .await;
+    let handle = create_queue_request_handler(service.clone(), None).unwrap();
+    let call = |method: &str, path: &str, body: Option<&str>| {
+        let answer = handle
+            .call1(&JsValue::UNDEFINED, &request(method, path, body))
+            .unwrap();
+        response(answer.unchecked_into())
+    };
+    let mut ids = Vec::new();
+    for (queue, job_type, input) in [("a", "email", 1), ("a", "sms", 2), ("b", "email", 3)] {
+        let body = format!(r#"{{ "jobType": "{job_type}", "input": {input} }}"#);
+        let r = call("POST", &format!("/queue/{queue}/jobs"), Some(&body)).await;
+        assert_eq!(r.status(), 201);
+        let id = get(&json(&r).await, "id").as_string().unwrap();
+        assert_eq!(
+            header(&r, "location"),
+            format!("/queue/jobs/{id}?queue={queue}")
+        );
+        ids.push(id);
+    }
+    let body = json(&call("GET", "/queue/status", None).await).await;
+    assert_eq!(get(&body, "queues.length"), 2.0);
+    assert_eq!(get(&body, "queues.0.name"), "a");
+    assert_eq!(get(&body, "queues.0.stats.waiting"), 2.0);
+    assert_eq!(get(&body, "queues.0.stats.paused"), false);
+    assert_eq!(get(&body, "queues.1.name"), "b");
+    assert_eq!(get(&body, "queues.1.jobs.length"), 1.0);
+    assert_eq!(get(&body, "queues.1.jobs.0.input"), 3.0);
+    let body = json(&call("GET", "/queue/status?jobType=sms", None).await).await;
+    assert_eq!(get(&body, "queues.0.jobs.length"), 1.0);
+    assert_eq!(get(&body, "queues.0.jobs.0.jobType"), "sms");
+    assert_eq!(get(&body, "queues.1.jobs.length"), 0.0);
+    let body = json(&call("GET", "/queue/status?queue=b&jobType=email", None).await).await;
+    assert_eq!(get(&body, "queues.length"), 1.0);
+    assert_eq!(get(&body, "queues.0.jobs.0.id"), ids[2].as_str());
+    let metrics = text(&call("GET", "/queue/metrics", None).await).await;
+    assert!(metrics.contains("job_queue_jobs{queue=\"a\",status=\"waiting\"} 2\n"));
+    assert!(metrics.contains("job_queue_jobs{queue=\"b\",status=\"waiting\"} 1\n"));
+    let job = format!("/queue/jobs/{}", ids[2]);
+    let r = call("GET", &format!("{job}?queue=b"), None).await;
+    assert_eq!(get(&json(&r).await, "input"), 3.0);
+    let r = call("GET", &format!("{job}?queue=a"), None).await;
+    assert_eq!(r.status(), 404);
+    for query in ["", "?queue=c"] {
+        let r = call("GET", &format!("{job}{query}"), None).await;
+        assert_eq!(r.status(), 400, "{query}");
+        assert_eq!(get(&json(&r).await, "parameter"), "queue");
+    }
+    let opts = obj(&[("queue", "b".into())]);
+    let r = response(job_stream_response(
+        service.clone(),
+        ids[2].clone().into(),
+        Some(opts),
+    ))
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(header(&r, "content-type").starts_with("text/event-stream"));
+    resolve(r.body().unwrap().cancel()).await;
+    let r = response(job_stream_response(
+        service.clone(),
+        ids[2].clone().into(),
+        None,
+    ))
+    .await;
+    assert_eq!(get(&json(&r).await, "parameter"), "queue");
+    let stop_all: Function = get(&service, "stopAll").unchecked_into();
+    resolve(stop_all.call0(&service).unwrap().unchecked_into()).await;
 }

@@ -194,6 +194,13 @@ impl JobQueueClient {
 
 #[wasm_bindgen]
 impl JobQueueClient {
+    /// Another handle on this client (internal: lets the request handlers take a client
+    /// given as a plain JS value).
+    #[wasm_bindgen(js_name = __wjqShare, skip_typescript)]
+    pub fn share_handle(&self) -> JobQueueClient {
+        self.share()
+    }
+
     /// `new JobQueueClient({ storage, queueName })`.
     #[wasm_bindgen(constructor)]
     pub fn new(

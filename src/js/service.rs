@@ -270,8 +270,28 @@ impl QueueService {
     }
 }
 
+impl QueueService {
+    /// Handles on the clients of the service's queues, in its order.
+    pub(crate) fn clients(&self) -> Vec<JobQueueClient> {
+        self.inner
+            .members
+            .iter()
+            .map(|m| m.client.share())
+            .collect()
+    }
+}
+
 #[wasm_bindgen]
 impl QueueService {
+    /// Another handle on this service (internal: lets the request handlers take a service
+    /// given as a plain JS value).
+    #[wasm_bindgen(js_name = __wjqShare, skip_typescript)]
+    pub fn share_handle(&self) -> QueueService {
+        QueueService {
+            inner: self.inner.clone(),
+        }
+    }
+
     /// Submits a job of `jobType` to `queueName`; resolves with its handle.
     #[wasm_bindgen(unchecked_return_type = "Promise<JobHandle>")]
     pub fn add(

@@ -1,5 +1,6 @@
-//! `Request -> Response` handlers over a `JobQueueClient`, with no framework: a job's live
-//! stream (SSE), the queue's status (JSON), its metrics (Prometheus text) and a dashboard
+//! `Request -> Response` handlers over a `JobQueueClient` or a `QueueService` (every queue),
+//! with no framework: a job's live stream (SSE), the queues' status (JSON), their metrics
+//! (Prometheus text) and a dashboard
 //! (HTML), and `createQueueRequestHandler` routing them under a base path. The decisions
 //! (routes, query, formats) are in [`crate::core::http`]; this converts and delegates.
 
@@ -9,19 +10,23 @@ mod stream;
 
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Promise, Reflect};
+use js_sys::{Function, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, future_to_promise};
 use web_sys::{AbortSignal, Request, Response, Url};
 
-use super::client::{ClientShared, JobQueueClient};
+use wasm_bindgen::convert::TryFromJsValue;
+
+use super::client::JobQueueClient;
 use super::convert::id_arg;
 use super::error::invalid;
+use super::service::QueueService;
 use super::snapshot::snapshot;
 use crate::core::JobStatus;
 use crate::core::http::prometheus::{self, QueueFigures};
 use crate::core::http::route::{normalize_base, route};
 use crate::core::http::{BadParam, Route, Routed, StatusQuery};
+use crate::core::listing::JobFilter;
 use crate::runtime::processed_figures;
 use crate::storage::ListQuery;
 use crate::web::props::{get, set};
@@ -29,40 +34,81 @@ use crate::web::props::{get, set};
 /// The default base path of `createQueueRequestHandler` and the dashboard.
 const DEFAULT_BASE: &str = "/queue";
 
-/// What the handlers serve: one client's queue.
+/// What the handlers serve: one client's queue, or every queue of a service.
 struct Target {
-    client: JobQueueClient,
+    /// The queues' clients (one for a client target; the service's, in its order).
+    clients: Vec<JobQueueClient>,
+    /// Whether the target is a service: job routes then name their queue (`queue`).
+    service: bool,
 }
 
 impl Target {
-    fn new(client: &JobQueueClient) -> Rc<Self> {
-        Rc::new(Target {
-            client: client.share(),
-        })
+    /// The target of a handler: a `JobQueueClient` or a `QueueService` of this module.
+    fn of(target: &JsValue) -> Result<Rc<Self>, JsValue> {
+        let wrong = || invalid("the handlers' target must be a JobQueueClient or a QueueService");
+        let share = get(target, "__wjqShare")
+            .dyn_into::<Function>()
+            .map_err(|_| wrong())?;
+        let handle = share.call0(target)?;
+        let (clients, service) = match JobQueueClient::try_from_js_value_ref(&handle) {
+            Some(client) => (vec![client], false),
+            None => match QueueService::try_from_js_value_ref(&handle) {
+                Some(service) => (service.clients(), true),
+                None => return Err(wrong()),
+            },
+        };
+        Ok(Rc::new(Target { clients, service }))
     }
 
-    fn shared(&self) -> &Rc<ClientShared> {
-        self.client.shared()
+    /// The names of the queues served.
+    fn names(&self) -> String {
+        let names: Vec<String> = self.clients.iter().map(|c| c.queue_name()).collect();
+        names.join(", ")
     }
 
-    fn queue(&self) -> String {
-        self.client.queue_name()
+    /// The client of queue `name`.
+    fn named(&self, name: &str) -> Result<&JobQueueClient, BadParam> {
+        self.clients
+            .iter()
+            .find(|c| c.queue_name() == name)
+            .ok_or_else(|| BadParam {
+                parameter: "queue".into(),
+                message: format!("no queue named {name:?} here (queues: {})", self.names()),
+            })
     }
 
-    /// How many stored jobs are in each state, in [`JobStatus::ALL`] order.
-    async fn counts(&self) -> Result<[u64; 6], JsValue> {
-        let mut counts = [0u64; 6];
-        for (n, status) in counts.iter_mut().zip(JobStatus::ALL) {
-            *n = self.shared().client.count(status).await.map_err(err)? as u64;
+    /// The queue of a job route: the one named by `queue`, which a service target needs.
+    fn job_queue(&self, asked: Option<&str>) -> Result<&JobQueueClient, BadParam> {
+        let missing = || BadParam {
+            parameter: "queue".into(),
+            message: format!(
+                "the queue parameter must name the job's queue (queues: {})",
+                self.names()
+            ),
+        };
+        match asked {
+            Some(name) => self.named(name),
+            None if self.service => Err(missing()),
+            None => self.clients.first().ok_or_else(missing),
         }
-        Ok(counts)
     }
 
-    /// The job stream of `id`: 404 `JobNotFoundError` when there is no such job.
-    async fn stream(&self, id: &str, signal: Option<AbortSignal>) -> Result<Response, JsValue> {
-        match self.shared().client.get(id).await.map_err(err)? {
+    /// The job stream of `id` in the queue named `queue`: 404 `JobNotFoundError` when
+    /// there is no such job.
+    async fn stream(
+        &self,
+        queue: Option<&str>,
+        id: &str,
+        signal: Option<AbortSignal>,
+    ) -> Result<Response, JsValue> {
+        let client = match self.job_queue(queue) {
+            Ok(c) => c,
+            Err(bad) => return response::bad_param(&bad),
+        };
+        let shared = client.shared();
+        match shared.client.get(id).await.map_err(err)? {
             None => not_found(id),
-            Some(rec) => stream::job_stream(self.shared().clone(), rec, signal),
+            Some(rec) => stream::job_stream(shared.clone(), rec, signal),
         }
     }
 
@@ -74,57 +120,50 @@ impl Target {
             Ok(q) => q,
             Err(bad) => return response::bad_param(&bad),
         };
-        let name = self.queue();
-        if let Some(asked) = query.queue.as_ref().filter(|q| **q != name) {
-            let message = format!("no queue named {asked:?} here (this one is {name:?})");
-            return response::bad_param(&BadParam {
-                parameter: "queue".into(),
-                message,
-            });
+        let clients: Vec<&JobQueueClient> = match query.queue.as_deref() {
+            None => self.clients.iter().collect(),
+            Some(name) => match self.named(name) {
+                Ok(c) => vec![c],
+                Err(bad) => return response::bad_param(&bad),
+            },
+        };
+        let queues = js_sys::Array::new();
+        for client in clients {
+            queues.push(&queue_status(client, &query).await?);
         }
-        let counts = self.counts().await?;
-        let stats = Object::new();
-        for (status, n) in JobStatus::ALL.iter().zip(counts) {
-            Reflect::set(&stats, &status.as_str().into(), &(n as f64).into())?;
-        }
-        set(&stats, "total", &(counts.iter().sum::<u64>() as f64).into());
-        let mut lists = Vec::new();
-        // Jobs carry no `jobType` in this build: a `jobType` filter matches none.
-        if query.job_type.is_none() {
-            for status in query.listed() {
-                let list = ListQuery::Status(status, query.reach());
-                lists.push(self.shared().client.list(list).await.map_err(err)?);
-            }
-        }
-        let jobs: js_sys::Array = query
-            .page(lists, |r| r.created_at)
-            .iter()
-            .map(snapshot)
-            .collect();
-        let queue = Object::new();
-        set(&queue, "name", &name.into());
-        set(&queue, "stats", &stats);
-        set(&queue, "jobs", &jobs);
         let body = Object::new();
-        set(&body, "queues", &js_sys::Array::of1(&queue));
+        set(&body, "queues", &queues);
         response::json(200, &body)
     }
 
-    /// The Prometheus exposition of the queue.
+    /// The Prometheus exposition of every queue served.
     async fn metrics(&self) -> Result<Response, JsValue> {
-        let queue = self.queue();
-        let processed = processed_figures(&queue);
-        let text = prometheus::render(&[QueueFigures {
-            queue: &queue,
-            counts: self.counts().await?,
-            processed: &processed,
-        }]);
+        let mut figures = Vec::with_capacity(self.clients.len());
+        for client in &self.clients {
+            let queue = client.queue_name();
+            let processed = processed_figures(&queue);
+            figures.push((queue, counts(client).await?, processed));
+        }
+        let text = prometheus::render(
+            &figures
+                .iter()
+                .map(|(queue, counts, processed)| QueueFigures {
+                    queue,
+                    counts: *counts,
+                    processed,
+                })
+                .collect::<Vec<_>>(),
+        );
         response::text(200, &[("content-type", prometheus::CONTENT_TYPE)], &text)
     }
 
-    /// The snapshot of job `id`, or 404.
-    async fn job(&self, id: &str) -> Result<Response, JsValue> {
-        match self.shared().client.get(id).await.map_err(err)? {
+    /// The snapshot of job `id` of the queue named `queue`, or 404.
+    async fn job(&self, queue: Option<&str>, id: &str) -> Result<Response, JsValue> {
+        let client = match self.job_queue(queue) {
+            Ok(c) => c,
+            Err(bad) => return response::bad_param(&bad),
+        };
+        match client.shared().client.get(id).await.map_err(err)? {
             None => not_found(id),
             Some(rec) => response::json(200, &snapshot(&rec)),
         }
@@ -132,11 +171,10 @@ impl Target {
 
     /// `POST {base}/:queue/jobs` with `{ jobType, input, options }`: 201 `{ id }`.
     async fn submit(&self, queue: &str, request: Request, base: &str) -> Result<Response, JsValue> {
-        let name = self.queue();
-        if queue != name {
-            let message = format!("no queue named {queue:?} here (this one is {name:?})");
+        let Ok(client) = self.named(queue) else {
+            let message = format!("no queue named {queue:?} here (queues: {})", self.names());
             return response::error(404, "InvalidOptionsError", &message, None);
-        }
+        };
         let body = match JsFuture::from(request.json()?).await {
             Ok(body) => body,
             Err(_) => {
@@ -158,20 +196,63 @@ impl Target {
                 merged.into()
             }
         };
-        let submitted = self.client.submit(get(&body, "input"), Some(options));
+        let submitted = client.submit(get(&body, "input"), Some(options));
         let handle = match JsFuture::from(submitted).await {
             Ok(handle) => handle,
             Err(e) => return response::thrown(&e),
         };
         let id = get(&handle, "id");
-        let location = format!(
-            "{base}/jobs/{}",
-            js_sys::encode_uri_component(&id.as_string().unwrap_or_default())
-        );
+        let id_text = id.as_string().unwrap_or_default();
+        let mut location = format!("{base}/jobs/{}", js_sys::encode_uri_component(&id_text));
+        if self.service {
+            location.push_str(&format!("?queue={}", js_sys::encode_uri_component(queue)));
+        }
         let answer = Object::new();
         set(&answer, "id", &id);
         response::json_with(201, &[("location", &location)], &answer)
     }
+}
+
+/// How many stored jobs of `client`'s queue are in each state, in [`JobStatus::ALL`] order.
+async fn counts(client: &JobQueueClient) -> Result<[u64; 6], JsValue> {
+    let mut counts = [0u64; 6];
+    for (n, status) in counts.iter_mut().zip(JobStatus::ALL) {
+        *n = client.shared().client.count(status).await.map_err(err)? as u64;
+    }
+    Ok(counts)
+}
+
+/// `{ name, stats, jobs }` of `client`'s queue: its `getQueueStats` and the page of jobs
+/// `query` selects (through the `listJobs` filter when it names a `jobType`).
+async fn queue_status(client: &JobQueueClient, query: &StatusQuery) -> Result<JsValue, JsValue> {
+    let stats = JsFuture::from(client.get_queue_stats()).await?;
+    let storage = &client.shared().client;
+    let page = match &query.job_type {
+        Some(job_type) => {
+            let filter = JobFilter {
+                statuses: query.listed(),
+                job_type: Some(job_type.clone()),
+                limit: query.limit,
+                offset: query.offset,
+                ..JobFilter::default()
+            };
+            storage.list(ListQuery::Filter(filter)).await.map_err(err)?
+        }
+        None => {
+            let mut lists = Vec::new();
+            for status in query.listed() {
+                let list = ListQuery::Status(status, query.reach());
+                lists.push(storage.list(list).await.map_err(err)?);
+            }
+            query.page(lists, |r| r.created_at)
+        }
+    };
+    let jobs: js_sys::Array = page.iter().map(snapshot).collect();
+    let queue = Object::new();
+    set(&queue, "name", &client.queue_name().into());
+    set(&queue, "stats", &stats);
+    set(&queue, "jobs", &jobs);
+    Ok(queue.into())
 }
 
 /// `value` as an object with no keys but `allowed` (`undefined`/`null`: an empty one).
@@ -218,6 +299,11 @@ fn query_pairs(url: &Url) -> Vec<(String, String)> {
     out
 }
 
+/// The `queue` parameter of a URL's query.
+fn queue_of(url: &Url) -> Option<String> {
+    url.search_params().get("queue")
+}
+
 /// A promise of a response; a JS error thrown on the way becomes an error response.
 fn answer(fut: impl std::future::Future<Output = Result<Response, JsValue>> + 'static) -> Promise {
     future_to_promise(async move {
@@ -244,85 +330,104 @@ fn base_path(options: &JsValue, what: &str) -> Result<String, JsValue> {
     })
 }
 
-/// `jobStreamResponse(client, jobId, { signal }?)`: a `text/event-stream` of the job.
+/// `jobStreamResponse(target, jobId, { signal, queue }?)`: a `text/event-stream` of the job
+/// (`queue` names its queue, needed for a service target).
 #[wasm_bindgen(js_name = jobStreamResponse, unchecked_return_type = "Promise<Response>")]
 pub fn job_stream_response(
-    target: &JobQueueClient,
+    #[wasm_bindgen(unchecked_param_type = "JobQueueClient | QueueService")] target: JsValue,
     job_id: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "JobStreamOptions")] options: Option<JsValue>,
 ) -> Promise {
     let options = options.unwrap_or(JsValue::UNDEFINED);
-    let taken = id_arg(&job_id).and_then(|id| Ok((id, signal_of(&options)?)));
-    let (id, signal) = match taken {
+    let taken = id_arg(&job_id)
+        .and_then(|id| Ok((id, stream_options(&options)?)))
+        .and_then(|taken| Ok((taken, Target::of(&target)?)));
+    let ((id, (signal, queue)), target) = match taken {
         Ok(t) => t,
         Err(e) => return Promise::reject(&e),
     };
-    let target = Target::new(target);
-    future_to_promise(async move { Ok(target.stream(&id, signal).await?.into()) })
+    future_to_promise(async move { Ok(target.stream(queue.as_deref(), &id, signal).await?.into()) })
 }
 
-/// The `signal` option of a stream: an `AbortSignal` or absent.
-fn signal_of(options: &JsValue) -> Result<Option<AbortSignal>, JsValue> {
-    let options = known_keys(options, "stream options", &["signal"])?;
+/// The `signal` (an `AbortSignal`) and `queue` (a string) options of a stream, each optional.
+fn stream_options(options: &JsValue) -> Result<(Option<AbortSignal>, Option<String>), JsValue> {
+    let options = known_keys(options, "stream options", &["signal", "queue"])?;
+    let queue = get(&options, "queue");
+    let queue = match queue.as_string() {
+        Some(q) => Some(q),
+        None if queue.is_undefined() => None,
+        None => return Err(invalid("stream options: queue must be a string")),
+    };
     let signal = get(&options, "signal");
     if signal.is_undefined() {
-        return Ok(None);
+        return Ok((None, queue));
     }
     signal
         .dyn_into::<AbortSignal>()
-        .map(Some)
+        .map(|s| (Some(s), queue))
         .map_err(|_| invalid("stream options: signal must be an AbortSignal"))
 }
 
-/// `queueStatusResponse(client, request)`: the queue's counts and a page of its jobs (JSON),
+/// `queueStatusResponse(target, request)`: each queue's stats and a page of its jobs (JSON),
 /// filtered by the request's query (`status`, `jobType`, `queue`, `limit`, `offset`).
 #[wasm_bindgen(js_name = queueStatusResponse, unchecked_return_type = "Promise<Response>")]
 pub fn queue_status_response(
-    target: &JobQueueClient,
+    #[wasm_bindgen(unchecked_param_type = "JobQueueClient | QueueService")] target: JsValue,
     #[wasm_bindgen(unchecked_param_type = "Request")] request: JsValue,
 ) -> Promise {
     let Some(request) = request.dyn_ref::<Request>() else {
         return Promise::reject(&invalid("queueStatusResponse takes a Request"));
     };
-    let target = Target::new(target);
+    let target = match Target::of(&target) {
+        Ok(t) => t,
+        Err(e) => return Promise::reject(&e),
+    };
     let url = Url::new(&request.url());
     answer(async move { target.status(&url?).await })
 }
 
-/// `queueMetricsResponse(client)`: the Prometheus text exposition (format 0.0.4).
+/// `queueMetricsResponse(target)`: the Prometheus text exposition (format 0.0.4) of every
+/// queue of the target.
 #[wasm_bindgen(js_name = queueMetricsResponse, unchecked_return_type = "Promise<Response>")]
-pub fn queue_metrics_response(target: &JobQueueClient) -> Promise {
-    let target = Target::new(target);
-    answer(async move { target.metrics().await })
+pub fn queue_metrics_response(
+    #[wasm_bindgen(unchecked_param_type = "JobQueueClient | QueueService")] target: JsValue,
+) -> Promise {
+    match Target::of(&target) {
+        Ok(target) => answer(async move { target.metrics().await }),
+        Err(e) => Promise::reject(&e),
+    }
 }
 
-/// `queueDashboardResponse(client, { basePath }?)`: the self-contained HTML dashboard, which
-/// reads `{basePath}/status` and `{basePath}/jobs/:id/stream`.
+/// `queueDashboardResponse(target, { basePath }?)`: the self-contained HTML dashboard, which
+/// reads `{basePath}/status` and `{basePath}/jobs/:id/stream?queue=…`.
 #[wasm_bindgen(js_name = queueDashboardResponse, unchecked_return_type = "Promise<Response>")]
 pub fn queue_dashboard_response(
-    _target: &JobQueueClient,
+    #[wasm_bindgen(unchecked_param_type = "JobQueueClient | QueueService")] target: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "QueueHandlerOptions")] options: Option<JsValue>,
 ) -> Promise {
     let options = options.unwrap_or(JsValue::UNDEFINED);
-    match base_path(&options, "dashboard options").and_then(|b| dashboard::page(&b)) {
+    let page = Target::of(&target)
+        .and_then(|_| base_path(&options, "dashboard options"))
+        .and_then(|b| dashboard::page(&b));
+    match page {
         Ok(r) => Promise::resolve(&JsValue::from(r)),
         Err(e) => Promise::reject(&e),
     }
 }
 
-/// `createQueueRequestHandler(client, { basePath = '/queue' }?)`: `(request) =>
+/// `createQueueRequestHandler(target, { basePath = '/queue' }?)`: `(request) =>
 /// Promise<Response> | undefined`, `undefined` (at once) for paths it does not serve.
 #[wasm_bindgen(
     js_name = createQueueRequestHandler,
     unchecked_return_type = "(request: Request) => Promise<Response> | undefined"
 )]
 pub fn create_queue_request_handler(
-    target: &JobQueueClient,
+    #[wasm_bindgen(unchecked_param_type = "JobQueueClient | QueueService")] target: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "QueueHandlerOptions")] options: Option<JsValue>,
 ) -> Result<Function, JsValue> {
     let options = options.unwrap_or(JsValue::UNDEFINED);
     let base = base_path(&options, "request handler options")?;
-    let target = Target::new(target);
+    let target = Target::of(&target)?;
     let handle = move |request: JsValue| -> JsValue {
         let Ok(request) = request.dyn_into::<Request>() else {
             return JsValue::UNDEFINED;
@@ -366,8 +471,13 @@ fn dispatch(
             Route::Status => target.status(&url).await,
             Route::Metrics => target.metrics().await,
             Route::Dashboard => dashboard::page(&base),
-            Route::Job(id) => target.job(&id).await,
-            Route::JobStream(id) => target.stream(&id, Some(request.signal())).await,
+            Route::Job(id) => target.job(queue_of(&url).as_deref(), &id).await,
+            Route::JobStream(id) => {
+                let queue = queue_of(&url);
+                target
+                    .stream(queue.as_deref(), &id, Some(request.signal()))
+                    .await
+            }
             Route::Submit(queue) => target.submit(&queue, request, &base).await,
         }
     })
