@@ -1652,3 +1652,69 @@ fn output_for_input_never_returns_the_output_of_a_colliding_input() {
         "the latest job"
     );
 }
+
+/// The network comes back (`online`): a job whose run failed for want of it, waiting on a
+/// one-hour backoff, runs again at once; a job its submitter delayed by an hour keeps its
+/// time. With `retryOnOnline: false` the retry keeps its backoff.
+#[test]
+fn the_network_coming_back_runs_retries_waiting_on_backoff_at_once() {
+    const HOUR: i64 = 3_600_000;
+    // When the retried job's last run and the delayed job's run started (ms after the test
+    // began), and the delayed job's state once the retry completed.
+    let run = |retry_on_online: bool| {
+        let exec = FnExecutor(|input: Value, ctx: RunContext<Value>| {
+            std::future::ready(if ctx.attempt == 1 && input == json!(1) {
+                Err(RunError::retryable("TypeError", "Failed to fetch"))
+            } else {
+                Ok(input)
+            })
+        });
+        let config = ServerConfig {
+            retry_on_online,
+            ..ServerConfig::default()
+        };
+        let q = queue(exec, config);
+        let (client, server, platform) = (q.client.clone(), q.server.clone(), q.platform.clone());
+        // What the host's `online` listener calls.
+        let online = q.server.online_signal();
+        let t0 = q.platform.now();
+        let (retried, delayed_then, delayed) = q
+            .platform
+            .block_on(async move {
+                server.start().await.unwrap();
+                let backoff = json!({"backoff": {"type": "fixed", "delayMs": HOUR}});
+                let retried = submit(&client, json!(1), backoff).await;
+                let delayed = submit(&client, json!(2), json!({ "delayMs": HOUR })).await;
+                // The first run fails; a minute later the network is back.
+                platform.sleep(60_000).await;
+                let rec = client.get(&retried).await.unwrap().unwrap();
+                assert_eq!((rec.status, rec.attempt), (JobStatus::Delayed, 1));
+                online();
+                client.wait_for(&retried, None).await.unwrap();
+                let delayed_then = client.get(&delayed).await.unwrap().unwrap().status;
+                client.wait_for(&delayed, None).await.unwrap();
+                let get = |id: String| {
+                    let client = client.clone();
+                    async move { client.get(&id).await.unwrap().unwrap() }
+                };
+                (get(retried).await, delayed_then, get(delayed).await)
+            })
+            .unwrap();
+        let since = |t: Option<Timestamp>| t.unwrap().0 - t0.0;
+        (
+            since(retried.started_at),
+            delayed_then,
+            since(delayed.started_at),
+        )
+    };
+    let (retried_at, delayed_then, delayed_at) = run(true);
+    assert_eq!(
+        retried_at, 60_000,
+        "the retry ran when the network came back"
+    );
+    assert_eq!(delayed_then, JobStatus::Delayed, "the user's delay stands");
+    assert!(delayed_at >= HOUR, "{delayed_at}");
+
+    let (retried_at, _, _) = run(false);
+    assert!(retried_at >= HOUR, "retryOnOnline off: {retried_at}");
+}

@@ -90,6 +90,9 @@ pub enum JobEvent<P> {
     /// Another context may have changed any job without saying so (it had not heard of this
     /// one yet): idle servers look for work, and every listener re-reads the jobs it follows.
     Resync,
+    /// The network came back, in this context or another of the origin: running servers
+    /// bring their queue's retries waiting on backoff forward (see [`super::online`]).
+    Online,
 }
 
 impl<P> JobEvent<P> {
@@ -106,7 +109,7 @@ impl<P> JobEvent<P> {
             | JobEvent::Stalled { id }
             | JobEvent::Removed { id, .. }
             | JobEvent::Changed { id, .. } => id,
-            JobEvent::Resync => "",
+            JobEvent::Resync | JobEvent::Online => "",
         }
     }
 
@@ -116,7 +119,8 @@ impl<P> JobEvent<P> {
             JobEvent::Submitted { .. }
             | JobEvent::Removed { .. }
             | JobEvent::Changed { .. }
-            | JobEvent::Resync => {
+            | JobEvent::Resync
+            | JobEvent::Online => {
                 return None;
             }
             JobEvent::Start { .. } => "job_start",

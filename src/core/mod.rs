@@ -19,6 +19,7 @@ pub mod limiter;
 pub mod meta;
 pub mod meta_json;
 pub mod names;
+pub mod online;
 pub mod options;
 pub mod outcome;
 pub mod progress;

@@ -24,9 +24,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
 
+use super::online::OnlineListener;
 use crate::core::JobEvent;
 use crate::runtime::SharedBus;
-use crate::runtime::presence::{HELLO, Presence, hint_kind, wakes};
+use crate::runtime::presence::{HELLO, Presence, heard, hint_kind};
 use crate::web::props::{get, set};
 
 /// A channel bridging one queue's bus across the origin's contexts.
@@ -40,6 +41,11 @@ pub struct Broadcast {
     /// This context's side of the presence handshake (hints are posted once another context
     /// was heard).
     presence: Cell<Presence>,
+    /// The global scope's `online` listener, where it has the event: a
+    /// [`JobEvent::Online`] on the bus, which this context's servers hear and the channel
+    /// tells the others (a server in a worker or service worker hears it from a page:
+    /// Chromium fires `online` in windows only).
+    _online: Option<OnlineListener>,
 }
 
 /// The field of a presence message (its values: see `runtime::presence`).
@@ -69,6 +75,12 @@ impl Broadcast {
             let _ = unref.call0(&channel);
         }
         let weak_bus = Rc::downgrade(bus);
+        let online_bus = weak_bus.clone();
+        let online = OnlineListener::add(move || {
+            if let Some(bus) = online_bus.upgrade() {
+                bus.emit(&JobEvent::Online);
+            }
+        });
         let out = Rc::new_cyclic(|weak: &Weak<Broadcast>| {
             let weak = weak.clone();
             let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |m: MessageEvent| {
@@ -83,6 +95,7 @@ impl Broadcast {
                 pending: RefCell::new(Vec::new()),
                 pending_ends: RefCell::new(Vec::new()),
                 presence: Cell::new(Presence::default()),
+                _online: online,
             }
         });
         out.post_presence(HELLO);
@@ -136,11 +149,7 @@ impl Broadcast {
                 return;
             };
             if id.len() <= MAX_ID {
-                bus.emit(&JobEvent::Changed {
-                    wake: wakes(&kind),
-                    id,
-                    ended: None,
-                });
+                bus.emit(&heard(&kind, id));
             }
         };
         // The ends first: a waiter woken by a hint of the same message re-reads later, and

@@ -11,6 +11,7 @@ mod handle;
 mod handlers;
 mod inputs;
 mod limiter;
+mod online;
 mod options;
 mod platform;
 mod promise;

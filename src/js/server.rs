@@ -2,7 +2,7 @@
 //! `stop()` resolve to the object they were called on, through a shim on the class prototype
 //! (server.js).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Object, Promise};
@@ -15,6 +15,7 @@ use super::error::{invalid, to_js};
 use super::events::{JOB_EVENTS, Listeners, emit_job_event};
 use super::executor::JsExecutor;
 use super::limiter::spec_of;
+use super::online::OnlineListener;
 use super::platform::JsPlatform;
 use super::storage::{AnyStorage, StorageHandle, lookup};
 use crate::runtime::{Server, ServerEvent, ServerOptionsInput, StopOptions};
@@ -97,6 +98,8 @@ impl JobQueueServer {
         let input = from_js(&rest, "server options", ServerOptionsInput::from_json)?;
         check_queue_name(&input.queue_name, &handle)?;
         let config = input.into_config(limiter).map_err(to_js)?;
+        // A storage with a channel listens itself (see `broadcast`).
+        let listen_online = config.retry_on_online && !handle.has_channel();
         let server = Server::new(
             handle.storage.clone(),
             handle.bus.clone(),
@@ -108,11 +111,23 @@ impl JobQueueServer {
         let listeners = Rc::new(Listeners::new(&SERVER_EVENTS));
         let queue = crate::storage::Storage::queue_name(&*handle.storage).to_string();
         let l = listeners.clone();
+        // Its own `online` listener lives while the server runs (see `online`).
+        let signal = Rc::new(server.online_signal());
+        let online: RefCell<Option<OnlineListener>> = RefCell::new(None);
         server.events().subscribe(move |e: &ServerEvent<JsValue>| {
             let q = || JsValue::from_str(&queue);
             match e {
-                ServerEvent::Started => l.emit("server_start", &Array::of1(&q())),
-                ServerEvent::Stopped => l.emit("server_stop", &Array::of1(&q())),
+                ServerEvent::Started => {
+                    if listen_online {
+                        let signal = signal.clone();
+                        *online.borrow_mut() = OnlineListener::add(move || signal());
+                    }
+                    l.emit("server_start", &Array::of1(&q()))
+                }
+                ServerEvent::Stopped => {
+                    online.borrow_mut().take();
+                    l.emit("server_stop", &Array::of1(&q()))
+                }
                 ServerEvent::Error(err) => l.emit("error", &Array::of2(&to_js(err.clone()), &q())),
                 ServerEvent::Job(ev) => emit_job_event(&l, &queue, ev),
             }

@@ -149,6 +149,10 @@ mod any_impl {
             delegate!(self, s => s.abort(target, policy, now))
         }
 
+        async fn bring_retries_forward(&self, now: Timestamp) -> Result<Vec<String>, QueueError> {
+            delegate!(self, s => s.bring_retries_forward(now))
+        }
+
         async fn get(&self, id: &str) -> Result<Option<JobRecord<P>>, QueueError> {
             delegate!(self, s => s.get(id))
         }
@@ -183,6 +187,15 @@ pub struct StorageHandle {
     pub bus: SharedBus<JsValue>,
     /// Where clients hand submits to a running server of this storage object.
     pub handoff: Rc<crate::runtime::Handoff<JsValue>>,
+}
+
+impl StorageHandle {
+    /// Whether this storage bridges its bus to other contexts while open (IndexedDB, where
+    /// `BroadcastChannel` exists: see `broadcast`).
+    pub fn has_channel(&self) -> bool {
+        matches!(*self.storage, AnyStorage::IndexedDb(_))
+            && !get(&js_sys::global(), "BroadcastChannel").is_undefined()
+    }
 }
 
 thread_local! {

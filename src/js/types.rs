@@ -151,6 +151,12 @@ export interface JobQueueServerOptions {
   cleanupIntervalMs?: number;
   /** Recoveries of a vanished worker's job before it fails as stalled (default 1). */
   maxStalledCount?: number;
+  /**
+   * When the context's `online` event fires (a window, a worker, a service worker), run the
+   * retries waiting on their backoff at once (default true). Jobs delayed with `runAfter` or
+   * `delayMs`, and `RateLimitError` holds, keep their time.
+   */
+  retryOnOnline?: boolean;
 }
 
 export interface StopOptions {

@@ -28,6 +28,9 @@ pub struct ServerConfig {
     pub cleanup_interval_ms: u64,
     /// Recoveries allowed before a stalled job fails.
     pub max_stalled_count: u32,
+    /// When the network comes back ([`super::Server::network_online`]), bring the retries
+    /// waiting on their backoff forward and run them.
+    pub retry_on_online: bool,
 }
 
 impl Default for ServerConfig {
@@ -41,6 +44,7 @@ impl Default for ServerConfig {
             cleanup: CleanupPolicy::default(),
             cleanup_interval_ms: 10_000,
             max_stalled_count: 1,
+            retry_on_online: true,
         }
     }
 }
@@ -66,6 +70,8 @@ pub struct ServerOptionsInput {
     pub cleanup_interval_ms: Option<f64>,
     /// Default 1.
     pub max_stalled_count: Option<f64>,
+    /// Default true.
+    pub retry_on_online: Option<bool>,
 }
 
 /// Validates a worker count.
@@ -100,6 +106,7 @@ impl ServerOptionsInput {
                 "deleteAfterFailureMs",
                 "cleanupIntervalMs",
                 "maxStalledCount",
+                "retryOnOnline",
             ],
         )?;
         Ok(ServerOptionsInput {
@@ -112,6 +119,7 @@ impl ServerOptionsInput {
             delete_after_failure_ms: f.f64("deleteAfterFailureMs")?,
             cleanup_interval_ms: f.f64("cleanupIntervalMs")?,
             max_stalled_count: f.f64("maxStalledCount")?,
+            retry_on_online: f.bool("retryOnOnline")?,
         })
     }
 
@@ -145,6 +153,9 @@ impl ServerOptionsInput {
         if let Some(v) = self.max_stalled_count {
             c.max_stalled_count = whole_number("maxStalledCount", v, 1_000_000.0)? as u32;
         }
+        if let Some(v) = self.retry_on_online {
+            c.retry_on_online = v;
+        }
         Ok(c)
     }
 }
@@ -175,5 +186,13 @@ mod tests {
             assert!(failed, "{bad}");
         }
         assert!(parse(r#"{"workers": 2}"#).is_err());
+        assert!(parse(r#"{"retryOnOnline": 1}"#).is_err());
+        let off = parse(r#"{"retryOnOnline": false}"#).unwrap();
+        assert!(
+            !off.into_config(LimiterSpec::Unlimited)
+                .unwrap()
+                .retry_on_online
+        );
+        assert!(c.retry_on_online, "on by default");
     }
 }

@@ -22,7 +22,7 @@ pub const RESYNC: &str = "resync";
 /// Every hint kind on the wire, and whether a hint of that kind wakes idle servers in the
 /// context that hears it (a submit, a retry, or a job ending or stalling, which may free a
 /// limit). Both directions read it: [`hint_kind`] names only kinds listed here.
-pub const HINT_KINDS: [(&str, bool); 9] = [
+pub const HINT_KINDS: [(&str, bool); 10] = [
     ("submitted", true),
     ("start", false),
     ("progress", false),
@@ -32,7 +32,11 @@ pub const HINT_KINDS: [(&str, bool); 9] = [
     ("cancelled", true),
     ("stalled", true),
     ("removed", false),
+    (ONLINE, true),
 ];
+
+/// The hint kind of [`JobEvent::Online`] (the network came back in the context that tells).
+const ONLINE: &str = "online";
 
 /// The wire kind of a job event told to other contexts, or `None` for the events that are
 /// not told (hints heard from them, re-reads).
@@ -47,9 +51,24 @@ pub fn hint_kind<P>(e: &JobEvent<P>) -> Option<&'static str> {
         JobEvent::Cancelled { .. } => 6,
         JobEvent::Stalled { .. } => 7,
         JobEvent::Removed { .. } => 8,
+        JobEvent::Online => 9,
         JobEvent::Changed { .. } | JobEvent::Resync => return None,
     };
     Some(HINT_KINDS[i].0)
+}
+
+/// The event on the local bus for a hint of wire kind `kind` about job `id` heard from
+/// another context: [`JobEvent::Online`] for the network coming back there, else a
+/// [`JobEvent::Changed`] hint (listeners re-read storage).
+pub fn heard<P>(kind: &str, id: String) -> JobEvent<P> {
+    if kind == ONLINE {
+        return JobEvent::Online;
+    }
+    JobEvent::Changed {
+        wake: wakes(kind),
+        id,
+        ended: None,
+    }
 }
 
 /// Whether a hint of wire kind `kind` wakes idle servers (an unknown kind does not).
@@ -248,5 +267,25 @@ mod tests {
         );
         assert_eq!(hint_kind::<()>(&JobEvent::Resync), None);
         assert!(!wakes("unknown") && !wakes(""));
+    }
+
+    #[test]
+    fn the_network_coming_back_is_told_and_heard_as_itself_other_hints_as_changes() {
+        let online = JobEvent::<()>::Online;
+        let kind = hint_kind(&online).unwrap();
+        assert_eq!(heard::<()>(kind, String::new()), JobEvent::Online);
+        let changed = heard::<()>("retry", "a".into());
+        assert_eq!(
+            changed,
+            JobEvent::Changed {
+                id: "a".into(),
+                wake: true,
+                ended: None
+            }
+        );
+        assert!(matches!(
+            heard::<()>("unknown", "a".into()),
+            JobEvent::Changed { wake: false, .. }
+        ));
     }
 }

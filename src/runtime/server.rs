@@ -393,6 +393,10 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
                             .spawn(check_cancelled(inner.clone(), id.clone()));
                     }
                 }
+                JobEvent::Online => Server {
+                    inner: inner.clone(),
+                }
+                .network_online(),
                 JobEvent::Resync => {
                     inner.wake.notify();
                     let ids: Vec<String> = inner.running.borrow().keys().cloned().collect();
@@ -502,6 +506,29 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
     pub fn wake(&self) {
         self.inner.wake.notify();
     }
+
+    /// The network came back (the host's `online` event): with `retry_on_online`, a running
+    /// server brings the queue's retries waiting on their backoff forward in one storage step
+    /// (see [`crate::core::online`]) and claims them. Servers of the same queue elsewhere find
+    /// them due at their next look (within their poll interval).
+    pub fn network_online(&self) {
+        let inner = &self.inner;
+        if inner.live(inner.epoch.get()) && inner.config.borrow().retry_on_online {
+            inner.platform.spawn(bring_retries_forward(inner.clone()));
+        }
+    }
+
+    /// Tells this server and every other of its bus that the network came back: emits
+    /// [`JobEvent::Online`] on the shared bus (a channel to other contexts tells them too),
+    /// while the bus lives. For a host listener that must not keep the server alive.
+    pub fn online_signal(&self) -> impl Fn() + 'static {
+        let bus = Rc::downgrade(&self.inner.bus);
+        move || {
+            if let Some(bus) = bus.upgrade() {
+                bus.emit(&JobEvent::Online);
+            }
+        }
+    }
 }
 
 /// The liveness lock of server `id`.
@@ -525,6 +552,22 @@ async fn seek_leadership<S: Storage, X: Platform, E: Executor<S::Payload>>(
         inner.chores.notify();
     }
     // Otherwise the guard drops here: the lock passes on to the next server waiting.
+}
+
+/// Brings the retries waiting on their backoff forward, then wakes the dispatcher to claim
+/// them.
+async fn bring_retries_forward<S: Storage, X: Platform, E: Executor<S::Payload>>(
+    inner: Rc<Inner<S, X, E>>,
+) {
+    match inner
+        .storage
+        .bring_retries_forward(inner.platform.now())
+        .await
+    {
+        Ok(ids) if !ids.is_empty() => inner.wake.notify(),
+        Ok(_) => {}
+        Err(err) => inner.report(err),
+    }
 }
 
 /// Aborts the local run of job `id` if storage says the job was cancelled.

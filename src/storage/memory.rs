@@ -11,6 +11,7 @@ use super::traits::{
 };
 use crate::core::claim::{ClaimPlan, ClaimView, is_stalled, plan_claim};
 use crate::core::id_hash::IdMap;
+use crate::core::online;
 use crate::core::seq;
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
@@ -522,6 +523,31 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
             }
             Ok(events)
         }))
+    }
+
+    fn bring_retries_forward(
+        &self,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Vec<String>, QueueError>> {
+        ready(Ok(self.with(|st| {
+            let retries: Vec<String> = st
+                .delayed
+                .iter()
+                .filter(|(t, id)| *t > now && st.jobs.get(id).is_some_and(online::waits_on_backoff))
+                .map(|(_, id)| id.clone())
+                .collect();
+            let mut ids = Vec::new();
+            for id in retries {
+                // Taken out and put back, so the due index follows the new time.
+                if let Some(mut rec) = st.remove(&id) {
+                    if online::bring_forward(&mut rec, now) {
+                        ids.push(id);
+                    }
+                    st.put(rec);
+                }
+            }
+            ids
+        })))
     }
 
     fn get(&self, id: &str) -> impl Future<Output = Result<Option<JobRecord<P>>, QueueError>> {

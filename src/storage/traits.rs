@@ -414,6 +414,14 @@ pub trait Storage: 'static {
         now: Timestamp,
     ) -> impl Future<Output = Result<Vec<JobEvent<Self::Payload>>, QueueError>>;
 
+    /// Brings every retry waiting on its backoff forward to `now`, in one atomic step (the
+    /// network came back: see [`crate::core::online`]); returns their ids. Reads every
+    /// delayed job of the queue.
+    fn bring_retries_forward(
+        &self,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Vec<String>, QueueError>>;
+
     /// Reads one job.
     fn get(
         &self,

@@ -60,6 +60,7 @@ macro_rules! for_each_case {
         $m!(a_step_stores_its_submits_before_it_claims);
         $m!(generated_ids_keep_the_claim_order_through_every_step);
         $m!(a_repeat_never_replaces_the_job_its_next_occurrence_would_be);
+        $m!(bringing_retries_forward_leaves_user_delays_and_holds);
     };
 }
 
@@ -1218,4 +1219,48 @@ pub async fn a_repeat_never_replaces_the_job_its_next_occurrence_would_be<X: Fix
         (kept.status, kept.run_after),
         (JobStatus::Delayed, at(5000))
     );
+}
+
+/// The network came back: the retries waiting on their backoff are due at once, in one step;
+/// a job its submitter delayed and a rate-limited job keep their times.
+pub async fn bringing_retries_forward_leaves_user_delays_and_holds<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let hour = 3_600_000;
+    let mut r = JobSpec::new(x.payload(1));
+    r.backoff = fixed_backoff(hour);
+    enqueue(&s, "retry", r, T).await;
+    put(x, &s, "limited", 2, T).await;
+    let mut later = JobSpec::new(x.payload(3));
+    later.run_after = Some(at(hour as i64));
+    enqueue(&s, "later", later, T).await;
+    let runs = claim(&s, "A", 2, T).await.jobs;
+    assert_eq!(ids(&runs), ["retry", "limited"]);
+    let offline = RunOutcome::Failed(RunError::retryable("TypeError", "Failed to fetch"));
+    let limited = RunOutcome::Failed(RunError {
+        kind: RunErrorKind::RateLimited {
+            retry_after_ms: hour,
+        },
+        name: "RateLimitError".into(),
+        message: "slow down".into(),
+    });
+    let batch = vec![settlement(&runs[0], offline), settlement(&runs[1], limited)];
+    s.settle(batch, &CleanupPolicy::default(), at(10))
+        .await
+        .unwrap();
+    assert_eq!(get(&s, "retry").await.run_after, at(10 + hour as i64));
+
+    let brought = s.bring_retries_forward(at(20)).await.unwrap();
+    assert_eq!(brought, ["retry"]);
+    let retry = get(&s, "retry").await;
+    assert_eq!(
+        (retry.status, retry.run_after),
+        (JobStatus::Delayed, at(20))
+    );
+    assert_eq!(get(&s, "later").await.run_after, at(hour as i64));
+    assert_eq!(get(&s, "limited").await.run_after, at(10 + hour as i64));
+    assert!(s.bring_retries_forward(at(30)).await.unwrap().is_empty());
+    // The queue's hold still holds every start; once it ends the retry runs first.
+    assert!(claim(&s, "A", 3, at(30)).await.jobs.is_empty());
+    let b = claim(&s, "A", 3, at(10 + hour as i64)).await;
+    assert_eq!(ids(&b.jobs), ["retry", "later", "limited"]);
 }

@@ -67,6 +67,7 @@ export async function usage(): Promise<void> {
     deleteAfterCompletionMs: 0,
     deleteAfterFailureMs: 60_000,
     cleanupIntervalMs: 10_000,
+    retryOnOnline: true,
   });
   new JobQueueServer({ storage: memory, queueName: 'thumbnails', executor: (input) => input });
   new JobQueueServer({ storage: memory, queueName: 'thumbnails', executor: () => 1, limiter: new CompositeLimiter([]) });

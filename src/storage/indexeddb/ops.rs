@@ -10,6 +10,7 @@ use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, prefix_range, up_
 use super::schema::{IDX_FINGERPRINT, IDX_RUN, IDX_STATUS};
 use super::tx::Tx;
 use crate::core::claim::{ClaimPlan, ClaimView, is_stalled, plan_claim};
+use crate::core::online;
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
     RunError, RunOutcome, Settlement, Timestamp, transition,
@@ -608,6 +609,19 @@ pub async fn abort(
         tx.put(rec)?;
     }
     Ok(events)
+}
+
+/// Brings the retries waiting on their backoff forward to `now` (see
+/// [`crate::core::online`]): reads every delayed job, writes those it changes; their ids.
+pub async fn bring_retries_forward(tx: &Tx, now: Timestamp) -> Result<Vec<String>, QueueError> {
+    let mut ids = Vec::new();
+    for mut rec in tx.index_all(IDX_DUE, tx.all(), None).await? {
+        if online::bring_forward(&mut rec, now) {
+            tx.put(&rec)?;
+            ids.push(rec.id);
+        }
+    }
+    Ok(ids)
 }
 
 /// Lists jobs (see [`ListQuery`]).

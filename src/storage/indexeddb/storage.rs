@@ -296,6 +296,12 @@ impl Storage for IndexedDbStorage {
         self.explain(tx.finish(r).await)
     }
 
+    async fn bring_retries_forward(&self, now: Timestamp) -> Result<Vec<String>, QueueError> {
+        let tx = self.tx(true).await?;
+        let r = ops::bring_retries_forward(&tx, now).await;
+        self.explain(tx.finish(r).await)
+    }
+
     async fn get(&self, id: &str) -> Result<Option<JobRecord<JsValue>>, QueueError> {
         let tx = self.tx(false).await?;
         // A read is done once its requests answered: no need to wait for the commit.
