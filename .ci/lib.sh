@@ -12,10 +12,25 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 
-# The release build of pkg/ as the npm package: wasm-pack, then .ci/finish-pkg.mjs (exports map,
-# Node entry, licenses, README).
+# binaryen's wasm-opt from npm (.ci/tools, installed by .ci/setup), and what build_pkg runs it
+# with: -Oz and the WebAssembly features rustc and wasm-bindgen emit (externref table,
+# bulk memory, sign extension, saturating float-to-int, mutable globals, multi-value).
+WASM_OPT="$ROOT/.ci/tools/node_modules/.bin/wasm-opt"
+WASM_OPT_FLAGS=(-O1 --enable-reference-types --enable-bulk-memory --enable-sign-ext
+  --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue)
+
+# `optimize_wasm FILE`: wasm-opt FILE in place with WASM_OPT_FLAGS.
+optimize_wasm() {
+  [ -x "$WASM_OPT" ] || die "$WASM_OPT missing: run .ci/setup (it installs .ci/tools)"
+  "$WASM_OPT" "${WASM_OPT_FLAGS[@]}" "$1" -o "$1.opt" && mv "$1.opt" "$1"
+}
+
+# The release build of pkg/ as the npm package: wasm-pack, wasm-opt on its .wasm, then
+# .ci/finish-pkg.mjs (exports map, Node entry, licenses, README).
 build_pkg() {
-  wasm-pack build --release --target web --out-dir pkg && node "$ROOT/.ci/finish-pkg.mjs" "$ROOT/pkg"
+  wasm-pack build --release --target web --out-dir pkg &&
+    optimize_wasm "$ROOT/pkg/wasm_job_queue_bg.wasm" &&
+    node "$ROOT/.ci/finish-pkg.mjs" "$ROOT/pkg"
 }
 
 log()  { printf '==> %s\n' "$*"; }

@@ -32,6 +32,9 @@ pub enum QueueError {
     StorageUnavailable(String),
     /// The database was written by an incompatible version of the library.
     SchemaVersion(String),
+    /// The job or queue is in a state that does not allow the operation (removing an active
+    /// job, retrying a completed one, a second queue service).
+    InvalidState(String),
 }
 
 impl QueueError {
@@ -48,6 +51,7 @@ impl QueueError {
             QueueError::QuotaExceeded(_) => "QuotaExceededError",
             QueueError::StorageUnavailable(_) => "StorageUnavailableError",
             QueueError::SchemaVersion(_) => "SchemaVersionError",
+            QueueError::InvalidState(_) => "InvalidStateError",
         }
     }
 
@@ -60,7 +64,8 @@ impl QueueError {
             | QueueError::Storage(m)
             | QueueError::QuotaExceeded(m)
             | QueueError::StorageUnavailable(m)
-            | QueueError::SchemaVersion(m) => m.clone(),
+            | QueueError::SchemaVersion(m)
+            | QueueError::InvalidState(m) => m.clone(),
             QueueError::JobNotFound(id) => format!("no job with id {id:?} in this queue"),
             QueueError::JobCancelled(id) => format!("job {id:?} was cancelled"),
             QueueError::JobFailed {
@@ -119,6 +124,7 @@ mod tests {
                 "StorageUnavailableError",
             ),
             (QueueError::SchemaVersion("v".into()), "SchemaVersionError"),
+            (QueueError::InvalidState("i".into()), "InvalidStateError"),
         ];
         for (err, name) in all {
             assert_eq!(err.name(), name);

@@ -1,5 +1,6 @@
 //! The job record as stored, and the validated spec a new job is made from.
 
+use super::admin::Removal;
 use super::repeat::RepeatSpec;
 use super::retry::Backoff;
 use super::status::JobStatus;
@@ -72,6 +73,8 @@ pub struct JobRecord<P> {
     pub timeout_ms: Option<u64>,
     /// Groups related jobs (abort them together, list them).
     pub job_run_id: Option<String>,
+    /// The job's type: which of a server's handlers runs it (see [`super::job_type`]).
+    pub job_type: Option<String>,
     /// Identifies the input, to find a completed output by input.
     pub fingerprint: Option<String>,
     /// Progress in `0..=100`.
@@ -88,6 +91,13 @@ pub struct JobRecord<P> {
     pub lease: Option<Lease>,
     /// How many times the job was recovered after its worker vanished.
     pub stalled_count: u32,
+    /// The attempts made before the job was last retried by hand (`retry`): its retry
+    /// budget counts from there.
+    pub retry_base: u32,
+    /// When the job is removed once completed (`removeOnComplete`).
+    pub remove_on_complete: Option<Removal>,
+    /// When the job is removed once failed or cancelled (`removeOnFail`).
+    pub remove_on_fail: Option<Removal>,
     /// The last runs, oldest first, at most [`MAX_RUN_HISTORY`].
     pub runs: Vec<RunEntry>,
     /// When a finished record may be removed, per the server's cleanup policy or `resultTtlMs`.
@@ -152,12 +162,18 @@ pub struct JobSpec<P> {
     pub timeout_ms: Option<u64>,
     /// Group id.
     pub job_run_id: Option<String>,
+    /// The job's type (see [`super::job_type`]).
+    pub job_type: Option<String>,
     /// Input fingerprint.
     pub fingerprint: Option<String>,
     /// How long a completed output stays for deduplication.
     pub result_ttl_ms: Option<u64>,
     /// Repeat schedule.
     pub repeat: Option<RepeatSpec>,
+    /// When the job is removed once completed.
+    pub remove_on_complete: Option<Removal>,
+    /// When the job is removed once failed or cancelled.
+    pub remove_on_fail: Option<Removal>,
 }
 
 impl<P> JobSpec<P> {
@@ -174,9 +190,12 @@ impl<P> JobSpec<P> {
             backoff: Backoff::default(),
             timeout_ms: None,
             job_run_id: None,
+            job_type: None,
             fingerprint: None,
             result_ttl_ms: None,
             repeat: None,
+            remove_on_complete: None,
+            remove_on_fail: None,
         }
     }
 
@@ -194,9 +213,12 @@ impl<P> JobSpec<P> {
             backoff: self.backoff,
             timeout_ms: self.timeout_ms,
             job_run_id: self.job_run_id.clone(),
+            job_type: self.job_type.clone(),
             fingerprint: self.fingerprint.clone(),
             result_ttl_ms: self.result_ttl_ms,
             repeat: self.repeat.clone(),
+            remove_on_complete: self.remove_on_complete,
+            remove_on_fail: self.remove_on_fail,
         }
     }
 
@@ -243,6 +265,7 @@ impl<P> JobSpec<P> {
             backoff: self.backoff,
             timeout_ms: self.timeout_ms,
             job_run_id: self.job_run_id,
+            job_type: self.job_type,
             fingerprint: self.fingerprint,
             progress: 0.0,
             progress_message: None,
@@ -251,6 +274,9 @@ impl<P> JobSpec<P> {
             error_name: None,
             lease: None,
             stalled_count: 0,
+            retry_base: 0,
+            remove_on_complete: self.remove_on_complete,
+            remove_on_fail: self.remove_on_fail,
             runs: Vec::new(),
             expire_at: None,
             result_ttl_ms: self.result_ttl_ms,

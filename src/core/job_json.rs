@@ -15,6 +15,7 @@ use std::fmt::Write;
 
 use serde_json::{Number, Value};
 
+use super::admin::Removal;
 use super::error::QueueError;
 use super::fields::Fields;
 use super::job::{JobRecord, Lease, RunEntry};
@@ -51,6 +52,7 @@ pub fn write_record<P>(r: &JobRecord<P>) -> String {
     o.0.push('}');
     o.opt_uint("timeoutMs", r.timeout_ms);
     o.opt_str("jobRunId", &r.job_run_id);
+    o.opt_str("jobType", &r.job_type);
     o.opt_str("fingerprint", &r.fingerprint);
     o.float("progress", r.progress);
     o.opt_str("progressMessage", &r.progress_message);
@@ -67,6 +69,11 @@ pub fn write_record<P>(r: &JobRecord<P>) -> String {
         o.0.push('}');
     }
     o.uint("stalledCount", r.stalled_count.into());
+    if r.retry_base > 0 {
+        o.uint("retryBase", r.retry_base.into());
+    }
+    o.removal("removeOnComplete", &r.remove_on_complete);
+    o.removal("removeOnFail", &r.remove_on_fail);
     o.key("runs");
     o.0.push('[');
     for run in &r.runs {
@@ -181,6 +188,17 @@ impl Out {
         self.0.extend(buf[i..].iter().map(|&d| char::from(d)));
     }
 
+    /// A removal rule as `{"ageMs":..,"count":..}` (absent parts left out), when set.
+    fn removal(&mut self, key: &str, r: &Option<Removal>) {
+        if let Some(r) = r {
+            self.key(key);
+            self.0.push('{');
+            self.opt_uint("ageMs", r.age_ms);
+            self.opt_uint("count", r.count.map(u64::from));
+            self.0.push('}');
+        }
+    }
+
     fn opt_uint(&mut self, key: &str, n: Option<u64>) {
         if let Some(n) = n {
             self.uint(key, n);
@@ -238,6 +256,7 @@ pub fn read_record(v: &Value) -> Result<JobRecord<()>, QueueError> {
         backoff: f.required("backoff", f.with("backoff", backoff)?)?,
         timeout_ms: f.u64("timeoutMs")?,
         job_run_id: f.string("jobRunId")?,
+        job_type: f.string("jobType")?,
         fingerprint: f.string("fingerprint")?,
         progress: f.required_f64("progress")?,
         progress_message: f.string("progressMessage")?,
@@ -246,6 +265,11 @@ pub fn read_record(v: &Value) -> Result<JobRecord<()>, QueueError> {
         error_name: f.string("errorName")?,
         lease: f.with("lease", lease)?,
         stalled_count: int(&f, "stalledCount")?,
+        retry_base: f.u64("retryBase")?.map_or(Ok(0), |n| {
+            u32::try_from(n).map_err(|_| QueueError::invalid("`retryBase` is out of range"))
+        })?,
+        remove_on_complete: f.with("removeOnComplete", removal)?,
+        remove_on_fail: f.with("removeOnFail", removal)?,
         runs: f.required("runs", f.with("runs", |v| runs(&f, v))?)?,
         expire_at: opt_time(&f, "expireAt")?,
         result_ttl_ms: f.u64("resultTtlMs")?,
@@ -310,6 +334,18 @@ fn run(v: &Value) -> Result<RunEntry, QueueError> {
     })
 }
 
+fn removal(v: &Value) -> Result<Removal, QueueError> {
+    let f = Fields::lenient(v, "removal.")?;
+    Ok(Removal {
+        age_ms: f.u64("ageMs")?,
+        count: f
+            .u64("count")?
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|_| QueueError::invalid("`removal.count` is out of range"))?,
+    })
+}
+
 fn repeat(v: &Value) -> Result<RepeatSpec, QueueError> {
     let f = Fields::lenient(v, "repeat.")?;
     Ok(RepeatSpec {
@@ -359,6 +395,7 @@ mod tests {
             },
             timeout_ms: Some(30_000),
             job_run_id: Some("run-1".into()),
+            job_type: None,
             fingerprint: Some("fp\r\u{8}\u{c}\u{1f}".into()),
             progress: 42.5,
             progress_message: Some("half way".into()),
@@ -371,6 +408,9 @@ mod tests {
                 until: Timestamp(1_700_000_060_000),
             }),
             stalled_count: 1,
+            retry_base: 0,
+            remove_on_complete: None,
+            remove_on_fail: None,
             runs: vec![
                 RunEntry {
                     attempt: 1,
@@ -444,6 +484,29 @@ mod tests {
             s = s.replace(&format!(",\"{key}\":null"), "");
         }
         s
+    }
+
+    #[test]
+    fn a_job_type_is_written_after_the_run_id_and_read_back() {
+        let mut rec = full();
+        rec.job_type = Some("email \"welcome\"".into());
+        rec.retry_base = 2;
+        rec.remove_on_complete = Some(Removal {
+            age_ms: Some(0),
+            count: None,
+        });
+        rec.remove_on_fail = Some(Removal {
+            age_ms: Some(5),
+            count: Some(3),
+        });
+        let text = write_record(&rec);
+        assert!(
+            text.contains(r#""removeOnComplete":{"ageMs":0},"removeOnFail":{"ageMs":5,"count":3}"#)
+        );
+        assert!(text.contains(r#""jobRunId":"run-1","jobType":"email \"welcome\"","#));
+        assert_eq!(read(&text).unwrap(), rec);
+        // Records written without one read as untyped.
+        assert_eq!(read(&write_record(&full())).unwrap().job_type, None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The pure core: job model, states and transitions, claim order, retry policy, limiters,
 //! options validation. Synchronous, no I/O, no clock reads: time and randomness are arguments.
 
+pub mod admin;
 pub mod claim;
 pub mod cron;
 pub mod error;
@@ -13,9 +14,11 @@ pub mod id_hash;
 pub mod job;
 pub mod job_id;
 pub mod job_json;
+pub mod job_type;
 pub mod js_number;
 pub mod json_parse;
 pub mod limiter;
+pub mod listing;
 pub mod meta;
 pub mod meta_json;
 pub mod names;

@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::admin::Removal;
 use super::error::QueueError;
 use super::fields::Fields;
 use super::job::JobSpec;
@@ -60,6 +61,8 @@ pub struct SubmitOptionsInput {
     pub timeout_ms: Option<f64>,
     /// Group id.
     pub job_run_id: Option<String>,
+    /// The job's type (1..128 characters).
+    pub job_type: Option<String>,
     /// Caller-chosen id (deduplication).
     pub job_id: Option<String>,
     /// Input fingerprint (computed from the input when absent).
@@ -68,6 +71,10 @@ pub struct SubmitOptionsInput {
     pub result_ttl_ms: Option<f64>,
     /// Repeat schedule.
     pub repeat: Option<RepeatInput>,
+    /// When the job is removed once completed.
+    pub remove_on_complete: Option<Removal>,
+    /// When the job is removed once failed or cancelled.
+    pub remove_on_fail: Option<Removal>,
 }
 
 impl BackoffInput {
@@ -85,7 +92,7 @@ impl BackoffInput {
 
 impl SubmitOptionsInput {
     /// The option names, in the order messages list them.
-    pub const KEYS: [&'static str; 12] = [
+    pub const KEYS: [&'static str; 15] = [
         "priority",
         "runAfter",
         "delayMs",
@@ -94,10 +101,13 @@ impl SubmitOptionsInput {
         "backoff",
         "timeoutMs",
         "jobRunId",
+        "jobType",
         "jobId",
         "fingerprint",
         "resultTtlMs",
         "repeat",
+        "removeOnComplete",
+        "removeOnFail",
     ];
 
     /// Reads submit options from their JSON form (types and known keys only; [`into_spec`]
@@ -119,10 +129,19 @@ impl SubmitOptionsInput {
             backoff: f.with("backoff", BackoffInput::from_json)?,
             timeout_ms: f.f64("timeoutMs")?,
             job_run_id: f.string("jobRunId")?,
+            job_type: f.string("jobType")?,
             job_id: f.string("jobId")?,
             fingerprint: f.string("fingerprint")?,
             result_ttl_ms: f.f64("resultTtlMs")?,
             repeat: f.with("repeat", RepeatInput::from_json)?,
+            remove_on_complete: f
+                .with("removeOnComplete", |v| {
+                    Removal::from_json("removeOnComplete", v)
+                })?
+                .flatten(),
+            remove_on_fail: f
+                .with("removeOnFail", |v| Removal::from_json("removeOnFail", v))?
+                .flatten(),
         })
     }
 }
@@ -259,6 +278,9 @@ impl SubmitOptionsInput {
         if let Some(r) = &self.job_run_id {
             spec.job_run_id = Some(non_empty("jobRunId", r)?);
         }
+        if let Some(t) = &self.job_type {
+            spec.job_type = Some(super::job_type::job_type("jobType", t)?);
+        }
         if let Some(id) = &self.job_id {
             spec.id = Some(non_empty("jobId", id)?);
         }
@@ -268,6 +290,8 @@ impl SubmitOptionsInput {
         if let Some(t) = self.result_ttl_ms {
             spec.result_ttl_ms = Some(duration_ms("resultTtlMs", t)?);
         }
+        spec.remove_on_complete = self.remove_on_complete;
+        spec.remove_on_fail = self.remove_on_fail;
         if let Some(r) = &self.repeat {
             let repeat = RepeatSpec::from_input(r)?;
             // A cron series starts at its next firing unless told otherwise.

@@ -40,11 +40,17 @@ pub fn check_lease<P>(rec: &JobRecord<P>, token: &str) -> Result<(), QueueError>
     }
 }
 
+/// Ends `rec` with `status` at `now`; it may be removed after `ttl` (the server's policy),
+/// or sooner by its own `removeOnComplete` / `removeOnFail` age.
 fn finish<P>(rec: &mut JobRecord<P>, status: JobStatus, ttl: Option<u64>, now: Timestamp) {
     rec.status = status;
     rec.lease = None;
     rec.completed_at = Some(now);
-    rec.expire_at = ttl.map(|ms| now.plus_ms(ms));
+    let own = match status {
+        JobStatus::Completed => rec.remove_on_complete,
+        _ => rec.remove_on_fail,
+    };
+    rec.expire_at = min_ttl(ttl, own.and_then(|r| r.age_ms)).map(|ms| now.plus_ms(ms));
 }
 
 fn min_ttl(a: Option<u64>, b: Option<u64>) -> Option<u64> {
@@ -134,7 +140,7 @@ pub fn settle<P: Clone>(
                 return Ok(vec![delay_retry(rec, at, &err.name, &err.message)]);
             }
             RunErrorKind::Retryable { .. } | RunErrorKind::Timeout => {
-                let retries_used = rec.attempt.saturating_sub(1);
+                let retries_used = rec.attempt.saturating_sub(1).saturating_sub(rec.retry_base);
                 if retries_used >= rec.max_retries {
                     fail(rec, &err.name, &err.message, "failed", policy, now)
                 } else {
@@ -272,9 +278,12 @@ pub fn follow_up<P: Clone>(rec: &JobRecord<P>, seq: u64, now: Timestamp) -> Opti
         backoff: rec.backoff,
         timeout_ms: rec.timeout_ms,
         job_run_id: rec.job_run_id.clone(),
+        job_type: rec.job_type.clone(),
         fingerprint: rec.fingerprint.clone(),
         result_ttl_ms: rec.result_ttl_ms,
         repeat: Some(next_repeat),
+        remove_on_complete: rec.remove_on_complete,
+        remove_on_fail: rec.remove_on_fail,
     };
     let id = format!("{}~{}", repeat.series, repeat.count + 1);
     Some(spec.into_record(id, &rec.queue, seq, now))

@@ -11,7 +11,7 @@ use super::convert::{
     count_arg, from_js, id_arg, options_object, status_arg, storable, wait_timeout,
 };
 use super::error::{invalid, to_js};
-use super::events::{JOB_EVENTS, Listeners, emit_job_event};
+use super::events::{CLIENT_EVENTS, Listeners, emit_job_event};
 use super::handle::JobHandle;
 use super::inputs::{BatchInputs, Taking, canonical_text, input_fingerprint};
 use super::options::submit_options;
@@ -31,7 +31,7 @@ pub struct ClientShared {
     pub client: Client<AnyStorage, JsPlatform>,
     /// The storage it was made with.
     pub handle: Rc<StorageHandle>,
-    listeners: Rc<Listeners>,
+    pub(super) listeners: Rc<Listeners>,
     subscription: RefCell<Option<Subscription<JsValue>>>,
     remote: Rc<super::remote::Remote>,
 }
@@ -112,7 +112,7 @@ impl ClientShared {
 /// same storage object, or that it is attached to.
 #[wasm_bindgen]
 pub struct JobQueueClient {
-    shared: Rc<ClientShared>,
+    pub(super) shared: Rc<ClientShared>,
 }
 
 /// Enqueues the `count` inputs `inputs` yields (see [`Client::submit_each`]); resolves with
@@ -133,7 +133,36 @@ async fn enqueue(
         .await
         .map_err(to_js)?;
     let made = early.borrow_mut().take();
+    if shared.listeners.has("job_added") {
+        let queue = JsValue::from_str(shared.handle.storage.queue_name());
+        for e in out.iter().filter(|e| !e.duplicate) {
+            let args = Array::of2(&queue, &JsValue::from_str(&e.record.id));
+            shared.listeners.emit("job_added", &args);
+        }
+    }
     Ok(made.unwrap_or_else(|| handles(shared, &out)))
+}
+
+/// Takes a submit's input and options at the call (a change after it is not stored).
+pub(super) fn take_submit(
+    input: &JsValue,
+    options: &JsValue,
+) -> Result<(JsValue, SubmitOptionsInput), JsValue> {
+    storable(input, "the job input").and_then(|input| Ok((input, submit_options(options)?)))
+}
+
+/// Submits one job taken by [`take_submit`]; its handle.
+pub(super) async fn submit_taken(
+    shared: &Rc<ClientShared>,
+    input: JsValue,
+    opts: SubmitOptionsInput,
+) -> Result<JsValue, JsValue> {
+    let print = match opts.fingerprint {
+        Some(_) => None,
+        None => input_fingerprint(&input),
+    };
+    let mut inputs = std::iter::once(Ok((input, print)));
+    Ok(enqueue(shared, 1, &mut inputs, opts).await?.get(0))
 }
 
 /// The handles of the enqueued jobs `out`, in order.
@@ -183,7 +212,7 @@ impl JobQueueClient {
         check_queue_name(&queue_name, &handle)?;
         let client = Client::new(handle.storage.clone(), handle.bus.clone(), JsPlatform);
         client.hand_submits_to(handle.handoff.clone());
-        let listeners = Rc::new(Listeners::new(&JOB_EVENTS));
+        let listeners = Rc::new(Listeners::new(&CLIENT_EVENTS));
         let remote = super::remote::Remote::new(handle.storage.clone(), listeners.clone());
         let shared = Rc::new(ClientShared {
             client,
@@ -230,22 +259,12 @@ impl JobQueueClient {
         #[wasm_bindgen(unchecked_optional_param_type = "SubmitOptions")] options: Option<JsValue>,
     ) -> Promise {
         let options = options.unwrap_or(JsValue::UNDEFINED);
-        // Taken at the call (a change to the input or options after it is not stored).
-        let taken = storable(&input, "the job input")
-            .and_then(|input| Ok((input, submit_options(&options)?)));
-        let (input, opts) = match taken {
+        let (input, opts) = match take_submit(&input, &options) {
             Ok(taken) => taken,
             Err(e) => return Promise::reject(&e),
         };
         let shared = self.shared.clone();
-        promise_now(async move {
-            let print = match opts.fingerprint {
-                Some(_) => None,
-                None => input_fingerprint(&input),
-            };
-            let mut inputs = std::iter::once(Ok((input, print)));
-            Ok(enqueue(&shared, 1, &mut inputs, opts).await?.get(0))
-        })
+        promise_now(async move { submit_taken(&shared, input, opts).await })
     }
 
     /// Submits several jobs with the same options, all or nothing, in one transaction.
@@ -438,7 +457,7 @@ impl JobQueueClient {
     /// Adds a job-event listener: `(queueName, jobId, ...details)`.
     pub fn on(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "JobEventName")] event: &str,
+        #[wasm_bindgen(unchecked_param_type = "ClientEventName")] event: &str,
         #[wasm_bindgen(unchecked_param_type = "(...args: any[]) => void")] listener: JsValue,
     ) -> Result<(), JsValue> {
         self.shared.listeners.add(event, &listener, false)
@@ -447,7 +466,7 @@ impl JobQueueClient {
     /// Adds a listener called at most once.
     pub fn once(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "JobEventName")] event: &str,
+        #[wasm_bindgen(unchecked_param_type = "ClientEventName")] event: &str,
         #[wasm_bindgen(unchecked_param_type = "(...args: any[]) => void")] listener: JsValue,
     ) -> Result<(), JsValue> {
         self.shared.listeners.add(event, &listener, true)
@@ -456,7 +475,7 @@ impl JobQueueClient {
     /// Removes a listener.
     pub fn off(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "JobEventName")] event: &str,
+        #[wasm_bindgen(unchecked_param_type = "ClientEventName")] event: &str,
         #[wasm_bindgen(unchecked_param_type = "(...args: any[]) => void")] listener: JsValue,
     ) -> Result<(), JsValue> {
         self.shared.listeners.remove(event, &listener)
@@ -466,7 +485,7 @@ impl JobQueueClient {
     #[wasm_bindgen(js_name = waitOn, unchecked_return_type = "Promise<any[]>")]
     pub fn wait_on(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "JobEventName")] event: &str,
+        #[wasm_bindgen(unchecked_param_type = "ClientEventName")] event: &str,
     ) -> Promise {
         let listeners = self.shared.listeners.clone();
         let event = event.to_string();

@@ -14,9 +14,10 @@ pub fn named_error(name: &str, message: &str) -> Error {
     e
 }
 
-/// Converts a library error into the JS `Error` users catch.
+/// Converts a library error into the JS `Error` users catch: an instance of its exported
+/// class (see [`super::error_classes`]) and of `QueueError`.
 pub fn to_js(err: QueueError) -> JsValue {
-    let e = named_error(err.name(), &err.message());
+    let e = super::error_classes::make(err.name(), &err.message());
     match &err {
         QueueError::JobFailed {
             job_id,

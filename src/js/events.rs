@@ -21,6 +21,18 @@ pub const JOB_EVENTS: [&str; 7] = [
     "job_cancelled",
 ];
 
+/// The events a client's listeners may take: the job events and `job_added`.
+pub const CLIENT_EVENTS: [&str; 8] = [
+    JOB_EVENTS[0],
+    JOB_EVENTS[1],
+    JOB_EVENTS[2],
+    JOB_EVENTS[3],
+    JOB_EVENTS[4],
+    JOB_EVENTS[5],
+    JOB_EVENTS[6],
+    "job_added",
+];
+
 thread_local! {
     /// The last queue name passed to JS: every event of a queue carries it.
     static QUEUE_NAME: RefCell<Option<(String, JsValue)>> = const { RefCell::new(None) };

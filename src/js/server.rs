@@ -18,11 +18,11 @@ use super::limiter::spec_of;
 use super::online::OnlineListener;
 use super::platform::JsPlatform;
 use super::storage::{AnyStorage, StorageHandle, lookup};
-use crate::runtime::{Server, ServerEvent, ServerOptionsInput, StopOptions};
+use crate::runtime::{Handlers, Server, ServerEvent, ServerOptionsInput, StopOptions};
 use crate::web::props::{get, set};
 
 /// The runtime server as the JS class uses it.
-pub type RtServer = Server<AnyStorage, JsPlatform, JsExecutor>;
+pub type RtServer = Server<AnyStorage, JsPlatform, Handlers<JsExecutor>>;
 
 const SERVER_EVENTS: [&str; 10] = [
     JOB_EVENTS[0],
@@ -85,15 +85,13 @@ impl JobQueueServer {
             ));
         }
         let handle = lookup(&get(&options, "storage"))?;
-        let executor = get(&options, "executor")
-            .dyn_into::<Function>()
-            .map_err(|_| invalid("options.executor must be a function (input, ctx) => output"))?;
+        let executor = executors(&get(&options, "executor"), &get(&options, "handlers"))?;
         let limiter = spec_of(&get(&options, "limiter"))?;
         let rest = options_object(
             &options,
             "server options",
             &[],
-            &["storage", "executor", "limiter"],
+            &["storage", "executor", "handlers", "limiter"],
         )?;
         let input = from_js(&rest, "server options", ServerOptionsInput::from_json)?;
         check_queue_name(&input.queue_name, &handle)?;
@@ -104,7 +102,7 @@ impl JobQueueServer {
             handle.storage.clone(),
             handle.bus.clone(),
             JsPlatform,
-            JsExecutor::new(executor),
+            executor,
             config,
         );
         server.take_submits_from(handle.handoff.clone());
@@ -245,6 +243,28 @@ impl JobQueueServer {
         o.into()
     }
 
+    /// Metrics since `start()`: `{ totalProcessed, totalCompleted, totalFailed, successRate,
+    /// averageProcessingTimeMs, currentConcurrency, peakConcurrency, throughputPerMinute }`.
+    #[wasm_bindgen(js_name = getMetrics, unchecked_return_type = "ServerMetrics")]
+    pub fn get_metrics(&self) -> JsValue {
+        let m = self.server.metrics();
+        let o = Object::new();
+        let n = |v: u64| JsValue::from_f64(v as f64);
+        set(&o, "totalProcessed", &n(m.total_processed));
+        set(&o, "totalCompleted", &n(m.total_completed));
+        set(&o, "totalFailed", &n(m.total_failed));
+        set(&o, "successRate", &JsValue::from_f64(m.success_rate));
+        set(
+            &o,
+            "averageProcessingTimeMs",
+            &JsValue::from_f64(m.average_processing_time_ms),
+        );
+        set(&o, "currentConcurrency", &n(m.current_concurrency));
+        set(&o, "peakConcurrency", &n(m.peak_concurrency));
+        set(&o, "throughputPerMinute", &n(m.throughput_per_minute));
+        o.into()
+    }
+
     /// The queue name.
     #[wasm_bindgen(getter, js_name = queueName)]
     pub fn queue_name(&self) -> String {
@@ -276,6 +296,53 @@ impl JobQueueServer {
     pub fn runtime(&self) -> &RtServer {
         &self.server
     }
+}
+
+/// The server's executors: `executor` (one function for every job) or `handlers` (a function
+/// per job type, `default` for the rest), exactly one of the two.
+pub fn executors(executor: &JsValue, handlers: &JsValue) -> Result<Handlers<JsExecutor>, JsValue> {
+    match (executor.is_undefined(), handlers.is_undefined()) {
+        (false, true) => {
+            let f = executor.clone().dyn_into::<Function>().map_err(|_| {
+                invalid("options.executor must be a function (input, ctx) => output")
+            })?;
+            Ok(Handlers::single(JsExecutor::new(f)))
+        }
+        (true, false) => handlers_of(handlers, "options.handlers"),
+        (false, false) => Err(invalid(
+            "give options.executor or options.handlers, not both",
+        )),
+        (true, true) => Err(invalid(
+            "options.executor (a function) or options.handlers ({ [jobType]: function }) is \
+             required",
+        )),
+    }
+}
+
+/// `handlers` (`field`): an object of functions by job type, at least one.
+pub fn handlers_of(handlers: &JsValue, field: &str) -> Result<Handlers<JsExecutor>, JsValue> {
+    if !handlers.is_object() || Array::is_array(handlers) || handlers.is_function() {
+        return Err(invalid(format!(
+            "{field} must be an object {{ [jobType]: (input, ctx) => output }}"
+        )));
+    }
+    let mut named = Vec::new();
+    for entry in Object::entries(handlers.unchecked_ref()).iter() {
+        let entry: Array = entry.unchecked_into();
+        let name = entry.get(0).as_string().unwrap_or_default();
+        let name =
+            crate::core::job_type::job_type(&format!("{field} key"), &name).map_err(to_js)?;
+        let f = entry.get(1).dyn_into::<Function>().map_err(|_| {
+            invalid(format!(
+                "{field}[{name:?}] must be a function (input, ctx) => output"
+            ))
+        })?;
+        named.push((name, JsExecutor::new(f)));
+    }
+    if named.is_empty() {
+        return Err(invalid(format!("{field} must name at least one handler")));
+    }
+    Ok(Handlers::by_type(named))
 }
 
 /// `queueName`, when given, must name the storage's queue.

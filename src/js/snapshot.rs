@@ -34,6 +34,7 @@ pub fn snapshot(rec: &JobRecord<JsValue>) -> JsValue {
     set(&o, "startedAt", &date_or_null(rec.started_at));
     set(&o, "completedAt", &date_or_null(rec.completed_at));
     set(&o, "jobRunId", &str_or_null(&rec.job_run_id));
+    set(&o, "jobType", &str_or_null(&rec.job_type));
     set(&o, "fingerprint", &str_or_null(&rec.fingerprint));
     set(&o, "stalledCount", &num(rec.stalled_count as f64));
     let runs = js_sys::Array::new();

@@ -132,6 +132,29 @@ mod any_impl {
             delegate!(self, s => s.progress(id, token, progress, message, details))
         }
 
+        async fn stats(&self) -> Result<crate::core::listing::QueueStats, QueueError> {
+            delegate!(self, s => s.stats())
+        }
+
+        async fn retry(&self, id: &str, now: Timestamp) -> Result<JobEvent<P>, QueueError> {
+            delegate!(self, s => s.retry(id, now))
+        }
+
+        async fn remove(&self, id: &str) -> Result<bool, QueueError> {
+            delegate!(self, s => s.remove(id))
+        }
+
+        async fn drain(&self, states: &[JobStatus]) -> Result<Vec<String>, QueueError> {
+            delegate!(self, s => s.drain(states))
+        }
+
+        async fn clean(
+            &self,
+            clean: &crate::core::admin::Clean,
+        ) -> Result<Vec<String>, QueueError> {
+            delegate!(self, s => s.clean(clean))
+        }
+
         async fn renew(
             &self,
             leases: Vec<(String, String)>,

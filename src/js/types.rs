@@ -43,6 +43,12 @@ export interface SubmitOptions {
   timeoutMs?: number;
   /** Groups jobs: `getJobsByRunId`, `abortJobRun`. */
   jobRunId?: string;
+  /** The job's type (1..128 characters): which of a server's `handlers` runs it. */
+  jobType?: string;
+  /** Remove the job once completed: true (at once), a number (keep the latest N), `{ ageMs, count }`. */
+  removeOnComplete?: RemoveOption;
+  /** Remove the job once failed or cancelled, as `removeOnComplete`. */
+  removeOnFail?: RemoveOption;
   /** Deduplication: a second submit with this id returns the existing job. */
   jobId?: string;
   fingerprint?: string;
@@ -81,6 +87,7 @@ export interface JobSnapshot<Input = unknown, Output = unknown> {
   startedAt: Date | null;
   completedAt: Date | null;
   jobRunId: string | null;
+  jobType: string | null;
   fingerprint: string | null;
   stalledCount: number;
   runs: JobRun[];
@@ -130,10 +137,17 @@ export interface JobQueueClientOptions {
   queueName?: string;
 }
 
-export interface JobQueueServerOptions {
+/** Executors by job type; `default` runs every job without a handler of its own. */
+export type Handlers = { [jobType: string]: Executor };
+
+/** Server options: one `executor` for every job, or `handlers` by job type (not both). */
+export type JobQueueServerOptions = JobQueueServerBaseOptions &
+  ({ executor: Executor; handlers?: never } | { handlers: Handlers; executor?: never });
+
+/** The options of a server besides its executor or handlers. */
+export interface JobQueueServerBaseOptions {
   storage: QueueStorage;
   queueName?: string;
-  executor: Executor;
   /** Jobs run at once by this server (default 1). */
   workerCount?: number;
   limiter?: Limiter;
@@ -188,6 +202,9 @@ export type JobEventName =
 
 export type ServerEventName = JobEventName | "server_start" | "server_stop" | "error";
 
+/** The events a client reports: the job events and `job_added` (a job it stored). */
+export type ClientEventName = JobEventName | "job_added";
+
 /** Listener arguments per event. */
 export interface JobEventArgs {
   job_start: [queueName: string, jobId: string];
@@ -197,6 +214,88 @@ export interface JobEventArgs {
   job_retry: [queueName: string, jobId: string, runAfter: Date, error: Error];
   job_stalled: [queueName: string, jobId: string];
   job_cancelled: [queueName: string, jobId: string];
+  job_added: [queueName: string, jobId: string];
+}
+
+/** `client.getQueueStats()`: the whole stored queue. */
+export interface QueueStats {
+  waiting: number;
+  delayed: number;
+  active: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+  total: number;
+  paused: boolean;
+}
+
+/** `client.listJobs(filter)`. Unknown keys are rejected (`InvalidOptionsError`). */
+export interface ListJobsFilter {
+  /** One state or several (merged by creation time); every state when absent. */
+  status?: JobStatus | JobStatus[];
+  /** The same as `status`; give one of the two. */
+  statuses?: JobStatus | JobStatus[];
+  jobType?: string;
+  jobRunId?: string;
+  /** 1..10000, default 100. */
+  limit?: number;
+  offset?: number;
+  /** Claim order for waiting jobs alone, creation order otherwise; default "asc". */
+  order?: "asc" | "desc";
+}
+
+/** `createQueueService` options. */
+export interface QueueServiceOptions {
+  /** One IndexedDB database (default `"indexeddb"`: the default database), `{ dbName, durability }`, or `"memory"`. */
+  storage?: "indexeddb" | "memory" | IndexedDbStorageOptions;
+  /** The queues by name, each with its server options. */
+  queues: { [queueName: string]: Omit<JobQueueServerBaseOptions, "storage" | "queueName"> };
+  /** Handlers by queue, then by job type; a queue without handlers has no server here. */
+  handlers?: { [queueName: string]: Handlers };
+  /** Start every server at once (default true). */
+  autoStart?: boolean;
+}
+
+/** `service.subscribe(queueName, jobId, callbacks)`. */
+export interface JobCallbacks {
+  onProgress?: ProgressListener;
+  onCompleted?: (output: unknown) => void;
+  onFailed?: (error: JobFailedError | QueueError) => void;
+  onCancelled?: () => void;
+}
+
+/** A state a job ends in. */
+export type FinishedStatus = "completed" | "failed" | "cancelled";
+
+/** `client.drain(options)`. */
+export interface DrainOptions {
+  /** Also remove delayed jobs (default true). */
+  delayed?: boolean;
+}
+
+/** `client.clean(status, options)`. */
+export interface CleanOptions {
+  /** Only jobs that ended at least this long ago (default 0). */
+  olderThanMs?: number;
+  /** At most this many, the oldest first. */
+  limit?: number;
+}
+
+/** `removeOnComplete` / `removeOnFail`: true (at once), a number (keep the latest N), or both limits. */
+export type RemoveOption = boolean | number | { ageMs?: number; count?: number };
+
+/** `server.getMetrics()`: since `start()`. */
+export interface ServerMetrics {
+  totalProcessed: number;
+  totalCompleted: number;
+  totalFailed: number;
+  /** totalCompleted / totalProcessed, 0 before any job ended. */
+  successRate: number;
+  averageProcessingTimeMs: number;
+  currentConcurrency: number;
+  peakConcurrency: number;
+  /** Jobs completed or failed in the last minute. */
+  throughputPerMinute: number;
 }
 
 /** Options of `jobStreamResponse`. */
@@ -246,5 +345,5 @@ export interface JobStreamEvents {
 export type QueueErrorName =
   | "InvalidOptionsError" | "JobNotFoundError" | "TimeoutError" | "JobFailedError"
   | "JobCancelledError" | "LeaseLostError" | "StorageError" | "QuotaExceededError"
-  | "StorageUnavailableError" | "SchemaVersionError";
+  | "StorageUnavailableError" | "SchemaVersionError" | "InvalidStateError";
 "#;

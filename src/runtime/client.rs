@@ -10,6 +10,8 @@ use super::fresh::{Fresh, FreshJobs};
 use super::handoff::Handoff;
 use super::notify::Notify;
 use super::platform::Platform;
+use crate::core::admin::{self, Clean};
+use crate::core::listing::QueueStats;
 use crate::core::{CleanupPolicy, JobEvent, JobRecord, JobStatus, QueueError, SubmitOptionsInput};
 use crate::storage::{AbortTarget, Enqueued, Issued, ListQuery, NewJobs, Storage};
 
@@ -304,12 +306,61 @@ impl<S: Storage, X: Platform> Client<S, X> {
 
     /// Cancels a job or a job run; an unknown job id is `JobNotFoundError`.
     pub async fn abort(&self, target: AbortTarget) -> Result<(), QueueError> {
+        self.cancel(target).await.map(drop)
+    }
+
+    /// Cancels a job or a job run as [`Client::abort`] does; whether some job was unfinished
+    /// (and is cancelled now).
+    pub async fn cancel(&self, target: AbortTarget) -> Result<bool, QueueError> {
         let events = self
             .storage
             .abort(target, &CleanupPolicy::default(), self.platform.now())
             .await?;
         self.emit(&events);
+        Ok(!events.is_empty())
+    }
+
+    /// Counts every state of the stored queue and reads its pause flag.
+    pub async fn stats(&self) -> Result<QueueStats, QueueError> {
+        self.storage.stats().await
+    }
+
+    /// Puts failed or cancelled job `id` back to waiting with a fresh retry budget, in one
+    /// step; `job_retry` goes out and servers wake.
+    pub async fn retry(&self, id: &str) -> Result<(), QueueError> {
+        let ev = self.storage.retry(id, self.platform.now()).await?;
+        self.emit(&[ev, JobEvent::Submitted { id: id.to_string() }]);
         Ok(())
+    }
+
+    /// Removes job `id` unless it runs (`InvalidStateError`), in one step; whether it
+    /// existed. Its waiters stop waiting (`JobNotFoundError`).
+    pub async fn remove(&self, id: &str) -> Result<bool, QueueError> {
+        let removed = self.storage.remove(id).await?;
+        if removed {
+            self.emit(&[admin::removed(id)]);
+        }
+        Ok(removed)
+    }
+
+    /// Removes the waiting jobs, and the delayed ones when `states` says so, in one step;
+    /// how many.
+    pub async fn drain(&self, states: &[JobStatus]) -> Result<usize, QueueError> {
+        let ids = self.storage.drain(states).await?;
+        self.removed(&ids);
+        Ok(ids.len())
+    }
+
+    /// Removes the finished jobs `clean` picks, in one step; how many.
+    pub async fn clean(&self, clean: &Clean) -> Result<usize, QueueError> {
+        let ids = self.storage.clean(clean).await?;
+        self.removed(&ids);
+        Ok(ids.len())
+    }
+
+    fn removed(&self, ids: &[String]) {
+        let events: Vec<JobEvent<S::Payload>> = ids.iter().map(|id| admin::removed(id)).collect();
+        self.emit(&events);
     }
 
     /// Pauses or resumes the queue.

@@ -443,7 +443,7 @@ async fn settled<S, X, E>(
                     Outcome::Retried
                 }
                 JobEvent::Error { .. } => {
-                    stats.failed_jobs += 1;
+                    stats.record_failure(now);
                     Outcome::Failed
                 }
                 JobEvent::Cancelled { .. } => {

@@ -21,6 +21,8 @@ pub struct RunContext<P> {
     pub job_id: String,
     /// 1 on the first run; a stalled run given back keeps its number.
     pub attempt: u32,
+    /// The job's type (see [`crate::core::job_type`]).
+    pub job_type: Option<String>,
     /// Set when the run must stop (abort, timeout, deadline, shutdown, lease lost).
     pub abort: AbortFlag,
     /// Makes the progress reporter of run `(job_id, abort)`: shared by the server's runs.

@@ -14,7 +14,7 @@ use super::executor::Executor;
 use super::handoff::{HandedSubmit, Handoff, Taker};
 use super::notify::Notify;
 use super::platform::{LockGuard, Platform};
-use super::stats::ServerStats;
+use super::stats::{ServerMetrics, ServerStats};
 use crate::core::{JobEvent, QueueError, RunOutcome, Settlement, Timestamp};
 use crate::storage::Storage;
 
@@ -340,7 +340,14 @@ impl<S: Storage, X: Platform, E: Executor<S::Payload>> Server<S, X, E> {
         self.inner.is_leader.get()
     }
 
-    /// Jobs running now.
+    /// Metrics since `start()` (see [`ServerMetrics`]).
+    pub fn metrics(&self) -> ServerMetrics {
+        let running = self.active_count();
+        let now = self.inner.platform.now();
+        self.inner.stats.borrow_mut().metrics(running, now)
+    }
+
+    /// Jobs running now on this server.
     pub fn active_count(&self) -> usize {
         self.inner.running.borrow().len()
     }

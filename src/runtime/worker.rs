@@ -44,6 +44,7 @@ where
     {
         let mut stats = inner.stats.borrow_mut();
         stats.total_jobs += 1;
+        stats.note_running(inner.running.borrow().len());
         stats.touch(now);
     }
     let default_timeout = inner.config.borrow().default_timeout_ms;
@@ -51,6 +52,7 @@ where
     let ctx = RunContext {
         job_id: id.clone(),
         attempt: job.attempt,
+        job_type: job.job_type.clone(),
         abort: abort.clone(),
         reporter: inner.reporter.clone(),
     };

@@ -9,8 +9,10 @@ use super::traits::{
     AbortTarget, ClaimBatch, Enqueued, Handed, Inline, InlineRun, ListQuery, SettleBatch, Step,
     Storage,
 };
+use crate::core::admin::{self, Clean};
 use crate::core::claim::{ClaimPlan, ClaimView, is_stalled, plan_claim};
 use crate::core::id_hash::IdMap;
+use crate::core::listing::QueueStats;
 use crate::core::online;
 use crate::core::seq;
 use crate::core::{
@@ -284,23 +286,56 @@ impl<P: Clone> State<P> {
         out: &mut SettleBatch<P>,
     ) {
         match transition::settle(&mut rec, s, &mut self.meta, policy, now) {
-            Ok(evs) => {
-                out.events.extend(evs);
+            Ok(mut evs) => {
                 let seq = seq::next_seq(self.last_seq, now);
-                if let Some(next) = transition::follow_up(&rec, seq, now) {
-                    if !self.jobs.contains_key(&next.id) {
-                        self.last_seq = seq;
-                        out.events.push(JobEvent::Submitted {
-                            id: next.id.clone(),
-                        });
-                        self.put(next);
-                    }
+                let next = transition::follow_up(&rec, seq, now)
+                    .filter(|next| !self.jobs.contains_key(&next.id));
+                self.write_ended(rec, &mut evs);
+                out.events.extend(evs);
+                if let Some(next) = next {
+                    self.last_seq = seq;
+                    out.events.push(JobEvent::Submitted {
+                        id: next.id.clone(),
+                    });
+                    self.put(next);
                 }
                 out.results.push(Ok(()));
             }
-            Err(e) => out.results.push(Err(e)),
+            Err(e) => {
+                out.results.push(Err(e));
+                self.put(rec);
+            }
         }
+    }
+
+    /// Writes `rec`, changed by a step with `events`, applying the removal rules of a job
+    /// that ended: removed at once (the removal told with its end, in `events`, see
+    /// [`admin::removal_at_end`]), or written and the jobs of its state beyond its count
+    /// removed (see [`admin::kept_at_end`]).
+    fn write_ended(&mut self, rec: JobRecord<P>, events: &mut Vec<JobEvent<P>>) {
+        if let Some(removal) = admin::removal_at_end(&rec, events) {
+            self.remove(&rec.id);
+            events.push(removal);
+            return;
+        }
+        let rule = admin::kept_at_end(&rec);
         self.put(rec);
+        if let Some((status, keep)) = rule {
+            self.keep_latest(status, keep);
+        }
+    }
+
+    /// Removes the jobs in `status` beyond the latest `keep` by creation.
+    fn keep_latest(&mut self, status: JobStatus, keep: u32) {
+        let of_state: Vec<JobRecord<P>> = self
+            .jobs
+            .values()
+            .filter(|r| r.status == status)
+            .cloned()
+            .collect();
+        for id in admin::beyond_latest(&of_state, keep) {
+            self.remove(&id);
+        }
     }
 }
 
@@ -516,8 +551,9 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
             for id in ids {
                 if let Some(mut rec) = st.jobs.get(&id).cloned() {
                     if let Some(ev) = transition::abort(&mut rec, policy, now) {
-                        events.push(ev);
-                        st.put(rec);
+                        let mut evs = vec![ev];
+                        st.write_ended(rec, &mut evs);
+                        events.extend(evs);
                     }
                 }
             }
@@ -588,6 +624,23 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
                 v.sort_by(|a, b| (a.created_at, a.seq, &a.id).cmp(&(b.created_at, b.seq, &b.id)));
                 v
             }
+            ListQuery::Filter(filter) => {
+                let recs: Vec<JobRecord<P>> = match &filter.job_run_id {
+                    Some(run) => st
+                        .jobs
+                        .values()
+                        .filter(|r| r.job_run_id.as_ref() == Some(run))
+                        .cloned()
+                        .collect(),
+                    None => st
+                        .jobs
+                        .values()
+                        .filter(|r| filter.matches(r))
+                        .cloned()
+                        .collect(),
+                };
+                filter.page(recs, 0)
+            }
             ListQuery::Fingerprint(fp) => {
                 let mut v: Vec<JobRecord<P>> = st
                     .jobs
@@ -605,6 +658,75 @@ impl<P: Clone + 'static> Storage for MemoryStorage<P> {
 
     fn count(&self, status: JobStatus) -> impl Future<Output = Result<u32, QueueError>> {
         ready(Ok(self.with(|st| st.counts[status_index(status)])))
+    }
+
+    fn stats(&self) -> impl Future<Output = Result<QueueStats, QueueError>> {
+        ready(Ok(self.with(|st| QueueStats {
+            counts: JobStatus::ALL.map(|s| st.counts[status_index(s)]),
+            paused: st.meta.paused,
+        })))
+    }
+
+    fn retry(
+        &self,
+        id: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<JobEvent<P>, QueueError>> {
+        ready(self.with(|st| {
+            let mut rec = st
+                .jobs
+                .get(id)
+                .cloned()
+                .ok_or_else(|| QueueError::JobNotFound(id.to_string()))?;
+            let seq = seq::next_seq(st.last_seq, now);
+            let ev = admin::retry(&mut rec, seq, now)?;
+            st.last_seq = seq;
+            st.put(rec);
+            Ok(ev)
+        }))
+    }
+
+    fn remove(&self, id: &str) -> impl Future<Output = Result<bool, QueueError>> {
+        ready(self.with(|st| {
+            let Some(rec) = st.jobs.get(id) else {
+                return Ok(false);
+            };
+            admin::check_removable(rec)?;
+            st.remove(id);
+            Ok(true)
+        }))
+    }
+
+    fn drain(&self, states: &[JobStatus]) -> impl Future<Output = Result<Vec<String>, QueueError>> {
+        ready(Ok(self.with(|st| {
+            let mut ids: Vec<String> = Vec::new();
+            if states.contains(&JobStatus::Waiting) {
+                ids.extend(st.waiting.iter().map(|(_, _, id)| id.clone()));
+            }
+            if states.contains(&JobStatus::Delayed) {
+                ids.extend(st.delayed.iter().map(|(_, id)| id.clone()));
+            }
+            for id in &ids {
+                st.remove(id);
+            }
+            ids
+        })))
+    }
+
+    fn clean(&self, clean: &Clean) -> impl Future<Output = Result<Vec<String>, QueueError>> {
+        ready(Ok(self.with(|st| {
+            let finished: Vec<JobRecord<P>> = st
+                .jobs
+                .values()
+                .filter(|r| clean.statuses.contains(&r.status))
+                .cloned()
+                .collect();
+            let ids = clean.pick(&finished);
+            for id in &ids {
+                st.remove(id);
+            }
+            ids
+        })))
     }
 
     fn cleanup(&self, now: Timestamp) -> impl Future<Output = Result<Vec<String>, QueueError>> {

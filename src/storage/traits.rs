@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::core::admin::Clean;
+use crate::core::listing::{JobFilter, QueueStats};
 use crate::core::{
     ClaimPlan, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError,
     Settlement, Timestamp, Wake,
@@ -297,6 +299,9 @@ pub enum ListQuery {
     RunId(String),
     /// Completed jobs with this fingerprint, newest completion first.
     Fingerprint(String),
+    /// A page of `listJobs` (see [`JobFilter`]), read through the indexes: a page of a
+    /// finished state reads about `limit` records however many the queue holds.
+    Filter(JobFilter),
 }
 
 /// A queue's persistent state. Implementations decide nothing themselves: they read what
@@ -436,6 +441,28 @@ pub trait Storage: 'static {
 
     /// Counts jobs in a state.
     fn count(&self, status: JobStatus) -> impl Future<Output = Result<u32, QueueError>>;
+
+    /// Counts the jobs of every state and reads the pause flag, in one atomic read.
+    fn stats(&self) -> impl Future<Output = Result<QueueStats, QueueError>>;
+
+    /// Puts failed or cancelled job `id` back to waiting with a fresh retry budget (see
+    /// [`crate::core::admin::retry`]); its `job_retry` event. Unknown: `JobNotFoundError`;
+    /// another state: `InvalidStateError`.
+    fn retry(
+        &self,
+        id: &str,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<JobEvent<Self::Payload>, QueueError>>;
+
+    /// Removes job `id` whatever its state but active (`InvalidStateError`); whether it
+    /// existed.
+    fn remove(&self, id: &str) -> impl Future<Output = Result<bool, QueueError>>;
+
+    /// Removes every job in `states` (waiting, and delayed when asked); their ids.
+    fn drain(&self, states: &[JobStatus]) -> impl Future<Output = Result<Vec<String>, QueueError>>;
+
+    /// Removes the finished jobs `clean` picks; their ids.
+    fn clean(&self, clean: &Clean) -> impl Future<Output = Result<Vec<String>, QueueError>>;
 
     /// Removes finished records whose `expire_at` passed; returns their ids.
     fn cleanup(&self, now: Timestamp) -> impl Future<Output = Result<Vec<String>, QueueError>>;

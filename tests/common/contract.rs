@@ -10,6 +10,8 @@
 
 use std::future::Future;
 
+use wasm_job_queue::core::admin::{Clean, Removal};
+use wasm_job_queue::core::listing::{JobFilter, Order};
 use wasm_job_queue::core::repeat::RepeatSpec;
 use wasm_job_queue::core::{
     Backoff, BackoffKind, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus,
@@ -61,6 +63,10 @@ macro_rules! for_each_case {
         $m!(generated_ids_keep_the_claim_order_through_every_step);
         $m!(a_repeat_never_replaces_the_job_its_next_occurrence_would_be);
         $m!(bringing_retries_forward_leaves_user_delays_and_holds);
+        $m!(stats_count_every_state_and_the_pause);
+        $m!(list_jobs_filters_orders_and_pages);
+        $m!(remove_retry_clean_and_drain_touch_only_what_they_name);
+        $m!(remove_on_complete_removes_in_the_settling_step);
     };
 }
 
@@ -1263,4 +1269,305 @@ pub async fn bringing_retries_forward_leaves_user_delays_and_holds<X: Fixture>(x
     assert!(claim(&s, "A", 3, at(30)).await.jobs.is_empty());
     let b = claim(&s, "A", 3, at(10 + hour as i64)).await;
     assert_eq!(ids(&b.jobs), ["retry", "later", "limited"]);
+}
+
+/// A `listJobs` filter from its JSON form.
+fn filter(v: serde_json::Value) -> JobFilter {
+    JobFilter::from_json(&v).unwrap()
+}
+
+/// A queue with jobs in every state, created in this order one ms apart: `w1` (waiting,
+/// generated id: in the queues store), `w2` (waiting, typed `mail`), `d` (delayed), `act`
+/// (active), `c1`..`c3` completed (`c2` typed `mail`, `c3` of run `r`), `f` failed, `x`
+/// cancelled. Returns `w1`'s id.
+async fn every_state<X: Fixture>(x: &X, s: &X::S) -> String {
+    let w1 = submit(x, s, 0, None, at(1)).await;
+    let spec = |t: Option<&str>, run: Option<&str>, priority: i32| {
+        let mut spec = JobSpec::new(x.payload(0));
+        spec.job_type = t.map(str::to_string);
+        spec.job_run_id = run.map(str::to_string);
+        spec.priority = priority;
+        spec.max_retries = 0;
+        spec
+    };
+    enqueue(s, "w2", spec(Some("mail"), None, 0), at(2)).await;
+    let mut delayed = spec(None, None, 0);
+    delayed.run_after = Some(at(1_000_000));
+    enqueue(s, "d", delayed, at(3)).await;
+    enqueue(s, "act", spec(None, None, 50), at(4)).await;
+    let ends = [
+        ("c1", None, None),
+        ("c2", Some("mail"), None),
+        ("c3", None, Some("r")),
+        ("f", None, None),
+        ("x", None, None),
+    ];
+    for (i, (id, t, run)) in ends.into_iter().enumerate() {
+        enqueue(s, id, spec(t, run, 100), at(5 + i as i64)).await;
+    }
+    let ending = claim(s, "B", 5, at(20)).await;
+    assert_eq!(ids(&ending.jobs), ["c1", "c2", "c3", "f", "x"]);
+    for j in &ending.jobs[..3] {
+        let ok = settlement(j, RunOutcome::Completed(x.payload(1)));
+        settle_one(s, ok, CleanupPolicy::default(), at(21))
+            .await
+            .unwrap();
+    }
+    let err = RunOutcome::Failed(RunError {
+        kind: RunErrorKind::Permanent,
+        name: "Error".into(),
+        message: "no".into(),
+    });
+    settle_one(
+        s,
+        settlement(&ending.jobs[3], err),
+        CleanupPolicy::default(),
+        at(22),
+    )
+    .await
+    .unwrap();
+    s.abort(
+        AbortTarget::Job("x".into()),
+        &CleanupPolicy::default(),
+        at(23),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids(&claim(s, "B", 1, at(30)).await.jobs), ["act"]);
+    w1
+}
+
+pub async fn stats_count_every_state_and_the_pause<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let other = x.fresh("other").await;
+    put(x, &other, "elsewhere", 1, T).await;
+    every_state(x, &s).await;
+    let stats = s.stats().await.unwrap();
+    let counts: Vec<u32> = JobStatus::ALL.iter().map(|st| stats.of(*st)).collect();
+    assert_eq!(counts, [2, 1, 1, 3, 1, 1]);
+    assert_eq!(stats.total(), 9);
+    assert!(!stats.paused);
+    s.set_paused(true).await.unwrap();
+    assert!(s.stats().await.unwrap().paused);
+    assert!(
+        !other.stats().await.unwrap().paused,
+        "queues are paused apart"
+    );
+}
+
+pub async fn list_jobs_filters_orders_and_pages<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let w1 = every_state(x, &s).await;
+    let list = |f: serde_json::Value| {
+        let s = &s;
+        async move {
+            let recs = s.list(ListQuery::Filter(filter(f))).await.unwrap();
+            recs.iter().map(|r| r.id.clone()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        list(serde_json::json!({ "status": "completed" })).await,
+        ["c1", "c2", "c3"]
+    );
+    assert_eq!(
+        list(serde_json::json!({ "status": "completed", "order": "desc", "limit": 2 })).await,
+        ["c3", "c2"]
+    );
+    assert_eq!(
+        list(serde_json::json!({ "status": "completed", "offset": 1, "limit": 1 })).await,
+        ["c2"]
+    );
+    assert_eq!(
+        list(serde_json::json!({ "status": "completed", "order": "desc", "offset": 2 })).await,
+        ["c1"]
+    );
+    assert!(
+        list(serde_json::json!({ "status": "completed", "offset": 3 }))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        list(serde_json::json!({ "statuses": ["failed", "cancelled", "completed"] })).await,
+        ["c1", "c2", "c3", "f", "x"],
+        "states merged by creation"
+    );
+    assert_eq!(
+        list(serde_json::json!({ "statuses": ["failed", "completed"], "order": "desc", "offset": 1, "limit": 2 })).await,
+        ["c3", "c2"]
+    );
+    assert_eq!(
+        list(serde_json::json!({ "jobType": "mail" })).await,
+        ["w2", "c2"]
+    );
+    assert_eq!(
+        list(serde_json::json!({ "status": "completed", "jobType": "mail" })).await,
+        ["c2"]
+    );
+    assert_eq!(
+        list(serde_json::json!({ "status": "completed", "jobType": "mail", "offset": 1 })).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(list(serde_json::json!({ "jobRunId": "r" })).await, ["c3"]);
+    assert!(
+        list(serde_json::json!({ "jobRunId": "r", "status": "failed" }))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        list(serde_json::json!({ "status": "waiting" })).await,
+        [w1.clone(), "w2".into()]
+    );
+    assert_eq!(
+        list(serde_json::json!({ "status": "waiting", "order": "desc" })).await,
+        ["w2".to_string(), w1.clone()]
+    );
+    assert_eq!(
+        list(serde_json::json!({ "status": "delayed" })).await,
+        ["d"]
+    );
+    assert_eq!(
+        list(serde_json::json!({ "status": "active" })).await,
+        ["act"]
+    );
+    assert!(
+        list(serde_json::json!({ "status": "active", "offset": 1 }))
+            .await
+            .is_empty()
+    );
+    let all = list(serde_json::json!({})).await;
+    assert_eq!(
+        all,
+        [&w1, "w2", "d", "act", "c1", "c2", "c3", "f", "x"],
+        "by creation"
+    );
+    let f = filter(serde_json::json!({ "order": "desc" }));
+    assert_eq!(f.order, Order::Desc);
+}
+
+pub async fn remove_retry_clean_and_drain_touch_only_what_they_name<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let w1 = every_state(x, &s).await;
+    let err = s.remove("act").await.unwrap_err();
+    assert_eq!(err.name(), "InvalidStateError");
+    assert_eq!(get(&s, "act").await.status, JobStatus::Active);
+    assert!(!s.remove("nope").await.unwrap());
+    assert!(s.remove("c1").await.unwrap());
+    assert!(s.get("c1").await.unwrap().is_none());
+    // A retry: only failed or cancelled jobs, back in line with a fresh budget.
+    assert_eq!(
+        s.retry("c2", at(40)).await.unwrap_err().name(),
+        "InvalidStateError"
+    );
+    assert_eq!(
+        s.retry("nope", at(40)).await.unwrap_err().name(),
+        "JobNotFoundError"
+    );
+    let ev = s.retry("f", at(40)).await.unwrap();
+    assert!(matches!(ev, JobEvent::Retry { ref id, .. } if id == "f"));
+    let f = get(&s, "f").await;
+    assert_eq!(
+        (f.status, f.attempt, f.retry_base),
+        (JobStatus::Waiting, 1, 1)
+    );
+    assert_eq!(f.runs.len(), 1, "history kept");
+    let listed = s
+        .list(ListQuery::Status(JobStatus::Waiting, 10))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&listed),
+        ["f", w1.as_str(), "w2"],
+        "back in line by its priority"
+    );
+    // Clean: finished jobs of the states named, old enough, oldest first, up to the limit.
+    let all_done = Clean::from_json(
+        &serde_json::json!(["completed", "cancelled"]),
+        &serde_json::json!({ "limit": 1 }),
+        at(50),
+    )
+    .unwrap();
+    assert_eq!(s.clean(&all_done).await.unwrap(), ["c2"]);
+    let young = Clean::from_json(
+        &serde_json::json!("completed"),
+        &serde_json::json!({ "olderThanMs": 60_000 }),
+        at(50),
+    )
+    .unwrap();
+    assert!(s.clean(&young).await.unwrap().is_empty());
+    let completed = Clean::from_json(
+        &serde_json::json!("completed"),
+        &serde_json::json!({}),
+        at(50),
+    )
+    .unwrap();
+    assert_eq!(s.clean(&completed).await.unwrap(), ["c3"]);
+    // Drain: waiting jobs (both stores), then the delayed one; the active and cancelled stay.
+    let mut drained = s.drain(&[JobStatus::Waiting]).await.unwrap();
+    drained.sort();
+    let mut expected = vec![w1.clone(), "w2".to_string(), "f".to_string()];
+    expected.sort();
+    assert_eq!(drained, expected);
+    assert_eq!(
+        s.drain(&[JobStatus::Waiting, JobStatus::Delayed])
+            .await
+            .unwrap(),
+        ["d"]
+    );
+    let stats = s.stats().await.unwrap();
+    let counts: Vec<u32> = JobStatus::ALL.iter().map(|st| stats.of(*st)).collect();
+    assert_eq!(counts, [0, 0, 1, 0, 0, 1]);
+    assert!(
+        claim(&s, "C", 5, at(60)).await.jobs.is_empty(),
+        "nothing left to run"
+    );
+}
+
+pub async fn remove_on_complete_removes_in_the_settling_step<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let mut gone = JobSpec::new(x.payload(1));
+    gone.remove_on_complete = Some(Removal {
+        age_ms: Some(0),
+        count: None,
+    });
+    enqueue(&s, "gone", gone, T).await;
+    let mut kept = JobSpec::new(x.payload(2));
+    kept.remove_on_fail = Some(Removal {
+        age_ms: Some(0),
+        count: None,
+    });
+    kept.remove_on_complete = Some(Removal {
+        age_ms: Some(5_000),
+        count: None,
+    });
+    enqueue(&s, "kept", kept, T).await;
+    let b = claim(&s, "A", 2, at(1)).await;
+    let out = s
+        .settle(
+            b.jobs
+                .iter()
+                .map(|j| settlement(j, RunOutcome::Completed(x.payload(9))))
+                .collect(),
+            &CleanupPolicy::default(),
+            at(2),
+        )
+        .await
+        .unwrap();
+    assert!(out.results.iter().all(Result::is_ok));
+    let removed: Vec<&JobEvent<X::P>> = out
+        .events
+        .iter()
+        .filter(|e| matches!(e, JobEvent::Removed { .. }))
+        .collect();
+    assert!(
+        matches!(removed[..], [JobEvent::Removed { id, ended: Some(end) }] if id == "gone" && matches!(**end, JobEvent::Complete { .. })),
+        "the removal tells the end"
+    );
+    assert!(s.get("gone").await.unwrap().is_none());
+    let kept = get(&s, "kept").await;
+    assert_eq!(
+        kept.expire_at,
+        Some(at(5_002)),
+        "removed by the cleanup after its age"
+    );
+    assert_eq!(s.cleanup(at(5_002)).await.unwrap(), ["kept"]);
 }

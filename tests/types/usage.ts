@@ -12,6 +12,21 @@ import init, {
   DelayLimiter,
   RateLimiter,
   CompositeLimiter,
+  QueueError,
+  InvalidOptionsError,
+  InvalidStateError,
+  JobNotFoundError,
+  JobFailedError,
+  JobCancelledError,
+  LeaseLostError,
+  StorageError,
+  QuotaExceededError,
+  StorageUnavailableError,
+  SchemaVersionError,
+  WaitTimeoutError,
+  createQueueService,
+  getQueueService,
+  QueueService,
   createQueueRequestHandler,
   jobStreamResponse,
   queueDashboardResponse,
@@ -19,6 +34,7 @@ import init, {
   queueStatusResponse,
 } from 'wasm-job-queue';
 import type { JobStreamEvents, QueueErrorBody, QueueStatusBody } from 'wasm-job-queue';
+import type { QueueStats, ServerMetrics, JobSnapshot } from 'wasm-job-queue';
 
 type Status = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'cancelled';
 
@@ -180,6 +196,74 @@ export async function usage(): Promise<void> {
   await server.stop();
   await storage.close();
 
+  // --- Job types, administration, metrics -------------------------------------------
+  const typed = new JobQueueServer({
+    storage,
+    queueName: 'thumbnails',
+    handlers: { resize: async (input: unknown) => input, default: (input) => input },
+    workerCount: 1,
+  });
+  const typedJob = await client.submit({ src: 'b.png' }, { jobType: 'resize', removeOnComplete: true, removeOnFail: { ageMs: 60_000, count: 10 } });
+  await client.submit({ src: 'c.png' }, { removeOnComplete: 100 });
+  const jobType: string | null | undefined = (await typedJob.getJob())?.jobType;
+  const queueStats: QueueStats = await client.getQueueStats();
+  const queuedNow: number = queueStats.waiting + queueStats.total;
+  const isPaused: boolean = (await client.isPaused()) && queueStats.paused;
+  const listed: JobSnapshot[] = await client.listJobs({ status: ['completed', 'failed'], jobType: 'resize', limit: 50, offset: 100, order: 'desc' });
+  await client.listJobs({ statuses: 'waiting', jobRunId: 'batch-7' });
+  await client.listJobs();
+  const waited: unknown = await client.submitAndWait({ src: 'd.png' }, { priority: 'high', timeoutMs: 5_000 }, { timeoutMs: 10_000 });
+  client.on('job_added', (queueName: string, jobId: string) => void [queueName, jobId]);
+  const drained: number = await client.drain({ delayed: false });
+  const cleaned: number = await client.clean(['completed', 'cancelled'], { olderThanMs: 3_600_000, limit: 1_000 });
+  await client.clean('failed');
+  await client.retry(typedJob.id);
+  const removed: boolean = await client.remove(typedJob.id);
+  const metrics: ServerMetrics = typed.getMetrics();
+  const rate: number = metrics.successRate + metrics.throughputPerMinute + metrics.peakConcurrency + metrics.currentConcurrency;
+  try {
+    await client.waitFor(typedJob.id, { timeoutMs: 1 });
+  } catch (err) {
+    if (err instanceof WaitTimeoutError) void (err.name satisfies 'TimeoutError');
+    if (err instanceof JobFailedError) void [err.jobId, err.errorName, err.cause.message];
+    if (err instanceof JobNotFoundError || err instanceof JobCancelledError) void err.jobId;
+    const anyQueueError = err instanceof QueueError && err instanceof Error;
+    const classes = [InvalidOptionsError, InvalidStateError, LeaseLostError, StorageError, QuotaExceededError, StorageUnavailableError, SchemaVersionError];
+    void [anyQueueError, classes];
+  }
+
+  // --- The multi-queue service -----------------------------------------------------
+  const service: QueueService = await createQueueService({
+    storage: { dbName: 'app' },
+    queues: { emails: { workerCount: 2, limiter: new ConcurrencyLimiter(2), defaultTimeoutMs: 30_000 }, thumbs: {} },
+    handlers: { emails: { welcome: async (input: unknown) => input }, thumbs: { default: (input: unknown) => input } },
+    autoStart: true,
+  });
+  await createQueueService({ storage: 'memory', queues: { a: {} }, autoStart: false });
+  const again: QueueService | undefined = getQueueService();
+  const added = await service.add('emails', 'welcome', { to: 'ann' }, { priority: 'high' });
+  const addedBatch = await service.addBatch('thumbs', null, [1, 2]);
+  const snapshot = await service.getJob('emails', added.id);
+  const wasCancelled: boolean = await service.cancelJob('emails', added.id);
+  const svcPage: JobSnapshot[] = await service.listJobs('emails', { status: 'failed' });
+  const svcStats: QueueStats = await service.getQueueStats('emails');
+  const names: string[] = service.listQueues();
+  await service.pause('emails');
+  await service.resume('emails');
+  const svcPaused: boolean = await service.isPaused('emails');
+  const unsubscribeJob: () => void = service.subscribe('emails', added.id, {
+    onProgress: (progress, message) => void [progress, message],
+    onCompleted: (output) => void output,
+    onFailed: (error) => void error.name,
+    onCancelled: () => {},
+  });
+  unsubscribeJob();
+  const emailClient: JobQueueClient = service.client('emails');
+  const emailServer: JobQueueServer | undefined = service.server('emails');
+  await service.startAll();
+  await service.stopAll({ graceful: false, timeoutMs: 1_000 });
+  await service.stopAll();
+  void [again, addedBatch, snapshot, wasCancelled, svcPage, svcStats, names, svcPaused, emailClient, emailServer];
   // --- Request -> Response handlers -------------------------------------------------
   const serveQueue: (request: Request) => Promise<Response> | undefined =
     createQueueRequestHandler(client, { basePath: '/queue' });
@@ -198,6 +282,16 @@ export async function usage(): Promise<void> {
   void [routed, streamed, waitingNow, metricsText, page, progressEvent, errorBody];
 
   // --- Precision: each of these must be a type error ------------------------------
+  // @ts-expect-error not a storage kind
+  await createQueueService({ storage: 'localStorage', queues: {} });
+  // @ts-expect-error executor and handlers are exclusive
+  new JobQueueServer({ storage, queueName: 'q', executor: (x: unknown) => x, handlers: { a: (x: unknown) => x } });
+  // @ts-expect-error clean takes finished states only
+  await client.clean('waiting');
+  // @ts-expect-error not a listing order
+  await client.listJobs({ order: 'newest' });
+  // @ts-expect-error not a client event
+  client.on('job_removed', () => {});
   // @ts-expect-error 'urgent' is not a named priority
   await client.submit(1, { priority: 'urgent' });
   // @ts-expect-error unknown option keys are rejected
@@ -212,4 +306,5 @@ export async function usage(): Promise<void> {
   new JobQueueServer({ storage, queueName: 'thumbnails' });
 
   void [running, workers, counted, dedup, output, batchIds, statuses, waitingCount, failedCount, cached, eventArgs];
+  void [jobType, queuedNow, isPaused, listed, waited, drained, cleaned, removed, rate];
 }

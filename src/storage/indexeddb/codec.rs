@@ -58,6 +58,7 @@ fn with_payload<A, B>(
         backoff: r.backoff,
         timeout_ms: r.timeout_ms,
         job_run_id: r.job_run_id,
+        job_type: r.job_type,
         fingerprint: r.fingerprint,
         progress: r.progress,
         progress_message: r.progress_message,
@@ -66,6 +67,9 @@ fn with_payload<A, B>(
         error_name: r.error_name,
         lease: r.lease,
         stalled_count: r.stalled_count,
+        retry_base: r.retry_base,
+        remove_on_complete: r.remove_on_complete,
+        remove_on_fail: r.remove_on_fail,
         runs: r.runs,
         expire_at: r.expire_at,
         result_ttl_ms: r.result_ttl_ms,
@@ -204,6 +208,7 @@ fn payload(obj: &JsValue, key: &'static str) -> Result<Option<JsValue>, QueueErr
 /// The record stored as `obj` (a value IndexedDB just read: its payloads are used as they
 /// are, not copied).
 pub fn record_from_js(obj: JsValue) -> Result<JobRecord<JsValue>, QueueError> {
+    super::page::note_read(1);
     let input = payload(&obj, "input")?.unwrap_or(JsValue::UNDEFINED);
     let output = payload(&obj, "output")?;
     let details = payload(&obj, "progressDetails")?;

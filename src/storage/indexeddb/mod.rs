@@ -4,10 +4,12 @@
 mod codec;
 mod error;
 mod ops;
+mod page;
 pub mod schema;
 mod storage;
 mod tx;
 mod watch;
 
+pub use page::records_read;
 pub use storage::IndexedDbStorage;
 pub use tx::Durability;

@@ -6,10 +6,13 @@ use std::collections::HashMap;
 
 use wasm_bindgen::JsValue;
 
+use super::page::{IndexPage, request};
 use super::schema::{IDX_CLAIM, IDX_DUE, IDX_EXPIRY, IDX_LEASE, prefix_range, up_to};
 use super::schema::{IDX_FINGERPRINT, IDX_RUN, IDX_STATUS};
-use super::tx::Tx;
+use super::tx::{Pending, Tx};
+use crate::core::admin::Clean;
 use crate::core::claim::{ClaimPlan, ClaimView, is_stalled, plan_claim};
+use crate::core::listing::{JobFilter, Order, QueueStats};
 use crate::core::online;
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, QueueMeta,
@@ -313,6 +316,27 @@ pub async fn claim_from(
     Ok((handed.batch(), settled))
 }
 
+/// After `rec` was written ended (with `events`): removes it at once when its own rule says
+/// so (the removal told with its end, in `events`), or notes its count rule for the step.
+fn ended(tx: &Tx, rec: &Rec, events: &mut Vec<JobEvent<JsValue>>) -> Result<(), QueueError> {
+    if let Some(removal) = crate::core::admin::removal_at_end(rec, events) {
+        tx.delete_finished(&rec.id)?;
+        events.push(removal);
+    } else if let Some(rule) = crate::core::admin::kept_at_end(rec) {
+        tx.trim_later(rule);
+    }
+    Ok(())
+}
+
+/// Applies the count rules of the jobs the step ended (see [`Tx::trim_later`]).
+async fn trim_noted(tx: &Tx, queue: &str) -> Result<(), QueueError> {
+    for (status, keep) in tx.trims() {
+        let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
+        super::page::trim(tx, IDX_STATUS, range, keep).await?;
+    }
+    Ok(())
+}
+
 /// Settles the runs that ended inside a claim step (`ended`: each claimed record with its
 /// run's settlement), issuing one write per job (see [`settle_one`]), and
 /// the repeats' next occurrences (see [`add_follow_ups`]).
@@ -421,6 +445,7 @@ fn settle_one(
         }
         (Err(e), _) => return Err(e),
     }
+    ended(tx, rec, &mut events)?;
     // Its claim-order number is taken by `add_follow_ups`, if it is made.
     let next = transition::follow_up(rec, 0, now);
     Ok(Ok((events, next)))
@@ -534,6 +559,7 @@ pub async fn step(
         tx.put_new(rec)?;
     }
     flush(tx, &reads.meta, &before)?;
+    trim_noted(tx, queue).await?;
     Ok(Step {
         enqueued,
         settled,
@@ -598,16 +624,15 @@ pub async fn abort(
         }
     };
     let mut events = Vec::new();
-    let mut changed = Vec::new();
     for mut rec in recs {
         if let Some(ev) = transition::abort(&mut rec, policy, now) {
-            events.push(ev);
-            changed.push(rec);
+            tx.put(&rec)?;
+            let mut evs = vec![ev];
+            ended(tx, &rec, &mut evs)?;
+            events.extend(evs);
         }
     }
-    for rec in &changed {
-        tx.put(rec)?;
-    }
+    trim_noted(tx, queue).await?;
     Ok(events)
 }
 
@@ -651,6 +676,7 @@ pub async fn list(tx: &Tx, queue: &str, query: ListQuery) -> Result<Vec<Rec>, Qu
             v.sort_by(by_creation);
             Ok(v)
         }
+        ListQuery::Filter(filter) => list_filtered(tx, queue, &filter).await,
         ListQuery::Fingerprint(fp) => {
             let range = prefix_range(&[q(queue), JsValue::from_str(&fp)])?;
             let mut v = tx.index_all(IDX_FINGERPRINT, range, None).await?;
@@ -658,6 +684,103 @@ pub async fn list(tx: &Tx, queue: &str, query: ListQuery) -> Result<Vec<Rec>, Qu
             Ok(v)
         }
     }
+}
+
+/// A read issued for a listing, awaited after every other was issued.
+enum ListRead {
+    /// Records of an index or of the queues store.
+    Whole(Pending),
+    /// A page of the status index.
+    Page(IndexPage),
+}
+
+/// A `listJobs` page (see [`JobFilter`]): every read issued before the first is awaited.
+/// A finished state is read through the status index with a cursor that passes over the
+/// offset without reading it; with one state it reads about `limit` records, with several
+/// `offset + limit` of each (merged by creation). Unfinished states (usually few jobs) are
+/// read whole from their index and filtered, but for waiting jobs in claim order, read from
+/// the head of the line. A `jobRunId` reads the run's jobs.
+async fn list_filtered(tx: &Tx, queue: &str, filter: &JobFilter) -> Result<Vec<Rec>, QueueError> {
+    if let Some(run) = &filter.job_run_id {
+        let range = prefix_range(&[q(queue), JsValue::from_str(run)])?;
+        return Ok(filter.page(tx.index_all(IDX_RUN, range, None).await?, 0));
+    }
+    let window = u32::try_from(filter.window()).unwrap_or(u32::MAX);
+    let single = filter.statuses.len() == 1;
+    let (skip, take) = if single {
+        (filter.offset, filter.limit)
+    } else {
+        (0, window)
+    };
+    let head = (filter.order == Order::Asc && filter.job_type.is_none()).then_some(window);
+    let mut reads = Vec::new();
+    for &status in &filter.statuses {
+        match state_index(status) {
+            None => {
+                let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
+                let page = request(
+                    tx,
+                    IDX_STATUS,
+                    range,
+                    filter.order,
+                    (skip, take),
+                    filter.job_type.clone(),
+                )?;
+                reads.push(ListRead::Page(page));
+            }
+            Some(index) => {
+                let limit = if status == JobStatus::Waiting {
+                    head
+                } else {
+                    None
+                };
+                reads.push(ListRead::Whole(tx.read_index(index, tx.all(), limit)?));
+                if status == JobStatus::Waiting {
+                    reads.push(ListRead::Whole(tx.read_waiting(limit)?));
+                }
+            }
+        }
+    }
+    let mut recs = Vec::new();
+    for read in reads {
+        recs.extend(match read {
+            ListRead::Whole(read) => tx.records(read).await?,
+            ListRead::Page(page) => page.records().await?,
+        });
+    }
+    let skipped = if single && state_index(filter.statuses[0]).is_none() {
+        filter.offset
+    } else {
+        0
+    };
+    Ok(filter.page(recs, skipped))
+}
+
+/// Counts every state and reads the pause flag, all requests issued before the first is
+/// awaited.
+pub async fn stats(tx: &Tx, queue: &str) -> Result<QueueStats, QueueError> {
+    let meta = tx.read_line(0)?;
+    let fresh = tx.count_waiting()?;
+    let mut counts = Vec::with_capacity(JobStatus::ALL.len());
+    for status in JobStatus::ALL {
+        counts.push(match state_index(status) {
+            Some(index) => tx.count_index(index, tx.all())?,
+            None => {
+                let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
+                tx.count_index(IDX_STATUS, range)?
+            }
+        });
+    }
+    let (meta, _) = tx.line(meta).await?;
+    let mut out = QueueStats {
+        counts: [0; 6],
+        paused: meta.paused,
+    };
+    for (slot, count) in out.counts.iter_mut().zip(counts) {
+        *slot = count.count().await?;
+    }
+    out.counts[0] = out.counts[0].saturating_add(fresh.count().await?);
+    Ok(out)
 }
 
 /// The index holding exactly the jobs of an unfinished `status` (see `schema`); `None` for
@@ -690,6 +813,66 @@ pub async fn count(tx: &Tx, queue: &str, status: JobStatus) -> Result<u32, Queue
 /// Removes records whose `expire_at` passed.
 pub async fn cleanup(tx: &Tx, queue: &str, now: Timestamp) -> Result<Vec<String>, QueueError> {
     let ids = tx.index_ids(IDX_EXPIRY, up_to(queue, ms(now))?).await?;
+    for id in &ids {
+        tx.delete_finished(id)?;
+    }
+    Ok(ids)
+}
+
+/// Puts failed or cancelled job `id` back to waiting (see [`crate::core::admin::retry`]).
+pub async fn retry(
+    tx: &Tx,
+    id: &str,
+    seq: &Cell<u64>,
+    now: Timestamp,
+) -> Result<JobEvent<JsValue>, QueueError> {
+    let mut rec = tx
+        .get(id)
+        .await?
+        .ok_or_else(|| QueueError::JobNotFound(id.to_string()))?;
+    let n = crate::core::seq::next_seq(seq.get(), now);
+    let ev = crate::core::admin::retry(&mut rec, n, now)?;
+    seq.set(n);
+    tx.put(&rec)?;
+    Ok(ev)
+}
+
+/// Removes job `id` unless it is active; whether it existed.
+pub async fn remove(tx: &Tx, id: &str) -> Result<bool, QueueError> {
+    let Some(rec) = tx.get(id).await? else {
+        return Ok(false);
+    };
+    crate::core::admin::check_removable(&rec)?;
+    tx.delete_job(id)?;
+    Ok(true)
+}
+
+/// Removes every job in `states` (waiting and delayed only), reading only their keys.
+pub async fn drain(tx: &Tx, states: &[JobStatus]) -> Result<Vec<String>, QueueError> {
+    let mut ids = Vec::new();
+    if states.contains(&JobStatus::Waiting) {
+        ids.extend(tx.index_ids(IDX_CLAIM, tx.all()).await?);
+        let fresh = tx.waiting_ids().await?;
+        tx.delete_waiting()?;
+        ids.extend(fresh);
+    }
+    if states.contains(&JobStatus::Delayed) {
+        ids.extend(tx.index_ids(IDX_DUE, tx.all()).await?);
+    }
+    for id in &ids {
+        tx.delete_finished(id)?;
+    }
+    Ok(ids)
+}
+
+/// Removes the finished jobs `clean` picks.
+pub async fn clean(tx: &Tx, queue: &str, clean: &Clean) -> Result<Vec<String>, QueueError> {
+    let mut finished = Vec::new();
+    for status in &clean.statuses {
+        let range = prefix_range(&[q(queue), JsValue::from_str(status.as_str())])?;
+        finished.extend(tx.index_all(IDX_STATUS, range, None).await?);
+    }
+    let ids = clean.pick(&finished);
     for id in &ids {
         tx.delete_finished(id)?;
     }

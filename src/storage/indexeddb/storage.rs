@@ -11,6 +11,8 @@ use wasm_bindgen::JsValue;
 use super::ops;
 use super::schema::{Connection, DB_VERSION, DEFAULT_DB_NAME, LostReason, open};
 use super::tx::{Durability, QueueKeys, Tx};
+use crate::core::admin::Clean;
+use crate::core::listing::QueueStats;
 use crate::core::{
     ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus, QueueError, Settlement,
     Timestamp,
@@ -318,6 +320,36 @@ impl Storage for IndexedDbStorage {
         let tx = self.tx(false).await?;
         // A read is done once its requests answered: no need to wait for the commit.
         self.explain(ops::count(&tx, &self.queue, status).await)
+    }
+
+    async fn stats(&self) -> Result<QueueStats, QueueError> {
+        let tx = self.tx(false).await?;
+        // A read is done once its requests answered: no need to wait for the commit.
+        self.explain(ops::stats(&tx, &self.queue).await)
+    }
+
+    async fn retry(&self, id: &str, now: Timestamp) -> Result<JobEvent<JsValue>, QueueError> {
+        let tx = self.tx(true).await?;
+        let r = ops::retry(&tx, id, &self.seq, now).await;
+        self.explain(tx.finish(r).await)
+    }
+
+    async fn remove(&self, id: &str) -> Result<bool, QueueError> {
+        let tx = self.tx(true).await?;
+        let r = ops::remove(&tx, id).await;
+        self.explain(tx.finish(r).await)
+    }
+
+    async fn drain(&self, states: &[JobStatus]) -> Result<Vec<String>, QueueError> {
+        let tx = self.tx(true).await?;
+        let r = ops::drain(&tx, states).await;
+        self.explain(tx.finish(r).await)
+    }
+
+    async fn clean(&self, clean: &Clean) -> Result<Vec<String>, QueueError> {
+        let tx = self.tx(true).await?;
+        let r = ops::clean(&tx, &self.queue, clean).await;
+        self.explain(tx.finish(r).await)
     }
 
     async fn cleanup(&self, now: Timestamp) -> Result<Vec<String>, QueueError> {

@@ -139,6 +139,9 @@ pub struct Tx {
     meta_key: JsValue,
     /// Whether [`Tx::commit`] was called.
     committing: Cell<bool>,
+    /// The count rules of jobs this transaction ended: `(state, N)`, applied by the step
+    /// before it commits (see [`crate::core::admin::kept_at_end`]).
+    trims: RefCell<Vec<(JobStatus, u32)>>,
 }
 
 impl Tx {
@@ -182,7 +185,22 @@ impl Tx {
             waiting: keys.waiting.clone(),
             meta_key: keys.meta.clone(),
             committing: Cell::new(false),
+            trims: RefCell::new(Vec::new()),
         })
+    }
+
+    /// Notes a count rule to apply before the commit (see [`Tx::trims`]).
+    pub fn trim_later(&self, rule: (JobStatus, u32)) {
+        let mut trims = self.trims.borrow_mut();
+        match trims.iter_mut().find(|(s, _)| *s == rule.0) {
+            Some(t) => t.1 = t.1.min(rule.1),
+            None => trims.push(rule),
+        }
+    }
+
+    /// The count rules noted, taken.
+    pub fn trims(&self) -> Vec<(JobStatus, u32)> {
+        std::mem::take(&mut self.trims.borrow_mut())
     }
 
     /// The key range of every index key of the queue.
@@ -279,6 +297,13 @@ impl Tx {
             });
         }
         Ok(out)
+    }
+
+    /// The index `name` of the jobs store.
+    pub fn index(&self, name: &str) -> Result<idb::Index, QueueError> {
+        self.jobs
+            .index(name)
+            .map_err(|e| from_idb(e, "opening an index"))
     }
 
     /// Issues a read of the records of `index` in `range`, in index order, at most `limit`
@@ -423,10 +448,7 @@ impl Tx {
             .get_all_keys(Some(Query::KeyRange(range)), None)
             .map_err(|e| from_idb(e, what))?;
         let keys = Pending::new(req.into(), what, false).value().await?;
-        Ok(js_sys::Array::from(&keys)
-            .iter()
-            .filter_map(|k| js_sys::Reflect::get_u32(&k, 1).ok()?.as_string())
-            .collect())
+        Ok(key_ids(&keys))
     }
 
     /// Issues a write of `rec` to the jobs store, left to the commit: no callback is
@@ -462,6 +484,36 @@ impl Tx {
             .map_err(|e| from_idb(e, "deleting jobs"))
     }
 
+    /// Issues the deletion of job `id` from both stores, left to the commit like [`Tx::put`].
+    pub fn delete_job(&self, id: &str) -> Result<(), QueueError> {
+        self.delete_finished(id)?;
+        self.from_waiting.borrow_mut().remove(id);
+        self.queues
+            .delete(Query::Key(self.job_key(id)))
+            .map(drop)
+            .map_err(|e| from_idb(e, "deleting jobs"))
+    }
+
+    /// The ids of the queue's new waiting jobs in the queues store (keys only).
+    pub async fn waiting_ids(&self) -> Result<Vec<String>, QueueError> {
+        let what = "reading job keys";
+        let req = self
+            .queues
+            .get_all_keys(Some(Query::KeyRange(self.waiting.clone())), None)
+            .map_err(|e| from_idb(e, what))?;
+        let keys = Pending::new(req.into(), what, false).value().await?;
+        Ok(key_ids(&keys))
+    }
+
+    /// Issues the deletion of the queue's new waiting jobs from the queues store (its meta
+    /// stays), left to the commit like [`Tx::put`].
+    pub fn delete_waiting(&self) -> Result<(), QueueError> {
+        self.queues
+            .delete(Query::KeyRange(self.waiting.clone()))
+            .map(drop)
+            .map_err(|e| from_idb(e, "deleting jobs"))
+    }
+
     /// Issues the deletion of every job of the queue, from both stores (not its meta), left
     /// to the commit like [`Tx::put`].
     pub fn delete_every_job(&self) -> Result<(), QueueError> {
@@ -490,6 +542,14 @@ impl Tx {
             .map(drop)
             .map_err(|e| from_idb(e, "writing the queue meta"))
     }
+}
+
+/// The job ids of an array of `[queue, id]` keys.
+fn key_ids(keys: &JsValue) -> Vec<String> {
+    js_sys::Array::from(keys)
+        .iter()
+        .filter_map(|k| js_sys::Reflect::get_u32(&k, 1).ok()?.as_string())
+        .collect()
 }
 
 /// The meta stored as `obj`, or the default when none is (`undefined`).
