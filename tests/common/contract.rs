@@ -15,7 +15,7 @@ use wasm_job_queue::core::listing::{JobFilter, Order};
 use wasm_job_queue::core::repeat::RepeatSpec;
 use wasm_job_queue::core::{
     Backoff, BackoffKind, ClaimRequest, CleanupPolicy, JobEvent, JobRecord, JobSpec, JobStatus,
-    LimiterSpec, QueueError, RunError, RunErrorKind, RunOutcome, Settlement, Timestamp,
+    LimiterSpec, LiveOwners, QueueError, RunError, RunErrorKind, RunOutcome, Settlement, Timestamp,
 };
 use wasm_job_queue::storage::{AbortTarget, ClaimBatch, InlineRun, ListQuery, Storage};
 
@@ -55,6 +55,7 @@ macro_rules! for_each_case {
         $m!(rate_limiter_start_log_shared_across_owners);
         $m!(list_by_status_run_and_fingerprint);
         $m!(one_step_claims_what_its_settlements_freed);
+        $m!(a_settling_step_sees_every_other_active_job);
         $m!(a_retry_queues_where_it_came_due);
         $m!(a_step_settles_the_runs_its_inline_callback_ended);
         $m!(an_unclaimed_job_is_as_before_its_claim);
@@ -780,6 +781,58 @@ pub async fn one_step_claims_what_its_settlements_freed<X: Fixture>(x: &X) {
     let retried = get(&s, "retried").await;
     assert_eq!(retried.status, JobStatus::Waiting);
     assert!(retried.seq > get(&s, "w2").await.seq);
+    assert_eq!(s.count(JobStatus::Active).await.unwrap(), 3);
+}
+
+/// A step that settles a run and claims counts the other active jobs against a concurrency
+/// limit, recovers those whose lease expired or whose owner is dead, and wakes when the
+/// earliest lease left expires.
+pub async fn a_settling_step_sees_every_other_active_job<X: Fixture>(x: &X) {
+    let s = x.fresh("q").await;
+    let lim = LimiterSpec::Concurrency { max: 3 };
+    for id in ["a", "b", "c", "d", "e"] {
+        put(x, &s, id, 0, T).await;
+    }
+    // Leases (1 s): a until 1000, b until 1200, c until 1400.
+    let a = claim(&s, "A", 1, T).await.jobs.remove(0);
+    let b = claim(&s, "B", 1, at(200)).await.jobs.remove(0);
+    claim(&s, "C", 1, at(400)).await;
+    let step = |batch, req: ClaimRequest, now| {
+        let s = &s;
+        async move {
+            s.step(
+                Vec::new(),
+                batch,
+                &CleanupPolicy::default(),
+                Some(&req),
+                None,
+                now,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let done = settlement(&b, RunOutcome::Completed(x.payload(1)));
+    let first = step(vec![done], req("B", 3, at(1100), lim.clone()), at(1100)).await;
+    assert!(first.settled.results[0].is_ok());
+    let claimed = first.claimed.unwrap();
+    // a's lease expired: recovered and claimed again; c holds one of the three slots.
+    assert_eq!(ids(&claimed.jobs), ["a", "d"]);
+    assert_eq!(claimed.wake.at, Some(at(1400)));
+    assert_eq!(get(&s, "c").await.status, JobStatus::Active);
+    // A's settlement of its lost run is refused; c's owner is dead: c is recovered.
+    let mut live = req("B", 3, at(1150), lim);
+    live.live_owners = Some(LiveOwners {
+        owners: vec!["B".into()],
+        checked_at: at(1150),
+    });
+    let stale = settlement(&a, RunOutcome::Completed(x.payload(2)));
+    let second = step(vec![stale], live, at(1150)).await;
+    assert_eq!(
+        second.settled.results[0].as_ref().unwrap_err().name(),
+        "LeaseLostError"
+    );
+    assert_eq!(ids(&second.claimed.unwrap().jobs), ["c"]);
     assert_eq!(s.count(JobStatus::Active).await.unwrap(), 3);
 }
 

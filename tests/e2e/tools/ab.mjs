@@ -11,6 +11,8 @@
 //   idb-drain     the same with N jobs (default 1,000) in an IndexedDB queue
 //   idb-submit    N jobs (default 1,000), one `await client.submit()` after another, IndexedDB
 //   idb-batch     N jobs (default 1,000) in one `client.submitBatch()`, IndexedDB
+//   idb-io        N jobs (default 2,000) in an IndexedDB queue, drained by 32 workers whose
+//                 executor awaits a 10 ms timer (the benchmark's I/O scenario; ideal 3,200/s)
 //   idb-latency   N jobs (default 200), each `submit` + `waitFor` before the next, 1 worker,
 //                 IndexedDB: 1000 / p50 ms (higher is better)
 //
@@ -19,7 +21,7 @@
 // --cold: each turn in a fresh tab with no warm-up, as the benchmark measures (V8 runs a
 // fresh tab's wasm and JS on its baseline compilers at first); else one warmed tab per build.
 //
-// Usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] [--cold] [--async] DIR...
+// Usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-drain|idb-io|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] [--cold] [--async] DIR...
 //   DIR  a wasm-pack --target web output directory (wasm_job_queue.js, its .wasm, snippets/)
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -36,10 +38,10 @@ for (let i = 0; i < args.length; i++) {
   else opts.dirs.push(args[i]);
 }
 if (opts.dirs.length < 1) {
-  console.error('usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-drain|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] [--cold] [--async] DIR...');
+  console.error('usage: node tests/e2e/tools/ab.mjs [--what memory-drain|idb-drain|idb-io|idb-submit|idb-batch|idb-latency] [--turns T] [--n N] [--cold] [--async] DIR...');
   process.exit(2);
 }
-const n = opts.n ?? { 'memory-drain': 20_000, 'idb-latency': 200 }[opts.what] ?? 1_000;
+const n = opts.n ?? { 'memory-drain': 20_000, 'idb-io': 2_000, 'idb-latency': 200 }[opts.what] ?? 1_000;
 
 const abRoot = path.join(REPO_ROOT, 'target', 'ab');
 rmSync(abRoot, { recursive: true, force: true });
@@ -66,12 +68,14 @@ async function measure(page, what, n) {
       });
       return { storage, drop };
     };
-    if (what === 'memory-drain' || what === 'idb-drain') {
-      const fresh = what === 'idb-drain' ? await idb() : { storage: new m.InMemoryQueueStorage(queueName), drop: async () => {} };
+    if (what === 'memory-drain' || what === 'idb-drain' || what === 'idb-io') {
+      const io = what === 'idb-io';
+      const executor = io ? () => new Promise((resolve) => setTimeout(resolve, 10)) : noop;
+      const fresh = what !== 'memory-drain' ? await idb() : { storage: new m.InMemoryQueueStorage(queueName), drop: async () => {} };
       const { storage } = fresh;
       const client = new m.JobQueueClient({ storage, queueName });
       (await client.submitBatch(inputs)).forEach((h) => h.free());
-      const server = new m.JobQueueServer({ storage, queueName, executor: noop, workerCount: 4 });
+      const server = new m.JobQueueServer({ storage, queueName, executor, workerCount: io ? 32 : 4 });
       let done = 0;
       let finish;
       const all = new Promise((resolve) => { finish = resolve; });
