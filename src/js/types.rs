@@ -302,6 +302,8 @@ export interface ServerMetrics {
 export interface JobStreamOptions {
   /** Ends the stream (and removes its listeners) when it aborts, e.g. `request.signal`. */
   signal?: AbortSignal;
+  /** The job's queue: needed when the target is a `QueueService`. */
+  queue?: string;
 }
 
 /** Options of `createQueueRequestHandler` and `queueDashboardResponse`. */

@@ -279,7 +279,11 @@ export async function usage(): Promise<void> {
   createQueueRequestHandler(client, { basePath: 1 });
   // @ts-expect-error the signal is an AbortSignal
   await jobStreamResponse(client, id, { signal: true });
+  const serveService = createQueueRequestHandler(service, { basePath: '/queue' });
+  const serviceStream: Response = await jobStreamResponse(service, id, { queue: 'emails' });
+  const serviceMetrics: Response = await queueMetricsResponse(service);
   void [routed, streamed, waitingNow, metricsText, page, progressEvent, errorBody];
+  void [serveService, serviceStream, serviceMetrics];
 
   // --- Precision: each of these must be a type error ------------------------------
   // @ts-expect-error not a storage kind
