@@ -1,6 +1,6 @@
 //! The exported error classes: `QueueError` and one subclass per error name, so JS code can
 //! write `err instanceof JobFailedError`. They are wasm-bindgen classes whose prototypes
-//! `errors.js` chains to `QueueError` and `Error` at start; every error the library rejects
+//! `errors.js` chains to `QueueError` and `Error` before the first error is made; every error the library rejects
 //! with is made there ([`make`]), an instance of its class, keeping its `name`.
 
 use js_sys::{Array, Error};
@@ -54,8 +54,17 @@ error_classes! {
     WaitTimeoutErrorClass => WaitTimeoutError, "TimeoutError";
 }
 
-/// Chains the classes' prototypes (called once, at start).
-pub fn install() {
+thread_local! {
+    /// Whether [`install`] ran in this context.
+    static INSTALLED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Chains the classes' prototypes, once, before the first error is made (not at module
+/// start: the module's start stays free of work a context that never fails does not need).
+fn install() {
+    if INSTALLED.with(|done| done.replace(true)) {
+        return;
+    }
     let (instances, names): (Array, Array) = subclasses()
         .into_iter()
         .map(|(instance, name)| (instance, JsValue::from_str(name)))
@@ -66,6 +75,7 @@ pub fn install() {
 /// An `Error` named `name` with `message`: an instance of the class of that name (and of
 /// `QueueError`) when the library has one, else a plain `Error`.
 pub fn make(name: &str, message: &str) -> Error {
+    install();
     make_error(name, message)
 }
 

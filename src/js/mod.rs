@@ -50,7 +50,6 @@ use wasm_bindgen::prelude::*;
 /// Installs a panic hook that logs to the console (a panic would otherwise be silent).
 #[wasm_bindgen(start)]
 pub fn start() {
-    error_classes::install();
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&JsValue::from_str(&format!(
             "wasm-job-queue panicked (please report this bug): {info}"

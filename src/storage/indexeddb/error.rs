@@ -29,6 +29,14 @@ pub(crate) fn from_dom(name: &str, message: &str, what: &str) -> QueueError {
             "{what}: the IndexedDB connection is closed or unusable (InvalidStateError: \
              {message}); call setup() again"
         )),
+        // The browser closing the connection (storage cleared or evicted) aborts the
+        // requests in flight before the connection's `close` event is delivered.
+        "AbortError" | "UnknownError" if mentions(message, b"connection") => {
+            QueueError::StorageUnavailable(format!(
+                "{what}: the browser closed the database (storage cleared or evicted; \
+                 {name}: {message}); call setupDatabase() to open it again"
+            ))
+        }
         "VersionError" => QueueError::SchemaVersion(format!(
             "{what}: a newer version of wasm-job-queue opened this database (VersionError: \
              {message}): reload the page to run the newer version; nothing was changed or \
@@ -91,9 +99,15 @@ pub(crate) fn from_js(js: Option<&JsValue>, what: &str) -> QueueError {
     }
 }
 
+/// Whether `text` contains `word`, ASCII case ignored (a byte-window search:
+/// `str::contains(&str)` would bring the two-way searcher, ~3 KB, into the `.wasm`).
+fn mentions(text: &str, word: &[u8]) -> bool {
+    text.as_bytes()
+        .windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word))
+}
+
 /// Whether `err` is a `DataCloneError` (a value structured clone refuses).
 pub(crate) fn is_data_clone(err: &QueueError) -> bool {
-    // A byte-window search: `str::contains(&str)` would bring the two-way searcher (~3 KB).
-    matches!(err, QueueError::InvalidOptions(m)
-        if m.as_bytes().windows(14).any(|w| w == b"DataCloneError"))
+    matches!(err, QueueError::InvalidOptions(m) if mentions(m, b"DataCloneError"))
 }
